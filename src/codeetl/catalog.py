@@ -1,0 +1,189 @@
+"""The source catalog: which publications exist, where they are published, and what is inside them.
+
+Release drift is data, not code. Each dataset has one TOML file in ``src/codeetl/catalog/``; adding next
+year's release is a catalog edit (a new ``[[releases]]`` block), never a code change.
+
+Schema of ``catalog/<dataset>.toml``::
+
+    dataset = "icd10cm"                 # must equal the file name
+    title = "ICD-10-CM"                 # shown on pages and in the `releases` table
+    publisher = "CDC NCHS / CMS"
+
+    [[releases]]
+    release = "2026-04"                 # release id; the mirror folder name (<dataset>/<release>/)
+    label = "FY2026 April 1, 2026 update"
+    effective_from = 2026-04-01         # first day the release is in effect
+    effective_to = 2026-09-30           # last day (inclusive); omit when open-ended
+
+      [[releases.files]]                # one published download
+      url = "https://www.cms.gov/files/zip/....zip"
+      archive = "zip"                   # "zip" or "none" (a plain file)
+      sha256 = "..."                    # optional: of the download; a mismatch is an error
+
+        [[releases.files.members]]      # what the parser needs from that download
+        role = "tabular"                # the parser's name for the input
+        names = ["icd10cm_tabular_2026.xml", "icd10cm-tabular-April-1-2026.xml"]
+        required = false                # a release loads when at least one member is found
+        sha256 = "..."                  # optional: of the member's bytes
+
+Member names are matched by base name, case-insensitively, anywhere in the archive (CMS sometimes
+nests files in a folder). Every name in ``names`` is an accepted spelling: CMS and CDC publish the
+same file under different names, and a mirror keeps whichever it has.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from codeetl.errors import CatalogError
+
+
+@dataclass(frozen=True)
+class Member:
+    role: str
+    names: tuple[str, ...]
+    required: bool = False
+    sha256: str | None = None
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    url: str
+    archive: str  # "zip" | "none"
+    members: tuple[Member, ...]
+    sha256: str | None = None
+
+    @property
+    def url_name(self) -> str:
+        """The last path segment of the URL (the download's file name)."""
+        return self.url.rstrip("/").rsplit("/", 1)[-1]
+
+
+@dataclass(frozen=True)
+class Release:
+    dataset: str
+    release: str
+    label: str
+    effective_from: dt.date
+    effective_to: dt.date | None
+    files: tuple[SourceFile, ...]
+    notes: str = ""
+    attrs: dict = field(default_factory=dict, hash=False, compare=False)
+    """Any other keys of the release block (dataset-specific, e.g. ``msdrg_version`` on an IPPS release)."""
+
+    def in_effect(self, day: dt.date) -> bool:
+        return self.effective_from <= day and (self.effective_to is None or day <= self.effective_to)
+
+    @property
+    def roles(self) -> list[str]:
+        return [m.role for f in self.files for m in f.members]
+
+
+@dataclass(frozen=True)
+class Dataset:
+    dataset: str
+    title: str
+    publisher: str
+    releases: tuple[Release, ...] = field(default_factory=tuple)
+
+    def release(self, release_id: str) -> Release:
+        for r in self.releases:
+            if r.release == release_id:
+                return r
+        known = ", ".join(r.release for r in self.releases)
+        raise CatalogError(f"dataset {self.dataset!r} has no release {release_id!r} (known: {known})")
+
+
+_RELEASE_KEYS = {"release", "label", "effective_from", "effective_to", "files", "notes"}
+
+
+def _date(value, where: str) -> dt.date:
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise CatalogError(f"{where}: expected an ISO date (YYYY-MM-DD), found {value!r}") from None
+
+
+def _need(table: dict, key: str, where: str):
+    if key not in table:
+        raise CatalogError(f"{where}: missing key {key!r}")
+    return table[key]
+
+
+def parse_dataset(data: dict, where: str) -> Dataset:
+    """Validate one catalog file's parsed TOML and build a :class:`Dataset`."""
+    name = _need(data, "dataset", where)
+    releases = []
+    seen: set[str] = set()
+    for i, r in enumerate(data.get("releases", []), 1):
+        rw = f"{where} [[releases]] #{i}"
+        rid = str(_need(r, "release", rw))
+        if rid in seen:
+            raise CatalogError(f"{rw}: release {rid!r} listed twice")
+        seen.add(rid)
+        files = []
+        for j, f in enumerate(_need(r, "files", rw), 1):
+            fw = f"{rw} files #{j}"
+            archive = f.get("archive", "none")
+            if archive not in ("zip", "none"):
+                raise CatalogError(f"{fw}: archive must be 'zip' or 'none', found {archive!r}")
+            members = []
+            for k, m in enumerate(_need(f, "members", fw), 1):
+                mw = f"{fw} members #{k}"
+                names = _need(m, "names", mw)
+                if isinstance(names, str):
+                    names = [names]
+                members.append(
+                    Member(
+                        role=_need(m, "role", mw),
+                        names=tuple(names),
+                        required=bool(m.get("required", False)),
+                        sha256=m.get("sha256"),
+                    )
+                )
+            if archive == "none" and len(members) != 1:
+                raise CatalogError(f"{fw}: a plain file (archive = 'none') has exactly one member")
+            files.append(SourceFile(url=_need(f, "url", fw), archive=archive, members=tuple(members), sha256=f.get("sha256")))
+        eff_from = _date(_need(r, "effective_from", rw), rw)
+        eff_to = _date(r["effective_to"], rw) if "effective_to" in r else None
+        if eff_to is not None and eff_to < eff_from:
+            raise CatalogError(f"{rw}: effective_to {eff_to} is before effective_from {eff_from}")
+        releases.append(
+            Release(
+                dataset=name,
+                release=rid,
+                label=r.get("label", rid),
+                effective_from=eff_from,
+                effective_to=eff_to,
+                files=tuple(files),
+                notes=r.get("notes", ""),
+                attrs={k: v for k, v in r.items() if k not in _RELEASE_KEYS},
+            )
+        )
+    return Dataset(dataset=name, title=data.get("title", name), publisher=data.get("publisher", ""), releases=tuple(releases))
+
+
+def load_catalog(folder: str | Path | None = None) -> dict[str, Dataset]:
+    """Every dataset in the catalog folder (default: the packaged ``codeetl/catalog``), by name."""
+    if folder is None:
+        base = resources.files("codeetl").joinpath("catalog")
+        items = [(p.name, p.read_text(encoding="utf-8")) for p in base.iterdir() if p.name.endswith(".toml")]
+    else:
+        items = [(p.name, p.read_text(encoding="utf-8")) for p in Path(folder).glob("*.toml")]
+    out: dict[str, Dataset] = {}
+    for fname, text in sorted(items):
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as e:
+            raise CatalogError(f"catalog/{fname}: not valid TOML: {e}") from None
+        ds = parse_dataset(data, f"catalog/{fname}")
+        if ds.dataset != fname.removesuffix(".toml"):
+            raise CatalogError(f"catalog/{fname}: dataset = {ds.dataset!r} does not match the file name")
+        out[ds.dataset] = ds
+    return out

@@ -1,0 +1,61 @@
+"""Display forms of diagnosis codes.
+
+CMS files carry codes without the decimal point (M961, 72283, E8809); people, the Tabular List and
+the IPPS tables print them dotted (M96.1, 722.83, E880.9). The warehouse stores the dotted display
+form in `code`-like columns and, where useful, the undotted form in `*_nodot` columns.
+"""
+
+from __future__ import annotations
+
+import re
+
+import polars as pl
+
+_ICD10_RE = re.compile(r"^[A-Z][0-9A-Z][0-9A-Z](?:\.?[0-9A-Z]{1,4})?$")
+
+
+def icd10_nodot(code: str) -> str:
+    """'m96.1' -> 'M961'. Whitespace is stripped and letters upper-cased."""
+    return code.strip().upper().replace(".", "")
+
+
+def icd10_dotted(code: str) -> str:
+    """'M961' -> 'M96.1', 'S72001A' -> 'S72.001A', 'M96' -> 'M96' (a dot after the category)."""
+    c = icd10_nodot(code)
+    return c if len(c) <= 3 else f"{c[:3]}.{c[3:]}"
+
+
+def looks_like_icd10(code: str) -> bool:
+    """True when `code` has the shape of an ICD-10-CM code (letter, digit, alnum, then up to 4 more)."""
+    return bool(_ICD10_RE.match(code.strip().upper()))
+
+
+def icd9dx_dotted(code: str) -> str:
+    """ICD-9-CM diagnosis codes: '72283' -> '722.83', 'E8809' -> 'E880.9', 'V454' -> 'V45.4'.
+
+    E codes have four characters before the dot, numeric and V codes three. 'NoDx' is kept as is.
+    """
+    c = code.strip().upper()
+    if c == "NODX":
+        return "NoDx"
+    head = 4 if c.startswith("E") else 3
+    return c if len(c) <= head else f"{c[:head]}.{c[head:]}"
+
+
+def icd10_dotted_expr(col: str | pl.Expr) -> pl.Expr:
+    """Polars expression form of :func:`icd10_dotted` (input already upper-case, no dot)."""
+    e = pl.col(col) if isinstance(col, str) else col
+    return pl.when(e.str.len_chars() <= 3).then(e).otherwise(e.str.slice(0, 3) + "." + e.str.slice(3))
+
+
+def icd9dx_dotted_expr(col: str | pl.Expr) -> pl.Expr:
+    """Polars expression form of :func:`icd9dx_dotted`."""
+    e = pl.col(col) if isinstance(col, str) else col
+    head = pl.when(e.str.starts_with("E")).then(4).otherwise(3)
+    return (
+        pl.when(e.str.to_uppercase() == "NODX")
+        .then(pl.lit("NoDx"))
+        .when(e.str.len_chars() <= head)
+        .then(e)
+        .otherwise(e.str.slice(0, head) + "." + e.str.slice(head))
+    )

@@ -1,0 +1,303 @@
+"""The refresh pipeline as plain functions: fetch → parse (cached by input hash) → build → publish.
+
+The Prefect flow in ``flows/refresh.py`` calls exactly these functions; so do the tests, without
+Prefect. Steps hand each other paths and hashes, never DataFrames.
+
+On-disk layout (``root`` is the project's ``data/`` folder by default)::
+
+    raw/<dataset>/<release>/                 downloads, extracted members, manifest.json
+    raw/<dataset>/<release>/parsed/<key>/    one parquet file per table + meta.json (key = hash of the
+                                             parser version and every input's sha256)
+    raw/<dataset>/<release>/parsed/CURRENT   the key of the release's latest parse
+    warehouse/builds/<build-id>/             a complete warehouse: codeetl.duckdb + parquet/<table>/
+    warehouse/current -> builds/<build-id>   the published build (a symlink, swapped atomically)
+    warehouse/codeetl.duckdb -> current/codeetl.duckdb
+    warehouse/parquet -> current/parquet
+
+A build always starts from an empty database and loads the latest parse of every catalog release that
+has one, so a refresh of one dataset keeps the others. A build that fails any step or check is deleted
+and ``current`` keeps pointing at the previous good build.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from codeetl import datasets
+from codeetl.catalog import Dataset, Release
+from codeetl.errors import WarehouseError
+from codeetl.fetch import FetchedRelease, Transport, fetch_release
+from codeetl.warehouse_sql import apply_sql, insert_parquet, sql_files
+
+DB_NAME = "codeetl.duckdb"
+KEEP_BUILDS = 2
+
+
+def default_root() -> Path:
+    """``$CODEETL_DATA`` if set, else ``./data``."""
+    return Path(os.environ.get("CODEETL_DATA", "data"))
+
+
+# ----------------------------------------------------------------------------------------------- parse
+
+
+@dataclass
+class ParsedRelease:
+    dataset: str
+    release: str
+    directory: str
+    key: str
+    reused: bool
+    tables: dict[str, int]  # table -> rows
+
+
+def parse_key(dataset: str, fetched: FetchedRelease) -> str:
+    module = datasets.dataset_module(dataset)
+    h = hashlib.sha256(f"{dataset}:{module.PARSER_VERSION}:{fetched.fingerprint}".encode())
+    return h.hexdigest()[:20]
+
+
+def parse_release_cached(release: Release, fetched: FetchedRelease, raw_root: str | Path) -> ParsedRelease:
+    """Parse one fetched release into parquet files, unless the same inputs were parsed before.
+
+    The cache key is the parser version plus every input file's sha256, so an unchanged source is
+    not parsed again and a changed one always is.
+    """
+    parsed_root = Path(raw_root) / release.dataset / release.release / "parsed"
+    key = parse_key(release.dataset, fetched)
+    out = parsed_root / key
+    meta_path = out / "meta.json"
+    if meta_path.exists():
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        _write_current(parsed_root, key)
+        return ParsedRelease(release.dataset, release.release, str(out), key, True, meta["tables"])
+    module = datasets.dataset_module(release.dataset)
+    frames = module.parse_release(release, fetched.inputs)
+    tmp = parsed_root / f".{key}.part"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    tables = {}
+    for name, frame in frames.items():
+        frame.write_parquet(tmp / f"{name}.parquet")
+        tables[name] = frame.height
+    meta = {
+        "dataset": release.dataset,
+        "release": release.release,
+        "key": key,
+        "parser_version": module.PARSER_VERSION,
+        "parsed_at": _now(),
+        "tables": tables,
+        "downloads": [
+            {"url": d.url, "source": d.source, "sha256": d.sha256, "bytes": d.bytes, "fetched_at": d.fetched_at,
+             "members": [{"role": m.role, "name": m.name, "bytes": m.bytes, "sha256": m.sha256} for m in d.members]}
+            for d in fetched.downloads
+        ],
+    }
+    (tmp / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+    shutil.rmtree(out, ignore_errors=True)
+    os.replace(tmp, out)
+    _write_current(parsed_root, key)
+    return ParsedRelease(release.dataset, release.release, str(out), key, False, tables)
+
+
+def _write_current(parsed_root: Path, key: str) -> None:
+    tmp = parsed_root / "CURRENT.part"
+    tmp.write_text(key, encoding="utf-8")
+    os.replace(tmp, parsed_root / "CURRENT")
+
+
+def latest_parses(raw_root: str | Path, catalog: dict[str, Dataset]) -> list[Path]:
+    """The latest parse directory of every catalog release that has one."""
+    found = []
+    for ds in catalog.values():
+        if ds.dataset not in datasets.REGISTRY:
+            continue
+        for r in ds.releases:
+            cur = Path(raw_root) / ds.dataset / r.release / "parsed" / "CURRENT"
+            if cur.exists():
+                d = cur.parent / cur.read_text(encoding="utf-8").strip()
+                if (d / "meta.json").exists():
+                    found.append(d)
+    return found
+
+
+# ----------------------------------------------------------------------------------------------- build
+
+
+@dataclass
+class BuildResult:
+    build_id: str
+    directory: str
+    database: str
+    tables: dict[str, int]
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def build_warehouse(parse_dirs: list[str | Path], catalog: dict[str, Dataset], warehouse_root: str | Path,
+                    export_parquet: bool = True) -> BuildResult:
+    """Build a complete new warehouse from parse directories, in ``warehouse/builds/<id>``.
+
+    Nothing outside that folder is touched; call :func:`publish` to make it current. On any error the
+    half-built folder is removed and the error re-raised.
+    """
+    wroot = Path(warehouse_root)
+    build_id = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    bdir = wroot / "builds" / build_id
+    bdir.mkdir(parents=True)
+    db = bdir / DB_NAME
+    try:
+        con = duckdb.connect(str(db))
+        try:
+            _load(con, [Path(p) for p in parse_dirs], catalog)
+            for rel in sql_files("views"):
+                apply_sql(con, rel)
+            run_checks(con)
+            counts = table_counts(con)
+            if export_parquet:
+                export_all(con, bdir / "parquet")
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+    except BaseException:
+        shutil.rmtree(bdir, ignore_errors=True)
+        raise
+    return BuildResult(build_id, str(bdir), str(db), counts)
+
+
+def _load(con: duckdb.DuckDBPyConnection, parse_dirs: list[Path], catalog: dict[str, Dataset]) -> None:
+    apply_sql(con, "tables/releases.sql")
+    for name in sorted({datasets.dataset_module(d).TABLES_SQL for d in datasets.REGISTRY}):
+        apply_sql(con, name)
+    loaded_at = dt.datetime.now(dt.timezone.utc)
+    for d in parse_dirs:
+        meta = json.loads((d / "meta.json").read_text(encoding="utf-8"))
+        rel = catalog[meta["dataset"]].release(meta["release"])
+        for table in meta["tables"]:
+            insert_parquet(con, table, d / f"{table}.parquet")
+        for dl in meta["downloads"]:
+            con.execute(
+                "INSERT INTO releases VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [rel.dataset, rel.release, rel.label, rel.effective_from, rel.effective_to, dl["url"], dl["source"],
+                 dl["sha256"], dl["fetched_at"], loaded_at],
+            )
+            for m in dl["members"]:
+                con.execute("INSERT INTO source_files VALUES (?, ?, ?, ?, ?, ?, ?)",
+                            [rel.dataset, rel.release, m["role"], m["name"], m["bytes"], m["sha256"], dl["url"]])
+
+
+def run_checks(con: duckdb.DuckDBPyConnection) -> None:
+    """Checks a build must pass before it can be published (each names what failed)."""
+    problems = []
+    for table, keys in CHECK_UNIQUE.items():
+        exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [table]).fetchone()[0]
+        if not exists:
+            continue
+        cols = ", ".join(keys)
+        dup = con.execute(f"SELECT {cols}, count(*) FROM {table} GROUP BY ALL HAVING count(*) > 1 LIMIT 1").fetchone()
+        if dup:
+            problems.append(f"{table}: duplicate key ({cols}) = {dup[:-1]}")
+    orphans = con.execute(
+        "SELECT c.release, c.code, c.parent FROM icd10cm_codes c LEFT JOIN icd10cm_codes p "
+        "ON p.release = c.release AND p.code = c.parent WHERE c.parent IS NOT NULL AND p.code IS NULL LIMIT 1"
+    ).fetchone()
+    if orphans:
+        problems.append(f"icd10cm_codes: {orphans[1]} (release {orphans[0]}) has parent {orphans[2]}, which is not a code")
+    undocumented = con.execute(
+        "SELECT table_name || '.' || column_name FROM duckdb_columns() WHERE NOT internal AND schema_name = 'main' "
+        "AND (comment IS NULL OR comment = '') LIMIT 5"
+    ).fetchall()
+    if undocumented:
+        problems.append("columns without COMMENT: " + ", ".join(r[0] for r in undocumented))
+    if problems:
+        raise WarehouseError("the new warehouse failed its checks (the previous one is kept):\n  " + "\n  ".join(problems))
+
+
+CHECK_UNIQUE = {
+    "icd10cm_codes": ("release", "code"),
+    "icd10cm_chapters": ("release", "chapter"),
+    "icd10cm_sections": ("release", "section"),
+}
+
+
+def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    names = [r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' ORDER BY 1").fetchall()]
+    return {n: con.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0] for n in names}
+
+
+def export_all(con: duckdb.DuckDBPyConnection, out: Path) -> None:
+    """Every table and view as ``parquet/<name>/<name>.parquet`` (DuckDB's own parquet writer, zstd)."""
+    names = [r[0] for r in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' "
+        "UNION ALL SELECT view_name FROM duckdb_views() WHERE NOT internal AND schema_name = 'main' ORDER BY 1"
+    ).fetchall()]
+    for n in names:
+        (out / n).mkdir(parents=True, exist_ok=True)
+        target = str(out / n / f"{n}.parquet").replace("'", "''")
+        con.execute(f"COPY (SELECT * FROM \"{n}\") TO '{target}' (FORMAT parquet, COMPRESSION zstd)")
+
+
+# --------------------------------------------------------------------------------------------- publish
+
+
+def publish(build: BuildResult, warehouse_root: str | Path) -> Path:
+    """Make a build current with one atomic rename of the ``current`` symlink; prune old builds."""
+    wroot = Path(warehouse_root)
+    target = Path("builds") / build.build_id
+    tmp = wroot / f".current.{build.build_id}"
+    tmp.unlink(missing_ok=True)
+    tmp.symlink_to(target, target_is_directory=True)
+    os.replace(tmp, wroot / "current")
+    for name in (DB_NAME, "parquet"):
+        link = wroot / name
+        if not link.is_symlink():
+            if link.exists():
+                raise WarehouseError(f"{link} exists and is not a link into current/: move it away")
+            link.symlink_to(Path("current") / name)
+    _prune(wroot, keep=build.build_id)
+    return wroot / DB_NAME
+
+
+def _prune(wroot: Path, keep: str) -> None:
+    builds = sorted(p for p in (wroot / "builds").iterdir() if p.is_dir())
+    for old in builds[:-KEEP_BUILDS]:
+        if old.name != keep:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def current_database(root: str | Path | None = None) -> Path:
+    """The published warehouse file; WarehouseError when there is none yet."""
+    root = Path(root) if root is not None else default_root()
+    db = root / "warehouse" / DB_NAME
+    if not db.exists():
+        raise WarehouseError(f"no warehouse at {db}: run `codeetl refresh` first (offline: `codeetl refresh --mirror ../shared/cms`)")
+    return db
+
+
+# ----------------------------------------------------------------------------------- the whole refresh
+
+
+def select_releases(catalog: dict[str, Dataset], dataset_names: list[str] | None = None,
+                    release_ids: list[str] | None = None) -> list[Release]:
+    out = []
+    for ds in catalog.values():
+        if ds.dataset not in datasets.REGISTRY or (dataset_names and ds.dataset not in dataset_names):
+            continue
+        for r in ds.releases:
+            if not release_ids or r.release in release_ids:
+                out.append(r)
+    return out
+
+
+def fetch_step(release: Release, root: Path, mirror: str | None, transport: Transport | None = None) -> FetchedRelease:
+    return fetch_release(release, root / "raw", mirror=mirror, transport=transport)
