@@ -28,6 +28,8 @@ def sql_text(relpath: str) -> str:
 def sql_files(folder: str) -> list[str]:
     """Relative paths of the ``.sql`` files in ``sql/<folder>``, sorted by name."""
     base = resources.files(SQL_PACKAGE).joinpath(folder)
+    if not base.is_dir():
+        return []
     return sorted(f"{folder}/{p.name}" for p in base.iterdir() if p.name.endswith(".sql"))
 
 

@@ -68,10 +68,9 @@ NOTE_TYPES = (
 )
 
 # A code reference as the Tabular prints them inside notes: M80, T84.-, M02.0-, S72.001A, Z96-Z97.
-_REF_RE = re.compile(
-    r"\b([A-Z][0-9A-Z][0-9A-Z](?:\.[0-9A-Z]{1,4})?)(?:\.?-)?"
-    r"(?:\s*-\s*([A-Z][0-9A-Z][0-9A-Z](?:\.[0-9A-Z]{1,4})?)(?:\.?-)?)?"
-)
+_CODE_TOKEN = r"[A-Z][0-9A-Z][0-9A-Z](?:\.[0-9A-Z]{1,4})?"
+_DASH_SUFFIX = r"(?:\.?-(?!\s*[A-Z][0-9A-Z]))?"  # "T84.-", "M02.0-", but not the dash of a range
+_REF_RE = re.compile(rf"\b({_CODE_TOKEN}){_DASH_SUFFIX}(?:\s*-\s*({_CODE_TOKEN}){_DASH_SUFFIX})?")
 _PAREN_RE = re.compile(r"\(([^()]*)\)")
 _RANGE_IN_TITLE = re.compile(r"\s*\(([A-Z][0-9A-Z][0-9A-Z](?:\.[0-9A-Z-]+)?)\s*-\s*([A-Z][0-9A-Z][0-9A-Z](?:\.[0-9A-Z-]+)?)\)\s*$")
 _CODE_SHAPE = re.compile(r"^[A-Z][0-9A-Z][0-9A-Z](?:\.[0-9A-Z]{1,4})?$")
@@ -275,7 +274,7 @@ def parse_tabular(path: str | Path, release: str) -> dict[str, pl.DataFrame]:
     notes = pl.DataFrame(tab.notes, schema={
         "node_kind": pl.String, "code": pl.String, "note_type": pl.String, "seq": pl.Int16,
         "note": pl.String, "referenced_codes": pl.List(pl.String),
-    }).with_columns(release=rel)
+    }).with_row_index("note_no", offset=1).with_columns(release=rel, note_no=pl.col("note_no").cast(pl.Int32))
     return {
         "icd10cm_chapters": pl.DataFrame(tab.chapters, schema={"chapter": pl.Int16, "title": pl.String, "first_code": pl.String, "last_code": pl.String}).with_columns(release=rel),
         "icd10cm_sections": pl.DataFrame(tab.sections, schema={"section": pl.String, "chapter": pl.Int16, "title": pl.String, "first_code": pl.String, "last_code": pl.String}).with_columns(release=rel),

@@ -69,6 +69,7 @@ CREATE TABLE icd10cm_notes (
     code              VARCHAR  NOT NULL,
     note_type         VARCHAR  NOT NULL,
     seq               SMALLINT NOT NULL,
+    note_no           INTEGER  NOT NULL,
     note              VARCHAR  NOT NULL,
     referenced_codes  VARCHAR[] NOT NULL
 );
@@ -78,6 +79,7 @@ COMMENT ON COLUMN icd10cm_notes.node_kind IS 'chapter, section or code: what the
 COMMENT ON COLUMN icd10cm_notes.code IS 'The node: the chapter number (13), the section id (M50-M54) or the dotted code (M96).';
 COMMENT ON COLUMN icd10cm_notes.note_type IS 'inclusionTerm, includes, excludes1, excludes2, codeFirst, useAdditionalCode, codeAlso, notes or sevenChrNote (the Tabular XML element names).';
 COMMENT ON COLUMN icd10cm_notes.seq IS 'Order of the note line within its note block.';
+COMMENT ON COLUMN icd10cm_notes.note_no IS 'Position of the note line in the whole Tabular (document order).';
 COMMENT ON COLUMN icd10cm_notes.note IS 'The note text, whitespace normalised.';
 COMMENT ON COLUMN icd10cm_notes.referenced_codes IS 'Codes the note points to, from its parentheses: (T84.-) -> T84, (M02.0-) -> M02.0, (Z96-Z97) -> Z96-Z97 (a range stays one element).';
 

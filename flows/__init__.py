@@ -1,0 +1,1 @@
+"""Prefect flows of codeetl (a thin layer over codeetl.pipeline)."""

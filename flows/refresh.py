@@ -1,0 +1,128 @@
+"""The refresh flow: fetch → parse → build → publish, one subflow per dataset.
+
+Run it with ``codeetl refresh`` or ``python flows/refresh.py [--mirror ../shared/cms]``.
+
+Prefect is a thin layer here: every task calls one plain function of :mod:`codeetl.pipeline` and hands
+the next task paths and hashes, never DataFrames. Only fetching is retried (network trouble is
+transient; a parse error is not). Parsing is cached by content: the parse key is the hash of the
+parser version and every input file's sha256, stored beside the raw files, so an unchanged source is
+not parsed again even across Prefect database resets.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from codeetl import pipeline
+from codeetl.catalog import load_catalog
+from codeetl.fetch import FetchedRelease, Transport
+
+
+@dataclass
+class RefreshSummary:
+    database: str
+    build_id: str
+    tables: dict[str, int]
+    loaded: list[str] = field(default_factory=list)  # "dataset/release (parsed|reused)"
+    skipped: list[str] = field(default_factory=list)  # "dataset/release: why"
+
+
+@task(retries=2, retry_delay_seconds=[5, 30], cache_policy=NO_CACHE, task_run_name="fetch {dataset}/{release_id}")
+def fetch(dataset: str, release_id: str, root: str, mirror: str | None) -> FetchedRelease:
+    release = load_catalog()[dataset].release(release_id)
+    return pipeline.fetch_step(release, Path(root), mirror, Transport(progress=_progress_hook()))
+
+
+@task(cache_policy=NO_CACHE, task_run_name="parse {dataset}/{release_id}")
+def parse(dataset: str, release_id: str, fetched: FetchedRelease, root: str) -> pipeline.ParsedRelease:
+    release = load_catalog()[dataset].release(release_id)
+    return pipeline.parse_release_cached(release, fetched, Path(root) / "raw")
+
+
+@task(cache_policy=NO_CACHE)
+def build(root: str) -> pipeline.BuildResult:
+    catalog = load_catalog()
+    parses = pipeline.latest_parses(Path(root) / "raw", catalog)
+    return pipeline.build_warehouse(parses, catalog, Path(root) / "warehouse")
+
+
+@task(cache_policy=NO_CACHE)
+def publish(result: pipeline.BuildResult, root: str) -> str:
+    return str(pipeline.publish(result, Path(root) / "warehouse"))
+
+
+@flow(name="refresh-dataset", flow_run_name="refresh {dataset}")
+def refresh_dataset(dataset: str, release_ids: list[str], root: str, mirror: str | None) -> dict:
+    """Fetch and parse the selected releases of one dataset."""
+    log = get_run_logger()
+    loaded, skipped = [], []
+    for rid in release_ids:
+        fetched = fetch(dataset, rid, root, mirror)
+        if not fetched.downloads:
+            why = "not in the mirror" if mirror else "not published at the catalog URL"
+            log.warning("%s/%s skipped: %s (%s)", dataset, rid, why, ", ".join(fetched.missing))
+            skipped.append(f"{dataset}/{rid}: {why}")
+            continue
+        if fetched.missing:
+            log.warning("%s/%s: %d download(s) missing, loading what was found: %s", dataset, rid,
+                        len(fetched.missing), ", ".join(fetched.missing))
+        parsed = parse(dataset, rid, fetched, root)
+        loaded.append(f"{dataset}/{rid} ({'reused parse' if parsed.reused else 'parsed'})")
+    return {"loaded": loaded, "skipped": skipped}
+
+
+@flow(name="codeetl-refresh")
+def refresh(root: str = "data", mirror: str | None = None, datasets: list[str] | None = None,
+            releases: list[str] | None = None) -> dict:
+    """Refresh the warehouse: every catalog release (or the selected ones), then one atomic publish.
+
+    A failure anywhere raises before `publish`, so the previous warehouse stays current.
+    """
+    catalog = load_catalog()
+    selected = pipeline.select_releases(catalog, datasets, releases)
+    by_dataset: dict[str, list[str]] = {}
+    for r in selected:
+        by_dataset.setdefault(r.dataset, []).append(r.release)
+    summary = RefreshSummary(database="", build_id="", tables={})
+    for ds, rids in by_dataset.items():
+        out = refresh_dataset(ds, rids, root, mirror)
+        summary.loaded += out["loaded"]
+        summary.skipped += out["skipped"]
+    if not summary.loaded:
+        raise RuntimeError("nothing was fetched: no release of the selected datasets was found "
+                           + (f"in the mirror {mirror}" if mirror else "at the catalog URLs"))
+    result = build(root)
+    summary.database = publish(result, root)
+    summary.build_id, summary.tables = result.build_id, result.tables
+    return asdict(summary)
+
+
+# A progress callback installed by the CLI (rich progress bars); None when run without a terminal.
+_PROGRESS = None
+
+
+def set_progress(callback) -> None:
+    global _PROGRESS
+    _PROGRESS = callback
+
+
+def _progress_hook():
+    return _PROGRESS
+
+
+if __name__ == "__main__":
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--mirror", help="directory or base URL laid out <dataset>/<release>/<file>")
+    ap.add_argument("--data-dir", default="data")
+    ap.add_argument("--dataset", action="append")
+    ap.add_argument("--release", action="append")
+    a = ap.parse_args()
+    print(refresh(root=a.data_dir, mirror=a.mirror, datasets=a.dataset, releases=a.release))
+    sys.exit(0)

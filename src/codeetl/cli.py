@@ -1,0 +1,160 @@
+"""The ``codeetl`` command line (typer + rich).
+
+Errors that codeetl raises on purpose (bad input, missing warehouse, a broken source file) are printed
+as one clear message with a non-zero exit code, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import duckdb
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from codeetl import pipeline
+from codeetl.errors import CodeEtlError
+
+app = typer.Typer(
+    help="Official US medical code sets (ICD-10-CM, GEMs, MS-DRG, Medicare PFS) as a DuckDB warehouse.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+DataDir = Annotated[Path, typer.Option("--data-dir", envvar="CODEETL_DATA", help="Folder holding raw/ and warehouse/.")]
+AsOf = Annotated[Optional[str], typer.Option("--as-of", help="Use the releases in effect on this date (YYYY-MM-DD); default today.")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print the page as JSON (keys documented in the README).")]
+
+
+def _fail(message: str, code: int = 1) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def _date(text: str | None) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        _fail(f"--as-of {text!r}: expected a date as YYYY-MM-DD", 2)
+
+
+def _connect(data_dir: Path) -> duckdb.DuckDBPyConnection:
+    try:
+        db = pipeline.current_database(data_dir)
+    except CodeEtlError as e:
+        _fail(str(e))
+    return duckdb.connect(str(db), read_only=True)
+
+
+@app.command()
+def refresh(
+    mirror: Annotated[Optional[str], typer.Option(help="Directory or base URL laid out <dataset>/<release>/<file> (e.g. ../shared/cms) to use instead of the official CMS/CDC URLs.")] = None,
+    dataset: Annotated[Optional[list[str]], typer.Option(help="Only this dataset (repeatable).")] = None,
+    release: Annotated[Optional[list[str]], typer.Option(help="Only this release id (repeatable).")] = None,
+    data_dir: DataDir = Path("data"),
+) -> None:
+    """Download every catalog release (from CMS/CDC, or --mirror), parse what changed and publish a new warehouse.
+
+    Without --mirror the official URLs in the catalog are used. Releases the mirror does not carry
+    are skipped with a warning. A failure leaves the previous warehouse untouched.
+    """
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # no telemetry from air-gapped networks
+    from flows import refresh as flow_module
+
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeElapsedColumn(),
+                        console=err, transient=False, disable=not err.is_terminal)
+    tasks: dict[str, int] = {}
+
+    def on_progress(label: str, done: int, total: int | None) -> None:
+        if label not in tasks:
+            tasks[label] = progress.add_task(label, total=total)
+        progress.update(tasks[label], completed=done, total=total)
+
+    flow_module.set_progress(on_progress)
+    err.print(f"Refreshing into {data_dir}/ from {mirror or 'the official CMS/CDC URLs'} ...")
+    try:
+        with progress:
+            summary = flow_module.refresh(root=str(data_dir), mirror=mirror, datasets=dataset, releases=release)
+    except CodeEtlError as e:
+        _fail(f"{e}\nThe previous warehouse (if any) is unchanged.")
+    except RuntimeError as e:
+        _fail(str(e))
+    table = Table(title=f"Published {summary['database']} (build {summary['build_id']})")
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    for name, rows in summary["tables"].items():
+        table.add_row(name, f"{rows:,}")
+    out.print(table)
+    for line in summary["loaded"]:
+        out.print(f"[green]loaded[/] {line}")
+    for line in summary["skipped"]:
+        out.print(f"[yellow]skipped[/] {line}")
+
+
+@app.command()
+def code(
+    code: Annotated[str, typer.Argument(help="An ICD-10-CM code, with or without the dot: M96.1, M961, m96.1")],
+    as_json: AsJson = False,
+    as_of: AsOf = None,
+    release: Annotated[Optional[str], typer.Option(help="Use this ICD-10-CM release id instead of --as-of.")] = None,
+    data_dir: DataDir = Path("data"),
+) -> None:
+    """Show the code page of an ICD-10-CM code."""
+    from codeetl import page as pages
+    from codeetl.render import render_code_page
+
+    con = _connect(data_dir)
+    try:
+        p = pages.code_page(con, code, as_of=_date(as_of), release=release)
+    except pages.MalformedCode as e:
+        _fail(str(e), 2)
+    except pages.CodeNotFound as e:
+        msg = str(e)
+        if e.suggestions:
+            msg += "\nClose matches:\n" + "\n".join(f"  {s['code']:<9} {s['description']}" for s in e.suggestions)
+        _fail(msg)
+    except CodeEtlError as e:
+        _fail(str(e))
+    if as_json:
+        sys.stdout.write(json.dumps(p, indent=2, default=str) + "\n")
+    else:
+        render_code_page(out, p)
+
+
+@app.command()
+def releases(data_dir: DataDir = Path("data")) -> None:
+    """List the releases loaded into the warehouse, with their sources."""
+    con = _connect(data_dir)
+    t = Table()
+    for c in ("dataset", "release", "label", "effective", "sha256", "source"):
+        t.add_column(c)
+    for r in con.execute("SELECT dataset, release, label, effective_from, effective_to, sha256, fetched_from FROM releases ORDER BY 1, 4").fetchall():
+        t.add_row(r[0], r[1], r[2], f"{r[3]} – {r[4] or ''}", r[5][:12], r[6])
+    out.print(t)
+
+
+@app.command()
+def dictionary(data_dir: DataDir = Path("data")) -> None:
+    """Print the data dictionary (every table, view and column with its COMMENT) as Markdown."""
+    from codeetl.dictionary import markdown
+
+    con = _connect(data_dir)
+    sys.stdout.write(markdown(con))
+
+
+def main() -> None:  # pragma: no cover
+    app()

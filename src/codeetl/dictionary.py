@@ -1,0 +1,32 @@
+"""The data dictionary, generated from the warehouse's own COMMENTs (one source of truth)."""
+
+from __future__ import annotations
+
+import duckdb
+
+
+def markdown(con: duckdb.DuckDBPyConnection) -> str:
+    """Every table and view with its comment, then its columns (name, type, comment), as Markdown."""
+    objects = con.execute(
+        "SELECT table_name, 'table', comment FROM duckdb_tables() WHERE schema_name = 'main' "
+        "UNION ALL SELECT view_name, 'view', comment FROM duckdb_views() WHERE NOT internal AND schema_name = 'main' "
+        "ORDER BY 1"
+    ).fetchall()
+    lines = []
+    for name, kind, comment in objects:
+        lines += [f"### `{name}` ({kind})", "", (comment or "").strip(), "", "| column | type | meaning |", "|---|---|---|"]
+        for col, typ, ccomment in con.execute(
+            "SELECT column_name, data_type, comment FROM duckdb_columns() WHERE table_name = ? AND schema_name = 'main' "
+            "ORDER BY column_index", [name]
+        ).fetchall():
+            lines.append(f"| `{col}` | {typ} | {(ccomment or '').replace('|', '\\|')} |")
+        lines.append("")
+    macros = con.execute(
+        "SELECT DISTINCT function_name, comment FROM duckdb_functions() WHERE function_type IN ('macro', 'table_macro') "
+        "AND NOT internal ORDER BY 1"
+    ).fetchall()
+    if macros:
+        lines += ["### Macros", ""]
+        lines += [f"- `{n}`: {(c or '').strip()}" for n, c in macros]
+        lines.append("")
+    return "\n".join(lines)
