@@ -19,7 +19,8 @@ def markdown(con: duckdb.DuckDBPyConnection) -> str:
             "SELECT column_name, data_type, comment FROM duckdb_columns() WHERE table_name = ? AND schema_name = 'main' "
             "ORDER BY column_index", [name]
         ).fetchall():
-            lines.append(f"| `{col}` | {typ} | {(ccomment or '').replace('|', '\\|')} |")
+            meaning = (ccomment or "").replace("|", "\\|")
+            lines.append(f"| `{col}` | {typ} | {meaning} |")
         lines.append("")
     macros = con.execute(
         "SELECT DISTINCT function_name, comment FROM duckdb_functions() WHERE function_type IN ('macro', 'table_macro') "

@@ -373,6 +373,7 @@ def fetch_release(release: Release, raw_root: str | Path, mirror: str | None = N
                 raise FetchError(f"{label}: member {m.name} has sha256 {m.sha256}, the catalog expects {want}")
         downloads.append(d)
     fetched = FetchedRelease(release.dataset, release.release, downloads, missing)
+    shutil.rmtree(rdir / ".incoming", ignore_errors=True)
     if downloads:
         write_manifest(rdir, fetched)
     elif not any(rdir.iterdir()):
@@ -387,20 +388,24 @@ def _fetch_one(sf: SourceFile, release: Release, rdir: Path, mirror: str | None,
     for kind, location in _candidates(sf, release, mirror):
         if kind == "download":
             dest = rdir / sf.url_name
-            prev_ok = prev is not None and prev.get("source") == location and Path(prev.get("path", "")).is_file()
-            changed, etag, lm = _get(transport, location, dest, label, prev if prev_ok else None)
+            incoming = rdir / ".incoming" / sf.url_name  # checked here before it may replace `dest`
+            prev_ok = prev is not None and prev.get("source") == location and dest.is_file()
+            changed, etag, lm = _get(transport, location, incoming, label, prev if prev_ok else None)
             if changed is None:
                 continue  # not at this location
-            if not changed or (prev_ok and sha256_file(dest) == prev["sha256"]):
+            if not changed or (prev_ok and sha256_file(incoming) == prev["sha256"]):
+                incoming.unlink(missing_ok=True)
                 d = Download(**{k: v for k, v in prev.items() if k != "members"})
                 d.members = [LocalMember(**m) for m in prev["members"]]
-                d.unchanged, d.fetched_at = True, prev["fetched_at"]
+                d.unchanged = True
                 if all(Path(m.path).is_file() and sha256_file(m.path) == m.sha256 for m in d.members):
                     return d
-            check_content(dest, sf.archive, label)
-            digest = sha256_file(dest)
+                changed, etag, lm = _get(transport, location, incoming, label, None)  # members damaged: fetch again
+            check_content(incoming, sf.archive, label)
+            digest = sha256_file(incoming)
             if sf.sha256 and digest != sf.sha256:
                 raise FetchError(f"{label}: download has sha256 {digest}, the catalog expects {sf.sha256}")
+            os.replace(incoming, dest)
             if sf.archive == "zip":
                 members = extract_members(dest, sf.members, rdir / dest.stem, label)
                 if not members:
@@ -415,10 +420,12 @@ def _fetch_one(sf: SourceFile, release: Release, rdir: Path, mirror: str | None,
         if any(m.role == role for m in members_found):
             continue
         dest = rdir / name
-        changed, _, _ = _get(transport, location, dest, label, None)
+        incoming = rdir / ".incoming" / name
+        changed, _, _ = _get(transport, location, incoming, label, None)
         if changed is None:
             continue
-        check_content(dest, "none", f"{label} ({name})")
+        check_content(incoming, "none", f"{label} ({name})")
+        os.replace(incoming, dest)
         members_found.append(LocalMember(role=role, name=name, path=str(dest), bytes=dest.stat().st_size,
                                          sha256=sha256_file(dest)))
         sources.append(location)

@@ -1,0 +1,40 @@
+"""The real Prefect refresh flow against the loopback HTTP mirror (one Prefect harness per session)."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+pytestmark = [pytest.mark.slow, pytest.mark.prefect]
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+def test_refresh_flow_builds_and_reuses_parses(prefect_harness, cms_server, tmp_path):
+    from flows.refresh import refresh
+
+    summary = refresh(root=str(tmp_path), mirror=cms_server.url, datasets=["icd10cm"])
+    assert "icd10cm/2026-04 (parsed)" in summary["loaded"]
+    assert any(s.startswith("icd10cm/2025") for s in summary["skipped"])
+    con = duckdb.connect(summary["database"], read_only=True)
+    assert con.execute("SELECT count(*) FROM icd10cm_codes WHERE release = '2026-04' AND is_billable").fetchone()[0] == 74_795
+    con.close()
+    again = refresh(root=str(tmp_path), mirror=cms_server.url, datasets=["icd10cm"])
+    assert "icd10cm/2026-04 (reused parse)" in again["loaded"]
+    assert again["build_id"] != summary["build_id"]
+
+
+def test_refresh_flow_failure_keeps_previous_warehouse(prefect_harness, tmp_path):
+    """A mirror with nothing in it: the flow fails, nothing is published."""
+    from flows.refresh import refresh
+
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(RuntimeError, match="nothing was fetched"):
+        refresh(root=str(tmp_path / "data"), mirror=str(tmp_path / "empty"), datasets=["icd10cm"])
+    assert not (tmp_path / "data" / "warehouse" / "current").exists()
