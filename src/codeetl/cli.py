@@ -148,12 +148,20 @@ def releases(data_dir: DataDir = Path("data")) -> None:
 
 
 @app.command()
-def dictionary(data_dir: DataDir = Path("data")) -> None:
+def dictionary(
+    data_dir: DataDir = Path("data"),
+    update_readme: Annotated[Optional[Path], typer.Option(help="Rewrite the data dictionary section of this README instead of printing.")] = None,
+) -> None:
     """Print the data dictionary (every table, view and column with its COMMENT) as Markdown."""
-    from codeetl.dictionary import markdown
+    from codeetl.dictionary import markdown, replace_in_readme
 
     con = _connect(data_dir)
-    sys.stdout.write(markdown(con))
+    md = markdown(con)
+    if update_readme:
+        update_readme.write_text(replace_in_readme(update_readme.read_text(encoding="utf-8"), md), encoding="utf-8")
+        err.print(f"updated the data dictionary in {update_readme}")
+    else:
+        sys.stdout.write(md)
 
 
 def main() -> None:  # pragma: no cover

@@ -31,3 +31,13 @@ def markdown(con: duckdb.DuckDBPyConnection) -> str:
         lines += [f"- `{n}`: {(c or '').strip()}" for n, c in macros]
         lines.append("")
     return "\n".join(lines)
+
+
+START, END = "<!-- dictionary:start -->", "<!-- dictionary:end -->"
+
+
+def replace_in_readme(readme_text: str, dictionary_md: str) -> str:
+    """The README with the text between the dictionary markers replaced by `dictionary_md`."""
+    head, rest = readme_text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    return f"{head}{START}\n{dictionary_md.rstrip()}\n{END}{tail}"

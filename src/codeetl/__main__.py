@@ -1,0 +1,3 @@
+from codeetl.cli import app
+
+app()
