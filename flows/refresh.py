@@ -35,17 +35,26 @@ class RefreshSummary:
 @task(retries=2, retry_delay_seconds=[5, 30], cache_policy=NO_CACHE, task_run_name="fetch {dataset}/{release_id}")
 def fetch(dataset: str, release_id: str, root: str, mirror: str | None) -> FetchedRelease:
     release = load_catalog()[dataset].release(release_id)
-    return pipeline.fetch_step(release, Path(root), mirror, Transport(progress=_progress_hook()))
+    fetched = pipeline.fetch_step(release, Path(root), mirror, Transport(progress=_progress_hook()))
+    if fetched.downloads:
+        state = "unchanged" if all(d.unchanged for d in fetched.downloads) else "downloaded"
+        _notify(f"fetched {dataset}/{release_id}: {state}, {sum(d.bytes for d in fetched.downloads):,} bytes")
+    return fetched
 
 
 @task(cache_policy=NO_CACHE, task_run_name="parse {dataset}/{release_id}")
 def parse(dataset: str, release_id: str, fetched: FetchedRelease, root: str) -> pipeline.ParsedRelease:
     release = load_catalog()[dataset].release(release_id)
-    return pipeline.parse_release_cached(release, fetched, Path(root) / "raw")
+    _notify(f"parsing {dataset}/{release_id} ...")
+    parsed = pipeline.parse_release_cached(release, fetched, Path(root) / "raw")
+    rows = sum(parsed.tables.values())
+    _notify(f"{'reused the parse of' if parsed.reused else 'parsed'} {dataset}/{release_id}: {rows:,} rows")
+    return parsed
 
 
 @task(cache_policy=NO_CACHE)
 def build(root: str) -> pipeline.BuildResult:
+    _notify("building the new warehouse (load, checks, parquet export) ...")
     catalog = load_catalog()
     parses = pipeline.latest_parses(Path(root) / "raw", catalog)
     return pipeline.build_warehouse(parses, catalog, Path(root) / "warehouse")
@@ -102,17 +111,26 @@ def refresh(root: str = "data", mirror: str | None = None, datasets: list[str] |
     return asdict(summary)
 
 
-# A progress callback installed by the CLI (rich progress bars); None when run without a terminal.
+# Callbacks installed by the CLI: download progress bars and one line per stage. Without them the
+# flow reports through Prefect's logger only.
 _PROGRESS = None
+_NOTIFY = None
 
 
-def set_progress(callback) -> None:
-    global _PROGRESS
-    _PROGRESS = callback
+def set_progress(callback, notify=None) -> None:
+    global _PROGRESS, _NOTIFY
+    _PROGRESS, _NOTIFY = callback, notify
 
 
 def _progress_hook():
     return _PROGRESS
+
+
+def _notify(message: str) -> None:
+    if _NOTIFY is not None:
+        _NOTIFY(message)
+    else:
+        get_run_logger().info(message)
 
 
 if __name__ == "__main__":

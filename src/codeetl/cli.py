@@ -84,7 +84,7 @@ def refresh(
             tasks[label] = progress.add_task(label, total=total)
         progress.update(tasks[label], completed=done, total=total)
 
-    flow_module.set_progress(on_progress)
+    flow_module.set_progress(on_progress, lambda message: err.print(f"[dim]·[/] {message}", highlight=False))
     err.print(f"Refreshing into {data_dir}/ from {mirror or 'the official CMS/CDC URLs'} ...")
     try:
         with progress:
