@@ -1,0 +1,115 @@
+"""Curated link files (data/links/*.csv): reading, validation, and the shipped M96.1 file checked against
+the seed page, the real ICD-10-CM code file and the real PFS 2026-B RVU file."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from codeetl import links
+from codeetl.errors import SourceFormatError
+from codeetl.warehouse_sql import apply_sql, insert_frame
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED = ROOT / "data" / "links" / "m96.1-orthopedic-code-page.csv"
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+CMS = SHARED / "cms"
+SEED = SHARED / "seed" / "icd10cm-M96.1-code-page.txt"
+RVU_26B = CMS / "pfs" / "2026-B" / "PPRRVU2026_Apr_nonQPP.txt"
+ICD_2024 = CMS / "icd10cm" / "2024" / "icd10cm-codes-2024.txt"
+
+needs_mirror = pytest.mark.skipif(not (RVU_26B.exists() and ICD_2024.exists() and SEED.exists()), reason="CMS mirror / seed page not found")
+
+
+def seed_procedures() -> list[str]:
+    """The CPT codes the seed page lists under 'Related CPT procedures', in page order."""
+    text = SEED.read_text(encoding="utf-8")
+    block = text.split("Related CPT procedures", 1)[1].split("Common coding pitfalls", 1)[0]
+    return re.findall(r"^(\d{5}) (?:\$|View)", block, flags=re.M)
+
+
+def real_known_codes() -> tuple[set[str], set[str]]:
+    dx = {line[:8].strip() for line in ICD_2024.read_text(encoding="ascii").splitlines()}
+    hcpcs = {line[:5] for line in RVU_26B.read_bytes().decode("cp1252").splitlines() if not line.startswith("HDR")}
+    return dx, hcpcs
+
+
+@needs_mirror
+def test_shipped_m96_1_file_lists_the_seed_page_procedures():
+    frame = links.read_links_csv(SHIPPED)
+    procs = seed_procedures()
+    assert len(procs) == 14
+    assert frame["hcpcs"].to_list() == procs
+    assert set(frame["dx"]) == {"M96.1"}
+    assert set(frame["source"]) == {"published orthopedic code page, 2026-05-08"}
+    assert frame["line_no"].to_list() == list(range(2, 16))
+
+
+@needs_mirror
+def test_shipped_file_validates_against_real_code_sets():
+    known_dx, known_hcpcs = real_known_codes()
+    assert "M961" in known_dx and "63030" in known_hcpcs  # the independent reads work
+    valid, problems = links.validate_links(links.read_links_csv(SHIPPED), known_dx, known_hcpcs)
+    assert problems == []
+    assert valid.height == 14
+    table = links.to_dx_procedure_link(valid)
+    assert table.columns == ["dx", "hcpcs", "source", "source_id", "source_release", "note"]
+    assert set(table["source_id"]) == {"m96.1-orthopedic-code-page.csv"} and table["source_release"].null_count() == 14
+
+
+def test_unknown_and_malformed_codes_are_reported_not_loaded(tmp_path):
+    p = tmp_path / "demo.csv"
+    p.write_text(
+        "dx,hcpcs,source,note\n"
+        "M96.1,63030,page A,ok\n"  # 2 valid
+        "M54.5,63030,page A,\n"  # 3 unknown dx
+        "M961,99999,page A,\n"  # 4 undotted dx is fine; unknown hcpcs
+        "961,6303,page A,\n"  # 5 malformed dx and hcpcs
+        "M96.1,63047,,\n"  # 6 missing source
+        "m96.1,63030,page A,again\n"  # 7 duplicate of line 2 (case and dot insensitive)
+        ",63047,page A,\n"  # 8 missing dx
+        "M96.1,63047,page B,\n",  # 9 valid
+        encoding="utf-8",
+    )
+    valid, problems = links.validate_links(links.read_links_csv(p), {"M96.1", "M54.50"}, {"63030", "63047"})
+    assert [(r["line_no"], r["dx"], r["hcpcs"]) for r in valid.iter_rows(named=True)] == [(2, "M96.1", "63030"), (9, "M96.1", "63047")]
+    assert [(q.file, q.line, q.code, q.why) for q in problems] == [
+        ("demo.csv", 3, "M54.5", "unknown ICD-10-CM code (not in the loaded ICD-10-CM release)"),
+        ("demo.csv", 4, "99999", "unknown CPT/HCPCS code (not in the loaded fee schedule)"),
+        ("demo.csv", 5, "961", "not an ICD-10-CM code (expected a letter, a digit, then 1-5 letters/digits, e.g. M96.1)"),
+        ("demo.csv", 5, "6303", "not a CPT/HCPCS code (expected 5 letters/digits)"),
+        ("demo.csv", 6, "", "missing source"),
+        ("demo.csv", 7, "M96.1 63030", "duplicate of line 2"),
+        ("demo.csv", 8, "", "missing ICD-10-CM code (dx)"),
+    ]
+    assert str(problems[0]) == "demo.csv, line 3: M54.5: unknown ICD-10-CM code (not in the loaded ICD-10-CM release)"
+
+
+def test_bad_files_raise_source_format_error(tmp_path):
+    p = tmp_path / "bad_header.csv"
+    p.write_text("diagnosis,hcpcs,source,note\nM96.1,63030,x,\n", encoding="utf-8")
+    with pytest.raises(SourceFormatError) as exc:
+        links.read_links_csv(p)
+    assert exc.value.line == 1 and "dx,hcpcs,source,note" in str(exc.value)
+    p = tmp_path / "bad_row.csv"
+    p.write_text("dx,hcpcs,source,note\nM96.1,63030,x,\nM96.1,63030\n", encoding="utf-8")
+    with pytest.raises(SourceFormatError) as exc:
+        links.read_links_csv(p)
+    assert exc.value.line == 3
+
+
+def test_folder_reading_and_loading(tmp_path):
+    (tmp_path / "b.csv").write_text("hcpcs,dx,note,source\n63030,M96.1,,src\n", encoding="utf-8")
+    (tmp_path / "a.csv").write_text("dx,hcpcs,source,note\nM96.1,99213,src,\n", encoding="utf-8")
+    frame = links.read_link_files(tmp_path)
+    assert frame["file"].to_list() == ["a.csv", "b.csv"] and frame["hcpcs"].to_list() == ["99213", "63030"]
+    assert links.read_link_files(tmp_path / "none").height == 0
+    valid, problems = links.validate_links(frame, {"M961"}, {"63030", "99213"})
+    assert problems == [] and valid["dx"].to_list() == ["M96.1", "M96.1"]
+    con = duckdb.connect()
+    apply_sql(con, "tables/links.sql")
+    assert insert_frame(con, "dx_procedure_link", links.to_dx_procedure_link(valid)) == 2
+    assert con.execute("SELECT count(*) FROM dx_procedure_link WHERE source_release IS NULL").fetchone() == (2,)
