@@ -60,7 +60,8 @@ def main() -> None:
             stages["parse"] += dt_
             per_dataset[f"parse {r.dataset}/{r.release}"] = round(dt_, 3)
         t = time.perf_counter()
-        build = pipeline.build_warehouse(pipeline.latest_parses(root / "raw", catalog), catalog, root / "warehouse")
+        build = pipeline.build_warehouse(pipeline.latest_parses(root / "raw", catalog), catalog, root / "warehouse",
+                                         link_dirs=pipeline.default_link_dirs(root))
         stages["load (build + checks + parquet export)"] = time.perf_counter() - t
         t = time.perf_counter()
         pipeline.publish(build, root / "warehouse")

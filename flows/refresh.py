@@ -57,7 +57,11 @@ def build(root: str) -> pipeline.BuildResult:
     _notify("building the new warehouse (load, checks, parquet export) ...")
     catalog = load_catalog()
     parses = pipeline.latest_parses(Path(root) / "raw", catalog)
-    return pipeline.build_warehouse(parses, catalog, Path(root) / "warehouse")
+    result = pipeline.build_warehouse(parses, catalog, Path(root) / "warehouse",
+                                      link_dirs=pipeline.default_link_dirs(root))
+    for line in result.link_problems:
+        _notify(f"curated link not loaded: {line}")
+    return result
 
 
 @task(cache_policy=NO_CACHE)
@@ -108,6 +112,7 @@ def refresh(root: str = "data", mirror: str | None = None, datasets: list[str] |
     result = build(root)
     summary.database = publish(result, root)
     summary.build_id, summary.tables = result.build_id, result.tables
+    summary.skipped += [f"curated link {p}" for p in result.link_problems]
     return asdict(summary)
 
 

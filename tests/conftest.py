@@ -96,6 +96,7 @@ def built(tmp_path_factory, cms_server):
         fetched = pipeline.fetch_step(r, root, cms_server.url)
         if fetched.downloads:
             pipeline.parse_release_cached(r, fetched, root / "raw")
-    result = pipeline.build_warehouse(pipeline.latest_parses(root / "raw", catalog), catalog, root / "warehouse")
+    result = pipeline.build_warehouse(pipeline.latest_parses(root / "raw", catalog), catalog, root / "warehouse",
+                                      link_dirs=pipeline.default_link_dirs(root))
     pipeline.publish(result, root / "warehouse")
     return root

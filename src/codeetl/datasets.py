@@ -19,6 +19,8 @@ from types import ModuleType
 # dataset name (catalog file) -> module implementing it
 REGISTRY: dict[str, str] = {
     "icd10cm": "codeetl.parsers.icd10cm",
+    "pfs": "codeetl.parsers.pfs",
+    "mcd": "codeetl.parsers.mcd",
 }
 
 

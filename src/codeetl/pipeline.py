@@ -26,7 +26,7 @@ import hashlib
 import json
 import os
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -138,14 +138,25 @@ class BuildResult:
     directory: str
     database: str
     tables: dict[str, int]
+    link_problems: list[str] = field(default_factory=list)
 
 
 def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
+def default_link_dirs(root: str | Path) -> list[Path]:
+    """Curated link folders: ``<data dir>/links`` and the repository's ``data/links`` (the shipped sets)."""
+    dirs = [Path(root) / "links", Path(__file__).resolve().parents[2] / "data" / "links"]
+    out: list[Path] = []
+    for d in dirs:
+        if d.is_dir() and all(d.resolve() != o.resolve() for o in out):
+            out.append(d)
+    return out
+
+
 def build_warehouse(parse_dirs: list[str | Path], catalog: dict[str, Dataset], warehouse_root: str | Path,
-                    export_parquet: bool = True) -> BuildResult:
+                    export_parquet: bool = True, link_dirs: list[Path] | None = None) -> BuildResult:
     """Build a complete new warehouse from parse directories, in ``warehouse/builds/<id>``.
 
     Nothing outside that folder is touched; call :func:`publish` to make it current. On any error the
@@ -160,6 +171,7 @@ def build_warehouse(parse_dirs: list[str | Path], catalog: dict[str, Dataset], w
         con = duckdb.connect(str(db))
         try:
             _load(con, [Path(p) for p in parse_dirs], catalog)
+            problems = load_curated_links(con, link_dirs or [])
             for rel in sql_files("views"):
                 apply_sql(con, rel)
             run_checks(con)
@@ -172,7 +184,7 @@ def build_warehouse(parse_dirs: list[str | Path], catalog: dict[str, Dataset], w
     except BaseException:
         shutil.rmtree(bdir, ignore_errors=True)
         raise
-    return BuildResult(build_id, str(bdir), str(db), counts)
+    return BuildResult(build_id, str(bdir), str(db), counts, problems)
 
 
 def _load(con: duckdb.DuckDBPyConnection, parse_dirs: list[Path], catalog: dict[str, Dataset]) -> None:
@@ -194,6 +206,32 @@ def _load(con: duckdb.DuckDBPyConnection, parse_dirs: list[Path], catalog: dict[
             for m in dl["members"]:
                 con.execute("INSERT INTO source_files VALUES (?, ?, ?, ?, ?, ?, ?)",
                             [rel.dataset, rel.release, m["role"], m["name"], m["bytes"], m["sha256"], dl["url"]])
+
+
+def load_curated_links(con: duckdb.DuckDBPyConnection, folders: list[Path]) -> list[str]:
+    """Load the curated link CSVs into ``dx_procedure_link``; rows with unknown codes go to ``link_problems``.
+
+    Codes are validated against this build: billable ICD-10-CM codes of any loaded release, and the CPT/HCPCS
+    codes of any loaded PFS release. Returns the problems as readable lines (file:line: code: why).
+    """
+    import polars as pl
+
+    from codeetl import links
+    from codeetl.warehouse_sql import insert_frame
+
+    frames = [links.read_link_files(d) for d in folders]
+    frames = [f for f in frames if f.height]
+    if not frames:
+        return []
+    frame = pl.concat(frames)
+    known_dx = {r[0] for r in con.execute("SELECT DISTINCT code FROM icd10cm_codes WHERE is_billable").fetchall()}
+    known_hcpcs = {r[0] for r in con.execute("SELECT DISTINCT hcpcs FROM pfs_rvu").fetchall()}
+    valid, problems = links.validate_links(frame, known_dx, known_hcpcs)
+    if valid.height:
+        insert_frame(con, "dx_procedure_link", links.to_dx_procedure_link(valid))
+    for p in problems:
+        con.execute("INSERT INTO link_problems VALUES (?, ?, ?, ?)", [p.file, p.line, p.code, p.why])
+    return [f"{p.file}:{p.line}: {p.code}: {p.why}" for p in problems]
 
 
 def run_checks(con: duckdb.DuckDBPyConnection) -> None:

@@ -17,3 +17,15 @@ COMMENT ON COLUMN dx_procedure_link.source IS 'Where the link comes from: mcd_ar
 COMMENT ON COLUMN dx_procedure_link.source_id IS 'The source document: the MCD article''s public id (A57235), or the curated file name (m96.1-orthopedic-code-page.csv).';
 COMMENT ON COLUMN dx_procedure_link.source_release IS 'Release of the source dataset (the mcd release id); NULL for curated files.';
 COMMENT ON COLUMN dx_procedure_link.note IS 'MCD: article id, version and the ICD-10 covered group(s) and CPT/HCPCS group(s) the two codes appear in (A57235 v12; ICD-10 covered group 1; CPT/HCPCS group 1). Curated: the file''s note column.';
+
+CREATE TABLE link_problems (
+    file  VARCHAR NOT NULL,
+    line  INTEGER NOT NULL,
+    code  VARCHAR NOT NULL,
+    why   VARCHAR NOT NULL
+);
+COMMENT ON TABLE link_problems IS 'Rows of the curated link files (data/links/*.csv) that were not loaded, and why: unknown or malformed codes, missing source, duplicates. Validated against the ICD-10-CM valid codes and the PFS codes loaded in this warehouse.';
+COMMENT ON COLUMN link_problems.file IS 'The CSV file (name).';
+COMMENT ON COLUMN link_problems.line IS 'Line number in the file (the header is line 1).';
+COMMENT ON COLUMN link_problems.code IS 'The offending code (or the dx/hcpcs pair for a duplicate).';
+COMMENT ON COLUMN link_problems.why IS 'What was wrong.';
