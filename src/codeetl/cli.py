@@ -136,6 +136,34 @@ def code(
 
 
 @app.command()
+def cpt(
+    code: Annotated[str, typer.Argument(help="A CPT or HCPCS code: 99213, G0438")],
+    locality: Annotated[Optional[str], typer.Option(help="Also price in this PFS locality: MAC-locality (01112-05) or part of its name.")] = None,
+    as_json: AsJson = False,
+    as_of: AsOf = None,
+    data_dir: DataDir = Path("data"),
+) -> None:
+    """Show a procedure's Medicare Physician Fee Schedule page: descriptor, status, RVUs, national and locality amounts."""
+    from codeetl.cpt_page import UnknownProcedure, cpt_page
+    from codeetl.render import render_cpt_page
+
+    con = _connect(data_dir)
+    try:
+        p = cpt_page(con, code, as_of=_date(as_of), locality=locality)
+    except UnknownProcedure as e:
+        msg = str(e)
+        if e.suggestions:
+            msg += "\nClose matches:\n" + "\n".join(f"  {s['hcpcs']}  {s['description']}" for s in e.suggestions)
+        _fail(msg)
+    except CodeEtlError as e:
+        _fail(str(e), 2 if "is not a CPT/HCPCS code" in str(e) else 1)
+    if as_json:
+        sys.stdout.write(json.dumps(p, indent=2, default=str) + "\n")
+    else:
+        render_cpt_page(out, p)
+
+
+@app.command()
 def releases(data_dir: DataDir = Path("data")) -> None:
     """List the releases loaded into the warehouse, with their sources."""
     con = _connect(data_dir)
