@@ -19,6 +19,9 @@ from types import ModuleType
 # dataset name (catalog file) -> module implementing it
 REGISTRY: dict[str, str] = {
     "icd10cm": "codeetl.parsers.icd10cm",
+    "gems": "codeetl.parsers.gems",
+    "msdrg": "codeetl.parsers.msdrg",
+    "ipps": "codeetl.parsers.ipps",
     "pfs": "codeetl.parsers.pfs",
     "mcd": "codeetl.parsers.mcd",
 }
