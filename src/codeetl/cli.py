@@ -136,6 +136,55 @@ def code(
 
 
 @app.command()
+def drg(
+    number: Annotated[str, typer.Argument(help="An MS-DRG number: 551 (or 0551)")],
+    as_json: AsJson = False,
+    as_of: AsOf = None,
+    data_dir: DataDir = Path("data"),
+) -> None:
+    """Show an MS-DRG page: title, MDC, type, weights, lengths of stay, family and defining diagnoses."""
+    from codeetl import page as pages
+    from codeetl.render import render_drg_page
+
+    con = _connect(data_dir)
+    try:
+        p = pages.drg_page(con, number, as_of=_date(as_of))
+    except pages.MalformedCode as e:
+        _fail(str(e), 2)
+    except pages.CodeNotFound as e:
+        _fail(str(e) + ("\nNearby:\n" + "\n".join(f"  {s['code']}  {s['description']}" for s in e.suggestions) if e.suggestions else ""))
+    except CodeEtlError as e:
+        _fail(str(e))
+    if as_json:
+        sys.stdout.write(json.dumps(p, indent=2, default=str) + "\n")
+    else:
+        render_drg_page(out, p)
+
+
+@app.command()
+def icd9(
+    code: Annotated[str, typer.Argument(help="An ICD-9-CM diagnosis code: 722.83, 25012, V45.4")],
+    as_json: AsJson = False,
+    data_dir: DataDir = Path("data"),
+) -> None:
+    """Show an ICD-9-CM code's ICD-10-CM equivalents (GEMs), with combination scenarios and choice lists."""
+    from codeetl import page as pages
+    from codeetl.render import render_icd9_page
+
+    con = _connect(data_dir)
+    try:
+        p = pages.icd9_page(con, code)
+    except pages.MalformedCode as e:
+        _fail(str(e), 2)
+    except CodeEtlError as e:
+        _fail(str(e))
+    if as_json:
+        sys.stdout.write(json.dumps(p, indent=2, default=str) + "\n")
+    else:
+        render_icd9_page(out, p)
+
+
+@app.command()
 def cpt(
     code: Annotated[str, typer.Argument(help="A CPT or HCPCS code: 99213, G0438")],
     locality: Annotated[Optional[str], typer.Option(help="Also price in this PFS locality: MAC-locality (01112-05) or part of its name.")] = None,

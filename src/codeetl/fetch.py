@@ -137,7 +137,7 @@ def _is_url(location: str) -> bool:
 def _join(base: str, *parts: str) -> str:
     if _is_url(base):
         return base.rstrip("/") + "/" + "/".join(quote(p) for p in parts)
-    return str(Path(base, *parts))
+    return str(Path(base, *parts).resolve())
 
 
 def _looks_like_html(head: bytes) -> bool:

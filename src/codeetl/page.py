@@ -75,8 +75,8 @@ def pick_release(con: duckdb.DuckDBPyConnection, dataset: str, as_of: dt.date | 
         raise CodeEtlError(f"the warehouse has no {dataset} release: run `codeetl refresh`")
     for r in rows:
         if r["effective_from"] <= day and (r["effective_to"] is None or day <= r["effective_to"]):
-            return r
-    return rows[0]
+            return r | {"in_effect": True}
+    return rows[0] | {"in_effect": False}  # none in effect that day: the latest loaded, flagged
 
 
 def normalise_code(text: str) -> str:
@@ -177,7 +177,16 @@ def code_page(con: duckdb.DuckDBPyConnection, text: str, as_of: dt.date | None =
         "siblings": siblings,
         "children": children,
     }
-    page["sources"] = sources(con, [("icd10cm", rid)])
+    used = [("icd10cm", rid)]
+    page["icd9"] = icd9_section(con, code)
+    if page["icd9"]:
+        used.append(("gems", page["icd9"]["release"]))
+    page["ms_drg"] = msdrg_section(con, code, as_of)
+    if page["ms_drg"]:
+        used += [("msdrg", page["ms_drg"]["version"])] + [
+            ("ipps", r[0]) for r in con.execute("SELECT DISTINCT release FROM releases WHERE dataset = 'ipps' AND effective_from <= ? "
+                                                "ORDER BY effective_from DESC LIMIT 1", [as_of or dt.date.today()]).fetchall()]
+    page["sources"] = sources(con, used)
     page["built_at"] = _built_at(con)
     return page
 
@@ -211,3 +220,207 @@ def _built_at(con) -> str | None:
 
 def _jsonable(d: dict) -> dict:
     return {k: (v.isoformat() if isinstance(v, (dt.date, dt.datetime)) else v) for k, v in d.items()}
+
+
+# ----------------------------------------------------------------------------------------- ICD-9 (GEMs)
+
+GEM_FLAG_WORDS = {
+    "approximate": "approximate: the codes are not exact equivalents (a close match, differing in detail)",
+    "no_map": "no map: there is no equivalent code",
+    "combination": "combination: the source code needs more than one target code together (one from each choice list of the scenario)",
+}
+
+
+def _gem_words(r: dict) -> list[str]:
+    words = [GEM_FLAG_WORDS[f] for f in ("no_map", "combination", "approximate") if r[f]]
+    return words or ["identical: an exact equivalent"]
+
+
+def _combination_reading(rows: list[dict], code_key: str) -> list[dict]:
+    """Group combination rows by scenario: within a scenario one code from EACH choice list ("and");
+    codes in the same choice list are alternatives ("or")."""
+    out = []
+    for scen in sorted({r["scenario"] for r in rows}):
+        lists = {}
+        for r in rows:
+            if r["scenario"] == scen:
+                lists.setdefault(r["choice_list"], []).append(r[code_key])
+        parts = [" or ".join(v) if len(v) == 1 else "(" + " or ".join(v) + ")" for _, v in sorted(lists.items())]
+        out.append({"scenario": scen, "choice_lists": [v for _, v in sorted(lists.items())], "reads": " and ".join(parts)})
+    return out
+
+
+def icd9_section(con: duckdb.DuckDBPyConnection, code: str) -> dict | None:
+    """ICD-9-CM equivalents of an ICD-10-CM code from both GEMs (the 2018, final, release)."""
+    rel = _rows(con, "SELECT release FROM gem_icd10_to_icd9 UNION SELECT release FROM gem_icd9_to_icd10 ORDER BY 1 DESC LIMIT 1")
+    if not rel:
+        return None
+    rid = rel[0]["release"]
+    cols = "source, target, approximate, no_map, combination, scenario, choice_list"
+    backward = _rows(con, f"SELECT {cols} FROM gem_icd10_to_icd9 WHERE release = ? AND source = ? ORDER BY line_no", [rid, code])
+    forward = _rows(con, f"SELECT {cols} FROM gem_icd9_to_icd10 WHERE release = ? AND target = ? ORDER BY line_no", [rid, code])
+    for r in backward + forward:
+        r["meaning"] = _gem_words(r)
+    backward_combos = _combination_reading([r for r in backward if r["combination"]], "target")
+    # For ICD-9 codes that map to this code only together with others, show the whole scenario.
+    forward_combos = []
+    for src in dict.fromkeys(r["source"] for r in forward if r["combination"]):
+        scen = {r["scenario"] for r in forward if r["source"] == src and r["combination"]}
+        rows = [r for r in _rows(con, f"SELECT {cols} FROM gem_icd9_to_icd10 WHERE release = ? AND source = ? ORDER BY line_no", [rid, src])
+                if r["scenario"] in scen]
+        forward_combos.append({"source": src, "scenarios": _combination_reading(rows, "target")})
+    equivalents = sorted({r["target"] for r in backward if not r["no_map"]} | {r["source"] for r in forward if not r["no_map"]})
+    return {
+        "release": rid,
+        "equivalents": equivalents,
+        "icd10_to_icd9": {"entries": backward, "combinations": backward_combos,
+                          "note": "backward GEM (2018_I10gem): this ICD-10-CM code as source"},
+        "icd9_to_icd10": {"entries": forward, "combinations": forward_combos,
+                          "note": "forward GEM (2018_I9gem): ICD-9-CM codes that map to this code"},
+    }
+
+
+# ---------------------------------------------------------------------------------------------- MS-DRG
+
+SEVERITY_WORDS = {
+    "with MCC": "applies when a secondary diagnosis is an MCC",
+    "with CC": "applies when a secondary diagnosis is a CC (and none is an MCC)",
+    "with CC/MCC": "applies when a secondary diagnosis is a CC or an MCC",
+    "without MCC": "applies with a CC or with neither (no secondary diagnosis is an MCC)",
+    "without CC/MCC": "applies with neither a CC nor an MCC",
+    None: "not split by CC/MCC",
+}
+LEVEL_WORDS = {
+    "MCC": "a major complication or comorbidity (MCC) as a secondary diagnosis, unless the principal diagnosis is on its exclusion list",
+    "CC": "a complication or comorbidity (CC) as a secondary diagnosis, unless the principal diagnosis is on its exclusion list",
+    None: "neither a CC nor an MCC as a secondary diagnosis",
+}
+
+
+def _dec(v) -> str | None:
+    return None if v is None else str(v)
+
+
+def msdrg_section(con: duckdb.DuckDBPyConnection, code: str, as_of: dt.date | None = None) -> dict | None:
+    version = _msdrg_version(con, as_of)
+    if version is None:
+        return None
+    fam = _rows(con, "SELECT * FROM dx_drg_family WHERE version = ? AND dx = ? ORDER BY mdc, drg", [version, code])
+    groups: dict[str, dict] = {}
+    for r in fam:
+        g = groups.setdefault(r["mdc"] or "", {"mdc": r["mdc"], "mdc_name": r["mdc_name"], "drgs": []})
+        d = _rows(con, "SELECT weight_before_cap, post_acute, special_pay, fiscal_year FROM msdrg_drg WHERE version = ? AND drg = ?",
+                  [version, r["drg"]])
+        extra = d[0] if d else {}
+        g["drgs"].append({
+            "drg": r["drg"], "title": r["title"], "type": {"M": "medical", "P": "surgical"}.get(r["type"], r["type"]),
+            "family": r["family"], "severity": r["severity"], "applies": SEVERITY_WORDS.get(r["severity"], r["severity"]),
+            "weight": _dec(r["weight"]), "weight_before_cap": _dec(extra.get("weight_before_cap")),
+            "gmlos": _dec(r["gmlos"]), "amlos": _dec(r["amlos"]),
+            "post_acute": extra.get("post_acute"), "special_pay": extra.get("special_pay"),
+        })
+    cc = _rows(con, "SELECT level, exclusion_list, alive_only FROM msdrg_cc WHERE version = ? AND dx = ?", [version, code])
+    level = cc[0] if cc else {"level": None, "exclusion_list": None, "alive_only": False}
+    fy = con.execute("SELECT max(fiscal_year) FROM msdrg_drg WHERE version = ?", [version]).fetchone()[0]
+    return {
+        "version": version,
+        "fiscal_year": fy,
+        "as_principal": list(groups.values()),
+        "as_principal_note": "Appendix B lists every MS-DRG whose logic uses the code, as principal or as secondary "
+                             "diagnosis: as principal diagnosis the code groups to the DRGs of its own MDC.",
+        "as_secondary": {"level": level["level"], "exclusion_list": level["exclusion_list"],
+                         "alive_only": level["alive_only"], "meaning": LEVEL_WORDS[level["level"]]
+                         + (" — counts only if the patient is discharged alive" if level["alive_only"] else "")},
+    }
+
+
+def _msdrg_version(con, as_of: dt.date | None) -> str | None:
+    try:
+        return pick_release(con, "msdrg", as_of, "msdrg_dx_drg")["release"]
+    except CodeEtlError:
+        return None
+
+
+def drg_page(con: duckdb.DuckDBPyConnection, text: str, as_of: dt.date | None = None, examples: int = 10) -> dict[str, Any]:
+    """An MS-DRG: title, MDC, type, weights, lengths of stay, its family, and the diagnoses that define it.
+
+    JSON keys: ``drg``, ``version``, ``fiscal_year``, ``title``, ``mdc`` {code, name}, ``type``, ``family``,
+    ``severity``, ``applies``, ``weight``, ``weight_before_cap``, ``gmlos``, ``amlos``, ``post_acute``,
+    ``special_pay``, ``family_drgs`` [{drg, title, severity, weight}], ``diagnoses`` {count, examples
+    [{dx, description, mdc}]}, ``sources``. Decimals are strings (exact).
+    """
+    t = text.strip()
+    if not t.isdigit() or len(t) > 3:
+        raise MalformedCode(f"{text!r} is not an MS-DRG number: expected up to three digits, e.g. 551")
+    drg = t.zfill(3)
+    version = _msdrg_version(con, as_of)
+    if version is None:
+        raise CodeEtlError("the warehouse has no MS-DRG release: run `codeetl refresh`")
+    rows = _rows(con, "SELECT * FROM msdrg_drg WHERE version = ? AND drg = ?", [version, drg])
+    if not rows:
+        near = _rows(con, "SELECT drg AS code, title AS description, true AS is_billable FROM msdrg_drg WHERE version = ? "
+                          "ORDER BY abs(drg::INTEGER - ?) LIMIT 5", [version, int(drg)])
+        raise CodeNotFound(f"MS-DRG {drg} does not exist in version {version}", near)
+    d = rows[0]
+    mdc = _rows(con, "SELECT name FROM msdrg_mdc WHERE version = ? AND mdc = ?", [version, d["mdc"]])
+    fam = _rows(con, "SELECT drg, title, severity, weight FROM msdrg_drg WHERE version = ? AND family = ? AND "
+                     "coalesce(mdc, '') = coalesce(?, '') ORDER BY drg", [version, d["family"], d["mdc"]])
+    count = con.execute("SELECT count(DISTINCT dx) FROM msdrg_dx_drg WHERE version = ? AND drg = ?", [version, drg]).fetchone()[0]
+    ex = _rows(con, "SELECT DISTINCT x.dx, coalesce(c.description, x.dx) AS description, x.mdc FROM msdrg_dx_drg x "
+                    "LEFT JOIN msdrg_dx c ON c.version = x.version AND c.dx = x.dx WHERE x.version = ? AND x.drg = ? "
+                    "ORDER BY x.dx LIMIT ?", [version, drg, examples])
+    return {
+        "drg": drg, "version": version, "fiscal_year": d["fiscal_year"], "title": d["title"] or d["title_ipps"],
+        "mdc": {"code": d["mdc"], "name": mdc[0]["name"] if mdc else None},
+        "type": {"M": "medical", "P": "surgical"}.get(d["type"], d["type"]),
+        "family": d["family"], "severity": d["severity"], "applies": SEVERITY_WORDS.get(d["severity"], d["severity"]),
+        "weight": _dec(d["weight"]), "weight_before_cap": _dec(d["weight_before_cap"]),
+        "gmlos": _dec(d["gmlos"]), "amlos": _dec(d["amlos"]), "post_acute": d["post_acute"], "special_pay": d["special_pay"],
+        "family_drgs": [{**f, "weight": _dec(f["weight"])} for f in fam],
+        "diagnoses": {"count": count, "examples": ex,
+                      "note": "diagnoses whose Appendix B entry lists this DRG (as principal or secondary diagnosis)"},
+        "sources": sources(con, [("msdrg", version)] + [("ipps", r[0]) for r in con.execute(
+            "SELECT DISTINCT release FROM releases WHERE dataset = 'ipps'").fetchall()]),
+    }
+
+
+_ICD9_RE = __import__("re").compile(r"^(?:\d{3}(?:\.?\d{1,2})?|V\d{2}(?:\.?\d{1,2})?|E\d{3}(?:\.?\d)?)$")
+
+
+def icd9_page(con: duckdb.DuckDBPyConnection, text: str) -> dict[str, Any]:
+    """An ICD-9-CM diagnosis code through the GEMs: its ICD-10-CM targets (forward GEM), grouped into
+    combination scenarios and choice lists, and the ICD-10-CM codes that map back to it (backward GEM).
+
+    JSON keys: ``code``, ``release``, ``icd9_to_icd10`` {entries, combinations [{scenario, choice_lists,
+    reads}]}, ``icd10_to_icd9`` {entries}, ``sources``. Each entry has target/source, the five flags and
+    ``meaning`` (the flags in words); ICD-10-CM descriptions come from the latest ICD-10-CM release.
+    """
+    from codeetl.codes import icd9dx_dotted
+
+    raw = text.strip().upper()
+    if not _ICD9_RE.match(raw):
+        raise MalformedCode(f"{text!r} is not an ICD-9-CM diagnosis code: expected e.g. 722.83, 250.12, V45.4, E880.9")
+    code = icd9dx_dotted(raw.replace(".", ""))
+    rel = _rows(con, "SELECT max(release) AS r FROM gem_icd9_to_icd10")[0]["r"]
+    if rel is None:
+        raise CodeEtlError("the warehouse has no GEMs: run `codeetl refresh`")
+    icd = _rows(con, "SELECT release FROM releases WHERE dataset = 'icd10cm' ORDER BY effective_from DESC LIMIT 1")
+    icd_rel = icd[0]["release"] if icd else None
+    cols = ("g.source, g.target, g.approximate, g.no_map, g.combination, g.scenario, g.choice_list, "
+            "c.description AS {}_description")
+    fwd = _rows(con, f"SELECT {cols.format('target')} FROM gem_icd9_to_icd10 g LEFT JOIN icd10cm_codes c "
+                     "ON c.release = ? AND c.code = g.target WHERE g.release = ? AND g.source = ? ORDER BY g.line_no",
+                [icd_rel, rel, code])
+    back = _rows(con, f"SELECT {cols.format('source')} FROM gem_icd10_to_icd9 g LEFT JOIN icd10cm_codes c "
+                      "ON c.release = ? AND c.code = g.source WHERE g.release = ? AND g.target = ? ORDER BY g.line_no",
+                 [icd_rel, rel, code])
+    if not fwd and not back:
+        raise CodeNotFound(f"{code} is in neither GEM (2018): not an ICD-9-CM diagnosis code", [])
+    for r in fwd + back:
+        r["meaning"] = _gem_words(r)
+    return {
+        "code": code, "release": rel,
+        "icd9_to_icd10": {"entries": fwd, "combinations": _combination_reading([r for r in fwd if r["combination"]], "target")},
+        "icd10_to_icd9": {"entries": back},
+        "sources": sources(con, [("gems", rel)]),
+    }

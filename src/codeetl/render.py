@@ -32,6 +32,8 @@ def render_code_page(console: Console, p: dict) -> None:
     head = Group(
         Text.assemble((p["code"], "bold cyan"), "  ", (p["description_tabular"] or p["description"], "bold")),
         Text.assemble("Status: ", status, f"   ICD-10-CM release {p['release']['release']} ({p['release']['label']})"),
+        *([Text("That release is not in effect on the requested date; it is the latest one loaded.", style="yellow")]
+          if not p["release"].get("in_effect", True) else []),
     )
     console.print(Panel(head, expand=False))
     where = Table(show_header=False, box=None)
@@ -83,8 +85,57 @@ def render_code_page(console: Console, p: dict) -> None:
     console.print(f"[dim]warehouse built {p.get('built_at')}[/]")
 
 
-# Later datasets (GEMs, MS-DRG, fees) add renderers here: callables (console, page) -> None.
-EXTRA_SECTIONS: list = []
+def render_icd9(console: Console, p: dict) -> None:
+    s = p.get("icd9")
+    if not s:
+        return
+    console.print()
+    console.rule(f"ICD-9-CM equivalents (GEMs {s['release']})", style="dim")
+    console.print(Text.assemble("Equivalents: ", (", ".join(s["equivalents"]) or "none (no map)", "bold")))
+    for key, label, other in (("icd10_to_icd9", f"{p['code']} → ICD-9-CM (backward GEM)", "target"),
+                              ("icd9_to_icd10", f"ICD-9-CM → {p['code']} (forward GEM)", "source")):
+        part = s[key]
+        if not part["entries"]:
+            continue
+        console.print(Text(label, style="bold"))
+        for e in part["entries"]:
+            flags = ", ".join(m.split(":")[0] for m in e["meaning"])
+            scen = f" [scenario {e['scenario']}, choice list {e['choice_list']}]" if e["combination"] else ""
+            console.print(f"  {e[other]:<8} {flags}{scen}", highlight=False)
+        for c in part["combinations"]:
+            if "reads" in c:
+                console.print(f"  combination, scenario {c['scenario']}: {p['code']} = {c['reads']}", highlight=False)
+            else:
+                for sc in c["scenarios"]:
+                    console.print(f"  {c['source']} (scenario {sc['scenario']}) = {sc['reads']}", highlight=False)
+    console.print(Text("approximate: not an exact equivalent · combination: one code from each choice list of a "
+                       "scenario is needed together (codes in one choice list are alternatives) · no map: no equivalent",
+                       style="dim"))
+
+
+def render_msdrg(console: Console, p: dict) -> None:
+    s = p.get("ms_drg")
+    if not s:
+        return
+    console.print()
+    console.rule(f"MS-DRG {s['version']} (FY{s['fiscal_year']})", style="dim")
+    for g in s["as_principal"]:
+        console.print(Text.assemble("MDC ", (g["mdc"] or "—", "bold"), f" {g['mdc_name'] or ''}"))
+        t = Table(box=None, pad_edge=False)
+        for c in ("DRG", "title", "weight", "GMLOS", "AMLOS", "when"):
+            t.add_column(c)
+        for d in g["drgs"]:
+            t.add_row(d["drg"], d["title"], d["weight"] or "—", d["gmlos"] or "—", d["amlos"] or "—", d["applies"])
+        console.print(t)
+    if len(s["as_principal"]) > 1:
+        console.print(Text(s["as_principal_note"], style="dim"))
+    sec = s["as_secondary"]
+    console.print(Text.assemble("As a secondary diagnosis: ", (sec["level"] or "non-CC", "bold"), f" — {sec['meaning']}"
+                                + (f" (PDX exclusion list {sec['exclusion_list']})" if sec["exclusion_list"] else "")))
+
+
+# Sections after siblings/children, in order: callables (console, page) -> None.
+EXTRA_SECTIONS: list = [render_icd9, render_msdrg]
 
 
 def _usd(v: str | None) -> str:
@@ -122,3 +173,47 @@ def render_cpt_page(console: Console, p: dict) -> None:
                       + ", ".join(f"{k} {v}" for k, v in r["policy"].items()), style="dim", highlight=False)
     console.print()
     console.print(Text(p["copyright"], style="dim italic"))
+
+
+def render_drg_page(console: Console, p: dict) -> None:
+    console.print(Panel(Group(
+        Text.assemble(("MS-DRG " + p["drg"], "bold cyan"), "  ", (p["title"], "bold")),
+        Text(f"Version {p['version']} (FY{p['fiscal_year']}) · MDC {p['mdc']['code'] or '—'} {p['mdc']['name'] or ''} · {p['type']}"),
+    ), expand=False))
+    t = Table(show_header=False, box=None)
+    t.add_column(style="dim")
+    t.add_column()
+    t.add_row("Relative weight", f"{p['weight']} (before the 10% cap: {p['weight_before_cap']})")
+    t.add_row("Geometric mean LOS", f"{p['gmlos']} days")
+    t.add_row("Arithmetic mean LOS", f"{p['amlos']} days")
+    t.add_row("Post-acute transfer DRG", "yes" if p["post_acute"] else "no")
+    t.add_row("Special pay DRG", "yes" if p["special_pay"] else "no")
+    t.add_row("Severity", f"{p['severity'] or '—'}: {p['applies']}")
+    console.print(t)
+    if len(p["family_drgs"]) > 1:
+        console.print(Text(f"Family: {p['family']}", style="bold"))
+        for f in p["family_drgs"]:
+            console.print(f"  {f['drg']}  {f['title']}  weight {f['weight']}", highlight=False)
+    dx = p["diagnoses"]
+    console.print(Text(f"{dx['count']:,} diagnoses define it ({dx['note']}); for example:", style="bold"))
+    for e in dx["examples"]:
+        console.print(f"  {e['dx']:<9} {e['description']}", highlight=False)
+
+
+def render_icd9_page(console: Console, p: dict) -> None:
+    console.print(Panel(Text.assemble(("ICD-9-CM " + p["code"], "bold cyan"), f"  through the GEMs ({p['release']})"), expand=False))
+    fwd = p["icd9_to_icd10"]
+    console.print(Text(f"{p['code']} → ICD-10-CM (forward GEM)", style="bold"))
+    for e in fwd["entries"]:
+        flags = ", ".join(m.split(":")[0] for m in e["meaning"])
+        scen = f" [scenario {e['scenario']}, choice list {e['choice_list']}]" if e["combination"] else ""
+        console.print(f"  {e['target']:<9} {e['target_description'] or ''}  ({flags}){scen}", highlight=False)
+    for c in fwd["combinations"]:
+        console.print(Text(f"  scenario {c['scenario']}: {p['code']} = {c['reads']}", style="bold"))
+    if p["icd10_to_icd9"]["entries"]:
+        console.print(Text(f"ICD-10-CM → {p['code']} (backward GEM)", style="bold"))
+        for e in p["icd10_to_icd9"]["entries"]:
+            flags = ", ".join(m.split(":")[0] for m in e["meaning"])
+            console.print(f"  {e['source']:<9} {e['source_description'] or ''}  ({flags})", highlight=False)
+    console.print(Text("combination: one code from each choice list of a scenario together; codes in one choice list "
+                       "are alternatives · approximate: not an exact equivalent", style="dim"))
