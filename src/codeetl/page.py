@@ -186,6 +186,9 @@ def code_page(con: duckdb.DuckDBPyConnection, text: str, as_of: dt.date | None =
         used += [("msdrg", page["ms_drg"]["version"])] + [
             ("ipps", r[0]) for r in con.execute("SELECT DISTINCT release FROM releases WHERE dataset = 'ipps' AND effective_from <= ? "
                                                 "ORDER BY effective_from DESC LIMIT 1", [as_of or dt.date.today()]).fetchall()]
+    page["procedures"] = procedures_section(con, code, as_of)
+    if page["procedures"]:
+        used.append(("pfs", page["procedures"]["pfs_release"]))
     page["sources"] = sources(con, used)
     page["built_at"] = _built_at(con)
     return page
@@ -424,3 +427,72 @@ def icd9_page(con: duckdb.DuckDBPyConnection, text: str) -> dict[str, Any]:
         "icd10_to_icd9": {"entries": back},
         "sources": sources(con, [("gems", rel)]),
     }
+
+
+
+# ------------------------------------------------------------------------------------------ procedures
+
+
+def procedures_section(con: duckdb.DuckDBPyConnection, code: str, as_of: dt.date | None = None) -> dict | None:
+    """Procedures linked to a diagnosis (``dx_procedure_link``) with their PFS descriptor, status and
+    national amounts from the PFS release in effect. The fee shown is the non-facility amount where
+    payable, otherwise the facility amount; both are kept, and a missing fee comes with the reason."""
+    links = _rows(con, "SELECT hcpcs, source, source_id, source_release, note FROM dx_procedure_link WHERE dx = ? "
+                       "ORDER BY source, rowid", [code])
+    if not links:
+        return None
+    try:
+        rel = pick_release(con, "pfs", as_of, "pfs_rvu")
+    except CodeEtlError:
+        rel = None
+    out = []
+    for link in links:
+        item = {"hcpcs": link["hcpcs"], "links": [], "description": None, "status": None}
+        existing = next((o for o in out if o["hcpcs"] == link["hcpcs"]), None)
+        if existing:
+            existing["links"].append({k: link[k] for k in ("source", "source_id", "source_release", "note")})
+            continue
+        item["links"].append({k: link[k] for k in ("source", "source_id", "source_release", "note")})
+        if rel:
+            fee = _rows(con, """
+                SELECT r.description, r.status, s.meaning AS status_meaning, s.payable, r.global_days,
+                       p.nonfacility_amount, p.nonfacility_note, p.facility_amount, p.facility_note
+                FROM pfs_rvu r
+                LEFT JOIN pfs_status s ON s.status = r.status
+                LEFT JOIN pfs_payment p ON p.release = r.release AND p.hcpcs = r.hcpcs AND p.modifier = r.modifier
+                     AND p.locality = 'national'
+                WHERE r.release = ? AND r.hcpcs = ? AND r.modifier = ''""", [rel["release"], link["hcpcs"]])
+            if fee:
+                f = fee[0]
+                national = {"nonfacility_amount": _money(f["nonfacility_amount"]), "nonfacility_note": f["nonfacility_note"],
+                            "facility_amount": _money(f["facility_amount"]), "facility_note": f["facility_note"]}
+                shown, setting = _shown_fee(national)
+                item.update(description=f["description"], global_days=f["global_days"],
+                            status={"code": f["status"], "meaning": f["status_meaning"], "payable": f["payable"]},
+                            national=national, fee=shown, fee_setting=setting if shown else None,
+                            no_fee_reason=None if shown else setting)
+            else:
+                item.update(national=None, fee=None, fee_setting=None,
+                            no_fee_reason=f"not in the Medicare PFS release {rel['release']}")
+        out.append(item)
+    return {"pfs_release": rel["release"] if rel else None, "pfs_label": rel["label"] if rel else None,
+            "pfs_in_effect": rel.get("in_effect") if rel else None, "items": out,
+            "copyright": _copyright()}
+
+
+def _money(v) -> str | None:
+    return None if v is None else f"{v:.2f}"
+
+
+def _shown_fee(national: dict) -> tuple[str | None, str]:
+    if national["nonfacility_amount"] is not None:
+        return national["nonfacility_amount"], "non-facility"
+    if national["facility_amount"] is not None:
+        return national["facility_amount"], "facility"
+    return None, national["nonfacility_note"] or national["facility_note"] or "no amount"
+
+
+def _copyright() -> str:
+    from codeetl.parsers.pfs import CPT_COPYRIGHT_NOTICE
+
+    return CPT_COPYRIGHT_NOTICE

@@ -169,6 +169,7 @@ def build_warehouse(parse_dirs: list[str | Path], catalog: dict[str, Dataset], w
     db = bdir / DB_NAME
     try:
         con = duckdb.connect(str(db))
+        con.execute("SET enable_progress_bar = false")
         try:
             _load(con, [Path(p) for p in parse_dirs], catalog)
             problems = load_curated_links(con, link_dirs or [])

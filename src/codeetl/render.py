@@ -134,8 +134,25 @@ def render_msdrg(console: Console, p: dict) -> None:
                                 + (f" (PDX exclusion list {sec['exclusion_list']})" if sec["exclusion_list"] else "")))
 
 
+def render_procedures(console: Console, p: dict) -> None:
+    s = p.get("procedures")
+    if not s:
+        return
+    console.print()
+    console.rule(f"Related procedures · Medicare PFS {s['pfs_release']} national amounts", style="dim")
+    t = Table(box=None, pad_edge=False)
+    for c in ("code", "descriptor", "status", "fee", "source"):
+        t.add_column(c)
+    for i in s["items"]:
+        fee = f"{_usd(i['fee'])} ({i['fee_setting']})" if i.get("fee") else f"no fee: {i.get('no_fee_reason')}"
+        st = i["status"]["code"] if i.get("status") else "—"
+        t.add_row(i["hcpcs"], i.get("description") or "", st, fee, ", ".join(sorted({l["source"] for l in i["links"]})))
+    console.print(t)
+    console.print(Text(s["copyright"], style="dim italic"))
+
+
 # Sections after siblings/children, in order: callables (console, page) -> None.
-EXTRA_SECTIONS: list = [render_icd9, render_msdrg]
+EXTRA_SECTIONS: list = [render_icd9, render_msdrg, render_procedures]
 
 
 def _usd(v: str | None) -> str:
