@@ -1,0 +1,117 @@
+"""Issue 4 end to end: the complete M96.1 page (procedures and fees from the warehouse), `codeetl cpt`,
+and the code_page parquet export for apps. Expected fees are read from the seed page itself."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from _shared import SEED
+from codeetl.cli import app
+
+runner = CliRunner()
+
+
+def seed_fees() -> dict[str, str]:
+    """'63030 $898.15' lines of the published page -> {'63030': '898.15'}."""
+    out = {}
+    for line in SEED.read_text(encoding="utf-8").splitlines():
+        m = re.fullmatch(r"(\d{5}) \$([\d,]+\.\d\d)", line.strip())
+        if m:
+            out[m.group(1)] = m.group(2).replace(",", "")
+    return out
+
+
+def seed_procedures() -> list[str]:
+    text = SEED.read_text(encoding="utf-8")
+    block = text[text.index("Related CPT procedures"):text.index("Common coding pitfalls")]
+    return re.findall(r"^(\d{5}) ", block, re.M)
+
+
+@pytest.fixture(scope="module")
+def page(built):
+    r = runner.invoke(app, ["code", "M96.1", "--json", "--data-dir", str(built)])
+    assert r.exit_code == 0, r.output
+    return json.loads(r.stdout)
+
+
+def test_seed_fees_come_out_of_the_warehouse(page):
+    fees = seed_fees()
+    assert len(fees) == 10
+    items = {i["hcpcs"]: i for i in page["procedures"]["items"]}
+    for code, amount in fees.items():
+        assert items[code]["fee"] == amount, code
+        assert items[code]["national"]["nonfacility_amount"] == amount or items[code]["national"]["facility_amount"] == amount
+    assert page["procedures"]["pfs_release"] == "2026-B"
+
+
+def test_all_seed_procedures_listed_in_order(page):
+    assert [i["hcpcs"] for i in page["procedures"]["items"]] == seed_procedures()
+    assert all(i["links"][0]["source"] == "published orthopedic code page, 2026-05-08" for i in page["procedures"]["items"])
+    assert "American Medical Association" in page["procedures"]["copyright"]
+
+
+def test_97014_has_no_fee_and_says_why(page, built):
+    item = next(i for i in page["procedures"]["items"] if i["hcpcs"] == "97014")
+    assert item["fee"] is None and item["status"]["code"] == "I"
+    assert "not valid for Medicare" in item["no_fee_reason"]
+    r = runner.invoke(app, ["code", "M96.1", "--data-dir", str(built)])
+    assert "no fee: status I" in r.stdout
+
+
+def test_sources_block_lists_every_dataset_used(page):
+    used = {(s["dataset"], s["release"]) for s in page["sources"]}
+    assert used == {("icd10cm", "2026-04"), ("gems", "2018"), ("msdrg", "v43"), ("ipps", "fy2026"), ("pfs", "2026-B")}
+    for s in page["sources"]:
+        assert s["url"].startswith("https://") and len(s["sha256"]) == 64 and s["files"]
+        assert all(len(f["sha256"]) == 64 for f in s["files"])
+
+
+def test_as_of_picks_the_pfs_release_in_effect(built):
+    r = runner.invoke(app, ["code", "M96.1", "--json", "--as-of", "2025-11-01", "--data-dir", str(built)])
+    p = json.loads(r.stdout)
+    assert p["procedures"]["pfs_release"] == "2025-D"
+    assert p["release"]["release"] == "2026-04" and p["release"]["in_effect"] is False  # FY2026 Oct not loaded
+
+
+def test_cpt_page(built):
+    r = runner.invoke(app, ["cpt", "99213", "--json", "--as-of", "2026-05-01", "--data-dir", str(built)])
+    assert r.exit_code == 0, r.output
+    p = json.loads(r.stdout)
+    [row] = p["rows"]
+    assert row["national"]["nonfacility_amount"] == seed_fees()["99213"]
+    assert row["status"]["code"] == "A" and row["status"]["payable"] is True
+    assert row["global_days"] == "XXX" and row["conversion_factor"] == "33.4009"
+    assert "American Medical Association" in p["copyright"]
+    r = runner.invoke(app, ["cpt", "99213", "--locality", "01112-05", "--json", "--data-dir", str(built)])
+    loc = json.loads(r.stdout)["rows"][0]["locality"]
+    assert loc["locality"] == "01112-05" and loc["nonfacility_amount"] is not None
+
+
+def test_cpt_errors(built):
+    r = runner.invoke(app, ["cpt", "9921", "--data-dir", str(built)])
+    assert r.exit_code == 2 and "not a CPT/HCPCS code" in r.stderr
+    r = runner.invoke(app, ["cpt", "99213", "--locality", "nowhere-at-all", "--data-dir", str(built)])
+    assert r.exit_code == 1 and "no PFS locality" in r.stderr
+
+
+def test_code_page_export_one_row_per_valid_code(built):
+    pq = pl.read_parquet(built / "warehouse" / "parquet" / "code_page" / "code_page.parquet")
+    codes = pl.read_parquet(built / "warehouse" / "parquet" / "icd10cm_codes" / "icd10cm_codes.parquet")
+    valid = codes.filter((pl.col("release") == "2026-04") & pl.col("is_billable"))
+    assert pq.height == valid.height == 74_795
+    assert set(pq["code"]) == set(valid["code"])
+    row = pq.filter(pl.col("code") == "M96.1").row(0, named=True)
+    assert row["chapter"]["number"] == 13 and row["category"]["code"] == "M96"
+    assert [s["code"] for s in row["siblings"]][:5] == ["M96.0", "M96.2", "M96.3", "M96.4", "M96.5"]
+    assert sorted({g["icd9"] for g in row["icd9"]}) == ["722.80", "722.81", "722.82", "722.83"]
+    assert [d["drg"] for d in row["ms_drg"]] == ["551", "552"]
+    fees = {p["hcpcs"]: p["fee"] for p in row["procedures"]}
+    assert {k: f"{fees[k]:.2f}" for k in seed_fees()} == seed_fees()
+    assert fees["97014"] is None  # status I
+    assert set(fees) == set(seed_procedures())
+    assert any(n["from_code"] == "M96" and n["type"] == "excludes2" and n["inherited"] for n in row["notes"])
