@@ -144,13 +144,13 @@ def code_page(con: duckdb.DuckDBPyConnection, text: str, as_of: dt.date | None =
         SELECT code, description FROM up WHERE code <> $2 ORDER BY depth""", [rid, code])
     lineage = [a["code"] for a in ancestors] + [code]
     titles = {a["code"]: a["description"] for a in ancestors} | {code: c["description"]}
-    notes: list[dict] = []
+    nodes = []  # (kind, node, title, inherited) in the order a reader meets them: chapter, section, ancestors, code
     if chapter:
-        notes += _notes(con, rid, "chapter", str(c["chapter"]), f"Chapter {c['chapter']}: {chapter[0]['title']}", inherited=True)
+        nodes.append(("chapter", str(c["chapter"]), f"Chapter {c['chapter']}: {chapter[0]['title']}", True))
     if section:
-        notes += _notes(con, rid, "section", section[0]["id"], f"{section[0]['title']} ({section[0]['id']})", inherited=True)
-    for node in lineage:
-        notes += _notes(con, rid, "code", node, titles[node], inherited=node != code)
+        nodes.append(("section", section[0]["id"], f"{section[0]['title']} ({section[0]['id']})", True))
+    nodes += [("code", node, titles[node], node != code) for node in lineage]
+    notes = _notes(con, rid, nodes)
     seventh = []
     if c["seventh_char_from"]:
         seventh = _rows(con, "SELECT char, meaning, code AS defined_at FROM icd10cm_seventh_chars WHERE release = ? AND code = ? ORDER BY char",
@@ -194,14 +194,20 @@ def code_page(con: duckdb.DuckDBPyConnection, text: str, as_of: dt.date | None =
     return page
 
 
-def _notes(con, rid: str, kind: str, node: str, title: str, inherited: bool) -> list[dict]:
-    rows = _rows(con, "SELECT note_type, note, referenced_codes FROM icd10cm_notes WHERE release = ? AND node_kind = ? AND code = ? "
-                      "ORDER BY note_no", [rid, kind, node])
-    return [
-        {"type": r["note_type"], "text": r["note"], "referenced_codes": list(r["referenced_codes"]),
-         "from": {"kind": kind, "code": node, "title": title}, "inherited": inherited}
-        for r in rows if not (inherited and r["note_type"] in NOT_INHERITED)
-    ]
+def _notes(con, rid: str, nodes: list[tuple[str, str, str, bool]]) -> list[dict]:
+    """The notes printed under each node, in node order then document order; inherited nodes'
+    inclusion terms are left out (they belong to the code they are printed under)."""
+    rows = _rows(con, "SELECT node_kind, code, note_type, note, referenced_codes FROM icd10cm_notes WHERE release = ? "
+                      "AND code IN (SELECT unnest(?::VARCHAR[])) ORDER BY note_no", [rid, [n for _, n, _, _ in nodes]])
+    out = []
+    for kind, node, title, inherited in nodes:
+        out += [
+            {"type": r["note_type"], "text": r["note"], "referenced_codes": list(r["referenced_codes"]),
+             "from": {"kind": kind, "code": node, "title": title}, "inherited": inherited}
+            for r in rows
+            if r["node_kind"] == kind and r["code"] == node and not (inherited and r["note_type"] in NOT_INHERITED)
+        ]
+    return out
 
 
 def sources(con, used: list[tuple[str, str]]) -> list[dict]:
@@ -438,32 +444,31 @@ def procedures_section(con: duckdb.DuckDBPyConnection, code: str, as_of: dt.date
     national amounts from the PFS release in effect. The fee shown is the non-facility amount where
     payable, otherwise the facility amount; both are kept, and a missing fee comes with the reason."""
     links = _rows(con, "SELECT hcpcs, source, source_id, source_release, note FROM dx_procedure_link WHERE dx = ? "
-                       "ORDER BY source, rowid", [code])
+                       "ORDER BY rowid", [code])
     if not links:
         return None
     try:
         rel = pick_release(con, "pfs", as_of, "pfs_rvu")
     except CodeEtlError:
         rel = None
-    out = []
+    fees = {}
+    if rel:
+        fees = {f["hcpcs"]: f for f in _rows(con, """
+            SELECT r.hcpcs, r.description, r.status, s.meaning AS status_meaning, s.payable, r.global_days,
+                   p.nonfacility_amount, p.nonfacility_note, p.facility_amount, p.facility_note
+            FROM pfs_rvu r
+            LEFT JOIN pfs_status s ON s.status = r.status
+            LEFT JOIN pfs_payment p ON p.release = r.release AND p.hcpcs = r.hcpcs AND p.modifier = r.modifier
+                 AND p.locality = 'national'
+            WHERE r.release = ? AND r.modifier = '' AND r.hcpcs IN (SELECT unnest(?::VARCHAR[]))""",
+            [rel["release"], sorted({l["hcpcs"] for l in links})])}
+    items: dict[str, dict] = {}
     for link in links:
-        item = {"hcpcs": link["hcpcs"], "links": [], "description": None, "status": None}
-        existing = next((o for o in out if o["hcpcs"] == link["hcpcs"]), None)
-        if existing:
-            existing["links"].append({k: link[k] for k in ("source", "source_id", "source_release", "note")})
-            continue
-        item["links"].append({k: link[k] for k in ("source", "source_id", "source_release", "note")})
-        if rel:
-            fee = _rows(con, """
-                SELECT r.description, r.status, s.meaning AS status_meaning, s.payable, r.global_days,
-                       p.nonfacility_amount, p.nonfacility_note, p.facility_amount, p.facility_note
-                FROM pfs_rvu r
-                LEFT JOIN pfs_status s ON s.status = r.status
-                LEFT JOIN pfs_payment p ON p.release = r.release AND p.hcpcs = r.hcpcs AND p.modifier = r.modifier
-                     AND p.locality = 'national'
-                WHERE r.release = ? AND r.hcpcs = ? AND r.modifier = ''""", [rel["release"], link["hcpcs"]])
-            if fee:
-                f = fee[0]
+        item = items.get(link["hcpcs"])
+        if item is None:
+            item = items[link["hcpcs"]] = {"hcpcs": link["hcpcs"], "links": [], "description": None, "status": None}
+            f = fees.get(link["hcpcs"])
+            if f:
                 national = {"nonfacility_amount": _money(f["nonfacility_amount"]), "nonfacility_note": f["nonfacility_note"],
                             "facility_amount": _money(f["facility_amount"]), "facility_note": f["facility_note"]}
                 shown, setting = _shown_fee(national)
@@ -472,11 +477,11 @@ def procedures_section(con: duckdb.DuckDBPyConnection, code: str, as_of: dt.date
                             national=national, fee=shown, fee_setting=setting if shown else None,
                             no_fee_reason=None if shown else setting)
             else:
-                item.update(national=None, fee=None, fee_setting=None,
-                            no_fee_reason=f"not in the Medicare PFS release {rel['release']}")
-        out.append(item)
+                where = f"the Medicare PFS release {rel['release']}" if rel else "any loaded Medicare PFS release"
+                item.update(national=None, fee=None, fee_setting=None, no_fee_reason=f"not in {where}")
+        item["links"].append({k: link[k] for k in ("source", "source_id", "source_release", "note")})
     return {"pfs_release": rel["release"] if rel else None, "pfs_label": rel["label"] if rel else None,
-            "pfs_in_effect": rel.get("in_effect") if rel else None, "items": out,
+            "pfs_in_effect": rel.get("in_effect") if rel else None, "items": list(items.values()),
             "copyright": _copyright()}
 
 
