@@ -4,6 +4,7 @@ conditional requests, content checks and safe extraction."""
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import zipfile
 from pathlib import Path
@@ -226,3 +227,145 @@ def test_timeouts_are_explicit(monkeypatch, tmp_path):
     with pytest.raises(FetchError):
         t.get("http://127.0.0.1:9/x", tmp_path / "x", "test")
     assert seen["timeout"] == (fetch.CONNECT_TIMEOUT, fetch.READ_TIMEOUT)
+
+
+# ------------------------------------------------------------------------------------------ nested zips
+
+IPPS_2026 = CMS / "ipps" / "fy2026"
+TABLES_6_URL = "https://www.cms.gov/files/zip/fy2026-ipps-fr-tables-6a-6k.zip"
+INNER_6 = "CMS-1833-F Tables 6A-6K.zip"
+
+
+def zip_bytes(members: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression) as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    return buf.getvalue()
+
+
+def write_at_url(root: Path, url: str, data: bytes) -> Path:
+    """Put `data` where `url`'s path points under `root` (a site served by `serve`)."""
+    target = root / urlsplit(url).path.lstrip("/")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+    return target
+
+
+def tables_6_release(roles: tuple[str, ...] = ("6i", "6j", "6k")):
+    """An IPPS release whose Tables 6 download names the mirror's file names, built with parse_dataset."""
+    return parse_dataset({"dataset": "ipps", "releases": [{
+        "release": "fy2026", "effective_from": "2025-10-01",
+        "files": [{"url": TABLES_6_URL, "archive": "zip", "members": [
+            {"role": f"table{r}", "names": [f"FY2026-Final-Rule-Table-{r.upper()}.txt"], "required": True}
+            for r in roles]}]}]}, "test").releases[0]
+
+
+def leftovers(root: Path) -> list[Path]:
+    """Temporary files (spooled inner zips, .part files) left anywhere under `root`."""
+    return [p for p in root.rglob("*") if p.is_file() and (p.name.startswith(".") or p.suffix == ".part")]
+
+
+def test_member_inside_an_inner_zip_is_extracted(serve, tmp_path):
+    """outer.zip > "CMS-1833-F Tables 6A-6K.zip" > the tables, as CMS ships Tables 6A-6K."""
+    t6i, t6j, t6k = (IPPS_2026 / f"FY2026-Final-Rule-Table-{x}.txt" for x in ("6I", "6J", "6K"))
+    inner = zip_bytes({"Tables/" + t6j.name: t6j.read_bytes(), t6k.name: t6k.read_bytes(),
+                       t6i.name: b"an inner copy that must lose to the outer one\n"})
+    site = tmp_path / "site"
+    write_at_url(site, TABLES_6_URL, zip_bytes({INNER_6: inner, t6i.name: t6i.read_bytes(),
+                                                "CMS-1833-F Table 6A.txt": b"not in the catalog\n"}))
+    server = serve(site)
+    got = fetch.fetch_release(tables_6_release(), tmp_path / "raw", mirror=server.url)
+    assert got.missing == []
+    assert got.inputs["table6k"].read_bytes() == t6k.read_bytes()  # only inside the inner zip
+    assert got.inputs["table6j"].read_bytes() == t6j.read_bytes()  # inside a folder of the inner zip
+    assert got.inputs["table6i"].read_bytes() == t6i.read_bytes()  # the outer member wins
+    assert {m.role: m.sha256 for m in got.members} == {"table6i": sha(t6i), "table6j": sha(t6j), "table6k": sha(t6k)}
+    out = got.inputs["table6k"].parent
+    assert sorted(p.name for p in out.iterdir()) == sorted([t6i.name, t6j.name, t6k.name])  # no inner zip kept
+    assert leftovers(tmp_path / "raw") == []
+    manifest = json.loads((tmp_path / "raw" / "ipps" / "fy2026" / "manifest.json").read_text())
+    assert {m["name"] for m in manifest["downloads"][0]["members"]} == {t6i.name, t6j.name, t6k.name}
+
+
+def test_inner_zip_named_by_the_catalog_is_kept_and_searched(serve, tmp_path):
+    """MCD: role ``export`` is the inner zip itself; its CSVs are extracted as their own roles as well."""
+    fixtures = Path(__file__).parent / "fixtures" / "mcd"
+    csvs = {p.name: p.read_bytes() for p in fixtures.glob("*.csv")}
+    inner = zip_bytes(csvs)
+    release = load_catalog()["mcd"].release("current")
+    site = tmp_path / "site"
+    write_at_url(site, release.files[0].url, zip_bytes({"current_article_csv.zip": inner, "readme.txt": b"license"}))
+    got = fetch.fetch_release(release, tmp_path / "raw", mirror=serve(site).url)
+    assert got.inputs["export"].name == "current_article_csv.zip"
+    assert got.inputs["export"].read_bytes() == inner
+    for m in release.files[0].members[1:]:
+        assert got.inputs[m.role].read_bytes() == csvs[m.names[0]]
+    assert leftovers(tmp_path / "raw") == []
+
+
+def test_nesting_depth_is_limited(tmp_path):
+    from codeetl.catalog import Member
+    data = b"A000    Cholera\n"
+    z = zip_bytes({"codes.txt": data})
+    for level in range(4):  # codes.txt is 4 zips below the download
+        z = zip_bytes({f"level{level}.zip": z})
+    path = tmp_path / "deep.zip"
+    path.write_bytes(z)
+    member = (Member("codes", ("codes.txt",), required=True),)
+    with pytest.raises(FetchError, match="no member named codes.txt"):
+        fetch.extract_members(path, member, tmp_path / "out3", "deep.zip", max_depth=3)
+    got = fetch.extract_members(path, member, tmp_path / "out4", "deep.zip", max_depth=4)
+    assert Path(got[0].path).read_bytes() == data
+    assert leftovers(tmp_path) == []
+
+
+def test_path_traversal_inside_an_inner_zip_is_never_extracted(tmp_path):
+    from codeetl.catalog import Member
+    evil = {"../../etc/codes.txt": b"A000    x\n", "/abs/codes.txt": b"A000    x\n", "C:/win/codes.txt": b"A000    x\n",
+            "..\\..\\codes.txt": b"A000    x\n"}
+    outer = tmp_path / "evil.zip"
+    outer.write_bytes(zip_bytes({
+        "inner.zip": zip_bytes(evil),
+        "dir/deeper.zip": zip_bytes({"inner2.zip": zip_bytes(evil)}),
+        "../unsafe.zip": zip_bytes({"codes.txt": b"A000    x\n"}),  # an unsafe inner zip is not even opened
+    }))
+    out = tmp_path / "a" / "b" / "out"
+    out.mkdir(parents=True)
+    got = fetch.extract_members(outer, (Member("codes", ("codes.txt",)),), out, "evil.zip")
+    assert got == []
+    assert list(out.iterdir()) == []
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == [outer]  # nothing written anywhere
+    assert not (tmp_path.parent / "etc").exists()
+
+
+@pytest.mark.parametrize("where", ["member of the inner zip", "inner zip itself"])
+def test_size_cap_applies_inside_inner_zips(tmp_path, where):
+    from codeetl.catalog import Member
+    bomb = zip_bytes({"codes.txt": b"0" * 5_000_000})  # about 5 KB, inflating to 5 MB
+    if where == "inner zip itself":
+        inner = zip_bytes({"codes.txt": b"A000    x\n", "padding.bin": b"0" * 5_000_000}, zipfile.ZIP_STORED)
+        expected = r"member inner\.zip declares \d+ bytes \(cap 1000000\)"
+    else:
+        inner = bomb
+        expected = r"member inner\.zip!/codes\.txt declares 5000000 bytes \(cap 1000000\)"
+    outer = tmp_path / "bomb.zip"
+    outer.write_bytes(zip_bytes({"inner.zip": inner}))
+    out = tmp_path / "out"
+    with pytest.raises(FetchError, match=expected):
+        fetch.extract_members(outer, (Member("codes", ("codes.txt",)),), out, "bomb.zip", max_bytes=1_000_000)
+    assert not out.exists() or list(out.iterdir()) == []  # no partial file, no spooled inner zip
+
+
+def test_damaged_inner_zip_names_both_archives(serve, tmp_path):
+    t6k = IPPS_2026 / "FY2026-Final-Rule-Table-6K.txt"
+    good_inner = zip_bytes({t6k.name: t6k.read_bytes()})
+    site = tmp_path / "site"
+    # the outer zip is sound (its CRCs match), the inner one is cut short: no central directory
+    write_at_url(site, TABLES_6_URL, zip_bytes({INNER_6: good_inner[: len(good_inner) // 2]}))
+    server = serve(site)
+    with pytest.raises(FetchError) as e:
+        fetch.fetch_release(tables_6_release(("6k",)), tmp_path / "raw", mirror=server.url)
+    msg = str(e.value)
+    assert "fy2026-ipps-fr-tables-6a-6k.zip" in msg and INNER_6 in msg and "damaged" in msg
+    assert leftovers(tmp_path / "raw") == []

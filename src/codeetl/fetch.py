@@ -15,8 +15,13 @@ What a fetch guarantees:
   connect/read timeouts.
 * **Content checks.** A zip must be a readable zip; a text/XML/CSV file must not be an HTML page (a
   portal's error or login page served with status 200 is the classic failure).
-* **Safe extraction.** Only the members the catalog names are extracted, never a name with an absolute
-  path or ``..``; each member's real (streamed) size is capped, so a zip bomb stops early.
+* **Safe extraction.** Only the members the catalog names are extracted, by base name, from the archive
+  or from the zips inside it (CMS ships some downloads as a zip in a zip: the IPPS Tables 6 zip, the MCD
+  export), searched up to ``MAX_ZIP_DEPTH`` levels down; a member of an archive wins over a same-named one
+  in its inner zips. A name with an absolute path, ``..`` or a drive letter is never extracted nor opened,
+  at any level; the real (streamed) size of every member read, inner zips included, is capped, so a zip
+  bomb stops early. Inner zips are not kept: each is spooled to a temporary file while it is searched
+  (unless the catalog names it as a member itself); a damaged one is an error naming both archives.
 
 Mirrors (``--mirror PATH_OR_URL``) serve air-gapped networks and tests. For each catalog download the
 mirror is searched, in order, at:
@@ -32,6 +37,7 @@ warning (a mirror need not carry every release), while a download that exists bu
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -40,9 +46,10 @@ import shutil
 import tempfile
 import time
 import zipfile
+import zlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Callable
+from typing import Callable, Iterator
 from urllib.parse import quote, urlsplit
 
 import requests
@@ -57,6 +64,7 @@ BACKOFF_BASE = 1.0  # seconds; attempt n waits BACKOFF_BASE * 2**(n-1)
 MAX_BACKOFF = 60.0
 CHUNK = 1 << 20
 MAX_MEMBER_BYTES = 4 << 30  # no single code-set file comes near 4 GiB
+MAX_ZIP_DEPTH = 3  # levels of zips inside a download searched for catalog members
 USER_AGENT = "codeetl (+https://github.com/codeetl/codeetl)"
 
 Progress = Callable[[str, int, int | None], None]
@@ -264,44 +272,140 @@ def _safe_member_name(name: str) -> bool:
     return not p.is_absolute() and ".." not in p.parts and not (len(name) > 1 and name[1] == ":")
 
 
-def extract_members(zip_path: Path, members: tuple[Member, ...], out_dir: Path, label: str,
-                    max_bytes: int = MAX_MEMBER_BYTES) -> list[LocalMember]:
-    """Extract the catalog's members from a zip into `out_dir`, matching names by base name,
-    case-insensitively. Unsafe names are never extracted; each member's streamed size is capped."""
-    found: list[LocalMember] = []
-    with zipfile.ZipFile(zip_path) as z:
+def _base_name(name: str) -> str:
+    return PurePosixPath(name.replace("\\", "/")).name
+
+
+# Errors zipfile and zlib raise for a member that cannot be read: damaged data, a CRC mismatch, a truncated
+# stream, an unsupported compression method (e.g. Deflate64), encryption.
+_UNREADABLE = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError)
+
+
+class _Extraction:
+    """One run of `extract_members`: walks an archive and the zips inside it, depth first.
+
+    Each archive's own members are matched first, then, for the roles still unmatched, its inner ``.zip``
+    members are opened in archive order, at most `max_depth` levels below the download. So a member of an
+    archive always wins over a same-named one inside its inner zips, and the first inner zip that has a
+    member wins over later ones. Inner zips are spooled to a hidden temporary file in `out_dir` (a zip
+    needs seeking, and seeking in a compressed member re-inflates it from the start) and deleted when
+    searched; an inner zip the catalog itself names (MCD's ``current_article_csv.zip``) is extracted as a
+    member and searched from that extracted copy.
+    """
+
+    def __init__(self, members: tuple[Member, ...], out_dir: Path, label: str, max_bytes: int, max_depth: int):
+        self.members = members
+        self.out_dir = out_dir
+        self.label = label
+        self.max_bytes = max_bytes
+        self.max_depth = max_depth
+        self.found: dict[str, LocalMember] = {}  # role -> extracted member
+
+    def pending(self) -> list[Member]:
+        return [m for m in self.members if m.role not in self.found]
+
+    def walk(self, z: zipfile.ZipFile, chain: tuple[str, ...]) -> None:
+        """Extract the pending members found in `z`, then search its inner zips for those still pending.
+
+        chain: the archive names from the download down to `z` (the download's own name first)."""
+        infos = [i for i in z.infolist() if not i.is_dir() and _safe_member_name(i.filename)]
         by_base: dict[str, zipfile.ZipInfo] = {}
-        for info in z.infolist():
-            if info.is_dir() or not _safe_member_name(info.filename):
-                continue
-            by_base.setdefault(PurePosixPath(info.filename.replace("\\", "/")).name.lower(), info)
-        for m in members:
+        for info in infos:
+            by_base.setdefault(_base_name(info.filename).lower(), info)
+        extracted: dict[str, Path] = {}  # member name -> where this level extracted it
+        for m in self.pending():
             info = next((by_base[n.lower()] for n in m.names if n.lower() in by_base), None)
-            if info is None:
-                if m.required:
-                    raise FetchError(f"{label}: the archive has no member named {' or '.join(m.names)}")
-                continue
-            if info.file_size > max_bytes:
-                raise FetchError(f"{label}: member {info.filename} declares {info.file_size} bytes (cap {max_bytes})")
-            base = PurePosixPath(info.filename.replace("\\", "/")).name
-            dest = out_dir / base
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{base}.", suffix=".part", dir=out_dir)
-            h, n = hashlib.sha256(), 0
+            if info is not None:
+                self.found[m.role] = self._extract(z, info, chain, m.role)
+                extracted[info.filename] = Path(self.found[m.role].path)
+        if len(chain) > self.max_depth:
+            return
+        for info in infos:
+            if not self.pending():
+                return
+            if info.filename.lower().endswith(".zip"):
+                with self._open_inner(z, info, chain, extracted.get(info.filename)) as inner:
+                    self.walk(inner, chain + (info.filename,))
+
+    def _where(self, chain: tuple[str, ...], info: zipfile.ZipInfo) -> str:
+        """A member's path inside the download, with ``!/`` between nested archives."""
+        return "!/".join(chain[1:] + (info.filename,))
+
+    def _copy(self, z: zipfile.ZipFile, info: zipfile.ZipInfo, chain: tuple[str, ...], dst) -> tuple[int, str]:
+        """Stream one member into the open file `dst`, capped at max_bytes. Returns (bytes, sha256)."""
+        where = self._where(chain, info)
+        if info.file_size > self.max_bytes:
+            raise FetchError(f"{self.label}: member {where} declares {info.file_size} bytes (cap {self.max_bytes})")
+        h, n = hashlib.sha256(), 0
+        try:
+            with z.open(info) as src:
+                for block in iter(lambda: src.read(CHUNK), b""):
+                    n += len(block)
+                    if n > self.max_bytes:
+                        raise FetchError(f"{self.label}: member {where} exceeds {self.max_bytes} bytes when extracted")
+                    h.update(block)
+                    dst.write(block)
+        except _UNREADABLE as e:
+            raise FetchError(f"{self.label}: member {where} cannot be read: {e}") from None
+        return n, h.hexdigest()
+
+    def _extract(self, z: zipfile.ZipFile, info: zipfile.ZipInfo, chain: tuple[str, ...], role: str) -> LocalMember:
+        """Extract one catalog member to ``out_dir/<base name>``, atomically."""
+        base = _base_name(info.filename)
+        dest = self.out_dir / base
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{base}.", suffix=".part", dir=self.out_dir)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                n, digest = self._copy(z, info, chain, f)
+            os.replace(tmp, dest)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return LocalMember(role=role, name=base, path=str(dest), bytes=n, sha256=digest)
+
+    @contextlib.contextmanager
+    def _open_inner(self, z: zipfile.ZipFile, info: zipfile.ZipInfo, chain: tuple[str, ...],
+                    extracted: Path | None) -> Iterator[zipfile.ZipFile]:
+        """Open the inner zip `info` of `z`: its extracted copy, or a temporary spool deleted afterwards."""
+        spool: Path | None = None
+        try:
+            if extracted is None:
+                self.out_dir.mkdir(parents=True, exist_ok=True)
+                fd, name = tempfile.mkstemp(prefix=".inner.", suffix=".zip.part", dir=self.out_dir)
+                spool = Path(name)
+                with os.fdopen(fd, "wb") as f:
+                    self._copy(z, info, chain, f)
             try:
-                with os.fdopen(fd, "wb") as f, z.open(info) as src:
-                    for block in iter(lambda: src.read(CHUNK), b""):
-                        n += len(block)
-                        if n > max_bytes:
-                            raise FetchError(f"{label}: member {info.filename} exceeds {max_bytes} bytes when extracted")
-                        h.update(block)
-                        f.write(block)
-                os.replace(tmp, dest)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
-            found.append(LocalMember(role=m.role, name=base, path=str(dest), bytes=n, sha256=h.hexdigest()))
-    return found
+                inner = zipfile.ZipFile(extracted or spool)
+            except (zipfile.BadZipFile, EOFError, ValueError, OSError) as e:
+                raise FetchError(f"{self.label}: the inner zip {info.filename!r} in {'!/'.join(chain)} "
+                                 f"is damaged: {e}") from None
+            with inner:
+                yield inner
+        finally:
+            if spool is not None:
+                spool.unlink(missing_ok=True)
+
+
+def extract_members(zip_path: Path, members: tuple[Member, ...], out_dir: Path, label: str,
+                    max_bytes: int = MAX_MEMBER_BYTES, max_depth: int = MAX_ZIP_DEPTH) -> list[LocalMember]:
+    """Extract the catalog's members from a zip into ``out_dir/<base name>``, matching names by base name,
+    case-insensitively, in the zip and in the zips inside it (up to `max_depth` levels down).
+
+    Unsafe names are never extracted nor opened, at any level; every member's streamed size (an inner zip's
+    as well as a catalog member's) is capped at `max_bytes`; only catalog members are written. A member of
+    an archive wins over a same-named one inside its inner zips. Returns the members found, in catalog
+    order; raises FetchError when a required member is in none of the archives, or one cannot be read.
+    """
+    run = _Extraction(members, out_dir, label, max_bytes, max_depth)
+    with zipfile.ZipFile(zip_path) as z:
+        run.walk(z, (zip_path.name,))
+    for m in members:
+        if m.required and m.role not in run.found:
+            raise FetchError(f"{label}: the archive has no member named {' or '.join(m.names)}"
+                             f"{' (inner zips searched too)' if max_depth else ''}")
+    return [run.found[m.role] for m in members if m.role in run.found]
 
 
 # -------------------------------------------------------------------------------------------- fetching
