@@ -20,7 +20,7 @@ from prefect.cache_policies import NO_CACHE
 
 from codeetl import pipeline
 from codeetl.catalog import load_catalog
-from codeetl.fetch import FetchedRelease, Transport
+from codeetl.fetch import FetchedRelease, Transport, TransientFetchError
 
 
 @dataclass
@@ -32,7 +32,20 @@ class RefreshSummary:
     skipped: list[str] = field(default_factory=list)  # "dataset/release: why"
 
 
-@task(retries=2, retry_delay_seconds=[5, 30], cache_policy=NO_CACHE, task_run_name="fetch {dataset}/{release_id}")
+def _transient_only(task, task_run, state) -> bool:
+    """Retry a fetch only when the downloader gave up on errors that may pass (network, 429, 5xx); a
+    checksum mismatch, an HTML page or a missing required file will not fix itself in 30 seconds."""
+    try:
+        state.result()
+    except TransientFetchError:
+        return True
+    except Exception:
+        return False
+    return False
+
+
+@task(retries=2, retry_delay_seconds=[30, 120], retry_condition_fn=_transient_only, cache_policy=NO_CACHE,
+      task_run_name="fetch {dataset}/{release_id}")
 def fetch(dataset: str, release_id: str, root: str, mirror: str | None) -> FetchedRelease:
     release = load_catalog()[dataset].release(release_id)
     fetched = pipeline.fetch_step(release, Path(root), mirror, Transport(progress=_progress_hook()))
@@ -72,18 +85,17 @@ def publish(result: pipeline.BuildResult, root: str) -> str:
 @flow(name="refresh-dataset", flow_run_name="refresh {dataset}")
 def refresh_dataset(dataset: str, release_ids: list[str], root: str, mirror: str | None) -> dict:
     """Fetch and parse the selected releases of one dataset."""
-    log = get_run_logger()
     loaded, skipped = [], []
     for rid in release_ids:
         fetched = fetch(dataset, rid, root, mirror)
         if not fetched.downloads:
             why = "not in the mirror" if mirror else "not published at the catalog URL"
-            log.warning("%s/%s skipped: %s (%s)", dataset, rid, why, ", ".join(fetched.missing))
+            _notify(f"skipped {dataset}/{rid}: {why} ({', '.join(fetched.missing)})", warning=True)
             skipped.append(f"{dataset}/{rid}: {why}")
             continue
         if fetched.missing:
-            log.warning("%s/%s: %d download(s) missing, loading what was found: %s", dataset, rid,
-                        len(fetched.missing), ", ".join(fetched.missing))
+            _notify(f"{dataset}/{rid}: {len(fetched.missing)} optional download(s) not found, loading the rest: "
+                    f"{', '.join(fetched.missing)}", warning=True)
         parsed = parse(dataset, rid, fetched, root)
         loaded.append(f"{dataset}/{rid} ({'reused parse' if parsed.reused else 'parsed'})")
     return {"loaded": loaded, "skipped": skipped}
@@ -102,15 +114,16 @@ def refresh(root: str = "data", mirror: str | None = None, datasets: list[str] |
     for r in selected:
         by_dataset.setdefault(r.dataset, []).append(r.release)
     summary = RefreshSummary(database="", build_id="", tables={})
-    for ds, rids in by_dataset.items():
-        out = refresh_dataset(ds, rids, root, mirror)
-        summary.loaded += out["loaded"]
-        summary.skipped += out["skipped"]
-    if not summary.loaded:
-        raise RuntimeError("nothing was fetched: no release of the selected datasets was found "
-                           + (f"in the mirror {mirror}" if mirror else "at the catalog URLs"))
-    result = build(root)
-    summary.database = publish(result, root)
+    with pipeline.refresh_lock(root):
+        for ds, rids in by_dataset.items():
+            out = refresh_dataset(ds, rids, root, mirror)
+            summary.loaded += out["loaded"]
+            summary.skipped += out["skipped"]
+        if not summary.loaded:
+            raise RuntimeError("nothing was fetched: no release of the selected datasets was found "
+                               + (f"in the mirror {mirror}" if mirror else "at the catalog URLs"))
+        result = build(root)
+        summary.database = publish(result, root)
     summary.build_id, summary.tables = result.build_id, result.tables
     summary.skipped += [f"curated link {p}" for p in result.link_problems]
     return asdict(summary)
@@ -131,9 +144,11 @@ def _progress_hook():
     return _PROGRESS
 
 
-def _notify(message: str) -> None:
+def _notify(message: str, warning: bool = False) -> None:
     if _NOTIFY is not None:
-        _NOTIFY(message)
+        _NOTIFY(("warning: " if warning else "") + message)
+    elif warning:
+        get_run_logger().warning(message)
     else:
         get_run_logger().info(message)
 

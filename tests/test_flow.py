@@ -31,10 +31,27 @@ def test_refresh_flow_builds_and_reuses_parses(prefect_harness, cms_server, tmp_
 
 
 def test_refresh_flow_failure_keeps_previous_warehouse(prefect_harness, tmp_path):
-    """A mirror with nothing in it: the flow fails, nothing is published."""
+    """A good refresh, then one whose source is broken: the flow fails and the first build stays current."""
+    import os
+    import shutil
+
     from flows.refresh import refresh
 
+    from _shared import CODES_2024
+    from codeetl.errors import SourceFormatError
+
+    mirror = tmp_path / "mirror" / "icd10cm" / "2024"
+    mirror.mkdir(parents=True)
+    shutil.copy(CODES_2024, mirror / CODES_2024.name)
+    good = refresh(root=str(tmp_path / "data"), mirror=str(tmp_path / "mirror"), datasets=["icd10cm"])
+    current = os.readlink(tmp_path / "data" / "warehouse" / "current")
+    (mirror / CODES_2024.name).write_text("A000    Cholera\nnot a code line\n")
+    with pytest.raises(SourceFormatError, match="line 2"):
+        refresh(root=str(tmp_path / "data"), mirror=str(tmp_path / "mirror"), datasets=["icd10cm"])
+    assert os.readlink(tmp_path / "data" / "warehouse" / "current") == current == f"builds/{good['build_id']}"
+    con = duckdb.connect(good["database"], read_only=True)
+    assert con.execute("SELECT count(*) FROM icd10cm_valid_codes").fetchone()[0] == 74_044
+    con.close()
     (tmp_path / "empty").mkdir()
     with pytest.raises(RuntimeError, match="nothing was fetched"):
-        refresh(root=str(tmp_path / "data"), mirror=str(tmp_path / "empty"), datasets=["icd10cm"])
-    assert not (tmp_path / "data" / "warehouse" / "current").exists()
+        refresh(root=str(tmp_path / "data2"), mirror=str(tmp_path / "empty"), datasets=["icd10cm"])

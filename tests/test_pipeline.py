@@ -8,6 +8,8 @@ import duckdb
 import polars as pl
 import pytest
 
+from pathlib import Path
+
 from _shared import CMS, CODES_2024
 from codeetl import pipeline
 from codeetl.catalog import load_catalog
@@ -94,19 +96,106 @@ def test_failed_build_keeps_the_previous_warehouse(tmp_path, monkeypatch):
     assert q(db, "SELECT count(*) FROM icd10cm_codes") == [(74_044,)]
 
 
+def _refresh(root, mirror, datasets=("icd10cm",), releases=("2024",)):
+    """fetch -> parse -> build -> publish, as the flow does (without Prefect)."""
+    catalog = load_catalog()
+    for r in pipeline.select_releases(catalog, list(datasets), list(releases)):
+        f = pipeline.fetch_step(r, root, str(mirror))
+        if f.downloads:
+            pipeline.parse_release_cached(r, f, root / "raw")
+    res = pipeline.build_warehouse(pipeline.latest_parses(root / "raw", catalog), catalog, root / "warehouse")
+    return pipeline.publish(res, root / "warehouse"), res
+
+
 def test_bad_source_fails_before_publish(tmp_path):
-    """A broken source file: the parse error names file and line; nothing is published."""
+    """A broken source file: the whole refresh stops with an error naming file and line, and the
+    previously published warehouse stays current with its data."""
     db, first = _build_and_publish(tmp_path)
     mirror = tmp_path / "mirror" / "icd10cm" / "2024"
     mirror.mkdir(parents=True)
     lines = CODES_2024.read_text().splitlines()
     lines[99] = "this is not a code line"
     (mirror / "icd10cm-codes-2024.txt").write_text("\n".join(lines) + "\n")
-    rel = load_catalog()["icd10cm"].release("2024")
-    fetched = pipeline.fetch_step(rel, tmp_path, str(tmp_path / "mirror"))
     with pytest.raises(SourceFormatError, match=r"icd10cm-codes-2024\.txt, line 100: expected a code"):
-        pipeline.parse_release_cached(rel, fetched, tmp_path / "raw")
+        _refresh(tmp_path, tmp_path / "mirror")
+    assert os.readlink(tmp_path / "warehouse" / "current") == f"builds/{first.build_id}"
     assert q(db, "SELECT count(*) FROM icd10cm_codes") == [(74_044,)]
+
+
+def test_partly_found_release_with_a_required_file_missing_fails(tmp_path):
+    """ipps fy2026 with Table 5 gone (a moved URL): the refresh fails instead of publishing a warehouse
+    without MS-DRG weights."""
+    mirror = tmp_path / "mirror" / "ipps" / "fy2026"
+    mirror.mkdir(parents=True)
+    for f in (CMS / "ipps" / "fy2026").iterdir():
+        if "Table-5" not in f.name:
+            (mirror / f.name).write_bytes(f.read_bytes())
+    rel = load_catalog()["ipps"].release("fy2026")
+    from codeetl.errors import FetchError
+    with pytest.raises(FetchError, match=r"required file\(s\) table5 not found"):
+        pipeline.fetch_step(rel, tmp_path, str(tmp_path / "mirror"))
+
+
+def test_changed_source_is_parsed_again_and_old_parse_removed(tmp_path):
+    rel = load_catalog()["icd10cm"].release("2024")
+    mirror = tmp_path / "mirror" / "icd10cm" / "2024"
+    mirror.mkdir(parents=True)
+    lines = CODES_2024.read_text().splitlines()
+    (mirror / "icd10cm-codes-2024.txt").write_text("\n".join(lines) + "\n")
+    first = pipeline.parse_release_cached(rel, pipeline.fetch_step(rel, tmp_path, str(tmp_path / "mirror")), tmp_path / "raw")
+    (mirror / "icd10cm-codes-2024.txt").write_text("\n".join(lines[:-1]) + "\n")  # one code fewer
+    second = pipeline.parse_release_cached(rel, pipeline.fetch_step(rel, tmp_path, str(tmp_path / "mirror")), tmp_path / "raw")
+    assert not second.reused and second.key != first.key
+    assert second.tables["icd10cm_valid_codes"] == first.tables["icd10cm_valid_codes"] - 1
+    parsed = tmp_path / "raw" / "icd10cm" / "2024" / "parsed"
+    assert sorted(p.name for p in parsed.iterdir()) == sorted(["CURRENT", second.key])
+
+
+def test_parse_by_an_older_parser_is_refused_with_advice(tmp_path, monkeypatch):
+    _build_and_publish(tmp_path)
+    monkeypatch.setattr(pipeline, "parser_fingerprint", lambda dataset: "a newer parser")
+    with pytest.raises(WarehouseError, match=r"older version of codeetl; refresh them with --dataset icd10cm"):
+        pipeline.latest_parses(tmp_path / "raw", load_catalog())
+
+
+def test_prune_keeps_the_fallback_and_drops_leftovers(tmp_path):
+    _, a = _build_and_publish(tmp_path)
+    leftover = tmp_path / "warehouse" / "builds" / "20000101T000000000000Z"  # a killed build, older than all
+    leftover.mkdir()
+    _, b = _build_and_publish(tmp_path)
+    kept = sorted(p.name for p in (tmp_path / "warehouse" / "builds").iterdir())
+    assert kept == sorted([a.build_id, b.build_id])
+
+
+def test_incomplete_or_older_builds_are_not_published(tmp_path):
+    _, a = _build_and_publish(tmp_path)
+    catalog = load_catalog()
+    b = pipeline.build_warehouse(pipeline.latest_parses(tmp_path / "raw", catalog), catalog, tmp_path / "warehouse")
+    (Path(b.directory) / pipeline.COMPLETE).unlink()
+    with pytest.raises(WarehouseError, match="not complete"):
+        pipeline.publish(b, tmp_path / "warehouse")
+    c = pipeline.build_warehouse(pipeline.latest_parses(tmp_path / "raw", catalog), catalog, tmp_path / "warehouse")
+    d = pipeline.build_warehouse(pipeline.latest_parses(tmp_path / "raw", catalog), catalog, tmp_path / "warehouse")
+    pipeline.publish(d, tmp_path / "warehouse")
+    with pytest.raises(WarehouseError, match="older than the current build"):
+        pipeline.publish(c, tmp_path / "warehouse")
+
+
+def test_one_refresh_at_a_time(tmp_path):
+    with pipeline.refresh_lock(tmp_path):
+        with pytest.raises(WarehouseError, match="another refresh is running"):
+            with pipeline.refresh_lock(tmp_path):
+                pass
+    with pipeline.refresh_lock(tmp_path):  # released
+        pass
+
+
+def test_unknown_dataset_or_release_names(tmp_path):
+    from codeetl.errors import CatalogError
+    with pytest.raises(CatalogError, match=r"unknown dataset 'icd10'; known: .*icd10cm"):
+        pipeline.select_releases(load_catalog(), ["icd10"])
+    with pytest.raises(CatalogError, match=r"unknown release '2099'"):
+        pipeline.select_releases(load_catalog(), ["icd10cm"], ["2099"])
 
 
 def test_publish_swaps_atomically_and_prunes(tmp_path):

@@ -71,6 +71,10 @@ Progress = Callable[[str, int, int | None], None]
 """progress(label, bytes_done, bytes_total_or_None)"""
 
 
+class TransientFetchError(FetchError):
+    """Retries were exhausted on errors that may pass (connection, timeout, 429, 5xx): worth trying later."""
+
+
 class NotFound(FetchError):
     """The location answered, and it does not have the file (HTTP 404/410, or no such mirror file)."""
 
@@ -224,7 +228,7 @@ class Transport:
                     return True, r.headers.get("ETag"), r.headers.get("Last-Modified")
             except (requests.ConnectionError, requests.Timeout, _Transient) as e:
                 if attempt == MAX_ATTEMPTS:
-                    raise FetchError(f"{label}: {location} failed after {MAX_ATTEMPTS} attempts: {e}") from None
+                    raise TransientFetchError(f"{label}: {location} failed after {MAX_ATTEMPTS} attempts: {e}") from None
                 wait = min(MAX_BACKOFF, retry_after if retry_after is not None else BACKOFF_BASE * 2 ** (attempt - 1))
                 self.sleep(wait)
             except requests.RequestException as e:  # invalid URL, too many redirects, ...: not transient
@@ -478,6 +482,13 @@ def fetch_release(release: Release, raw_root: str | Path, mirror: str | None = N
         downloads.append(d)
     fetched = FetchedRelease(release.dataset, release.release, downloads, missing)
     shutil.rmtree(rdir / ".incoming", ignore_errors=True)
+    if downloads:
+        absent = [m.role for f in release.files for m in f.members if m.required and m.role not in fetched.inputs]
+        if absent:
+            # Part of the release was found but not a file it cannot do without (e.g. a moved URL):
+            # loading the rest would publish a warehouse with holes, so the refresh stops here.
+            raise FetchError(f"{release.dataset} {release.release}: required file(s) {', '.join(absent)} not found "
+                             f"(missing downloads: {', '.join(missing) or 'none'}); the previous warehouse is kept")
     if downloads:
         write_manifest(rdir, fetched)
     elif not any(rdir.iterdir()):

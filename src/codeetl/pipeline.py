@@ -21,7 +21,9 @@ and ``current`` keeps pointing at the previous good build.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import hashlib
 import json
 import os
@@ -38,6 +40,7 @@ from codeetl.fetch import FetchedRelease, Transport, fetch_release
 from codeetl.warehouse_sql import apply_sql, insert_parquet, sql_files
 
 DB_NAME = "codeetl.duckdb"
+COMPLETE = "COMPLETE"  # written last into a build folder: only complete builds are published or kept
 KEEP_BUILDS = 2
 
 
@@ -59,9 +62,35 @@ class ParsedRelease:
     tables: dict[str, int]  # table -> rows
 
 
-def parse_key(dataset: str, fetched: FetchedRelease) -> str:
+def parser_fingerprint(dataset: str) -> str:
+    """A hash of everything that decides a dataset's parse output: the parser module's source, its
+    table DDL, the shared code-display helpers and the packaged reference data (``sql/*.csv``), plus
+    its ``PARSER_VERSION``. Editing any of them re-parses that dataset at the next refresh."""
+    from importlib import resources
+
     module = datasets.dataset_module(dataset)
-    h = hashlib.sha256(f"{dataset}:{module.PARSER_VERSION}:{fetched.fingerprint}".encode())
+    h = hashlib.sha256(f"{dataset}:{module.PARSER_VERSION}\n".encode())
+    h.update(Path(module.__file__).read_bytes())
+    h.update(Path(datasets.__file__).with_name("codes.py").read_bytes())
+    sql = resources.files("codeetl.sql")
+    h.update(sql.joinpath(module.TABLES_SQL).read_bytes())
+    for f in sorted(p.name for p in sql.iterdir() if p.name.endswith(".csv")):
+        h.update(sql.joinpath(f).read_bytes())
+    return h.hexdigest()
+
+
+def _inputs_fingerprint(members: list[tuple[str, str]]) -> str:
+    h = hashlib.sha256()
+    for role, digest in sorted(members):
+        h.update(f"{role}={digest}\n".encode())
+    return h.hexdigest()
+
+
+def parse_key(release: Release, members: list[tuple[str, str]]) -> str:
+    """Cache key of a parse: parser fingerprint, the release's dataset-specific attributes, and every
+    input's (role, sha256)."""
+    h = hashlib.sha256(f"{parser_fingerprint(release.dataset)}:{json.dumps(release.attrs, sort_keys=True, default=str)}:"
+                       f"{_inputs_fingerprint(members)}".encode())
     return h.hexdigest()[:20]
 
 
@@ -72,7 +101,7 @@ def parse_release_cached(release: Release, fetched: FetchedRelease, raw_root: st
     not parsed again and a changed one always is.
     """
     parsed_root = Path(raw_root) / release.dataset / release.release / "parsed"
-    key = parse_key(release.dataset, fetched)
+    key = parse_key(release, [(m.role, m.sha256) for m in fetched.members])
     out = parsed_root / key
     meta_path = out / "meta.json"
     if meta_path.exists():
@@ -109,23 +138,44 @@ def parse_release_cached(release: Release, fetched: FetchedRelease, raw_root: st
 
 
 def _write_current(parsed_root: Path, key: str) -> None:
+    """Point CURRENT at a parse, and delete the release's other (older) parses and leftovers."""
     tmp = parsed_root / "CURRENT.part"
     tmp.write_text(key, encoding="utf-8")
     os.replace(tmp, parsed_root / "CURRENT")
+    for other in parsed_root.iterdir():
+        if other.is_dir() and other.name != key:
+            shutil.rmtree(other, ignore_errors=True)
 
 
 def latest_parses(raw_root: str | Path, catalog: dict[str, Dataset]) -> list[Path]:
-    """The latest parse directory of every catalog release that has one."""
-    found = []
+    """The latest parse directory of every catalog release that has one.
+
+    A parse made by an older parser (its key no longer matches the current code) is an error that
+    names the dataset to refresh, rather than a build that fails on a changed table layout.
+    """
+    found, stale = [], []
     for ds in catalog.values():
         if ds.dataset not in datasets.REGISTRY:
             continue
         for r in ds.releases:
             cur = Path(raw_root) / ds.dataset / r.release / "parsed" / "CURRENT"
-            if cur.exists():
-                d = cur.parent / cur.read_text(encoding="utf-8").strip()
-                if (d / "meta.json").exists():
-                    found.append(d)
+            if not cur.exists():
+                continue
+            d = cur.parent / cur.read_text(encoding="utf-8").strip()
+            meta_path = d / "meta.json"
+            if not meta_path.exists():
+                continue
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+            members = [(m["role"], m["sha256"]) for dl in meta["downloads"] for m in dl["members"]]
+            if meta.get("key") != parse_key(r, members):
+                stale.append(f"{ds.dataset}/{r.release}")
+                continue
+            found.append(d)
+    if stale:
+        names = sorted({s.split("/")[0] for s in stale})
+        raise WarehouseError(
+            f"the saved parses of {', '.join(stale)} were made by an older version of codeetl; refresh them with "
+            + " ".join(f"--dataset {n}" for n in names) + " (or refresh everything)")
     return found
 
 
@@ -156,7 +206,7 @@ def default_link_dirs(root: str | Path) -> list[Path]:
 
 
 def build_warehouse(parse_dirs: list[str | Path], catalog: dict[str, Dataset], warehouse_root: str | Path,
-                    export_parquet: bool = True, link_dirs: list[Path] | None = None) -> BuildResult:
+                    link_dirs: list[Path] | None = None) -> BuildResult:
     """Build a complete new warehouse from parse directories, in ``warehouse/builds/<id>``.
 
     Nothing outside that folder is touched; call :func:`publish` to make it current. On any error the
@@ -177,11 +227,14 @@ def build_warehouse(parse_dirs: list[str | Path], catalog: dict[str, Dataset], w
                 apply_sql(con, rel)
             run_checks(con)
             counts = table_counts(con)
-            if export_parquet:
-                export_all(con, bdir / "parquet")
+            export_all(con, bdir / "parquet")
             con.execute("CHECKPOINT")
         finally:
             con.close()
+        (bdir / COMPLETE).write_text(_now(), encoding="utf-8")
+    except duckdb.Error as e:
+        shutil.rmtree(bdir, ignore_errors=True)
+        raise WarehouseError(f"building the new warehouse failed (the previous one is kept): {e}") from None
     except BaseException:
         shutil.rmtree(bdir, ignore_errors=True)
         raise
@@ -290,28 +343,56 @@ def export_all(con: duckdb.DuckDBPyConnection, out: Path) -> None:
 
 
 def publish(build: BuildResult, warehouse_root: str | Path) -> Path:
-    """Make a build current with one atomic rename of the ``current`` symlink; prune old builds."""
+    """Make a build current with one atomic rename of the ``current`` symlink; prune old builds.
+
+    Only a complete build (one that wrote its COMPLETE marker) can be published, and never one older
+    than the build already current (two refreshes finishing out of order).
+    """
     wroot = Path(warehouse_root)
-    target = Path("builds") / build.build_id
+    current = wroot / "current"
+    previous = os.readlink(current).split("/")[-1] if current.is_symlink() else None
+    if previous and previous > build.build_id:
+        raise WarehouseError(f"build {build.build_id} is older than the current build {previous}; not publishing it")
+    if not (wroot / "builds" / build.build_id / COMPLETE).exists():
+        raise WarehouseError(f"build {build.build_id} is not complete; not publishing it")
     tmp = wroot / f".current.{build.build_id}"
     tmp.unlink(missing_ok=True)
-    tmp.symlink_to(target, target_is_directory=True)
-    os.replace(tmp, wroot / "current")
+    tmp.symlink_to(Path("builds") / build.build_id, target_is_directory=True)
+    os.replace(tmp, current)
     for name in (DB_NAME, "parquet"):
         link = wroot / name
         if not link.is_symlink():
             if link.exists():
                 raise WarehouseError(f"{link} exists and is not a link into current/: move it away")
             link.symlink_to(Path("current") / name)
-    _prune(wroot, keep=build.build_id)
+    _prune(wroot, keep={build.build_id, previous})
     return wroot / DB_NAME
 
 
-def _prune(wroot: Path, keep: str) -> None:
-    builds = sorted(p for p in (wroot / "builds").iterdir() if p.is_dir())
-    for old in builds[:-KEEP_BUILDS]:
-        if old.name != keep:
-            shutil.rmtree(old, ignore_errors=True)
+def _prune(wroot: Path, keep: set[str | None]) -> None:
+    """Keep the published build and the one before it (the fallback); delete older complete builds and
+    incomplete leftovers of killed builds (never a build still being written: those are newer)."""
+    newest = max(k for k in keep if k)
+    for b in (wroot / "builds").iterdir():
+        if b.name in keep or not b.is_dir():
+            continue
+        if b.name < newest:
+            shutil.rmtree(b, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def refresh_lock(root: str | Path):
+    """One refresh at a time per data folder (an exclusive lock on ``<root>/.refresh.lock``)."""
+    Path(root).mkdir(parents=True, exist_ok=True)
+    with open(Path(root) / ".refresh.lock", "w") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise WarehouseError(f"another refresh is running on {root} (lock {root}/.refresh.lock)") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def current_database(root: str | Path | None = None) -> Path:
@@ -328,14 +409,19 @@ def current_database(root: str | Path | None = None) -> Path:
 
 def select_releases(catalog: dict[str, Dataset], dataset_names: list[str] | None = None,
                     release_ids: list[str] | None = None) -> list[Release]:
-    out = []
-    for ds in catalog.values():
-        if ds.dataset not in datasets.REGISTRY or (dataset_names and ds.dataset not in dataset_names):
-            continue
-        for r in ds.releases:
-            if not release_ids or r.release in release_ids:
-                out.append(r)
-    return out
+    """The catalog releases to refresh; unknown dataset or release names are an error listing the known ones."""
+    from codeetl.errors import CatalogError
+
+    known = [d for d in catalog if d in datasets.REGISTRY]
+    for name in dataset_names or []:
+        if name not in known:
+            raise CatalogError(f"unknown dataset {name!r}; known: {', '.join(sorted(known))}")
+    out = [r for ds in catalog.values() if ds.dataset in known and (not dataset_names or ds.dataset in dataset_names)
+           for r in ds.releases]
+    for rid in release_ids or []:
+        if rid not in {r.release for r in out}:
+            raise CatalogError(f"unknown release {rid!r}; known: {', '.join(sorted({r.release for r in out}))}")
+    return [r for r in out if not release_ids or r.release in release_ids]
 
 
 def fetch_step(release: Release, root: Path, mirror: str | None, transport: Transport | None = None) -> FetchedRelease:
