@@ -71,7 +71,8 @@ def parser_fingerprint(dataset: str) -> str:
     module = datasets.dataset_module(dataset)
     h = hashlib.sha256(f"{dataset}:{module.PARSER_VERSION}\n".encode())
     h.update(Path(module.__file__).read_bytes())
-    h.update(Path(datasets.__file__).with_name("codes.py").read_bytes())
+    for helper in ("codes.py", "textio.py"):  # shared helpers every parser uses
+        h.update(Path(datasets.__file__).with_name(helper).read_bytes())
     sql = resources.files("codeetl.sql")
     h.update(sql.joinpath(module.TABLES_SQL).read_bytes())
     for f in sorted(p.name for p in sql.iterdir() if p.name.endswith(".csv")):

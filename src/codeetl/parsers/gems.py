@@ -60,6 +60,7 @@ import polars as pl
 from codeetl.catalog import Release
 from codeetl.codes import icd9dx_dotted_expr, icd10_dotted_expr
 from codeetl.errors import FetchError, SourceFormatError
+from codeetl.textio import read_lines
 
 PARSER_VERSION = "1"
 TABLES_SQL = "tables/gems.sql"
@@ -91,25 +92,6 @@ COLUMNS = [
     "scenario",
     "choice_list",
 ]
-
-
-def read_lines(path: str | Path, encoding: str = "ascii") -> pl.DataFrame:
-    """The file as a frame ``(line_no: UInt32 1-based, text: str)``; CR of CRLF removed.
-
-    A byte that is not valid in ``encoding`` raises :class:`SourceFormatError` naming its line.
-    """
-    raw = Path(path).read_bytes()
-    try:
-        text = raw.decode(encoding)
-    except UnicodeDecodeError as e:
-        line = raw.count(b"\n", 0, e.start) + 1
-        raise SourceFormatError(path, line, f"{encoding} text", repr(raw[e.start : e.end])) from None
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    return pl.DataFrame({"text": lines}, schema={"text": pl.String}).with_row_index("line_no", offset=1).with_columns(
-        pl.col("text").str.strip_suffix("\r")
-    )
 
 
 def _first_bad(df: pl.DataFrame, mask: pl.Expr, path: Path, expected: str) -> None:

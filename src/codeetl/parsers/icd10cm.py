@@ -51,6 +51,7 @@ from lxml import etree
 from codeetl.catalog import Release
 from codeetl.codes import icd10_dotted_expr
 from codeetl.errors import SourceFormatError
+from codeetl.textio import read_text
 
 PARSER_VERSION = "1"
 TABLES_SQL = "tables/icd10cm.sql"
@@ -293,11 +294,7 @@ def parse_code_file(path: str | Path, release: str) -> pl.DataFrame:
     Every line must be a code then its description; anything else is an error naming the line.
     """
     path = str(path)
-    raw = Path(path).read_bytes()
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        text = raw.decode("cp1252")
+    text = read_text(path)
     frame = pl.DataFrame({"line": text.splitlines()}).with_row_index("line_no", offset=1)
     frame = frame.filter(pl.col("line").str.strip_chars() != "")
     parsed = frame.with_columns(pl.col("line").str.strip_chars_end().str.extract_groups(_CODE_LINE.pattern).alias("m")).unnest("m")
@@ -324,11 +321,7 @@ def parse_order_file(path: str | Path, release: str) -> pl.DataFrame:
     ``icd10cm_order(release, order_number, code, code_nodot, is_billable, short_description, description)``.
     """
     path = str(path)
-    raw = Path(path).read_bytes()
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        text = raw.decode("cp1252")
+    text = read_text(path)
     rows = []
     for i, line in enumerate(text.splitlines(), 1):
         if not line.strip():

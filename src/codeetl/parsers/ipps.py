@@ -73,7 +73,7 @@ import polars as pl
 from codeetl.catalog import Release
 from codeetl.codes import icd10_dotted_expr
 from codeetl.errors import CatalogError, FetchError, SourceFormatError
-from codeetl.parsers.gems import read_lines
+from codeetl.textio import read_lines
 
 PARSER_VERSION = "1"
 TABLES_SQL = "tables/ipps.sql"

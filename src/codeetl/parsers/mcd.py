@@ -54,6 +54,7 @@ import polars as pl
 
 from codeetl.catalog import Release
 from codeetl.codes import icd10_dotted, looks_like_icd10
+from codeetl.textio import decode_cms_text
 from codeetl.errors import FetchError, SourceFormatError
 
 PARSER_VERSION = "1"
@@ -90,15 +91,6 @@ _TAG = re.compile(r"<[^>]+>")
 # --------------------------------------------------------------------------------------------------
 
 
-def _decode(raw: bytes, where: str) -> str:
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return raw.decode("cp1252")
-    except UnicodeDecodeError as e:
-        raise SourceFormatError(where, raw.count(b"\n", 0, e.start) + 1, "UTF-8 or Windows-1252 text", repr(raw[e.start : e.end])) from None
 
 
 class _Table:
@@ -107,7 +99,7 @@ class _Table:
     def __init__(self, where: str, raw: bytes, needs: tuple[str, ...]):
         self.where = where
         csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # paragraphs are long HTML
-        reader = csv.reader(io.StringIO(_decode(raw, where), newline=""))
+        reader = csv.reader(io.StringIO(decode_cms_text(raw, where), newline=""))
         try:
             header = [h.strip().lower() for h in next(reader)]
         except StopIteration:

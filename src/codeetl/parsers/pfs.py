@@ -98,6 +98,7 @@ import polars as pl
 
 from codeetl.catalog import Release
 from codeetl.errors import FetchError, SourceFormatError
+from codeetl.textio import read_text
 
 PARSER_VERSION = "1"
 TABLES_SQL = "tables/pfs.sql"
@@ -276,25 +277,6 @@ LOCALITY_COLUMNS = ["release", "mac", "locality", "state", "fee_schedule_area", 
 # --------------------------------------------------------------------------------------------------
 # Reading text
 # --------------------------------------------------------------------------------------------------
-
-
-def read_text(path: str | Path) -> str:
-    """A CMS text/CSV file as text: UTF-8 (a BOM is dropped) when it decodes as such, else Windows-1252.
-
-    CMS writes these files from Windows tools: 2026-B's RVU file has one 0xA0 byte (a Windows-1252
-    non-breaking space, in A2044's descriptor). A byte undefined in Windows-1252 raises
-    :class:`SourceFormatError` naming its line.
-    """
-    raw = Path(path).read_bytes()
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return raw.decode("cp1252")
-    except UnicodeDecodeError as e:
-        line = raw.count(b"\n", 0, e.start) + 1
-        raise SourceFormatError(path, line, "UTF-8 or Windows-1252 text", repr(raw[e.start : e.end])) from None
 
 
 def _csv_rows(path: str | Path) -> list[tuple[int, list[str]]]:

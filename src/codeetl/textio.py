@@ -1,0 +1,48 @@
+"""Reading CMS/CDC text files: their encodings, line ends, and errors that name the line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from codeetl.errors import SourceFormatError
+
+
+def decode_cms_text(raw: bytes, where: str | Path) -> str:
+    """Bytes of a CMS text/CSV file as text: UTF-8 (a BOM is dropped) when they decode as such, else
+    Windows-1252 (CMS writes many files from Windows tools, e.g. 2026-B's RVU file has one 0xA0 byte).
+    A byte undefined in Windows-1252 raises :class:`SourceFormatError` naming its line."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return raw.decode("cp1252")
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        raise SourceFormatError(where, line, "UTF-8 or Windows-1252 text", repr(raw[e.start : e.end])) from None
+
+
+def read_text(path: str | Path) -> str:
+    """A CMS text file as text (see :func:`decode_cms_text`)."""
+    return decode_cms_text(Path(path).read_bytes(), path)
+
+
+def read_lines(path: str | Path, encoding: str = "ascii") -> pl.DataFrame:
+    """The file as a frame ``(line_no: UInt32 1-based, text: str)``; CR of CRLF removed.
+
+    A byte that is not valid in ``encoding`` raises :class:`SourceFormatError` naming its line.
+    """
+    raw = Path(path).read_bytes()
+    try:
+        text = raw.decode(encoding)
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        raise SourceFormatError(path, line, f"{encoding} text", repr(raw[e.start : e.end])) from None
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return pl.DataFrame({"text": lines}, schema={"text": pl.String}).with_row_index("line_no", offset=1).with_columns(
+        pl.col("text").str.strip_suffix("\r")
+    )
