@@ -79,7 +79,7 @@ def test_unknown_and_malformed_codes_are_reported_not_loaded(tmp_path):
     assert [(q.file, q.line, q.code, q.why) for q in problems] == [
         ("demo.csv", 3, "M54.5", "unknown ICD-10-CM code (not in the loaded ICD-10-CM release)"),
         ("demo.csv", 4, "99999", "unknown CPT/HCPCS code (not in the loaded fee schedule)"),
-        ("demo.csv", 5, "961", "not an ICD-10-CM code (expected a letter, a digit, then 1-5 letters/digits, e.g. M96.1)"),
+        ("demo.csv", 5, "961", "not an ICD-10-CM code (expected a letter, two letters or digits and up to four more, e.g. M96.1, QA0.0101)"),
         ("demo.csv", 5, "6303", "not a CPT/HCPCS code (expected 5 letters/digits)"),
         ("demo.csv", 6, "", "missing source"),
         ("demo.csv", 7, "M96.1 63030", "duplicate of line 2"),
@@ -113,3 +113,12 @@ def test_folder_reading_and_loading(tmp_path):
     apply_sql(con, "tables/links.sql")
     assert insert_frame(con, "dx_procedure_link", links.to_dx_procedure_link(valid)) == 2
     assert con.execute("SELECT count(*) FROM dx_procedure_link WHERE source_release IS NULL").fetchone() == (2,)
+
+
+def test_codes_with_a_letter_in_second_place_are_icd10(tmp_path):
+    """QA0.0101 (new on April 1, 2026) has a letter in the second position, like the U and Q codes."""
+    p = tmp_path / "qa0.csv"
+    p.write_text("dx,hcpcs,source,note\nQA0.0101,63030,page A,\nQA00101,63047,page A,\nQ,63030,page A,\n", encoding="utf-8")
+    valid, problems = links.validate_links(links.read_links_csv(p), {"QA0.0101"}, {"63030", "63047"})
+    assert valid["dx"].to_list() == ["QA0.0101", "QA0.0101"]
+    assert [(q.line, q.code) for q in problems] == [(4, "Q")] and problems[0].why.startswith("not an ICD-10-CM code")

@@ -120,3 +120,47 @@ def test_human_sections(built):
     r = runner.invoke(app, ["code", "M96.1", "--data-dir", str(built)])
     for text in ("ICD-9-CM equivalents", "722.83", "MS-DRG v43", "551", "Medical Back Problems", "1.6761"):
         assert text in r.stdout
+
+
+NOT_IN_EFFECT = "That release is not in effect on the requested date; it is the latest one loaded before it."
+
+
+def flat(text: str) -> str:
+    return " ".join(text.replace("│", " ").split())
+
+
+@pytest.mark.parametrize("spelling", ["0551", "00551", " 551 "])
+def test_drg_with_leading_zeros(built, spelling):
+    assert run_json(built, "drg", spelling)["drg"] == "551"
+
+
+@pytest.mark.parametrize("bad", ["1000", "5.5", "", "５５１"])
+def test_drg_malformed(built, bad):
+    r = runner.invoke(app, ["drg", bad, "--data-dir", str(built)])
+    assert r.exit_code == 2 and "is not an MS-DRG number" in r.stderr and "Traceback" not in r.output
+
+
+def test_drg_without_weights(built):
+    """998 and 999 are in Table 5 with '.' for weight and lengths of stay, and have no MDC or type."""
+    assert table5_row("999")[6:9] == [".", ".", "."]
+    p = run_json(built, "drg", "999")
+    assert (p["weight"], p["weight_before_cap"], p["gmlos"], p["amlos"], p["type"]) == (None, None, None, None, None)
+    r = runner.invoke(app, ["drg", "999", "--data-dir", str(built)])
+    assert r.exit_code == 0
+    assert "None" not in r.stdout
+    assert "not published in Table 5" in flat(r.stdout)
+
+
+def test_drg_page_release_and_in_effect(built):
+    p = run_json(built, "drg", "551", "--as-of", "2026-01-15")
+    assert p["version"] == "v43"
+    assert p["release"] == {"dataset": "msdrg", "release": "v43", "label": "MS-DRG v43 (FY2026)", "effective_from": "2025-10-01",
+                            "effective_to": "2026-09-30", "in_effect": True}
+    assert {(s["dataset"], s["release"]) for s in p["sources"]} == {("msdrg", "v43"), ("ipps", "fy2026")}
+    assert NOT_IN_EFFECT not in flat(runner.invoke(app, ["drg", "551", "--as-of", "2026-01-15", "--data-dir", str(built)]).stdout)
+    p = run_json(built, "drg", "551", "--as-of", "2026-11-01")  # FY2027 (v44) not loaded
+    assert p["release"]["release"] == "v43" and p["release"]["in_effect"] is False
+    assert NOT_IN_EFFECT in flat(runner.invoke(app, ["drg", "551", "--as-of", "2026-11-01", "--data-dir", str(built)]).stdout)
+    r = runner.invoke(app, ["drg", "551", "--as-of", "2025-01-01", "--data-dir", str(built)])
+    assert r.exit_code == 1 and "Traceback" not in r.output
+    assert "no msdrg release loaded was in effect on 2025-01-01; loaded: v43 (from 2025-10-01)" in flat(r.stderr)

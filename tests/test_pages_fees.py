@@ -75,7 +75,8 @@ def test_as_of_picks_the_pfs_release_in_effect(built):
     r = runner.invoke(app, ["code", "M96.1", "--json", "--as-of", "2025-11-01", "--data-dir", str(built)])
     p = json.loads(r.stdout)
     assert p["procedures"]["pfs_release"] == "2025-D"
-    assert p["release"]["release"] == "2026-04" and p["release"]["in_effect"] is False  # FY2026 Oct not loaded
+    # FY2026 October is not loaded: the latest ICD-10-CM release before the day is 2024 (never 2026-04, later)
+    assert p["release"]["release"] == "2024" and p["release"]["in_effect"] is False
 
 
 def test_cpt_page(built):
@@ -115,3 +116,61 @@ def test_code_page_export_one_row_per_valid_code(built):
     assert fees["97014"] is None  # status I
     assert set(fees) == set(seed_procedures())
     assert any(n["from_code"] == "M96" and n["type"] == "excludes2" and n["inherited"] for n in row["notes"])
+
+
+NOT_IN_EFFECT = "That release is not in effect on the requested date; it is the latest one loaded before it."
+
+
+def flat(text: str) -> str:
+    return " ".join(text.replace("│", " ").split())
+
+
+def test_cpt_as_of_between_releases(built):
+    """Loaded: 2025-D (2025-10-01..2025-12-31) and 2026-B (from 2026-04-01). On 2026-01-15 the page uses
+    2025-D, flagged not in effect, never 2026-B, which took effect later."""
+    r = runner.invoke(app, ["cpt", "99213", "--json", "--as-of", "2026-01-15", "--data-dir", str(built)])
+    assert r.exit_code == 0, r.output
+    rel = json.loads(r.stdout)["release"]
+    assert (rel["release"], rel["in_effect"]) == ("2025-D", False)
+    r = runner.invoke(app, ["cpt", "99213", "--as-of", "2026-01-15", "--data-dir", str(built)])
+    assert NOT_IN_EFFECT in flat(r.stdout)
+    r = runner.invoke(app, ["cpt", "99213", "--json", "--as-of", "2026-05-01", "--data-dir", str(built)])
+    assert json.loads(r.stdout)["release"]["in_effect"] is True
+    r = runner.invoke(app, ["cpt", "99213", "--as-of", "2026-05-01", "--data-dir", str(built)])
+    assert NOT_IN_EFFECT not in flat(r.stdout)
+
+
+def test_cpt_as_of_before_every_loaded_release(built):
+    r = runner.invoke(app, ["cpt", "99213", "--as-of", "2025-01-01", "--data-dir", str(built)])
+    assert r.exit_code == 1 and "Traceback" not in r.output
+    assert "no pfs release loaded was in effect on 2025-01-01; loaded: 2025-D (from 2025-10-01), 2026-B (from 2026-04-01)" in flat(r.stderr)
+
+
+def test_procedures_section_says_when_its_release_is_not_in_effect(built):
+    r = runner.invoke(app, ["code", "M96.1", "--json", "--as-of", "2026-01-15", "--data-dir", str(built)])
+    s = json.loads(r.stdout)["procedures"]
+    assert (s["pfs_release"], s["pfs_in_effect"]) == ("2025-D", False)
+    r = runner.invoke(app, ["code", "M96.1", "--as-of", "2026-01-15", "--data-dir", str(built)])
+    out = flat(r.stdout)
+    assert NOT_IN_EFFECT in out[out.index("Related procedures"):]
+
+
+@pytest.mark.parametrize("pattern", ["%", "_", "\\", "man%tan"])
+def test_locality_text_is_matched_literally(built, pattern):
+    r = runner.invoke(app, ["cpt", "99213", "--locality", pattern, "--data-dir", str(built)])
+    assert r.exit_code == 1 and f"no PFS locality {pattern!r}" in r.stderr
+
+
+def test_locality_by_name(built):
+    r = runner.invoke(app, ["cpt", "99213", "--locality", "manhattan", "--json", "--data-dir", str(built)])
+    assert r.exit_code == 0, r.output
+    assert "MANHATTAN" in json.loads(r.stdout)["rows"][0]["locality"]["locality_name"].upper()
+
+
+def test_malformed_hcpcs_is_malformed_code():
+    from codeetl.cpt_page import normalise_hcpcs
+    from codeetl.page import MalformedCode
+
+    with pytest.raises(MalformedCode, match="is not a CPT/HCPCS code"):
+        normalise_hcpcs("9921")
+    assert normalise_hcpcs(" g0438 ") == "G0438"

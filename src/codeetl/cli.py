@@ -69,9 +69,23 @@ def refresh(
     Without --mirror the official URLs in the catalog are used. Releases the mirror does not carry
     are skipped with a warning. A failure leaves the previous warehouse untouched.
     """
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    from codeetl.catalog import load_catalog
+
+    try:  # bad names fail here, before Prefect starts
+        pipeline.select_releases(load_catalog(), dataset, release)
+    except CodeEtlError as e:
+        _fail(str(e), 2)
+
+    # The CLI reports every stage and warning itself; Prefect's own log would repeat failures as tracebacks.
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # no telemetry from air-gapped networks
     from flows import refresh as flow_module
 
@@ -110,13 +124,15 @@ def code(
     code: Annotated[str, typer.Argument(help="An ICD-10-CM code, with or without the dot: M96.1, M961, m96.1")],
     as_json: AsJson = False,
     as_of: AsOf = None,
-    release: Annotated[Optional[str], typer.Option(help="Use this ICD-10-CM release id instead of --as-of.")] = None,
+    release: Annotated[Optional[str], typer.Option(help="Use this ICD-10-CM release id instead of --as-of (the other sections use the releases of its first day).")] = None,
     data_dir: DataDir = Path("data"),
 ) -> None:
     """Show the code page of an ICD-10-CM code."""
     from codeetl import page as pages
     from codeetl.render import render_code_page
 
+    if release and as_of:
+        _fail("--release and --as-of cannot be used together: --release fixes the date (the release's first day)", 2)
     con = _connect(data_dir)
     try:
         p = pages.code_page(con, code, as_of=_date(as_of), release=release)
@@ -194,18 +210,21 @@ def cpt(
 ) -> None:
     """Show a procedure's Medicare Physician Fee Schedule page: descriptor, status, RVUs, national and locality amounts."""
     from codeetl.cpt_page import UnknownProcedure, cpt_page
+    from codeetl.page import MalformedCode
     from codeetl.render import render_cpt_page
 
     con = _connect(data_dir)
     try:
         p = cpt_page(con, code, as_of=_date(as_of), locality=locality)
+    except MalformedCode as e:
+        _fail(str(e), 2)
     except UnknownProcedure as e:
         msg = str(e)
         if e.suggestions:
             msg += "\nClose matches:\n" + "\n".join(f"  {s['hcpcs']}  {s['description']}" for s in e.suggestions)
         _fail(msg)
     except CodeEtlError as e:
-        _fail(str(e), 2 if "is not a CPT/HCPCS code" in str(e) else 1)
+        _fail(str(e))
     if as_json:
         sys.stdout.write(json.dumps(p, indent=2, default=str) + "\n")
     else:
@@ -214,13 +233,16 @@ def cpt(
 
 @app.command()
 def releases(data_dir: DataDir = Path("data")) -> None:
-    """List the releases loaded into the warehouse, with their sources."""
+    """List the releases loaded into the warehouse, with the sha256 of each download and where it came from."""
     con = _connect(data_dir)
-    t = Table()
-    for c in ("dataset", "release", "label", "effective", "sha256", "source"):
+    t = Table(title="Releases loaded (one row per release; one sha256 per download)")
+    for c in ("dataset", "release", "label", "effective", "sha256", "fetched from"):
         t.add_column(c)
-    for r in con.execute("SELECT dataset, release, label, effective_from, effective_to, sha256, fetched_from FROM releases ORDER BY 1, 4").fetchall():
-        t.add_row(r[0], r[1], r[2], f"{r[3]} – {r[4] or ''}", r[5][:12], r[6])
+    for r in con.execute("""
+            SELECT dataset, release, label, effective_from, effective_to,
+                   list(sha256 ORDER BY source_url), list(fetched_from ORDER BY source_url)
+            FROM releases GROUP BY ALL ORDER BY dataset, effective_from""").fetchall():
+        t.add_row(r[0], r[1], r[2], f"{r[3]} – {r[4] or ''}", "\n".join(h[:12] for h in r[5]), "\n".join(r[6]))
     out.print(t)
 
 

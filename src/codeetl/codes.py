@@ -11,7 +11,11 @@ import re
 
 import polars as pl
 
-_ICD10_RE = re.compile(r"^[A-Z][0-9A-Z][0-9A-Z](?:\.?[0-9A-Z]{1,4})?$")
+ICD10_PATTERN = r"^[A-Z][0-9A-Z][0-9A-Z](?:\.?[0-9A-Z]{1,4})?$"
+"""The shape of an ICD-10-CM code, dotted or not: a letter, two letters or digits (M96, QA0, U07), then up to
+four more letters or digits. A plain regular expression, usable by :mod:`re` and by polars alike."""
+
+_ICD10_RE = re.compile(ICD10_PATTERN)
 
 
 def icd10_nodot(code: str) -> str:
@@ -26,7 +30,8 @@ def icd10_dotted(code: str) -> str:
 
 
 def looks_like_icd10(code: str) -> bool:
-    """True when `code` has the shape of an ICD-10-CM code (letter, digit, alnum, then up to 4 more)."""
+    """True when `code` has the shape of an ICD-10-CM code (:data:`ICD10_PATTERN`: a letter, two letters or
+    digits, then up to 4 more; the dot optional). Whitespace and case do not matter."""
     return bool(_ICD10_RE.match(code.strip().upper()))
 
 

@@ -2,7 +2,7 @@
 
 Every figure comes from the warehouse (``pfs_rvu``, ``pfs_payment``, ``pfs_status``, ``pfs_gpci``).
 
-JSON keys: ``hcpcs``, ``release`` {dataset, release, label, effective_from, effective_to},
+JSON keys: ``hcpcs``, ``release`` {dataset, release, label, effective_from, effective_to, in_effect},
 ``copyright`` (the AMA/ADA notice the RVU file carries), ``rows`` — one per modifier line of the RVU file
 (global service first): ``modifier``, ``description``, ``status`` {code, meaning, payable, description},
 ``global_days``, ``pctc_indicator``, ``policy`` {mult_proc, bilat_surg, asst_surg, co_surg, team_surg},
@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from decimal import Decimal
 from typing import Any
 
 import duckdb
 
 from codeetl.errors import CodeEtlError
-from codeetl.page import _jsonable, _rows, pick_release, sources
+from codeetl.page import MalformedCode, _dec, _jsonable, _money, _rows, pick_release, sources
 
 _HCPCS_RE = re.compile(r"^[0-9A-Z][0-9]{3}[0-9A-Z]$")
 
@@ -34,18 +33,11 @@ class UnknownProcedure(CodeEtlError):
         self.suggestions = suggestions
 
 
-def _money(v: Decimal | None) -> str | None:
-    return None if v is None else f"{v:.2f}"
-
-
-def _dec(v: Decimal | None) -> str | None:
-    return None if v is None else str(v)
-
-
 def normalise_hcpcs(text: str) -> str:
+    """' g0438 ' -> 'G0438'; MalformedCode when it cannot be a CPT/HCPCS code."""
     code = text.strip().upper()
     if not _HCPCS_RE.match(code):
-        raise CodeEtlError(f"{text!r} is not a CPT/HCPCS code: expected five characters, e.g. 99213, G0438, 0001U")
+        raise MalformedCode(f"{text!r} is not a CPT/HCPCS code: expected five characters, e.g. 99213, G0438, 0001U")
     return code
 
 
@@ -57,8 +49,9 @@ def resolve_locality(con, release: str, text: str) -> dict:
         rows = _rows(con, "SELECT mac, locality, locality_name, state FROM pfs_gpci WHERE release = ? AND mac = ? AND locality = ?",
                      [release, m.group(1), m.group(2)])
     else:
+        literal = re.sub(r"([\\%_])", r"\\\1", t.lower())  # the user's text, not a LIKE pattern
         rows = _rows(con, "SELECT mac, locality, locality_name, state FROM pfs_gpci WHERE release = ? AND "
-                          "lower(locality_name) LIKE ? ORDER BY mac, locality", [release, f"%{t.lower()}%"])
+                          "lower(locality_name) LIKE ? ESCAPE '\\' ORDER BY mac, locality", [release, f"%{literal}%"])
     if len(rows) == 1:
         return rows[0]
     if not rows:
@@ -120,11 +113,3 @@ def _amounts(p: dict) -> dict:
     return {"nonfacility_amount": _money(p["nonfacility_amount"]), "nonfacility_note": p["nonfacility_note"],
             "facility_amount": _money(p["facility_amount"]), "facility_note": p["facility_note"]}
 
-
-def display_fee(national: dict) -> tuple[str | None, str]:
-    """The fee a code page shows: non-facility where payable, otherwise facility; with the setting or why none."""
-    if national["nonfacility_amount"] is not None:
-        return national["nonfacility_amount"], "non-facility"
-    if national["facility_amount"] is not None:
-        return national["facility_amount"], "facility"
-    return None, national["nonfacility_note"] or national["facility_note"] or "no amount"

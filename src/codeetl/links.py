@@ -30,7 +30,7 @@ from pathlib import Path
 
 import polars as pl
 
-from codeetl.codes import icd10_dotted_expr, icd10_nodot
+from codeetl.codes import ICD10_PATTERN, icd10_dotted_expr, icd10_nodot
 from codeetl.errors import SourceFormatError
 
 LINK_FILE_COLUMNS = ("dx", "hcpcs", "source", "note")
@@ -41,7 +41,6 @@ FRAME_COLUMNS = ["file", "line_no", "dx", "hcpcs", "source", "note"]
 
 TABLE_COLUMNS = ["dx", "hcpcs", "source", "source_id", "source_release", "note"]
 
-_ICD10_SHAPE = r"^[A-Z][0-9][0-9A-Z](?:[0-9A-Z]{1,4})?$"  # undotted
 _HCPCS_SHAPE = r"^[0-9A-Z]{5}$"
 
 
@@ -121,12 +120,12 @@ def validate_links(frame: pl.DataFrame, known_dx: set[str], known_hcpcs: set[str
         # (is a problem, code shown, why)
         (pl.col("dx") == "", pl.lit(""), "missing ICD-10-CM code (dx)"),
         (
-            (pl.col("dx") != "") & ~pl.col("_dx_nodot").str.contains(_ICD10_SHAPE),
+            (pl.col("dx") != "") & ~pl.col("_dx_nodot").str.contains(ICD10_PATTERN),
             pl.col("dx"),
-            "not an ICD-10-CM code (expected a letter, a digit, then 1-5 letters/digits, e.g. M96.1)",
+            "not an ICD-10-CM code (expected a letter, two letters or digits and up to four more, e.g. M96.1, QA0.0101)",
         ),
         (
-            pl.col("_dx_nodot").str.contains(_ICD10_SHAPE) & ~pl.col("_dx_nodot").is_in(dx_known.implode()),
+            pl.col("_dx_nodot").str.contains(ICD10_PATTERN) & ~pl.col("_dx_nodot").is_in(dx_known.implode()),
             pl.col("dx"),
             "unknown ICD-10-CM code (not in the loaded ICD-10-CM release)",
         ),

@@ -7,13 +7,15 @@ JSON keys (stable; documented in the README):
 
 ``code``, ``code_nodot``, ``description`` (CMS code-file spelling), ``description_tabular``,
 ``is_billable``, ``kind`` ("valid code" / "header"),
-``release`` {``dataset``, ``release``, ``label``, ``effective_from``, ``effective_to``},
+``release`` {``dataset``, ``release``, ``label``, ``effective_from``, ``effective_to``, ``in_effect``},
+``hierarchy`` (false when the release was not loaded from the Tabular List) and ``hierarchy_note`` (why not),
 ``chapter`` {``number``, ``title``, ``first_code``, ``last_code``},
 ``section`` {``id``, ``title``, ``first_code``, ``last_code``},
 ``category`` {``code``, ``description``}, ``ancestors`` [{``code``, ``description``}] (category first),
 ``notes`` [{``type``, ``text``, ``referenced_codes``, ``from`` {``kind``, ``code``, ``title``}, ``inherited``}],
 ``seventh_characters`` [{``char``, ``meaning``, ``defined_at``}],
 ``siblings`` / ``children`` [{``code``, ``description``, ``is_billable``}],
+``icd9``, ``ms_drg`` (with ``in_effect``), ``procedures`` (with ``pfs_in_effect``) — see their functions,
 ``sources`` [{``dataset``, ``release``, ``url``, ``fetched_from``, ``sha256``, ``fetched_at``, ``files``
 [{``role``, ``name``, ``sha256``}]}], ``built_at``.
 """
@@ -22,11 +24,13 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import re
+from decimal import Decimal
 from typing import Any
 
 import duckdb
 
-from codeetl.codes import icd10_dotted, icd10_nodot, looks_like_icd10
+from codeetl.codes import icd10_dotted, icd10_nodot, icd9dx_dotted, looks_like_icd10
 from codeetl.errors import CodeEtlError
 
 # Notes printed under an ancestor apply to the codes below it (Official Guidelines I.A.12-15, "Instructional
@@ -57,26 +61,40 @@ class MalformedCode(CodeEtlError):
     pass
 
 
+class NoReleaseInEffect(CodeEtlError):
+    """Every loaded release of a dataset took effect after the day asked for."""
+
+
 def _rows(con, sql: str, params: list | None = None) -> list[dict]:
     cur = con.execute(sql, params or [])
     cols = [d[0] for d in cur.description]
     return [dict(zip(cols, r)) for r in cur.fetchall()]
 
 
-def pick_release(con: duckdb.DuckDBPyConnection, dataset: str, as_of: dt.date | None, table: str) -> dict:
-    """The release of `dataset` in effect on `as_of` (default today) among those loaded into `table`;
-    when none is in effect, the latest loaded one."""
+def pick_release(con: duckdb.DuckDBPyConnection, dataset: str, as_of: dt.date | None, table: str,
+                 column: str = "release") -> dict:
+    """The release of `dataset` for the day `as_of` (default today), among those loaded into `table`
+    (whose column `column` holds the release id: ``version`` for the MS-DRG tables).
+
+    That is the release in effect that day; when none is, the latest one that took effect before the
+    day, with ``in_effect`` false. A release that takes effect after the day is never used: when every
+    loaded release does, NoReleaseInEffect says so (CodeEtlError when none is loaded at all).
+    """
     day = as_of or dt.date.today()
     rows = _rows(con, f"""
         SELECT DISTINCT r.dataset, r.release, r.label, r.effective_from, r.effective_to
-        FROM releases r WHERE r.dataset = ? AND r.release IN (SELECT DISTINCT release FROM {table})
+        FROM releases r WHERE r.dataset = ? AND r.release IN (SELECT DISTINCT t.{column} FROM {table} t)
         ORDER BY r.effective_from DESC""", [dataset])
     if not rows:
         raise CodeEtlError(f"the warehouse has no {dataset} release: run `codeetl refresh`")
-    for r in rows:
-        if r["effective_from"] <= day and (r["effective_to"] is None or day <= r["effective_to"]):
+    started = [r for r in rows if r["effective_from"] <= day]
+    if not started:
+        loaded = ", ".join(f"{r['release']} (from {r['effective_from']})" for r in reversed(rows))
+        raise NoReleaseInEffect(f"no {dataset} release loaded was in effect on {day}; loaded: {loaded}")
+    for r in started:
+        if r["effective_to"] is None or day <= r["effective_to"]:
             return r | {"in_effect": True}
-    return rows[0] | {"in_effect": False}  # none in effect that day: the latest loaded, flagged
+    return started[0] | {"in_effect": False}  # none in effect that day: the latest one before it, flagged
 
 
 def normalise_code(text: str) -> str:
@@ -84,8 +102,8 @@ def normalise_code(text: str) -> str:
     raw = text.strip()
     if not looks_like_icd10(raw) or raw.count(".") > 1 or (("." in raw) and raw.index(".") != 3):
         raise MalformedCode(
-            f"{text!r} is not an ICD-10-CM code: expected a letter, two characters and up to four more, "
-            "with or without the dot (M96.1, M961, S72.001A)"
+            f"{text!r} is not an ICD-10-CM code: expected a letter, two letters or digits and up to four more, "
+            "with or without the dot (M96.1, M961, S72.001A, QA0.0101)"
         )
     return icd10_dotted(raw)
 
@@ -114,12 +132,18 @@ def suggest(con, release: str, code: str, limit: int = 5) -> list[dict]:
 
 def code_page(con: duckdb.DuckDBPyConnection, text: str, as_of: dt.date | None = None,
               release: str | None = None) -> dict[str, Any]:
+    """The code page of `text` with the releases of the day `as_of` (default today; see pick_release), or
+    with the ICD-10-CM release `release`, whose first day is then the day of the other sections."""
+    if release and as_of:
+        raise ValueError("give an ICD-10-CM release or an as-of date, not both")
     code = normalise_code(text)
     if release:
         rel = next((r for r in _rows(con, "SELECT DISTINCT dataset, release, label, effective_from, effective_to FROM releases "
                                           "WHERE dataset = 'icd10cm' AND release = ?", [release])), None)
         if rel is None:
             raise CodeEtlError(f"the warehouse has no ICD-10-CM release {release!r}")
+        rel |= {"in_effect": True}
+        as_of = rel["effective_from"]
     else:
         rel = pick_release(con, "icd10cm", as_of, "icd10cm_codes")
     rid = rel["release"]
@@ -160,6 +184,7 @@ def code_page(con: duckdb.DuckDBPyConnection, text: str, as_of: dt.date | None =
         siblings = _rows(con, "SELECT code, description, is_billable FROM icd10cm_codes WHERE release = ? AND parent = ? AND code <> ? ORDER BY seq",
                          [rid, c["parent"], code])
     children = _rows(con, "SELECT code, description, is_billable FROM icd10cm_codes WHERE release = ? AND parent = ? ORDER BY seq", [rid, code])
+    hierarchy_note = _hierarchy_note(con, rid)
     page: dict[str, Any] = {
         "code": c["code"],
         "code_nodot": c["code_nodot"],
@@ -168,6 +193,8 @@ def code_page(con: duckdb.DuckDBPyConnection, text: str, as_of: dt.date | None =
         "is_billable": c["is_billable"],
         "kind": "valid code" if c["is_billable"] else "header",
         "release": _jsonable(rel),
+        "hierarchy": hierarchy_note is None,
+        "hierarchy_note": hierarchy_note,
         "chapter": chapter[0] if chapter else None,
         "section": section[0] if section else None,
         "category": {"code": c["category"], "description": titles.get(c["category"])},
@@ -183,15 +210,23 @@ def code_page(con: duckdb.DuckDBPyConnection, text: str, as_of: dt.date | None =
         used.append(("gems", page["icd9"]["release"]))
     page["ms_drg"] = msdrg_section(con, code, as_of)
     if page["ms_drg"]:
-        used += [("msdrg", page["ms_drg"]["version"])] + [
-            ("ipps", r[0]) for r in con.execute("SELECT DISTINCT release FROM releases WHERE dataset = 'ipps' AND effective_from <= ? "
-                                                "ORDER BY effective_from DESC LIMIT 1", [as_of or dt.date.today()]).fetchall()]
+        used += [("msdrg", page["ms_drg"]["version"])] + _ipps_used(con, as_of)
     page["procedures"] = procedures_section(con, code, as_of)
-    if page["procedures"]:
+    if page["procedures"] and page["procedures"]["pfs_release"]:
         used.append(("pfs", page["procedures"]["pfs_release"]))
     page["sources"] = sources(con, used)
     page["built_at"] = _built_at(con)
     return page
+
+
+def _hierarchy_note(con, rid: str) -> str | None:
+    """What a page of ICD-10-CM release `rid` lacks because the release was not loaded from the Tabular List
+    XML (chapters, sections, headers, notes, 7th characters); None when it was."""
+    if con.execute("SELECT count(*) FROM icd10cm_chapters WHERE release = ?", [rid]).fetchone()[0]:
+        return None
+    if con.execute("SELECT count(*) FROM icd10cm_codes WHERE release = ? AND parent IS NOT NULL", [rid]).fetchone()[0]:
+        return "this release was loaded from the order file without the Tabular List: no chapters, sections or notes"
+    return "this release was loaded from the code file only: no hierarchy or notes"
 
 
 def _notes(con, rid: str, nodes: list[tuple[str, str, str, bool]]) -> list[dict]:
@@ -229,6 +264,16 @@ def _built_at(con) -> str | None:
 
 def _jsonable(d: dict) -> dict:
     return {k: (v.isoformat() if isinstance(v, (dt.date, dt.datetime)) else v) for k, v in d.items()}
+
+
+def _dec(v: Decimal | None) -> str | None:
+    """A DECIMAL as an exact JSON string ("1.6761"), or None."""
+    return None if v is None else str(v)
+
+
+def _money(v: Decimal | None) -> str | None:
+    """An amount as a JSON string with two decimals ("95.19"), or None."""
+    return None if v is None else f"{v:.2f}"
 
 
 # ----------------------------------------------------------------------------------------- ICD-9 (GEMs)
@@ -306,14 +351,14 @@ LEVEL_WORDS = {
 }
 
 
-def _dec(v) -> str | None:
-    return None if v is None else str(v)
-
-
 def msdrg_section(con: duckdb.DuckDBPyConnection, code: str, as_of: dt.date | None = None) -> dict | None:
-    version = _msdrg_version(con, as_of)
-    if version is None:
+    """The MS-DRGs a diagnosis groups to and its CC/MCC level, in the MS-DRG version of `as_of` (see
+    pick_release; ``in_effect`` false when that version has ended); None when no version applies."""
+    try:
+        rel = pick_release(con, "msdrg", as_of, "msdrg_dx_drg", column="version")
+    except CodeEtlError:
         return None
+    version = rel["release"]
     fam = _rows(con, "SELECT * FROM dx_drg_family WHERE version = ? AND dx = ? ORDER BY mdc, drg", [version, code])
     groups: dict[str, dict] = {}
     for r in fam:
@@ -333,6 +378,7 @@ def msdrg_section(con: duckdb.DuckDBPyConnection, code: str, as_of: dt.date | No
     fy = con.execute("SELECT max(fiscal_year) FROM msdrg_drg WHERE version = ?", [version]).fetchone()[0]
     return {
         "version": version,
+        "in_effect": rel["in_effect"],
         "fiscal_year": fy,
         "as_principal": list(groups.values()),
         "as_principal_note": "Appendix B lists every MS-DRG whose logic uses the code, as principal or as secondary "
@@ -343,28 +389,29 @@ def msdrg_section(con: duckdb.DuckDBPyConnection, code: str, as_of: dt.date | No
     }
 
 
-def _msdrg_version(con, as_of: dt.date | None) -> str | None:
-    try:
-        return pick_release(con, "msdrg", as_of, "msdrg_dx_drg")["release"]
-    except CodeEtlError:
-        return None
+def _ipps_used(con, as_of: dt.date | None) -> list[tuple[str, str]]:
+    """The IPPS release (Table 5 weights, Table 6 CC lists) of `as_of`: the latest that took effect by then."""
+    return [("ipps", r[0]) for r in con.execute(
+        "SELECT release FROM releases WHERE dataset = 'ipps' AND effective_from <= ? ORDER BY effective_from DESC LIMIT 1",
+        [as_of or dt.date.today()]).fetchall()]
 
 
 def drg_page(con: duckdb.DuckDBPyConnection, text: str, as_of: dt.date | None = None, examples: int = 10) -> dict[str, Any]:
     """An MS-DRG: title, MDC, type, weights, lengths of stay, its family, and the diagnoses that define it.
 
-    JSON keys: ``drg``, ``version``, ``fiscal_year``, ``title``, ``mdc`` {code, name}, ``type``, ``family``,
+    JSON keys: ``drg``, ``version``, ``release`` {dataset, release, label, effective_from, effective_to,
+    in_effect}, ``fiscal_year``, ``title``, ``mdc`` {code, name}, ``type``, ``family``,
     ``severity``, ``applies``, ``weight``, ``weight_before_cap``, ``gmlos``, ``amlos``, ``post_acute``,
     ``special_pay``, ``family_drgs`` [{drg, title, severity, weight}], ``diagnoses`` {count, examples
     [{dx, description, mdc}]}, ``sources``. Decimals are strings (exact).
     """
     t = text.strip()
-    if not t.isdigit() or len(t) > 3:
+    digits = t.lstrip("0") or t[-1:]  # 0551 -> 551
+    if not (t.isascii() and t.isdigit()) or len(digits) > 3:
         raise MalformedCode(f"{text!r} is not an MS-DRG number: expected up to three digits, e.g. 551")
-    drg = t.zfill(3)
-    version = _msdrg_version(con, as_of)
-    if version is None:
-        raise CodeEtlError("the warehouse has no MS-DRG release: run `codeetl refresh`")
+    drg = digits.zfill(3)
+    rel = pick_release(con, "msdrg", as_of, "msdrg_drg_def", column="version")
+    version = rel["release"]
     rows = _rows(con, "SELECT * FROM msdrg_drg WHERE version = ? AND drg = ?", [version, drg])
     if not rows:
         near = _rows(con, "SELECT drg AS code, title AS description, true AS is_billable FROM msdrg_drg WHERE version = ? "
@@ -379,7 +426,8 @@ def drg_page(con: duckdb.DuckDBPyConnection, text: str, as_of: dt.date | None = 
                     "LEFT JOIN msdrg_dx c ON c.version = x.version AND c.dx = x.dx WHERE x.version = ? AND x.drg = ? "
                     "ORDER BY x.dx LIMIT ?", [version, drg, examples])
     return {
-        "drg": drg, "version": version, "fiscal_year": d["fiscal_year"], "title": d["title"] or d["title_ipps"],
+        "drg": drg, "version": version, "release": _jsonable(rel), "fiscal_year": d["fiscal_year"],
+        "title": d["title"] or d["title_ipps"],
         "mdc": {"code": d["mdc"], "name": mdc[0]["name"] if mdc else None},
         "type": {"M": "medical", "P": "surgical"}.get(d["type"], d["type"]),
         "family": d["family"], "severity": d["severity"], "applies": SEVERITY_WORDS.get(d["severity"], d["severity"]),
@@ -388,12 +436,11 @@ def drg_page(con: duckdb.DuckDBPyConnection, text: str, as_of: dt.date | None = 
         "family_drgs": [{**f, "weight": _dec(f["weight"])} for f in fam],
         "diagnoses": {"count": count, "examples": ex,
                       "note": "diagnoses whose Appendix B entry lists this DRG (as principal or secondary diagnosis)"},
-        "sources": sources(con, [("msdrg", version)] + [("ipps", r[0]) for r in con.execute(
-            "SELECT DISTINCT release FROM releases WHERE dataset = 'ipps'").fetchall()]),
+        "sources": sources(con, [("msdrg", version)] + _ipps_used(con, as_of)),
     }
 
 
-_ICD9_RE = __import__("re").compile(r"^(?:\d{3}(?:\.?\d{1,2})?|V\d{2}(?:\.?\d{1,2})?|E\d{3}(?:\.?\d)?)$")
+_ICD9_RE = re.compile(r"^(?:\d{3}(?:\.?\d{1,2})?|V\d{2}(?:\.?\d{1,2})?|E\d{3}(?:\.?\d)?)$")
 
 
 def icd9_page(con: duckdb.DuckDBPyConnection, text: str) -> dict[str, Any]:
@@ -404,8 +451,6 @@ def icd9_page(con: duckdb.DuckDBPyConnection, text: str) -> dict[str, Any]:
     reads}]}, ``icd10_to_icd9`` {entries}, ``sources``. Each entry has target/source, the five flags and
     ``meaning`` (the flags in words); ICD-10-CM descriptions come from the latest ICD-10-CM release.
     """
-    from codeetl.codes import icd9dx_dotted
-
     raw = text.strip().upper()
     if not _ICD9_RE.match(raw):
         raise MalformedCode(f"{text!r} is not an ICD-9-CM diagnosis code: expected e.g. 722.83, 250.12, V45.4, E880.9")
@@ -441,16 +486,21 @@ def icd9_page(con: duckdb.DuckDBPyConnection, text: str) -> dict[str, Any]:
 
 def procedures_section(con: duckdb.DuckDBPyConnection, code: str, as_of: dt.date | None = None) -> dict | None:
     """Procedures linked to a diagnosis (``dx_procedure_link``) with their PFS descriptor, status and
-    national amounts from the PFS release in effect. The fee shown is the non-facility amount where
-    payable, otherwise the facility amount; both are kept, and a missing fee comes with the reason."""
+    national amounts from the PFS release of `as_of` (see pick_release: ``pfs_in_effect`` is false when
+    that release has ended; without one, every item's ``no_fee_reason`` says why). The fee shown is the
+    non-facility amount where payable, otherwise the facility amount; both are kept, and a missing fee
+    comes with the reason."""
     links = _rows(con, "SELECT hcpcs, source, source_id, source_release, note FROM dx_procedure_link WHERE dx = ? "
                        "ORDER BY rowid", [code])
     if not links:
         return None
+    rel, why_none = None, None
     try:
         rel = pick_release(con, "pfs", as_of, "pfs_rvu")
+    except NoReleaseInEffect:
+        why_none = f"no Medicare PFS release loaded was in effect on {as_of or dt.date.today()}"
     except CodeEtlError:
-        rel = None
+        why_none = "no Medicare PFS release is loaded"
     fees = {}
     if rel:
         fees = {f["hcpcs"]: f for f in _rows(con, """
@@ -477,16 +527,12 @@ def procedures_section(con: duckdb.DuckDBPyConnection, code: str, as_of: dt.date
                             national=national, fee=shown, fee_setting=setting if shown else None,
                             no_fee_reason=None if shown else setting)
             else:
-                where = f"the Medicare PFS release {rel['release']}" if rel else "any loaded Medicare PFS release"
-                item.update(national=None, fee=None, fee_setting=None, no_fee_reason=f"not in {where}")
+                item.update(national=None, fee=None, fee_setting=None,
+                            no_fee_reason=f"not in the Medicare PFS release {rel['release']}" if rel else why_none)
         item["links"].append({k: link[k] for k in ("source", "source_id", "source_release", "note")})
     return {"pfs_release": rel["release"] if rel else None, "pfs_label": rel["label"] if rel else None,
             "pfs_in_effect": rel.get("in_effect") if rel else None, "items": list(items.values()),
             "copyright": _copyright()}
-
-
-def _money(v) -> str | None:
-    return None if v is None else f"{v:.2f}"
 
 
 def _shown_fee(national: dict) -> tuple[str | None, str]:

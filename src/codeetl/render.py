@@ -11,6 +11,13 @@ from rich.text import Text
 
 from codeetl.page import NOTE_LABELS
 
+NOT_IN_EFFECT = "That release is not in effect on the requested date; it is the latest one loaded before it."
+
+
+def _not_in_effect(in_effect: bool | None) -> list[Text]:
+    """The warning line for a page or section whose release is not in effect on the requested date."""
+    return [Text(NOT_IN_EFFECT, style="yellow")] if in_effect is False else []
+
 
 def _code_list(title: str, rows: list[dict], highlight: str | None = None) -> Table:
     t = Table(title=title, title_justify="left", show_header=False, box=None, pad_edge=False)
@@ -32,8 +39,7 @@ def render_code_page(console: Console, p: dict) -> None:
     head = Group(
         Text.assemble((p["code"], "bold cyan"), "  ", (p["description_tabular"] or p["description"], "bold")),
         Text.assemble("Status: ", status, f"   ICD-10-CM release {p['release']['release']} ({p['release']['label']})"),
-        *([Text("That release is not in effect on the requested date; it is the latest one loaded.", style="yellow")]
-          if not p["release"].get("in_effect", True) else []),
+        *_not_in_effect(p["release"].get("in_effect")),
     )
     console.print(Panel(head, expand=False))
     where = Table(show_header=False, box=None)
@@ -45,10 +51,12 @@ def render_code_page(console: Console, p: dict) -> None:
     if p["section"]:
         s = p["section"]
         where.add_row("Section", f"{s['id']}  {s['title']}")
-    where.add_row("Category", f"{p['category']['code']}  {p['category']['description'] or ''}")
+    where.add_row("Category", f"{p['category']['code']}  {p['category']['description'] or ''}".rstrip())
     for a in p["ancestors"][1:]:
         where.add_row("Parent", f"{a['code']}  {a['description']}")
     console.print(where)
+    if p.get("hierarchy_note"):
+        console.print(Text(f"Note: {p['hierarchy_note']}.", style="yellow"))
 
     if p["notes"]:
         console.print()
@@ -119,6 +127,8 @@ def render_msdrg(console: Console, p: dict) -> None:
         return
     console.print()
     console.rule(f"MS-DRG {s['version']} (FY{s['fiscal_year']})", style="dim")
+    for line in _not_in_effect(s.get("in_effect")):
+        console.print(line)
     for g in s["as_principal"]:
         console.print(Text.assemble("MDC ", (g["mdc"] or "—", "bold"), f" {g['mdc_name'] or ''}"))
         t = Table(box=None, pad_edge=False)
@@ -139,12 +149,21 @@ def render_procedures(console: Console, p: dict) -> None:
     if not s:
         return
     console.print()
-    console.rule(f"Related procedures · Medicare PFS {s['pfs_release']} national amounts", style="dim")
+    if s["pfs_release"]:
+        console.rule(f"Related procedures · Medicare PFS {s['pfs_release']} national amounts", style="dim")
+    else:  # no fee schedule for the date: say so once, not on every row
+        console.rule("Related procedures", style="dim")
+        console.print(Text(f"No fees: {s['items'][0]['no_fee_reason']}.", style="yellow"))
+    for line in _not_in_effect(s.get("pfs_in_effect")):
+        console.print(line)
     t = Table(box=None, pad_edge=False)
     for c in ("code", "descriptor", "status", "fee", "source"):
         t.add_column(c)
     for i in s["items"]:
-        fee = f"{_usd(i['fee'])} ({i['fee_setting']})" if i.get("fee") else f"no fee: {i.get('no_fee_reason')}"
+        if i.get("fee"):
+            fee = f"{_usd(i['fee'])} ({i['fee_setting']})"
+        else:
+            fee = f"no fee: {i.get('no_fee_reason')}" if s["pfs_release"] else "—"
         st = i["status"]["code"] if i.get("status") else "—"
         t.add_row(i["hcpcs"], i.get("description") or "", st, fee, ", ".join(sorted({l["source"] for l in i["links"]})))
     console.print(t)
@@ -168,6 +187,7 @@ def render_cpt_page(console: Console, p: dict) -> None:
         Text.assemble((p["hcpcs"], "bold cyan"), "  ", (first["description"], "bold")),
         Text(f"Medicare Physician Fee Schedule {p['release']['release']} ({p['release']['label']}), "
              f"conversion factor {first['conversion_factor']}"),
+        *_not_in_effect(p["release"].get("in_effect")),
     ), expand=False))
     for r in p["rows"]:
         mod = f" modifier {r['modifier']}" if r["modifier"] else " (global service)"
@@ -193,16 +213,21 @@ def render_cpt_page(console: Console, p: dict) -> None:
 
 
 def render_drg_page(console: Console, p: dict) -> None:
+    mdc = f"{p['mdc']['code']} {p['mdc']['name'] or ''}".rstrip() if p["mdc"]["code"] else "—"
     console.print(Panel(Group(
         Text.assemble(("MS-DRG " + p["drg"], "bold cyan"), "  ", (p["title"], "bold")),
-        Text(f"Version {p['version']} (FY{p['fiscal_year']}) · MDC {p['mdc']['code'] or '—'} {p['mdc']['name'] or ''} · {p['type']}"),
+        Text(f"Version {p['version']} (FY{p['fiscal_year']}) · MDC {mdc} · {p['type'] or '—'}"),
+        *_not_in_effect(p["release"].get("in_effect")),
     ), expand=False))
     t = Table(show_header=False, box=None)
     t.add_column(style="dim")
     t.add_column()
-    t.add_row("Relative weight", f"{p['weight']} (before the 10% cap: {p['weight_before_cap']})")
-    t.add_row("Geometric mean LOS", f"{p['gmlos']} days")
-    t.add_row("Arithmetic mean LOS", f"{p['amlos']} days")
+    if p["weight"] is None:
+        t.add_row("Relative weight", "— (not published in Table 5)")
+    else:
+        t.add_row("Relative weight", f"{p['weight']} (before the 10% cap: {p['weight_before_cap'] or '—'})")
+    t.add_row("Geometric mean LOS", f"{p['gmlos']} days" if p["gmlos"] is not None else "— (not published in Table 5)")
+    t.add_row("Arithmetic mean LOS", f"{p['amlos']} days" if p["amlos"] is not None else "— (not published in Table 5)")
     t.add_row("Post-acute transfer DRG", "yes" if p["post_acute"] else "no")
     t.add_row("Special pay DRG", "yes" if p["special_pay"] else "no")
     t.add_row("Severity", f"{p['severity'] or '—'}: {p['applies']}")
@@ -210,7 +235,7 @@ def render_drg_page(console: Console, p: dict) -> None:
     if len(p["family_drgs"]) > 1:
         console.print(Text(f"Family: {p['family']}", style="bold"))
         for f in p["family_drgs"]:
-            console.print(f"  {f['drg']}  {f['title']}  weight {f['weight']}", highlight=False)
+            console.print(f"  {f['drg']}  {f['title']}  weight {f['weight'] or '—'}", highlight=False)
     dx = p["diagnoses"]
     console.print(Text(f"{dx['count']:,} diagnoses define it ({dx['note']}); for example:", style="bold"))
     for e in dx["examples"]:

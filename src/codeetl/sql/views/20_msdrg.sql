@@ -115,7 +115,8 @@ COMMENT ON COLUMN dx_drg_family.amlos IS 'Arithmetic mean length of stay, days.'
 --                 patients discharged alive (6K part 2);
 --   'none'        sdx is neither a CC nor an MCC in this version;
 --   NULL          pdx or sdx is NULL, or the version has no CC list loaded.
--- version defaults to the highest grouper version loaded in msdrg_cc (numeric order: v43 > v9).
+-- version defaults to the highest grouper version loaded in msdrg_cc, compared by its numeric parts
+-- (v43.1 > v43 > v9: CMS publishes April point releases such as v43.1).
 -- Written as one scalar subquery over LEFT JOINs (no EXISTS, no CTE) so that DuckDB decorrelates it
 -- when applied to a column: about 20,000 pairs in 30 ms. Inside a macro a parameter name hides a
 -- column of the same name (version, drg), so every column reference is qualified with its table alias.
@@ -138,7 +139,9 @@ CASE WHEN pdx IS NULL OR sdx IS NULL THEN NULL ELSE (
             SELECT
                 coalesce(
                     version,
-                    (SELECT max_by(l.version, TRY_CAST(ltrim(l.version, 'vV') AS INTEGER)) FROM msdrg_cc AS l)
+                    (SELECT max_by(l.version, list_transform(string_split(ltrim(l.version, 'vV'), '.'),
+                                                             lambda x: TRY_CAST(x AS INTEGER)))
+                     FROM msdrg_cc AS l)
                 )                                  AS v,
                 upper(replace(trim(pdx), '.', '')) AS p0,
                 upper(replace(trim(sdx), '.', '')) AS s0

@@ -3,7 +3,8 @@
 -- (a table, not a view) so readers never pay for the joins.
 --
 -- Releases used: the latest loaded ICD-10-CM release that has a hierarchy (one built from the Tabular
--- XML), and the latest loaded release of every other dataset (MS-DRG version, GEMs, PFS). The CLI's
+-- XML), and the latest loaded release of every other dataset (MS-DRG version, compared by its numeric
+-- parts so that the point release v43.1 is newer than v43; GEMs; PFS). The CLI's
 -- `codeetl code --as-of` picks releases by date instead; this export is the current snapshot.
 -- Money and weights are DECIMALs (exact); fee amounts follow pfs_payment (national, half-up to cents).
 
@@ -12,7 +13,8 @@ SELECT
     (SELECT r.release FROM releases r
       WHERE r.dataset = 'icd10cm' AND r.release IN (SELECT release FROM icd10cm_chapters)
       ORDER BY r.effective_from DESC LIMIT 1)                                            AS icd,
-    (SELECT max_by(version, TRY_CAST(ltrim(version, 'vV') AS INTEGER)) FROM msdrg_dx_drg) AS drg_version,
+    (SELECT max_by(version, list_transform(string_split(ltrim(version, 'vV'), '.'), lambda x: TRY_CAST(x AS INTEGER)))
+       FROM msdrg_dx_drg)                                                                AS drg_version,
     (SELECT max(release) FROM gem_icd10_to_icd9)                                         AS gem,
     (SELECT r.release FROM releases r WHERE r.dataset = 'pfs' AND r.release IN (SELECT release FROM pfs_rvu)
       ORDER BY r.effective_from DESC LIMIT 1)                                            AS pfs;
