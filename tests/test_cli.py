@@ -149,7 +149,7 @@ def test_release_sets_the_date_of_the_other_sections(built):
     assert p["ms_drg"] is None and p["procedures"]["pfs_release"] is None
     assert all(i["fee"] is None and i["no_fee_reason"] == "no Medicare PFS release loaded was in effect on 2023-10-01"
                for i in p["procedures"]["items"])
-    assert {s["dataset"] for s in p["sources"]} == {"icd10cm", "gems"}
+    assert {s["dataset"] for s in p["sources"]} == {"icd10cm", "gems", "links"}  # the link file still lists the procedures
 
 
 def test_release_and_as_of_together_are_rejected(built):

@@ -65,10 +65,16 @@ def test_97014_has_no_fee_and_says_why(page, built):
 
 def test_sources_block_lists_every_dataset_used(page):
     used = {(s["dataset"], s["release"]) for s in page["sources"]}
-    assert used == {("icd10cm", "2026-04"), ("gems", "2018"), ("msdrg", "v43"), ("ipps", "fy2026"), ("pfs", "2026-B")}
+    assert used == {("icd10cm", "2026-04"), ("gems", "2018"), ("msdrg", "v43"), ("ipps", "fy2026"), ("pfs", "2026-B"),
+                    ("links", "m96.1-orthopedic-code-page.csv")}
     for s in page["sources"]:
-        assert s["url"].startswith("https://") and len(s["sha256"]) == 64 and s["files"]
-        assert all(len(f["sha256"]) == 64 for f in s["files"])
+        assert len(s["sha256"]) == 64 and s["files"] and all(len(f["sha256"]) == 64 for f in s["files"])
+        assert s["url"].startswith("https://") or s["dataset"] == "links"
+    import hashlib
+    from _shared import REPO
+    link_file = REPO / "data" / "links" / "m96.1-orthopedic-code-page.csv"
+    [links] = [s for s in page["sources"] if s["dataset"] == "links"]
+    assert links["sha256"] == hashlib.sha256(link_file.read_bytes()).hexdigest()
 
 
 def test_as_of_picks_the_pfs_release_in_effect(built):

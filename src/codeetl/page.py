@@ -172,7 +172,7 @@ def code_page(con: duckdb.DuckDBPyConnection, text: str, as_of: dt.date | None =
     if chapter:
         nodes.append(("chapter", str(c["chapter"]), f"Chapter {c['chapter']}: {chapter[0]['title']}", True))
     if section:
-        nodes.append(("section", section[0]["id"], f"{section[0]['title']} ({section[0]['id']})", True))
+        nodes.append(("section", section[0]["id"], section[0]["title"], True))
     nodes += [("code", node, titles[node], node != code) for node in lineage]
     notes = _notes(con, rid, nodes)
     seventh = []
@@ -215,8 +215,25 @@ def code_page(con: duckdb.DuckDBPyConnection, text: str, as_of: dt.date | None =
     if page["procedures"] and page["procedures"]["pfs_release"]:
         used.append(("pfs", page["procedures"]["pfs_release"]))
     page["sources"] = sources(con, used)
+    if page["procedures"]:
+        page["sources"] += link_sources(con, page["procedures"])
     page["built_at"] = _built_at(con)
     return page
+
+
+def link_sources(con, procedures: dict) -> list[dict]:
+    """Provenance of the procedure links: each curated link file used (with its sha256), and the MCD
+    release of article links."""
+    out = []
+    curated = sorted({l["source_id"] for i in procedures["items"] for l in i["links"] if l["source"] != "mcd_article"})
+    for f in _rows(con, "SELECT file, path, sha256, bytes FROM link_files WHERE file IN (SELECT unnest(?::VARCHAR[])) "
+                        "ORDER BY file", [curated]):
+        out.append({"dataset": "links", "release": f["file"], "label": "curated link set", "url": f["path"],
+                    "fetched_from": f["path"], "sha256": f["sha256"], "fetched_at": None,
+                    "files": [{"role": "links", "name": f["file"], "sha256": f["sha256"]}]})
+    mcd = sorted({l["source_release"] for i in procedures["items"] for l in i["links"]
+                  if l["source"] == "mcd_article" and l["source_release"]})
+    return out + (sources(con, [("mcd", r) for r in mcd]) if mcd else [])
 
 
 def _hierarchy_note(con, rid: str) -> str | None:

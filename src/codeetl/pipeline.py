@@ -274,8 +274,10 @@ def load_curated_links(con: duckdb.DuckDBPyConnection, folders: list[Path]) -> l
     from codeetl import links
     from codeetl.warehouse_sql import insert_frame
 
-    frames = [links.read_link_files(d) for d in folders]
-    frames = [f for f in frames if f.height]
+    from codeetl.fetch import sha256_file
+
+    files = [p for d in folders for p in sorted(Path(d).glob("*.csv"))]
+    frames = [f for f in (links.read_links_csv(p) for p in files) if f.height]
     if not frames:
         return []
     frame = pl.concat(frames)
@@ -286,6 +288,11 @@ def load_curated_links(con: duckdb.DuckDBPyConnection, folders: list[Path]) -> l
         insert_frame(con, "dx_procedure_link", links.to_dx_procedure_link(valid))
     for p in problems:
         con.execute("INSERT INTO link_problems VALUES (?, ?, ?, ?)", [p.file, p.line, p.code, p.why])
+    for path in files:
+        loaded = valid.filter(pl.col("file") == path.name).height
+        rejected = frame.filter(pl.col("file") == path.name).height - loaded
+        con.execute("INSERT INTO link_files VALUES (?, ?, ?, ?, ?, ?)",
+                    [path.name, str(path.resolve()), path.stat().st_size, sha256_file(path), loaded, rejected])
     return [f"{p.file}:{p.line}: {p.code}: {p.why}" for p in problems]
 
 

@@ -64,7 +64,13 @@ def render_code_page(console: Console, p: dict) -> None:
         for (kind, node, title, inherited), notes in groupby(
             p["notes"], key=lambda n: (n["from"]["kind"], n["from"]["code"], n["from"]["title"], n["inherited"])
         ):
-            origin = f"from {title}" if inherited else "this code"
+            if not inherited:
+                origin = f"{node} (this code)"
+            elif kind == "chapter":
+                origin = f"from {title}"
+            else:
+                label = "section" if kind == "section" else ("category" if len(node) == 3 else "code")
+                origin = f"from {label} {node}: {title}"
             console.print(Text(origin, style="italic dim"))
             for ntype, items in groupby(notes, key=lambda n: n["type"]):
                 console.print(Text(f"  {NOTE_LABELS.get(ntype, ntype)}:", style="bold"))
@@ -87,9 +93,11 @@ def render_code_page(console: Console, p: dict) -> None:
     console.print()
     console.rule("Sources", style="dim")
     for s in p["sources"]:
-        files = ", ".join(f"{f['name']} sha256 {f['sha256'][:12]}…" for f in s["files"])
         via = "" if s["fetched_from"] == s["url"] else f" (via {s['fetched_from']})"
-        console.print(f"[dim]{s['dataset']} {s['release']}: {s['url']}{via} — {files}[/]", highlight=False)
+        when = f", fetched {s['fetched_at']}" if s.get("fetched_at") else ""
+        console.print(f"[dim]{s['dataset']} {s['release']}: {s['url']}{via}{when}[/]", highlight=False)
+        for f in s["files"]:
+            console.print(f"[dim]    {f['name']}  sha256 {f['sha256']}[/]", highlight=False)
     console.print(f"[dim]warehouse built {p.get('built_at')}[/]")
 
 

@@ -29,3 +29,19 @@ COMMENT ON COLUMN link_problems.file IS 'The CSV file (name).';
 COMMENT ON COLUMN link_problems.line IS 'Line number in the file (the header is line 1).';
 COMMENT ON COLUMN link_problems.code IS 'The offending code (or the dx/hcpcs pair for a duplicate).';
 COMMENT ON COLUMN link_problems.why IS 'What was wrong.';
+
+CREATE TABLE link_files (
+    file           VARCHAR NOT NULL,
+    path           VARCHAR NOT NULL,
+    bytes          BIGINT  NOT NULL,
+    sha256         VARCHAR NOT NULL,
+    rows_loaded    INTEGER NOT NULL,
+    rows_rejected  INTEGER NOT NULL
+);
+COMMENT ON TABLE link_files IS 'The curated link files (data/links/*.csv) this build read: the provenance of dx_procedure_link rows whose source_id is the file name.';
+COMMENT ON COLUMN link_files.file IS 'File name (dx_procedure_link.source_id of its rows).';
+COMMENT ON COLUMN link_files.path IS 'Where the file was read from.';
+COMMENT ON COLUMN link_files.bytes IS 'Size in bytes.';
+COMMENT ON COLUMN link_files.sha256 IS 'SHA-256 of the file.';
+COMMENT ON COLUMN link_files.rows_loaded IS 'Rows loaded into dx_procedure_link.';
+COMMENT ON COLUMN link_files.rows_rejected IS 'Rows not loaded (see link_problems).';

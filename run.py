@@ -1,0 +1,58 @@
+#!/usr/bin/env python3
+"""Run codeetl from a fresh checkout with nothing but Python >= 3.11 and pip.
+
+    python3 run.py refresh --mirror ../shared/cms    # any `codeetl` command: refresh, code M96.1, ...
+    python3 run.py test [pytest options]             # the test suite
+
+It finds uv (https://docs.astral.sh/uv/) — on PATH, or importable in this Python — or installs it: with
+pip into this Python, or, where pip refuses (an "externally managed" system Python), into a private
+virtual environment `.tools/` beside this file. Then it runs `uv run --locked ...`, which creates
+`.venv` from uv.lock (exact, locked versions) and runs the command in it. Standard library only.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+TOOLS = HERE / ".tools"
+TOOLS_UV = TOOLS / ("Scripts/uv.exe" if os.name == "nt" else "bin/uv")
+
+
+def _has_module_uv() -> bool:
+    return subprocess.run([sys.executable, "-m", "uv", "--version"], capture_output=True).returncode == 0
+
+
+def find_uv() -> list[str]:
+    """The command that runs uv, installing uv first if there is none."""
+    if exe := shutil.which("uv"):
+        return [exe]
+    if _has_module_uv():
+        return [sys.executable, "-m", "uv"]
+    if TOOLS_UV.exists():
+        return [str(TOOLS_UV)]
+    print("run.py: installing uv with pip ...", file=sys.stderr)
+    if subprocess.run([sys.executable, "-m", "pip", "install", "-q", "uv"]).returncode == 0 and _has_module_uv():
+        return [sys.executable, "-m", "uv"]
+    print(f"run.py: pip would not install into this Python; using a private environment {TOOLS}", file=sys.stderr)
+    venv.EnvBuilder(with_pip=True, clear=True).create(TOOLS)
+    python = TOOLS / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    subprocess.run([str(python), "-m", "pip", "install", "-q", "uv"], check=True)
+    return [str(TOOLS_UV)]
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] in ("-h", "--help"):
+        print(__doc__)
+        return 0
+    command = ["pytest", *argv[1:]] if argv[0] == "test" else ["codeetl", *argv]
+    return subprocess.run([*find_uv(), "run", "--locked", *command], cwd=HERE).returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
