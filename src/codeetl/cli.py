@@ -119,6 +119,28 @@ def refresh(
         out.print(f"[yellow]skipped[/] {line}")
 
 
+def _show(data_dir: Path, make, render, as_json: bool) -> None:
+    """Build a page with make(con) and print it (rich, or JSON), mapping errors to messages and exit codes:
+    2 for malformed input, 1 for anything not found (with close matches when there are some)."""
+    from codeetl.page import MalformedCode
+
+    con = _connect(data_dir)
+    try:
+        p = make(con)
+    except MalformedCode as e:
+        _fail(str(e), 2)
+    except CodeEtlError as e:
+        msg, near = str(e), getattr(e, "suggestions", None)
+        if near:
+            msg += "\nClose matches:\n" + "\n".join(
+                f"  {s.get('code') or s.get('hcpcs'):<9} {s['description']}" for s in near)
+        _fail(msg)
+    if as_json:
+        sys.stdout.write(json.dumps(p, indent=2, default=str) + "\n")
+    else:
+        render(out, p)
+
+
 @app.command()
 def code(
     code: Annotated[str, typer.Argument(help="An ICD-10-CM code, with or without the dot: M96.1, M961, m96.1")],
@@ -128,27 +150,13 @@ def code(
     data_dir: DataDir = Path("data"),
 ) -> None:
     """Show the code page of an ICD-10-CM code."""
-    from codeetl import page as pages
+    from codeetl.page import code_page
     from codeetl.render import render_code_page
 
     if release and as_of:
         _fail("--release and --as-of cannot be used together: --release fixes the date (the release's first day)", 2)
-    con = _connect(data_dir)
-    try:
-        p = pages.code_page(con, code, as_of=_date(as_of), release=release)
-    except pages.MalformedCode as e:
-        _fail(str(e), 2)
-    except pages.CodeNotFound as e:
-        msg = str(e)
-        if e.suggestions:
-            msg += "\nClose matches:\n" + "\n".join(f"  {s['code']:<9} {s['description']}" for s in e.suggestions)
-        _fail(msg)
-    except CodeEtlError as e:
-        _fail(str(e))
-    if as_json:
-        sys.stdout.write(json.dumps(p, indent=2, default=str) + "\n")
-    else:
-        render_code_page(out, p)
+    day = _date(as_of)
+    _show(data_dir, lambda con: code_page(con, code, as_of=day, release=release), render_code_page, as_json)
 
 
 @app.command()
@@ -159,22 +167,11 @@ def drg(
     data_dir: DataDir = Path("data"),
 ) -> None:
     """Show an MS-DRG page: title, MDC, type, weights, lengths of stay, family and defining diagnoses."""
-    from codeetl import page as pages
+    from codeetl.page import drg_page
     from codeetl.render import render_drg_page
 
-    con = _connect(data_dir)
-    try:
-        p = pages.drg_page(con, number, as_of=_date(as_of))
-    except pages.MalformedCode as e:
-        _fail(str(e), 2)
-    except pages.CodeNotFound as e:
-        _fail(str(e) + ("\nNearby:\n" + "\n".join(f"  {s['code']}  {s['description']}" for s in e.suggestions) if e.suggestions else ""))
-    except CodeEtlError as e:
-        _fail(str(e))
-    if as_json:
-        sys.stdout.write(json.dumps(p, indent=2, default=str) + "\n")
-    else:
-        render_drg_page(out, p)
+    day = _date(as_of)
+    _show(data_dir, lambda con: drg_page(con, number, as_of=day), render_drg_page, as_json)
 
 
 @app.command()
@@ -184,20 +181,10 @@ def icd9(
     data_dir: DataDir = Path("data"),
 ) -> None:
     """Show an ICD-9-CM code's ICD-10-CM equivalents (GEMs), with combination scenarios and choice lists."""
-    from codeetl import page as pages
+    from codeetl.page import icd9_page
     from codeetl.render import render_icd9_page
 
-    con = _connect(data_dir)
-    try:
-        p = pages.icd9_page(con, code)
-    except pages.MalformedCode as e:
-        _fail(str(e), 2)
-    except CodeEtlError as e:
-        _fail(str(e))
-    if as_json:
-        sys.stdout.write(json.dumps(p, indent=2, default=str) + "\n")
-    else:
-        render_icd9_page(out, p)
+    _show(data_dir, lambda con: icd9_page(con, code), render_icd9_page, as_json)
 
 
 @app.command()
@@ -209,26 +196,11 @@ def cpt(
     data_dir: DataDir = Path("data"),
 ) -> None:
     """Show a procedure's Medicare Physician Fee Schedule page: descriptor, status, RVUs, national and locality amounts."""
-    from codeetl.cpt_page import UnknownProcedure, cpt_page
-    from codeetl.page import MalformedCode
+    from codeetl.cpt_page import cpt_page
     from codeetl.render import render_cpt_page
 
-    con = _connect(data_dir)
-    try:
-        p = cpt_page(con, code, as_of=_date(as_of), locality=locality)
-    except MalformedCode as e:
-        _fail(str(e), 2)
-    except UnknownProcedure as e:
-        msg = str(e)
-        if e.suggestions:
-            msg += "\nClose matches:\n" + "\n".join(f"  {s['hcpcs']}  {s['description']}" for s in e.suggestions)
-        _fail(msg)
-    except CodeEtlError as e:
-        _fail(str(e))
-    if as_json:
-        sys.stdout.write(json.dumps(p, indent=2, default=str) + "\n")
-    else:
-        render_cpt_page(out, p)
+    day = _date(as_of)
+    _show(data_dir, lambda con: cpt_page(con, code, as_of=day, locality=locality), render_cpt_page, as_json)
 
 
 @app.command()
