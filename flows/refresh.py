@@ -4,9 +4,10 @@ Run it with ``codeetl refresh`` or ``python flows/refresh.py [--mirror ../shared
 
 Prefect is a thin layer here: every task calls one plain function of :mod:`codeetl.pipeline` and hands
 the next task paths and hashes, never DataFrames. Only fetching is retried (network trouble is
-transient; a parse error is not). Parsing is cached by content: the parse key is the hash of the
-parser version and every input file's sha256, stored beside the raw files, so an unchanged source is
-not parsed again even across Prefect database resets.
+transient; a parse error is not), and only for errors the downloader itself gave up on. Parsing is
+cached by content: the parse key hashes the parser (source, table DDL, reference data) and every input
+file's sha256, and the parse is stored beside the raw files, so an unchanged source is not parsed again,
+even across Prefect database resets.
 """
 
 from __future__ import annotations
