@@ -180,3 +180,15 @@ def test_malformed_hcpcs_is_malformed_code():
     with pytest.raises(MalformedCode, match="is not a CPT/HCPCS code"):
         normalise_hcpcs("9921")
     assert normalise_hcpcs(" g0438 ") == "G0438"
+
+
+def test_copyright_notice_is_the_one_the_release_file_carries(built):
+    """2026-B's RVU file states 2026; 2025-D's CSV title rows state 2024 (its .txt says 2026: the page follows
+    the file loaded, the fixed-width one)."""
+    r = runner.invoke(app, ["cpt", "99213", "--json", "--as-of", "2026-05-01", "--data-dir", str(built)])
+    assert "copyright 2026 American Medical Association" in json.loads(r.stdout)["copyright"]
+    from _shared import CMS
+    header = " ".join(l[4:] for l in (CMS / "pfs" / "2025-D" / "PPRRVU2025_Oct.txt").read_text(encoding="cp1252").splitlines()[:3])
+    year = re.search(r"COPYRIGHT\s+(\d{4})\s+AMERICAN MEDICAL", " ".join(header.split())).group(1)
+    r = runner.invoke(app, ["cpt", "99213", "--json", "--as-of", "2025-11-01", "--data-dir", str(built)])
+    assert f"copyright {year} American Medical Association" in json.loads(r.stdout)["copyright"]

@@ -344,7 +344,7 @@ def test_locality_crosswalk():
 def test_parse_release_prefers_fixed_width(tmp_path):
     rel = release("2025-D")
     out = pfs.parse_release(rel, {"rvu": RVU_25D, "rvu_csv": RVU_25D_CSV, "gpci": GPCI_25, "locco": LOCCO_25})
-    assert set(out) == {"pfs_rvu", "pfs_gpci", "pfs_locality"}
+    assert set(out) == {"pfs_rvu", "pfs_gpci", "pfs_locality", "pfs_notice"}
     assert out["pfs_rvu"]["line_no"].min() == 8  # first record after 7 HDR lines: the .txt was used
     only_csv = pfs.parse_release(rel, {"rvu_csv": RVU_25D_CSV})
     assert only_csv["pfs_rvu"]["line_no"].min() == 11

@@ -312,7 +312,7 @@ def test_every_table_and_column_has_a_comment(con):
     assert missing == []
     tables = con.execute("SELECT table_name, comment FROM duckdb_tables() WHERE table_name LIKE 'pfs_%'").fetchall()
     views = con.execute("SELECT view_name, comment FROM duckdb_views() WHERE view_name LIKE 'pfs_%'").fetchall()
-    assert {t for t, _ in tables} == {"pfs_rvu", "pfs_gpci", "pfs_locality"}
+    assert {t for t, _ in tables} == {"pfs_rvu", "pfs_gpci", "pfs_locality", "pfs_notice"}
     assert {v for v, _ in views} == {"pfs_status", "pfs_payment"}
     assert all(c for _, c in tables + views)
     assert pfs.CPT_COPYRIGHT_NOTICE in dict(tables)["pfs_rvu"] and pfs.DENTAL_COPYRIGHT_NOTICE in dict(tables)["pfs_rvu"]

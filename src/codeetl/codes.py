@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import re
 
-import polars as pl
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # polars only for the *_expr helpers (keeps CLI start-up fast)
+    import polars as pl
 
 ICD10_PATTERN = r"^[A-Z][0-9A-Z][0-9A-Z](?:\.?[0-9A-Z]{1,4})?$"
 """The shape of an ICD-10-CM code, dotted or not: a letter, two letters or digits (M96, QA0, U07), then up to
@@ -49,12 +52,16 @@ def icd9dx_dotted(code: str) -> str:
 
 def icd10_dotted_expr(col: str | pl.Expr) -> pl.Expr:
     """Polars expression form of :func:`icd10_dotted` (input already upper-case, no dot)."""
+    import polars as pl
+
     e = pl.col(col) if isinstance(col, str) else col
     return pl.when(e.str.len_chars() <= 3).then(e).otherwise(e.str.slice(0, 3) + "." + e.str.slice(3))
 
 
 def icd9dx_dotted_expr(col: str | pl.Expr) -> pl.Expr:
     """Polars expression form of :func:`icd9dx_dotted`."""
+    import polars as pl
+
     e = pl.col(col) if isinstance(col, str) else col
     head = pl.when(e.str.starts_with("E")).then(4).otherwise(3)
     return (

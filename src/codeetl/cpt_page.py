@@ -22,7 +22,7 @@ from typing import Any
 import duckdb
 
 from codeetl.errors import CodeEtlError
-from codeetl.page import MalformedCode, _dec, _jsonable, _money, _rows, pick_release, sources
+from codeetl.page import MalformedCode, _dec, _jsonable, _money, _rows, copyright_notice, pick_release, sources
 
 _HCPCS_RE = re.compile(r"^[0-9A-Z][0-9]{3}[0-9A-Z]$")
 
@@ -62,7 +62,6 @@ def resolve_locality(con, release: str, text: str) -> dict:
 
 def cpt_page(con: duckdb.DuckDBPyConnection, text: str, as_of: dt.date | None = None,
              locality: str | None = None) -> dict[str, Any]:
-    from codeetl.parsers.pfs import CPT_COPYRIGHT_NOTICE, DENTAL_COPYRIGHT_NOTICE
 
     code = normalise_hcpcs(text)
     rel = pick_release(con, "pfs", as_of, "pfs_rvu")
@@ -104,8 +103,8 @@ def cpt_page(con: duckdb.DuckDBPyConnection, text: str, as_of: dt.date | None = 
                 row["locality"] = {"locality": lp[0]["locality"], "locality_name": lp[0]["locality_name"],
                                    "state": lp[0]["state"], **_amounts(lp[0])}
         out_rows.append(row)
-    copyright_notice = DENTAL_COPYRIGHT_NOTICE if code.startswith("D") else CPT_COPYRIGHT_NOTICE
-    return {"hcpcs": code, "release": _jsonable(rel), "copyright": copyright_notice, "rows": out_rows,
+    notice = copyright_notice(con, rid, dental=code.startswith("D"))
+    return {"hcpcs": code, "release": _jsonable(rel), "copyright": notice, "rows": out_rows,
             "sources": sources(con, [("pfs", rid)])}
 
 

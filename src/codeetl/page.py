@@ -549,7 +549,7 @@ def procedures_section(con: duckdb.DuckDBPyConnection, code: str, as_of: dt.date
         item["links"].append({k: link[k] for k in ("source", "source_id", "source_release", "note")})
     return {"pfs_release": rel["release"] if rel else None, "pfs_label": rel["label"] if rel else None,
             "pfs_in_effect": rel.get("in_effect") if rel else None, "items": list(items.values()),
-            "copyright": _copyright()}
+            "copyright": copyright_notice(con, rel["release"] if rel else None)}
 
 
 def _shown_fee(national: dict) -> tuple[str | None, str]:
@@ -560,7 +560,12 @@ def _shown_fee(national: dict) -> tuple[str | None, str]:
     return None, national["nonfacility_note"] or national["facility_note"] or "no amount"
 
 
-def _copyright() -> str:
-    from codeetl.parsers.pfs import CPT_COPYRIGHT_NOTICE
-
-    return CPT_COPYRIGHT_NOTICE
+def copyright_notice(con, release: str | None, dental: bool = False) -> str | None:
+    """The copyright notice the PFS release's RVU file carries (table pfs_notice): the AMA's for CPT
+    descriptors, or the ADA's for dental (D) codes."""
+    if release is None:
+        return None
+    row = con.execute("SELECT cpt_notice, dental_notice FROM pfs_notice WHERE release = ?", [release]).fetchone()
+    if row is None:
+        return None
+    return (row[1] or row[0]) if dental else row[0]

@@ -175,7 +175,8 @@ def render_procedures(console: Console, p: dict) -> None:
         st = i["status"]["code"] if i.get("status") else "—"
         t.add_row(i["hcpcs"], i.get("description") or "", st, fee, ", ".join(sorted({l["source"] for l in i["links"]})))
     console.print(t)
-    console.print(Text(s["copyright"], style="dim italic"))
+    if s["copyright"]:
+        console.print(Text(s["copyright"], style="dim italic"))
 
 
 # Sections after siblings/children, in order: callables (console, page) -> None.
@@ -217,7 +218,8 @@ def render_cpt_page(console: Console, p: dict) -> None:
         console.print(f"  global days {r['global_days']}, PC/TC indicator {r['pctc_indicator']}, policy "
                       + ", ".join(f"{k} {v}" for k, v in r["policy"].items()), style="dim", highlight=False)
     console.print()
-    console.print(Text(p["copyright"], style="dim italic"))
+    if p["copyright"]:
+        console.print(Text(p["copyright"], style="dim italic"))
 
 
 def render_drg_page(console: Console, p: dict) -> None:

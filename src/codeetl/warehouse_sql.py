@@ -14,8 +14,12 @@ import tempfile
 from importlib import resources
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import duckdb
-import polars as pl
+
+if TYPE_CHECKING:  # polars is imported only where frames are written (keeps `codeetl code` start-up fast)
+    import polars as pl
 
 SQL_PACKAGE = "codeetl.sql"
 
@@ -49,7 +53,7 @@ def insert_parquet(con: duckdb.DuckDBPyConnection, table: str, path: str | Path)
     return con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0] - before
 
 
-def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> int:
+def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: "pl.DataFrame") -> int:
     """Insert a polars frame into an existing table by column name (via a temporary parquet file)."""
     with tempfile.TemporaryDirectory(prefix="codeetl-") as tmp:
         path = Path(tmp) / f"{table}.parquet"

@@ -308,6 +308,29 @@ def _first_bad(frame: pl.DataFrame, bad: pl.Expr, path: str | Path, expected: st
 # --------------------------------------------------------------------------------------------------
 
 
+_AMA = re.compile(r"COPYRIGHT\s+(\d{4})\s+AMERICAN\s+MEDICAL\s+ASSOCIATION", re.I)
+_ADA = re.compile(r"COPYRIGHT\s+(\d{4}(?:/\d{2,4})?)\s+AMERICAN\s+DENTAL\s+ASSOCIATION", re.I)
+
+
+def file_notices(path: str | Path) -> tuple[str, str | None]:
+    """The copyright notices an RVU file carries — in its ``HDR`` records (fixed width) or its title rows
+    (CSV) — as ``(cpt_notice, dental_notice)``, with the years the file states (2026 in RVU26B, 2024 in
+    RVU25D's CSV). The wording is the PDF's; the years are the file's. A file without the AMA notice is
+    an error: CPT descriptors may only be stored and shown with it."""
+    head = []
+    for line in read_text(path).splitlines()[:15]:
+        head.append(line[4:] if line.startswith("HDR") else line)
+    text = re.sub(r"[\s,]+", " ", " ".join(head))
+    ama = _AMA.search(text)
+    if not ama:
+        raise SourceFormatError(path, None, "the AMA CPT copyright notice in the HDR records or title rows")
+    ada = _ADA.search(text)
+    cpt = (f"CPT codes and descriptions only are copyright {ama.group(1)} American Medical Association. "
+           "All rights reserved. Applicable FARS/DFARS apply.")
+    dental = f"All dental codes copyright {ada.group(1)} American Dental Association, all rights reserved." if ada else None
+    return cpt, dental
+
+
 def read_header_notice(path: str | Path) -> str:
     """The copyright text of a fixed-width RVU file's ``HDR`` records (columns 5-50), joined with spaces.
 
@@ -633,10 +656,15 @@ def parse_release(release: Release, inputs: dict[str, Path]) -> dict[str, pl.Dat
     """``pfs_rvu`` (from the fixed-width file when present, else the CSV), ``pfs_gpci``, ``pfs_locality``."""
     rid = release.release
     out: dict[str, pl.DataFrame] = {}
+    rvu_path = inputs.get("rvu") or inputs.get("rvu_csv")
     if "rvu" in inputs:
         out["pfs_rvu"] = parse_rvu_fixed(inputs["rvu"], rid)
     elif "rvu_csv" in inputs:
         out["pfs_rvu"] = parse_rvu_csv(inputs["rvu_csv"], rid)
+    if rvu_path is not None:
+        cpt, dental = file_notices(rvu_path)
+        out["pfs_notice"] = pl.DataFrame({"release": [rid], "cpt_notice": [cpt], "dental_notice": [dental]},
+                                         schema={"release": pl.String, "cpt_notice": pl.String, "dental_notice": pl.String})
     if "gpci" in inputs:
         out["pfs_gpci"] = parse_gpci_csv(inputs["gpci"], rid)
     if "locco" in inputs:

@@ -123,3 +123,13 @@ COMMENT ON COLUMN pfs_locality.fee_schedule_area IS 'Fee schedule area name, e.g
 COMMENT ON COLUMN pfs_locality.counties IS 'Counties (or county equivalents) in the locality, as printed, e.g. ALL COUNTIES, ALL OTHER COUNTIES, "BUTTS, CHEROKEE, ..."';
 COMMENT ON COLUMN pfs_locality.note IS 'The file''s footnote for the area (marked *): "Payment locality is serviced by two carriers."; NULL when none.';
 COMMENT ON COLUMN pfs_locality.line_no IS 'Line number in the LOCCO CSV.';
+
+CREATE TABLE pfs_notice (
+    release        VARCHAR NOT NULL,
+    cpt_notice     VARCHAR NOT NULL,
+    dental_notice  VARCHAR
+);
+COMMENT ON TABLE pfs_notice IS 'The copyright notices each PFS release''s RVU file carries (HDR records or CSV title rows), with the years that file states. CPT short descriptors in pfs_rvu may be stored and shown only with the AMA notice; pages print it.';
+COMMENT ON COLUMN pfs_notice.release IS 'PFS release id.';
+COMMENT ON COLUMN pfs_notice.cpt_notice IS 'The AMA CPT copyright notice, with the year the file states.';
+COMMENT ON COLUMN pfs_notice.dental_notice IS 'The ADA notice for dental (D) codes, when the file carries one.';
