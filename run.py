@@ -39,10 +39,15 @@ def find_uv() -> list[str]:
     print("run.py: installing uv with pip ...", file=sys.stderr)
     if subprocess.run([sys.executable, "-m", "pip", "install", "-q", "uv"]).returncode == 0 and _has_module_uv():
         return [sys.executable, "-m", "uv"]
-    print(f"run.py: pip would not install into this Python; using a private environment {TOOLS}", file=sys.stderr)
-    venv.EnvBuilder(with_pip=True, clear=True).create(TOOLS)
+    print(f"run.py: pip did not install uv into this Python (see its message above); trying a private "
+          f"environment {TOOLS}", file=sys.stderr)
     python = TOOLS / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-    subprocess.run([str(python), "-m", "pip", "install", "-q", "uv"], check=True)
+    try:
+        venv.EnvBuilder(with_pip=True, clear=True).create(TOOLS)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "uv"], check=True)
+    except (OSError, subprocess.CalledProcessError) as e:
+        sys.exit(f"run.py: could not install uv ({e}). Install it yourself (https://docs.astral.sh/uv/, "
+                 "e.g. `pipx install uv`), then run `uv run --locked codeetl ...` / `uv run --locked pytest`.")
     return [str(TOOLS_UV)]
 
 

@@ -190,3 +190,28 @@ def test_releases_lists_one_row_per_release(built):
     assert len(re.findall(r"^\W+ipps\b", r.stdout, re.M)) == 1
     assert len(re.findall(r"^\W+pfs\b", r.stdout, re.M)) == 2
     assert "one row per release" in r.stdout
+
+
+@pytest.mark.parametrize("args", [["code", "[/x]"], ["cpt", "99213", "--locality", "[/]"], ["code", "M96.1", "--release", "[/]"]])
+def test_markup_in_user_input_is_shown_not_interpreted(built, args):
+    r = run(built, *args)
+    assert r.exit_code in (1, 2) and "Traceback" not in r.output and "[/" in r.stderr
+
+
+def test_warehouse_from_an_older_codeetl_gets_advice(built, tmp_path):
+    import shutil
+
+    import duckdb
+
+    shutil.copytree(built / "warehouse", tmp_path / "warehouse", symlinks=True)
+    con = duckdb.connect(str(tmp_path / "warehouse" / "codeetl.duckdb"))
+    con.execute("DROP TABLE pfs_notice")
+    con.close()
+    r = runner.invoke(app, ["cpt", "99213", "--data-dir", str(tmp_path)])
+    assert r.exit_code == 1 and "built by an older codeetl" in r.stderr and "Traceback" not in r.output
+
+
+def test_refresh_into_a_file_is_a_clear_error(tmp_path):
+    (tmp_path / "afile").write_text("x")
+    r = runner.invoke(app, ["refresh", "--mirror", "../shared/cms", "--dataset", "gems", "--data-dir", str(tmp_path / "afile")])
+    assert r.exit_code == 1 and "Traceback" not in r.output and "unchanged" in r.stderr

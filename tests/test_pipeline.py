@@ -151,10 +151,18 @@ def test_changed_source_is_parsed_again_and_old_parse_removed(tmp_path):
     assert sorted(p.name for p in parsed.iterdir()) == sorted(["CURRENT", second.key])
 
 
-def test_parse_by_an_older_parser_is_refused_with_advice(tmp_path, monkeypatch):
+def test_parse_by_an_older_parser_is_redone_from_the_raw_files(tmp_path, monkeypatch):
+    """A newer codeetl re-parses saved releases from their raw files; when those are gone, the error says
+    which dataset to refresh and which folder to delete."""
     _build_and_publish(tmp_path)
+    parsed = tmp_path / "raw" / "icd10cm" / "2024" / "parsed"
+    old_key = (parsed / "CURRENT").read_text()
     monkeypatch.setattr(pipeline, "parser_fingerprint", lambda dataset: "a newer parser")
-    with pytest.raises(WarehouseError, match=r"older version of codeetl; refresh them with --dataset icd10cm"):
+    [d] = pipeline.latest_parses(tmp_path / "raw", load_catalog())
+    assert d.name != old_key and (parsed / "CURRENT").read_text() == d.name
+    monkeypatch.setattr(pipeline, "parser_fingerprint", lambda dataset: "newer still")
+    (tmp_path / "raw" / "icd10cm" / "2024" / "icd10cm-codes-2024.txt").unlink()
+    with pytest.raises(WarehouseError, match=r"refresh them with --dataset icd10cm, or delete .*icd10cm/2024/parsed"):
         pipeline.latest_parses(tmp_path / "raw", load_catalog())
 
 

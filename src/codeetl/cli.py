@@ -16,6 +16,7 @@ from typing import Annotated, Optional
 import duckdb
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from codeetl import pipeline
@@ -36,7 +37,7 @@ AsJson = Annotated[bool, typer.Option("--json", help="Print the page as JSON (ke
 
 
 def _fail(message: str, code: int = 1) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     raise typer.Exit(code)
 
 
@@ -83,6 +84,10 @@ def refresh(
         pipeline.select_releases(load_catalog(), dataset, release)
     except CodeEtlError as e:
         _fail(str(e), 2)
+    try:  # and so does a data folder that cannot be one
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        _fail(f"--data-dir {data_dir}: {e}\nThe previous warehouse (if any) is unchanged.")
 
     # The CLI reports every stage and warning itself; Prefect's own log would repeat failures as tracebacks.
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")
@@ -98,7 +103,7 @@ def refresh(
             tasks[label] = progress.add_task(label, total=total)
         progress.update(tasks[label], completed=done, total=total)
 
-    flow_module.set_progress(on_progress, lambda message: err.print(f"[dim]·[/] {message}", highlight=False))
+    flow_module.set_progress(on_progress, lambda message: err.print(f"[dim]·[/] {escape(message)}", highlight=False))
     err.print(f"Refreshing into {data_dir}/ from {mirror or 'the official CMS/CDC URLs'} ...")
     try:
         with progress:
@@ -107,6 +112,8 @@ def refresh(
         _fail(f"{e}\nThe previous warehouse (if any) is unchanged.")
     except RuntimeError as e:
         _fail(str(e))
+    except OSError as e:  # unreadable/unwritable data folder, full disk, ...
+        _fail(f"{e}\nThe previous warehouse (if any) is unchanged.")
     table = Table(title=f"Published {summary['database']} (build {summary['build_id']})")
     table.add_column("table")
     table.add_column("rows", justify="right")
@@ -129,6 +136,9 @@ def _show(data_dir: Path, make, render, as_json: bool) -> None:
         p = make(con)
     except MalformedCode as e:
         _fail(str(e), 2)
+    except duckdb.Error as e:  # e.g. a warehouse built by an older codeetl, without a newer table
+        _fail(f"the warehouse at {data_dir} cannot answer this ({e.__class__.__name__}: {str(e).splitlines()[0]}); "
+              "it may have been built by an older codeetl: run `codeetl refresh`")
     except CodeEtlError as e:
         msg, near = str(e), getattr(e, "suggestions", None)
         if near:

@@ -210,7 +210,7 @@ def code_page(con: duckdb.DuckDBPyConnection, text: str, as_of: dt.date | None =
         used.append(("gems", page["icd9"]["release"]))
     page["ms_drg"] = msdrg_section(con, code, as_of)
     if page["ms_drg"]:
-        used += [("msdrg", page["ms_drg"]["version"])] + _ipps_used(con, as_of)
+        used += [("msdrg", page["ms_drg"]["version"])] + _ipps_used(con, page["ms_drg"]["version"])
     page["procedures"] = procedures_section(con, code, as_of)
     if page["procedures"] and page["procedures"]["pfs_release"]:
         used.append(("pfs", page["procedures"]["pfs_release"]))
@@ -406,11 +406,15 @@ def msdrg_section(con: duckdb.DuckDBPyConnection, code: str, as_of: dt.date | No
     }
 
 
-def _ipps_used(con, as_of: dt.date | None) -> list[tuple[str, str]]:
-    """The IPPS release (Table 5 weights, Table 6 CC lists) of `as_of`: the latest that took effect by then."""
-    return [("ipps", r[0]) for r in con.execute(
-        "SELECT release FROM releases WHERE dataset = 'ipps' AND effective_from <= ? ORDER BY effective_from DESC LIMIT 1",
-        [as_of or dt.date.today()]).fetchall()]
+def _ipps_used(con, version: str) -> list[tuple[str, str]]:
+    """The IPPS release whose tables (Table 5 weights, Table 6 CC lists) belong to MS-DRG `version` — the
+    catalog's ``msdrg_version`` of each IPPS release — among those loaded."""
+    from codeetl.catalog import load_catalog
+
+    ipps = load_catalog().get("ipps")
+    wanted = [r.release for r in (ipps.releases if ipps else ()) if r.attrs.get("msdrg_version") == version]
+    loaded = {r[0] for r in con.execute("SELECT DISTINCT release FROM releases WHERE dataset = 'ipps'").fetchall()}
+    return [("ipps", rid) for rid in wanted if rid in loaded]
 
 
 def drg_page(con: duckdb.DuckDBPyConnection, text: str, as_of: dt.date | None = None, examples: int = 10) -> dict[str, Any]:
@@ -453,7 +457,7 @@ def drg_page(con: duckdb.DuckDBPyConnection, text: str, as_of: dt.date | None = 
         "family_drgs": [{**f, "weight": _dec(f["weight"])} for f in fam],
         "diagnoses": {"count": count, "examples": ex,
                       "note": "diagnoses whose Appendix B entry lists this DRG (as principal or secondary diagnosis)"},
-        "sources": sources(con, [("msdrg", version)] + _ipps_used(con, as_of)),
+        "sources": sources(con, [("msdrg", version)] + _ipps_used(con, version)),
     }
 
 

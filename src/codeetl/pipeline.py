@@ -41,7 +41,6 @@ from codeetl.warehouse_sql import apply_sql, insert_parquet, sql_files
 
 DB_NAME = "codeetl.duckdb"
 COMPLETE = "COMPLETE"  # written last into a build folder: only complete builds are published or kept
-KEEP_BUILDS = 2
 
 
 def default_root() -> Path:
@@ -151,8 +150,9 @@ def _write_current(parsed_root: Path, key: str) -> None:
 def latest_parses(raw_root: str | Path, catalog: dict[str, Dataset]) -> list[Path]:
     """The latest parse directory of every catalog release that has one.
 
-    A parse made by an older parser (its key no longer matches the current code) is an error that
-    names the dataset to refresh, rather than a build that fails on a changed table layout.
+    A parse made by an older parser (its key no longer matches the current code) is redone from the
+    raw files on disk, which the release's manifest lists with their sha256; when those are gone too,
+    the error names the dataset to refresh and the folder to delete.
     """
     found, stale = [], []
     for ds in catalog.values():
@@ -168,16 +168,36 @@ def latest_parses(raw_root: str | Path, catalog: dict[str, Dataset]) -> list[Pat
                 continue
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
             members = [(m["role"], m["sha256"]) for dl in meta["downloads"] for m in dl["members"]]
-            if meta.get("key") != parse_key(r, members):
+            if meta.get("key") == parse_key(r, members):
+                found.append(d)
+                continue
+            fetched = _fetched_from_manifest(Path(raw_root), r, members)
+            if fetched is None:
                 stale.append(f"{ds.dataset}/{r.release}")
                 continue
-            found.append(d)
+            found.append(Path(parse_release_cached(r, fetched, raw_root).directory))
     if stale:
         names = sorted({s.split("/")[0] for s in stale})
         raise WarehouseError(
-            f"the saved parses of {', '.join(stale)} were made by an older version of codeetl; refresh them with "
-            + " ".join(f"--dataset {n}" for n in names) + " (or refresh everything)")
+            f"the saved parses of {', '.join(stale)} were made by an older version of codeetl and their raw files "
+            "are gone; refresh them with " + " ".join(f"--dataset {n}" for n in names)
+            + ", or delete " + ", ".join(f"{raw_root}/{s}/parsed" for s in stale) + " to build without them")
     return found
+
+
+def _fetched_from_manifest(raw_root: Path, release: Release, members: list[tuple[str, str]]) -> FetchedRelease | None:
+    """The release's downloads as its manifest records them, if every input is still on disk unchanged."""
+    from codeetl.fetch import Download, LocalMember, read_manifest, sha256_file
+
+    downloads = []
+    for d in read_manifest(raw_root / release.dataset / release.release).values():
+        dl = Download(**{k: v for k, v in d.items() if k != "members"})
+        dl.members = [LocalMember(**m) for m in d["members"]]
+        downloads.append(dl)
+    fetched = FetchedRelease(release.dataset, release.release, downloads, [])
+    on_disk = sorted((m.role, m.sha256) for m in fetched.members
+                     if Path(m.path).is_file() and sha256_file(m.path) == m.sha256)
+    return fetched if downloads and on_disk == sorted(members) else None
 
 
 # ----------------------------------------------------------------------------------------------- build
@@ -276,7 +296,9 @@ def load_curated_links(con: duckdb.DuckDBPyConnection, folders: list[Path]) -> l
 
     from codeetl.fetch import sha256_file
 
-    files = [p for d in folders for p in sorted(Path(d).glob("*.csv"))]
+    files: list[Path] = []  # a file in <data>/links shadows a shipped file of the same name
+    for d in folders:
+        files += [p for p in sorted(Path(d).glob("*.csv")) if p.name not in {f.name for f in files}]
     frames = [f for f in (links.read_links_csv(p) for p in files) if f.height]
     if not frames:
         return []

@@ -7,9 +7,9 @@ the release's own README PDF ("National Physician Fee Schedule Relative Value Fi
 the files of releases 2026-B and 2025-D.
 
 Copyright: CPT codes and their short descriptors are AMA-copyrighted, dental (D) codes ADA-copyrighted.
-The RVU file may be stored and shown with the notice it carries: :data:`CPT_COPYRIGHT_NOTICE` (printed by
-the CLI, repeated in the ``pfs_rvu`` table comment). :func:`read_header_notice` returns the notice of one
-file as that file words it.
+The RVU file may be stored and shown with the notice it carries: :func:`file_notices` reads it (with the
+years the file states) into table ``pfs_notice``, which the pages print. :data:`CPT_COPYRIGHT_NOTICE` is
+RVU26B.pdf's wording, for reference; :func:`read_header_notice` returns one file's HDR text verbatim.
 
 Role ``rvu`` — ``PPRRVU<year>_<Mon>[_nonQPP].txt``, fixed width
     Seven (any number of) header records first: columns 1-3 ``HDR``, 5-50 a line of the copyright

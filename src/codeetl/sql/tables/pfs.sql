@@ -40,11 +40,11 @@ CREATE TABLE pfs_rvu (
     line_no                INTEGER       NOT NULL,
     PRIMARY KEY (release, hcpcs, modifier)
 );
-COMMENT ON TABLE pfs_rvu IS 'Medicare PFS national relative value units and payment policy indicators, one row per HCPCS code + modifier per release (CMS PPRRVU file). CPT codes and descriptions only are copyright 2026 American Medical Association. All rights reserved. Applicable FARS/DFARS apply. All dental codes copyright 2025/26 American Dental Association, all rights reserved.';
+COMMENT ON TABLE pfs_rvu IS 'Medicare PFS national relative value units and payment policy indicators, one row per HCPCS code + modifier per release (CMS PPRRVU file). CPT codes and descriptions only are copyright 2026 American Medical Association. All rights reserved. Applicable FARS/DFARS apply. All dental codes copyright 2025/26 American Dental Association, all rights reserved. (The notices as RVU26B words them; each release''s own notice, with the years its file states, is in pfs_notice.)';
 COMMENT ON COLUMN pfs_rvu.release IS 'Release id from the source catalog: <year>-<A|B|C|D> (A January, B April, C July, D October), e.g. 2026-B = CMS RVU26B.';
 COMMENT ON COLUMN pfs_rvu.hcpcs IS 'CPT (Level I) or Level II HCPCS code, 5 characters (RVU file columns 1-5).';
 COMMENT ON COLUMN pfs_rvu.modifier IS 'Modifier with separate RVUs: 26 professional component, TC technical component, 53 discontinued procedure; empty string for the global service (columns 6-7).';
-COMMENT ON COLUMN pfs_rvu.description IS 'Short descriptor as printed in the RVU file (columns 8-57). CPT descriptors are AMA-copyrighted, dental descriptors ADA-copyrighted: show them with the notice in the table comment.';
+COMMENT ON COLUMN pfs_rvu.description IS 'Short descriptor as printed in the RVU file (columns 8-57). CPT descriptors are AMA-copyrighted, dental descriptors ADA-copyrighted: show them with the release''s notice (pfs_notice).';
 COMMENT ON COLUMN pfs_rvu.status IS 'PFS status code (column 58), meanings in view pfs_status (RVU PDF Attachment A): only RVUs of status A, R and T are used for Medicare payment.';
 COMMENT ON COLUMN pfs_rvu.not_used_for_medicare IS 'True where the file marks the row with + (column 59; CSV column NOT USED FOR MEDICARE PAYMENT): RVUs are shown but are not used for Medicare payment (e.g. status I code 97014).';
 COMMENT ON COLUMN pfs_rvu.work_rvu IS 'Work RVU (physician work), columns 60-65.';
