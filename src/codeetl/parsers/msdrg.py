@@ -36,7 +36,8 @@ A boxed title, prose, then the column header `` I10 Dx  MDC DRG(s)      ICD-10-C
      Z990    23  951         Dependence on aspirator
 
 Columns: a space; the ICD-10-CM code without dot (left-justified in 8); the MDC (2 digits or ``Pre``);
-a single MS-DRG or a range ``first-last``; the code's description. A line with a blank code column
+the MS-DRGs: one ``NNN``, a range ``first-last``, or a comma-separated list of these
+(``928-929,934``, ``927,933``: the burn DRGs of MDC 22 in the complete v42/v43 files); the code's description. A line with a blank code column
 continues the code above (another MDC/DRG range the code belongs to) and has no description. The
 index lists every MS-DRG whose logic uses the code, as principal *or* secondary diagnosis (e.g. A02.1
 defines 870-872 as a principal diagnosis and 974-976 as an HIV-related secondary diagnosis).
@@ -82,7 +83,7 @@ _A_ROW = r"^(?P<drg>[0-9]{3}) (?P<mdc>[0-9]{2}|  )  (?P<type>[MP ])  (?P<title>\
 _B_HEADER = r"^\s*I10 Dx\s+MDC\s+DRG\(s\)\s+ICD-10-CM Description\s*$"
 _B_ROW = (
     r"^ (?P<code>[A-Z][0-9A-Z]{2,6})? +(?P<mdc>Pre|[0-9]{2}) +"
-    r"(?P<first>[0-9]{3})(?:-(?P<last>[0-9]{3}))?(?: +(?P<desc>\S.*?))?\s*$"
+    r"(?P<drgs>[0-9]{3}(?:-[0-9]{3})?(?:,[0-9]{3}(?:-[0-9]{3})?)*)(?: +(?P<desc>\S.*?))?\s*$"
 )
 
 
@@ -141,7 +142,7 @@ def _appendix_b_lines(path: Path) -> pl.DataFrame:
         rows.filter(pl.col("mdc").is_null()),
         path,
         "an index line: ICD-10-CM code without dot (or blank on a continuation line), MDC (2 digits or Pre),"
-        " MS-DRG or range NNN-NNN, description",
+        " MS-DRGs (NNN, a range NNN-NNN, or a comma-separated list of these: 928-929,934), description",
     )
     has_code = pl.col("code").is_not_null()
     has_desc = pl.col("desc").is_not_null()
@@ -149,11 +150,16 @@ def _appendix_b_lines(path: Path) -> pl.DataFrame:
     _raise_at(rows.filter(has_code & ~has_desc), path, "a description after the MS-DRG column on a code line")
     _raise_at(rows.filter(~has_code & has_desc), path, "nothing after the MS-DRG column on a continuation line")
     _raise_at(rows.filter(has_code & ~pl.col("code").is_first_distinct()), path, "each diagnosis code to start one entry only")
-    rows = rows.with_columns(
-        pl.col("code").forward_fill().alias("code_filled"),
-        pl.col("first").cast(pl.Int32),
-        pl.coalesce("last", "first").cast(pl.Int32).alias("last"),
-        pl.col("mdc").str.to_uppercase(),  # Pre -> PRE
+    rows = (
+        rows.with_columns(
+            pl.col("code").forward_fill().alias("code_filled"),
+            pl.col("mdc").str.to_uppercase(),  # Pre -> PRE
+            pl.col("drgs").str.split(","),
+        )
+        .explode("drgs")  # "928-929,934": one row per item of the list
+        .with_columns(pl.col("drgs").str.extract_groups(r"^(?P<first>[0-9]{3})(?:-(?P<last>[0-9]{3}))?$").alias("r"))
+        .unnest("r")
+        .with_columns(pl.col("first").cast(pl.Int32), pl.coalesce("last", "first").cast(pl.Int32).alias("last"))
     )
     _raise_at(rows.filter(pl.col("last") < pl.col("first")), path, "a DRG range first-last with first <= last")
     return rows
@@ -189,7 +195,7 @@ def parse_appendix_b(
         "mdc",
         pl.col("drg_num").cast(pl.String).str.zfill(3).alias("drg"),
     ).unique(maintain_order=True)
-    dx = rows.filter(pl.col("code").is_not_null()).select(
+    dx = rows.filter(pl.col("code").is_not_null()).unique("line_no", maintain_order=True).select(
         pl.lit(version, pl.String).alias("version"),
         icd10_dotted_expr("code").alias("dx"),
         pl.col("desc").alias("description"),
