@@ -1,0 +1,11 @@
+"""The ``codeetl`` command line (typer + rich): ``codeetl.cli:app``.
+
+Errors that codeetl raises on purpose (bad input, missing warehouse, a broken source file) are printed as one
+clear message with a non-zero exit code, never as a traceback. Each module registers its commands on
+:data:`app` when imported here.
+"""
+
+from codeetl.cli.app import app
+from codeetl.cli import info, pages, refresh  # noqa: F401  (registers the commands)
+
+__all__ = ["app"]
