@@ -214,6 +214,8 @@ def build_warehouse(parse_dirs: list[str | Path], catalog: dict[str, Dataset], w
         con.execute("SET enable_progress_bar = false")
         try:
             _load(con, [Path(p) for p in parse_dirs], catalog)
+            for _, text in schema_scripts("derive"):  # cross-release derivations, before anything reads the tables
+                con.execute(text)
             from codeetl.datasets.links.build import load_curated_links  # polars: only when building
 
             problems = load_curated_links(con, link_dirs or [])

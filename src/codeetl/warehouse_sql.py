@@ -36,8 +36,9 @@ def sql_files(folder: str) -> list[str]:
 
 def schema_scripts(kind: str) -> list[tuple[str, str]]:
     """``(where, sql text)`` of every script of one kind, in the order a build applies them:
-    ``tables`` — ``sql/releases.sql`` then each dataset's ``tables.sql``; ``views`` — each dataset's
-    ``views.sql`` then ``sql/pages/*.sql`` (pages read every dataset). Datasets in name order."""
+    ``tables`` — ``sql/releases.sql`` then each dataset's ``tables.sql``; ``derive`` and ``gates`` — each
+    dataset's; ``views`` — each dataset's ``views.sql`` then ``sql/pages/*.sql`` (pages read every dataset).
+    Datasets in name order."""
     from codeetl.datasets import discover
 
     own = [(f"datasets/{d.name}/{kind}.sql", d.sql(kind)) for d in discover().values() if d.sql(kind)]

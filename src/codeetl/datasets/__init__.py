@@ -9,6 +9,10 @@ A dataset is a folder ``src/codeetl/datasets/<name>/`` holding everything about 
 ``catalog.toml``          its releases: dates, official URLs, member files (see :mod:`codeetl.catalog`).
                           A folder without one is built from project files at build time (``links``).
 ``tables.sql``            ``CREATE TABLE`` + ``COMMENT ON`` every table and column it writes.
+``derive.sql``            optional: statements run once every parse is loaded, before curated links,
+                          views and gates: derivations across releases (e.g. a release built from
+                          the previous one and its addenda, code histories), into tables that its
+                          ``tables.sql`` creates.
 ``views.sql``             optional: its views and macros, applied after every table is loaded.
 ``gates.sql``             optional: quality gates checked before a build is published.
 ``*.csv``                 optional: reference data and layouts its parsers read.
