@@ -9,6 +9,8 @@ A dataset is a folder ``src/codeetl/datasets/<name>/`` holding everything about 
 ``catalog.toml``          its releases: dates, official URLs, member files (see :mod:`codeetl.catalog`).
                           A folder without one is built from project files at build time (``links``).
 ``tables.sql``            ``CREATE TABLE`` + ``COMMENT ON`` every table and column it writes.
+                          Any kind of script may be split: ``tables_history.sql`` runs after
+                          ``tables.sql`` (each kind: ``<kind>.sql``, then ``<kind>_*.sql`` by name).
 ``derive.sql``            optional: statements run once every parse is loaded, before curated links,
                           views and gates: derivations across releases (e.g. a release built from
                           the previous one and its addenda, code histories), into tables that its
@@ -59,23 +61,33 @@ class DatasetFolder:
         """The dataset's package (imported on first use: it imports polars)."""
         return importlib.import_module(f"{PACKAGE}.{self.name}")
 
+    def sql_files(self, kind: str) -> list[str]:
+        """Names of the folder's ``<kind>.sql`` and ``<kind>_*.sql`` files (tables, derive, views, gates), in
+        the order they run: ``<kind>.sql`` first, then the others by name (``derive_history.sql`` runs after
+        ``derive.sql``)."""
+        names = [p.name for p in self.folder.iterdir() if p.name == f"{kind}.sql"
+                 or (p.name.startswith(f"{kind}_") and p.name.endswith(".sql"))]
+        return sorted(names, key=lambda n: (n != f"{kind}.sql", n))
+
     def sql(self, kind: str) -> str | None:
-        """The text of ``<kind>.sql`` (tables, views, gates), or None when the folder has none."""
-        f = self.folder.joinpath(f"{kind}.sql")
-        return f.read_text(encoding="utf-8") if f.is_file() else None
+        """The text of the folder's ``<kind>`` scripts joined in run order, or None when it has none."""
+        files = self.sql_files(kind)
+        if not files:
+            return None
+        return "\n".join(self.folder.joinpath(n).read_text(encoding="utf-8") for n in files)
 
     def tables(self) -> list[str]:
-        """The tables its ``tables.sql`` creates, in file order."""
+        """The tables its ``tables*.sql`` create, in file order."""
         return re.findall(r"(?im)^\s*CREATE\s+TABLE\s+(\w+)", self.sql("tables") or "")
 
     def fingerprint(self) -> str:
         """A hash of everything that decides the dataset's parse output: its Python modules, table DDL and
-        reference data (``*.py``, ``tables.sql``, ``*.csv``) and the shared helpers (:data:`SHARED_HELPERS`).
+        reference data (``*.py``, ``tables*.sql``, ``*.csv``) and the shared helpers (:data:`SHARED_HELPERS`).
         Editing any of them re-parses the dataset at the next refresh; editing its catalog, views or gates
         does not."""
         h = hashlib.sha256(self.name.encode())
         for f in sorted(self.folder.iterdir(), key=lambda p: p.name):
-            if f.name.endswith((".py", ".csv")) or f.name == "tables.sql":
+            if f.name.endswith((".py", ".csv")) or f.name in self.sql_files("tables"):
                 h.update(f"\n{f.name}\n".encode() + f.read_bytes())
         base = resources.files("codeetl")
         for helper in SHARED_HELPERS:
