@@ -25,7 +25,7 @@ def con():
     c.execute(sql_text("releases.sql"))
     for rid, start, end in (("A", "2024-01-01", "2024-06-30"), ("B", "2025-01-01", "2025-06-30"),
                             ("C", "2026-01-01", "2026-06-30")):
-        c.execute("INSERT INTO releases VALUES ('demo', ?, ?, ?, ?, 'https://x', 'https://x', 'ab', NULL, now())",
+        c.execute("INSERT INTO releases (dataset, release, label, effective_from, effective_to, source_url, fetched_from, sha256, fetched_at, loaded_at) VALUES ('demo', ?, ?, ?, ?, 'https://x', 'https://x', 'ab', NULL, now())",
                   [rid, f"release {rid}", start, end])
     c.execute("CREATE TABLE demo_rows (release VARCHAR)")
     c.execute("INSERT INTO demo_rows VALUES ('A'), ('B')")  # C is in the catalog but not loaded
@@ -64,7 +64,7 @@ def test_release_column_of_the_table_is_explicit(con):
 
 
 def test_an_open_ended_release_in_effect_wins(con):
-    con.execute("INSERT INTO releases VALUES ('demo', 'Z', 'open', '2023-06-01', NULL, 'https://x', 'https://x', 'ab', NULL, now())")
+    con.execute("INSERT INTO releases (dataset, release, label, effective_from, effective_to, source_url, fetched_from, sha256, fetched_at, loaded_at) VALUES ('demo', 'Z', 'open', '2023-06-01', NULL, 'https://x', 'https://x', 'ab', NULL, now())")
     con.execute("INSERT INTO demo_rows VALUES ('Z')")
     r = pick_release(con, "demo", D(2024, 9, 1), "demo_rows")  # A (later start) has ended; Z is in effect
     assert (r["release"], r["in_effect"]) == ("Z", True)
