@@ -1,7 +1,7 @@
--- ICD-10-CM quality gates: each SELECT returns the offending rows; a build publishes only when all return none.
+-- ICD-10-CM quality gates: each SELECT returns the offending rows, a build publishes only when all return none.
 
 -- gate: icd10cm.addenda_base_count
--- checks: the release the addenda are read against (icd10cm_addenda_base: the latest loaded one before them with the trailer's count_before valid codes) has exactly that many valid codes, and as many headers as the trailer says when it has headers; a release with addenda but nothing of its own to derive from is an error
+-- checks: the release the addenda are read against (icd10cm_addenda_base: the latest loaded one before them with the trailer's count_before valid codes) has exactly that many valid codes, and as many headers as the trailer says when it has headers, and a release with addenda but nothing to derive it from is an error
 -- file: order_addenda / code_addenda (trailer), against the previous release's code set
 SELECT b.release, b.base_release, t.kind, t.count_before AS expected,
        CASE t.kind WHEN 'codes' THEN b.base_codes ELSE b.base_headers END AS found
