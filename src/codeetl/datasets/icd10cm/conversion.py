@@ -23,7 +23,8 @@ effect October 1 of that year: 2021 → 2021-10-01, so M54.5 → M54.50, M54.51,
 date mm/dd/yy for the mid-year updates (04/01/20, 01/01/21, 04/01/22, 04/01/23). The previous-code cell lists
 codes separated by ",", ";", "and", "AND" or "&"; a range (H35.20-H35.23, "Codes in Categories T15-T19")
 stays one value with ``is_range``; "I63.-" and "a code from R11-" name the category (I63, R11). "None" (the
-code replaced nothing) gives no row. Any other wording is an error naming the line.
+code replaced nothing) gives no row. Any other wording is an error naming the line. A row printed twice is
+stored once (the FY2025 table prints the eight rows O44.20-O44.23, O44.30-O44.33 twice; the first line is kept).
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ from codeetl.errors import SourceFormatError
 from codeetl.textio import read_text
 
 HEADER = ("Current code assignment", "Effective", "Previous Code(s) Assignment")
-_CODE = r"[A-Z][0-9A-Z]{2}(?:\.[0-9A-Z]{1,4})?"
+_CODE = r"\b[A-Z](?:[0-9][0-9A-Z]|[A-Z][0-9])(?:\.[0-9A-Z]{1,4})?(?![0-9A-Za-z])"
+"""A code: a letter, then two letters or digits of which one at least is a digit (never the word AND)."""
 _REF = re.compile(rf"({_CODE})(?:\.?-(?!\s*[A-Z]))?(?:\s*-\s*({_CODE}))?")
 _CURRENT = re.compile(rf"^{_CODE}$")
 _FILLER = re.compile(r"^(?:\s|,|;|&|\band\b|\bAND\b|\bCodes in Categories\b|\bCode from categories\b|\ba code from\b)*$")
@@ -138,6 +140,7 @@ def parse_conversion_table(path: str | Path, release: str) -> pl.DataFrame:
                         "effective": eff, "effective_text": cells[1].strip(), "previous_text": " ".join(cells[2].split())})
     if not out:
         raise SourceFormatError(path, None, "at least one row after the header")
-    return pl.DataFrame(out, schema={"release": pl.String, "line_no": pl.Int32, "code": pl.String, "is_range": pl.Boolean,
-                                     "replaced_by": pl.String, "effective": pl.Date, "effective_text": pl.String,
-                                     "previous_text": pl.String})
+    frame = pl.DataFrame(out, schema={"release": pl.String, "line_no": pl.Int32, "code": pl.String, "is_range": pl.Boolean,
+                                      "replaced_by": pl.String, "effective": pl.Date, "effective_text": pl.String,
+                                      "previous_text": pl.String})
+    return frame.unique(["code", "replaced_by", "effective"], keep="first", maintain_order=True)
