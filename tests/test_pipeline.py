@@ -43,7 +43,7 @@ def test_warehouse_tables_and_exports(built):
     pq = built / "warehouse" / "parquet" / "icd10cm_codes" / "icd10cm_codes.parquet"
     assert pl.read_parquet(pq).height == q(db, "SELECT count(*) FROM icd10cm_codes")[0][0]
     notes = pl.read_parquet(built / "warehouse" / "parquet" / "icd10cm_notes" / "icd10cm_notes.parquet")
-    t84 = notes.filter((pl.col("code") == "M96") & pl.col("referenced_codes").list.contains("T84"))
+    t84 = notes.filter((pl.col("release") == "2026-04") & (pl.col("code") == "M96") & pl.col("referenced_codes").list.contains("T84"))
     assert t84["note_type"].to_list() == ["excludes2"]
 
 
