@@ -11,7 +11,6 @@ available offline, so its count is the one figure derived here (see test_fy2026_
 from __future__ import annotations
 
 import re
-import unicodedata
 
 import polars as pl
 import pytest
