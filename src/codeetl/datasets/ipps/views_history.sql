@@ -1,4 +1,4 @@
--- MS-DRG changes between consecutive loaded grouper versions. A view (not a table filled by a derive script)
+-- MS-DRG changes between loaded grouper versions. A macro and a view (not a table filled by a derive script)
 -- because the diagnosis side compares DRG families, which the msdrg_drg view of views.sql defines (the
 -- title without its CC/MCC split): this file runs after views.sql.
 --
@@ -6,16 +6,11 @@
 -- DRG rows compare Appendix A (msdrg_drg_def); diagnosis rows compare, per diagnosis of Appendix B, the set
 -- of (MDC, family) it leads to, written '<MDC> <family> (<its DRGs there>)' and joined with '; '.
 
-CREATE OR REPLACE VIEW msdrg_changes AS
-WITH versions AS (
-    SELECT DISTINCT r.release AS version, r.effective_from
-    FROM releases AS r
-    WHERE r.dataset = 'msdrg' AND r.release IN (SELECT DISTINCT d.version FROM msdrg_drg_def AS d)
-), pairs AS (
-    SELECT * FROM (
-        SELECT lag(version) OVER (ORDER BY effective_from, version) AS from_version, version AS to_version
-        FROM versions
-    ) WHERE from_version IS NOT NULL
+-- msdrg_diff(from_version, to_version): the changes between any two loaded grouper versions. Inside the
+-- macro the parameters hide columns of the same name, so the pair is carried as columns of `pairs` (p.*).
+CREATE OR REPLACE MACRO msdrg_diff(from_version, to_version) AS TABLE
+WITH pairs AS (
+    SELECT from_version AS from_version, to_version AS to_version
 ), drg AS (
     SELECT p.from_version, p.to_version, k.drg,
            a.drg IS NOT NULL AS in_a, b.drg IS NOT NULL AS in_b,
@@ -26,27 +21,41 @@ WITH versions AS (
     LEFT JOIN msdrg_drg_def AS b ON b.version = p.to_version AND b.drg = k.drg
     GROUP BY ALL
 ), fam AS (
-    SELECT x.version, x.dx, x.mdc, coalesce(d.family, d.title) AS family, string_agg(x.drg, ',' ORDER BY x.drg) AS drgs
+    SELECT x.version, x.dx, x.mdc, coalesce(d.family, d.title) AS family, array_to_string(list_sort(list(x.drg)), ',') AS drgs
     FROM msdrg_dx_drg AS x
     LEFT JOIN msdrg_drg AS d ON d.version = x.version AND d.drg = x.drg
+    WHERE x.version IN (from_version, to_version)
     GROUP BY ALL
-), dxs AS (
-    SELECT version, dx,
-           list_sort(list(DISTINCT mdc))                 AS mdcs,
-           list_sort(list(mdc || ' ' || drgs))           AS groups,
-           list_sort(list(mdc || ' ' || family))         AS families,
-           string_agg(mdc || ' ' || family || ' (' || drgs || ')', '; ' ORDER BY mdc, drgs) AS text
-    FROM fam
+), grp AS (
+    -- each (dx, MDC, DRGs) of one version against the other's: unmatched = the diagnosis groups differently
+    SELECT coalesce(a.dx, b.dx) AS dx, a.dx IS NOT NULL AS in_a, b.dx IS NOT NULL AS in_b,
+           a.family IS DISTINCT FROM b.family AS retitled
+    FROM (SELECT * FROM fam WHERE version = from_version) AS a
+    FULL JOIN (SELECT * FROM fam WHERE version = to_version) AS b
+      ON b.dx = a.dx AND b.mdc = a.mdc AND b.drgs = a.drgs
+), mdcs AS (
+    SELECT coalesce(a.dx, b.dx) AS dx, a.dx IS NULL OR b.dx IS NULL AS differs
+    FROM (SELECT DISTINCT dx, mdc FROM fam WHERE version = from_version) AS a
+    FULL JOIN (SELECT DISTINCT dx, mdc FROM fam WHERE version = to_version) AS b ON b.dx = a.dx AND b.mdc = a.mdc
+), flags AS (
+    SELECT g.dx, bool_or(g.in_a) AS in_a, bool_or(g.in_b) AS in_b, bool_or(NOT (g.in_a AND g.in_b)) AS regrouped,
+           bool_or(g.retitled) AS retitled, (SELECT bool_or(m.differs) FROM mdcs AS m WHERE m.dx = g.dx) AS mdc_differs
+    FROM grp AS g
+    GROUP BY g.dx
+    HAVING bool_or(NOT (g.in_a AND g.in_b)) OR bool_or(g.retitled)
+), texts AS (
+    SELECT f.version, f.dx,
+           array_to_string(list_transform(list_sort(list({'m': f.mdc, 'd': f.drgs, 'f': f.family})),
+                                          lambda e: e.m || ' ' || e.f || ' (' || e.d || ')'), '; ') AS text
+    FROM fam AS f
+    WHERE f.dx IN (SELECT x.dx FROM flags AS x)
     GROUP BY ALL
 ), dx AS (
-    SELECT p.from_version, p.to_version, k.dx, a.dx IS NOT NULL AS in_a, b.dx IS NOT NULL AS in_b,
-           a.mdcs AS a_mdcs, b.mdcs AS b_mdcs, a.groups AS a_groups, b.groups AS b_groups,
-           a.families AS a_families, b.families AS b_families, a.text AS a_text, b.text AS b_text
+    SELECT p.from_version, p.to_version, x.*, a.text AS a_text, b.text AS b_text
     FROM pairs AS p
-    JOIN (SELECT DISTINCT version, dx FROM dxs) AS k ON k.version IN (p.from_version, p.to_version)
-    LEFT JOIN dxs AS a ON a.version = p.from_version AND a.dx = k.dx
-    LEFT JOIN dxs AS b ON b.version = p.to_version AND b.dx = k.dx
-    GROUP BY ALL
+    CROSS JOIN flags AS x
+    LEFT JOIN texts AS a ON a.version = p.from_version AND a.dx = x.dx
+    LEFT JOIN texts AS b ON b.version = p.to_version AND b.dx = x.dx
 )
 SELECT from_version, to_version, 'added' AS change, 'drg' AS subject_kind, drg AS subject, NULL AS old, b_title AS new
 FROM drg WHERE NOT in_a
@@ -64,12 +73,27 @@ UNION ALL
 SELECT from_version, to_version,
        CASE WHEN NOT in_a THEN 'added'
             WHEN NOT in_b THEN 'deleted'
-            WHEN a_mdcs <> b_mdcs THEN 'mdc_changed'
-            WHEN a_groups <> b_groups THEN 'family_changed'
+            WHEN mdc_differs THEN 'mdc_changed'
+            WHEN regrouped THEN 'family_changed'
             ELSE 'family_retitled' END,
        'dx', dx, a_text, b_text
-FROM dx
-WHERE NOT in_a OR NOT in_b OR a_mdcs <> b_mdcs OR a_groups <> b_groups OR a_families <> b_families;
+FROM dx;
+
+COMMENT ON MACRO TABLE msdrg_diff IS 'msdrg_diff(from_version, to_version): table of the MS-DRG changes between any two loaded grouper versions, with the columns and rules of msdrg_changes (which holds them for consecutive versions). SELECT change, subject_kind, count(*) FROM msdrg_diff(''v42'', ''v43'') GROUP BY ALL.';
+
+CREATE OR REPLACE VIEW msdrg_changes AS
+WITH versions AS (
+    SELECT DISTINCT r.release AS version, r.effective_from
+    FROM releases AS r
+    WHERE r.dataset = 'msdrg' AND r.release IN (SELECT DISTINCT d.version FROM msdrg_drg_def AS d)
+), pairs AS (
+    SELECT * FROM (
+        SELECT lag(version) OVER (ORDER BY effective_from, version) AS from_version, version AS to_version
+        FROM versions
+    ) WHERE from_version IS NOT NULL
+)
+SELECT d.*
+FROM pairs AS p, LATERAL msdrg_diff(p.from_version, p.to_version) AS d;
 
 COMMENT ON VIEW msdrg_changes IS 'What changed between each pair of consecutive loaded MS-DRG grouper versions (v42 -> v43), one row per change. subject_kind drg (Appendix A): added, deleted, retitled (any change of the printed title, case included), mdc_changed, type_changed. subject_kind dx (Appendix B, each diagnosis with the set of (MDC, DRG family) it leads to, family = the DRG title without its CC/MCC split as in msdrg_drg): added or deleted (the diagnosis is new to / gone from Appendix B), mdc_changed (its set of MDCs differs), family_changed (same MDCs, but its DRGs within an MDC differ: it groups elsewhere), family_retitled (same MDCs and DRGs, a family title differs). Appendix B lists the DRGs a diagnosis is used in as principal or as secondary diagnosis, so the sets include both uses.';
 COMMENT ON COLUMN msdrg_changes.from_version IS 'The earlier grouper version (v42).';
