@@ -90,7 +90,10 @@ def resolve_columns(con: duckdb.DuckDBPyConnection, path: Path, wanted: list[str
 def cells_view_sql(path: Path, code_columns: list[str], date_column: str) -> str:
     """``CREATE TEMP VIEW v_cells``: one row per non-empty code cell of the file with its 1-based row number
     (data rows, the header not counted), the column name, the code as written, the date as written, the
-    normalised code (``key``) and the date as DATE (``day``: DATE, timestamp or ISO text; NULL otherwise)."""
+    normalised code (``key``) and the date as DATE (``day``: DATE, timestamp or ISO text; NULL otherwise).
+
+    The date goes through trim() before TRY_CAST on purpose: this DuckDB pushes a bare TRY_CAST of a CSV
+    column into the CSV reader, which then fails on the first impossible date instead of giving NULL."""
     rn = "file_row_number + 1" if path.suffix.lower() in PARQUET_SUFFIXES else "row_number() OVER ()"
     names = ", ".join(_quote_text(c) for c in code_columns)
     values = ", ".join(f"CAST({_quote_ident(c)} AS VARCHAR)" for c in code_columns)
