@@ -20,8 +20,6 @@ import duckdb
 from codeetl.errors import CodeEtlError
 from codeetl.named_sql import named_statements
 
-REASONS = ("unknown code", "header code", "not yet valid", "deleted", "no release loaded for the date",
-           "unreadable date")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 
 
@@ -146,9 +144,13 @@ def _explain(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _write(con: duckdb.DuckDBPyConnection, out: Path) -> None:
-    """Write ``v_invalid`` in file order to ``out`` (parquet for .parquet/.pq, else CSV with a header)."""
+    """Write ``v_invalid`` in file order to ``out`` (parquet for .parquet/.pq, else CSV with a header);
+    BadInput when it cannot be written."""
     fmt = "FORMAT parquet, COMPRESSION zstd" if out.suffix.lower() in PARQUET_SUFFIXES else "FORMAT csv, HEADER true"
-    con.execute(f"COPY (SELECT * FROM v_invalid ORDER BY row_number, \"column\") TO {_quote_text(str(out))} ({fmt})")
+    try:
+        con.execute(f"COPY (SELECT * FROM v_invalid ORDER BY row_number, \"column\") TO {_quote_text(str(out))} ({fmt})")
+    except duckdb.Error as e:
+        raise BadInput(f"cannot write {out}: {str(e).splitlines()[0]}") from None
 
 
 def validate_file(database: Path, path: Path, code_columns: list[str], date_column: str,
