@@ -4,7 +4,6 @@ the seed page, the real ICD-10-CM code file and the real PFS 2026-B RVU file."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 

@@ -35,7 +35,7 @@ def _as_date(text: str) -> dt.date | None:
         return None
 
 
-def _pick(con, loaded: list[dict], key: str, dataset: str, table: str, ref: str | None) -> dict:
+def _pick(con, loaded: list[dict], key: str, dataset: str, ref: str | None) -> dict:
     """The loaded release named ``ref`` (an id, or a date resolved by pick_release; None = today)."""
     by_id = {r[key]: r for r in loaded}
     if ref in by_id:
@@ -44,7 +44,7 @@ def _pick(con, loaded: list[dict], key: str, dataset: str, table: str, ref: str 
     if day is None:
         raise CodeEtlError(f"{ref!r} is neither a loaded {dataset} release nor a date (YYYY-MM-DD); loaded: "
                            + ", ".join(by_id))
-    return by_id[pick_release(con, dataset, day, table, key if key == "version" else "release")["release"]]
+    return by_id[pick_release(con, dataset, day)["release"]]
 
 
 def _resolve_pair(loaded: list[dict], key: str, old: str | None, new: str | None, pick) -> tuple[dict, dict]:
@@ -123,7 +123,7 @@ def _msdrg_for(con: duckdb.DuckDBPyConnection, a: dict, b: dict) -> dict | None:
     (None when MS-DRG is not loaded for both days)."""
     versions = _rows(con, _sql("msdrg_versions"))
     try:
-        va, vb = (pick_release(con, "msdrg", r["effective_from"], "msdrg_drg_def", "version") for r in (a, b))
+        va, vb = (pick_release(con, "msdrg", r["effective_from"]) for r in (a, b))
     except CodeEtlError:
         return None
     if va["release"] == vb["release"]:
@@ -143,13 +143,13 @@ def diff_page(con: duckdb.DuckDBPyConnection, old: str | None = None, new: str |
     versions = _rows(con, _sql("msdrg_versions"))
     named = {old, new} - {None}
     if named and named <= {v["version"] for v in versions}:
-        a, b = _resolve_pair(versions, "version", old, new, partial(_pick, con, versions, "version", "msdrg", "msdrg_drg_def"))
+        a, b = _resolve_pair(versions, "version", old, new, partial(_pick, con, versions, "version", "msdrg"))
         return {"dataset": "msdrg", **msdrg_section(con, a, b),
                 "sources": sources(con, [("msdrg", a["version"]), ("msdrg", b["version"])])}
     loaded = _rows(con, _sql("icd10cm_releases"))
     if not loaded:
         raise CodeEtlError("the warehouse has no ICD-10-CM history: run `codeetl refresh`")
-    a, b = _resolve_pair(loaded, "release", old, new, partial(_pick, con, loaded, "release", "icd10cm", "icd10cm_codes"))
+    a, b = _resolve_pair(loaded, "release", old, new, partial(_pick, con, loaded, "release", "icd10cm"))
     ms = _msdrg_for(con, a, b)
     used = [("icd10cm", a["release"]), ("icd10cm", b["release"])]
     used += [("msdrg", ms["from"]["version"]), ("msdrg", ms["to"]["version"])] if ms else []
