@@ -301,7 +301,8 @@ def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
 
 def export_all(con: duckdb.DuckDBPyConnection, out: Path) -> None:
-    """Every table and view as ``parquet/<name>/<name>.parquet`` (DuckDB's own parquet writer, zstd)."""
+    """Every table and view as ``parquet/<name>/<name>.parquet`` (DuckDB's own parquet writer, zstd), and the
+    code page of every loaded ICD-10-CM release (:func:`export_code_pages`)."""
     names = [r[0] for r in con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' "
         "UNION ALL SELECT view_name FROM duckdb_views() WHERE NOT internal AND schema_name = 'main' ORDER BY 1"
@@ -310,6 +311,26 @@ def export_all(con: duckdb.DuckDBPyConnection, out: Path) -> None:
         (out / n).mkdir(parents=True, exist_ok=True)
         target = str(out / n / f"{n}.parquet").replace("'", "''")
         con.execute(f"COPY (SELECT * FROM \"{n}\") TO '{target}' (FORMAT parquet, COMPRESSION zstd)")
+    export_code_pages(con, out / "code_page")
+
+
+CODE_PAGE_ROW_GROUP = 2048
+"""Rows per parquet row group of the code_page export: small, so a reader filtering on ``code`` (the file is
+sorted by it) skips every other group by its min/max statistics."""
+
+
+def export_code_pages(con: duckdb.DuckDBPyConnection, out: Path) -> None:
+    """The SQL code page (``code_page`` macro) of every code node of every loaded ICD-10-CM release, each
+    release for its own first day, as ``<out>/icd10cm_release=<id>/code_page.parquet`` sorted by code."""
+    releases = [r[0] for r in con.execute(
+        "SELECT release FROM release_calendar WHERE dataset = 'icd10cm' ORDER BY effective_from").fetchall()]
+    for rid in releases:
+        folder = out / f"icd10cm_release={rid}"
+        folder.mkdir(parents=True, exist_ok=True)
+        target = str(folder / "code_page.parquet").replace("'", "''")
+        release = rid.replace("'", "''")
+        con.execute(f"COPY (SELECT * FROM code_page('{release}', NULL::DATE, NULL::VARCHAR[])) TO '{target}' "
+                    f"(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {CODE_PAGE_ROW_GROUP})")
 
 
 # --------------------------------------------------------------------------------------------- publish

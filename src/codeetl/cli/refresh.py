@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -46,9 +45,11 @@ def refresh(
     except OSError as e:
         _fail(f"--data-dir {data_dir}: {e}\nThe previous warehouse (if any) is unchanged.")
 
-    # The CLI reports every stage and warning itself; Prefect's own log would repeat failures as tracebacks.
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # no telemetry from air-gapped networks
+    from codeetl import orchestrator
+
+    # The CLI reports every stage and warning itself: Prefect stays quiet, sends no telemetry, and its
+    # API server gets time to start on a busy machine. Before Prefect is imported.
+    orchestrator.configure_prefect_env()
     from codeetl.flows import refresh as flow_module
 
     progress = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeElapsedColumn(),
@@ -60,9 +61,12 @@ def refresh(
             tasks[label] = progress.add_task(label, total=total)
         progress.update(tasks[label], completed=done, total=total)
 
-    notify = lambda message: err.print(f"[dim]·[/] {escape(message)}", highlight=False)  # noqa: E731
+    def notify(message: str) -> None:
+        err.print(f"[dim]·[/] {escape(message)}", highlight=False)
+
     err.print(f"Refreshing into {data_dir}/ from {mirror or 'the official CMS/CDC URLs'} ...")
     try:
+        orchestrator.start_api(notify)
         with progress, flow_module.reporting(on_progress, notify):
             summary = flow_module.refresh(root=str(data_dir), mirror=mirror, datasets=dataset, releases=release)
     except CodeEtlError as e:

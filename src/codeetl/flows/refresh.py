@@ -19,6 +19,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
+if __name__ == "__main__":  # run as a script: codeetl's Prefect settings (no telemetry, patient server start)
+    from codeetl.orchestrator import configure_prefect_env
+
+    configure_prefect_env(quiet=False)  # before Prefect is imported; keeps its run log, the only report here
+
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 

@@ -65,7 +65,7 @@ def cpt_page(con: duckdb.DuckDBPyConnection, text: str, as_of: dt.date | None = 
              locality: str | None = None) -> dict[str, Any]:
 
     code = normalise_hcpcs(text)
-    rel = pick_release(con, "pfs", as_of, "pfs_rvu")
+    rel = pick_release(con, "pfs", as_of)
     rid = rel["release"]
     rvus = _rows(con, "SELECT * FROM pfs_rvu WHERE release = ? AND hcpcs = ? ORDER BY modifier <> '', modifier", [rid, code])
     if not rvus:

@@ -14,6 +14,37 @@ from codeetl.render.common import code_list as _code_list, not_in_effect as _not
 
 
 def render_code_page(console: Console, p: dict) -> None:
+    """Print the code page `p` (from :func:`codeetl.pages.code.code_page`): head, where the code sits, its
+    notes, 7th characters, siblings and children, the ICD-9, MS-DRG and procedure sections, and the sources."""
+    render_head(console, p)
+    render_notes(console, p)
+    if p["seventh_characters"]:
+        console.print()
+        t = Table(title=f"7th characters (defined at {p['seventh_characters'][0]['defined_at']})", title_justify="left")
+        t.add_column("char")
+        t.add_column("meaning")
+        for s in p["seventh_characters"]:
+            t.add_row(s["char"], s["meaning"])
+        console.print(t)
+    for key, label in (("siblings", "Siblings"), ("children", "Children")):
+        if p[key]:
+            console.print()
+            console.print(_code_list(label, p[key]))
+    for extra in EXTRA_SECTIONS:
+        extra(console, p)
+    console.print()
+    console.rule("Sources", style="dim")
+    for s in p["sources"]:
+        via = "" if s["fetched_from"] == s["url"] else f" (via {s['fetched_from']})"
+        when = f", fetched {s['fetched_at']}" if s.get("fetched_at") else ""
+        console.print(f"[dim]{s['dataset']} {s['release']}: {s['url']}{via}{when}[/]", highlight=False)
+        for f in s["files"]:
+            console.print(f"[dim]    {f['name']}  sha256 {f['sha256']}[/]", highlight=False)
+    console.print(f"[dim]warehouse built {p.get('built_at')}[/]")
+
+
+def render_head(console: Console, p: dict) -> None:
+    """Print the code, its description, status and release, and where it sits (chapter, section, parents)."""
     if p["is_billable"]:
         status = Text("Billable", style="bold green")
     elif p["seventh_characters"]:
@@ -42,50 +73,32 @@ def render_code_page(console: Console, p: dict) -> None:
     if p.get("hierarchy_note"):
         console.print(Text(f"Note: {p['hierarchy_note']}.", style="yellow"))
 
-    if p["notes"]:
-        console.print()
-        console.rule("Instructional notes", style="dim")
-        for (kind, node, title, inherited), notes in groupby(
-            p["notes"], key=lambda n: (n["from"]["kind"], n["from"]["code"], n["from"]["title"], n["inherited"])
-        ):
-            if not inherited:
-                origin = f"{node} (this code)"
-            elif kind == "chapter":
-                origin = f"from {title}"
-            else:
-                label = "section" if kind == "section" else ("category" if len(node) == 3 else "code")
-                origin = f"from {label} {node}: {title}"
-            console.print(Text(origin, style="italic dim"))
-            for ntype, items in groupby(notes, key=lambda n: n["type"]):
-                console.print(Text(f"  {NOTE_LABELS.get(ntype, ntype)}:", style="bold"))
-                for n in items:
-                    console.print(f"    • {n['text']}", highlight=False)
-    if p["seventh_characters"]:
-        console.print()
-        t = Table(title=f"7th characters (defined at {p['seventh_characters'][0]['defined_at']})", title_justify="left")
-        t.add_column("char")
-        t.add_column("meaning")
-        for s in p["seventh_characters"]:
-            t.add_row(s["char"], s["meaning"])
-        console.print(t)
-    for key, label in (("siblings", "Siblings"), ("children", "Children")):
-        if p[key]:
-            console.print()
-            console.print(_code_list(label, p[key]))
-    for extra in EXTRA_SECTIONS:
-        extra(console, p)
+
+def render_notes(console: Console, p: dict) -> None:
+    """Print the instructional notes that apply, grouped by where they are printed and by type."""
+    if not p["notes"]:
+        return
     console.print()
-    console.rule("Sources", style="dim")
-    for s in p["sources"]:
-        via = "" if s["fetched_from"] == s["url"] else f" (via {s['fetched_from']})"
-        when = f", fetched {s['fetched_at']}" if s.get("fetched_at") else ""
-        console.print(f"[dim]{s['dataset']} {s['release']}: {s['url']}{via}{when}[/]", highlight=False)
-        for f in s["files"]:
-            console.print(f"[dim]    {f['name']}  sha256 {f['sha256']}[/]", highlight=False)
-    console.print(f"[dim]warehouse built {p.get('built_at')}[/]")
+    console.rule("Instructional notes", style="dim")
+    for (kind, node, title, inherited), notes in groupby(
+        p["notes"], key=lambda n: (n["from"]["kind"], n["from"]["code"], n["from"]["title"], n["inherited"])
+    ):
+        if not inherited:
+            origin = f"{node} (this code)"
+        elif kind == "chapter":
+            origin = f"from {title}"
+        else:
+            label = "section" if kind == "section" else ("category" if len(node) == 3 else "code")
+            origin = f"from {label} {node}: {title}"
+        console.print(Text(origin, style="italic dim"))
+        for ntype, items in groupby(notes, key=lambda n: n["type"]):
+            console.print(Text(f"  {NOTE_LABELS.get(ntype, ntype)}:", style="bold"))
+            for n in items:
+                console.print(f"    • {n['text']}", highlight=False)
 
 
 def render_icd9(console: Console, p: dict) -> None:
+    """Print the ICD-9-CM section (both GEMs, combinations read out), if any."""
     s = p.get("icd9")
     if not s:
         return
@@ -114,6 +127,7 @@ def render_icd9(console: Console, p: dict) -> None:
 
 
 def render_msdrg(console: Console, p: dict) -> None:
+    """Print the MS-DRG section (MDCs, DRGs with weights and when each applies, CC/MCC level), if any."""
     s = p.get("ms_drg")
     if not s:
         return
@@ -137,6 +151,7 @@ def render_msdrg(console: Console, p: dict) -> None:
 
 
 def render_procedures(console: Console, p: dict) -> None:
+    """Print the related procedures with their national fee (or why none) and the copyright notice, if any."""
     s = p.get("procedures")
     if not s:
         return

@@ -11,6 +11,7 @@ from codeetl.render.common import not_in_effect as _not_in_effect, usd as _usd
 
 
 def render_cpt_page(console: Console, p: dict) -> None:
+    """Print the CPT/HCPCS page: descriptor, status, RVUs, national (and locality) amounts, copyright."""
     first = p["rows"][0]
     console.print(Panel(Group(
         Text.assemble((p["hcpcs"], "bold cyan"), "  ", (first["description"], "bold")),

@@ -11,6 +11,7 @@ from codeetl.render.common import not_in_effect as _not_in_effect
 
 
 def render_drg_page(console: Console, p: dict) -> None:
+    """Print the MS-DRG page: title, MDC, weights, lengths of stay, family, defining diagnoses."""
     mdc = f"{p['mdc']['code']} {p['mdc']['name'] or ''}".rstrip() if p["mdc"]["code"] else "—"
     console.print(Panel(Group(
         Text.assemble(("MS-DRG " + p["drg"], "bold cyan"), "  ", (p["title"], "bold")),

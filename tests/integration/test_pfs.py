@@ -18,7 +18,7 @@ from codeetl.catalog import Release, load_catalog
 from codeetl.errors import SourceFormatError
 from codeetl.datasets import pfs
 
-CMS = Path(__file__).resolve().parents[2] / "shared" / "cms"
+from _shared import CMS  # noqa: E402
 PFS = CMS / "pfs"
 RVU_26B = PFS / "2026-B" / "PPRRVU2026_Apr_nonQPP.txt"
 RVU_25D = PFS / "2025-D" / "PPRRVU2025_Oct.txt"

@@ -11,7 +11,6 @@ The FY2026 April 1 update added and deleted no codes: its Tabular gives exactly 
 from __future__ import annotations
 
 import re
-import unicodedata
 
 import polars as pl
 import pytest

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from pathlib import Path
 
 import duckdb
 import pytest
@@ -18,7 +17,7 @@ from codeetl.datasets import ipps, msdrg
 from codeetl.warehouse_sql import insert_frame
 from _shared import apply_dataset_sql, apply_schema
 
-CMS = Path(__file__).resolve().parents[2] / "shared" / "cms"
+from _shared import CMS  # noqa: E402
 MSDRG = CMS / "msdrg" / "v43"
 IPPS = CMS / "ipps" / "fy2026"
 

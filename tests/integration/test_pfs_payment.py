@@ -18,9 +18,9 @@ import pytest
 from codeetl.catalog import load_catalog
 from codeetl.datasets import pfs
 from codeetl.warehouse_sql import insert_frame
-from _shared import apply_dataset_sql, apply_schema
+from _shared import apply_dataset_sql
 
-CMS = Path(__file__).resolve().parents[2] / "shared" / "cms"
+from _shared import CMS  # noqa: E402
 PFS = CMS / "pfs"
 FILES = {
     "2026-B": {"rvu": PFS / "2026-B" / "PPRRVU2026_Apr_nonQPP.txt", "gpci": PFS / "2026-B" / "GPCI2026.csv"},

@@ -20,9 +20,9 @@ from codeetl.catalog import Release, load_catalog
 from codeetl.errors import CatalogError, FetchError, SourceFormatError
 from codeetl.datasets import ipps
 from codeetl.warehouse_sql import insert_frame
-from _shared import apply_dataset_sql, apply_schema
+from _shared import apply_dataset_sql
 
-CMS = Path(__file__).resolve().parents[2] / "shared" / "cms"
+from _shared import CMS  # noqa: E402
 DIR = CMS / "ipps" / "fy2026"
 T5, T6I, T6J, T6K = (DIR / f"FY2026-Final-Rule-Table-{t}.txt" for t in ("5", "6I", "6J", "6K"))
 
@@ -322,7 +322,7 @@ def test_catalog_refuses_an_ipps_release_of_an_msdrg_version_it_does_not_have(tm
     from codeetl.errors import CatalogError as Err
 
     for name in ("msdrg", "ipps"):
-        text = (Path(__file__).resolve().parents[1] / "src/codeetl/datasets" / name / "catalog.toml").read_text()
+        text = (Path(__file__).resolve().parents[2] / "src/codeetl/datasets" / name / "catalog.toml").read_text()
         (tmp_path / f"{name}.toml").write_text(text.replace('uses = { msdrg = "v43" }', 'uses = { msdrg = "v99" }'))
     with pytest.raises(Err, match="ipps release 'fy2026' uses msdrg release 'v99', which the catalog does not have"):
         load_catalog(tmp_path)

@@ -18,9 +18,9 @@ from codeetl.catalog import Release, load_catalog
 from codeetl.errors import SourceFormatError
 from codeetl.datasets import gems
 from codeetl.warehouse_sql import insert_frame
-from _shared import apply_dataset_sql, apply_schema
+from _shared import apply_dataset_sql
 
-CMS = Path(__file__).resolve().parents[2] / "shared" / "cms"
+from _shared import CMS  # noqa: E402
 I9GEM = CMS / "gems" / "2018" / "2018_I9gem.txt"
 I10GEM = CMS / "gems" / "2018" / "2018_I10gem.txt"
 

@@ -16,9 +16,9 @@ from codeetl.catalog import load_catalog
 from codeetl.errors import FetchError, SourceFormatError
 from codeetl.datasets import mcd
 from codeetl.warehouse_sql import insert_frame
-from _shared import apply_dataset_sql, apply_schema
+from _shared import apply_dataset_sql
 
-FIX = Path(__file__).resolve().parent / "fixtures" / "mcd"
+FIX = Path(__file__).resolve().parents[1] / "fixtures" / "mcd"
 RELEASE = load_catalog()["mcd"].release("current")
 CSV_INPUTS = {role: FIX / name for role, name in mcd.MEMBERS.items()}
 
