@@ -1,5 +1,5 @@
 """Addenda parsers, the derived release (derive.sql) and the addenda gates (gates.sql) on small fixtures written
-for these tests (tests/unit/fixtures/icd10cm/): an order addenda file in CMS's layout, a code addenda file in the
+for these tests (tests/fixtures/icd10cm/): an order addenda file in CMS's layout, a code addenda file in the
 layout codeetl documents (no CMS code addenda file was available offline), and a two-release warehouse."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from codeetl.datasets.icd10cm import addenda
 from codeetl.errors import SourceFormatError
 from codeetl.warehouse_sql import insert_frame, schema_scripts
 
-FIX = Path(__file__).parent / "fixtures" / "icd10cm"
+FIX = Path(__file__).resolve().parents[1] / "fixtures" / "icd10cm"
 ORDER = FIX / "icd10cm_order_addenda_2099.txt"
 CODES = FIX / "icd10cm_codes_addenda_2099.txt"
 

@@ -1,4 +1,4 @@
-"""Tabular rules on a small fixture written for these tests (tests/unit/fixtures/icd10cm/tabular_rules.xml):
+"""Tabular rules on a small fixture written for these tests (tests/fixtures/icd10cm/tabular_rules.xml):
 the 7th-character rules of seventh_char_rules.csv, sevenChrDef notes, tables, heading sections, references."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from codeetl.datasets import icd10cm
 from codeetl.datasets.icd10cm import tabular
 from codeetl.errors import SourceFormatError
 
-FIXTURE = Path(__file__).parent / "fixtures" / "icd10cm" / "tabular_rules.xml"
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "icd10cm" / "tabular_rules.xml"
 
 
 @pytest.fixture(scope="module")

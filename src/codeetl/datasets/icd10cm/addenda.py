@@ -40,7 +40,7 @@
     by spaces. **Not in the offline mirror**: this layout is the one other projects read the file with (action
     label, code, long title; no header/valid flag, no short title); the parser accepts any run of spaces
     between the three and is tested on a fixture written for this project
-    (``tests/unit/fixtures/icd10cm/icd10cm_codes_addenda_2099.txt``), not on a CMS file. A trailer in the
+    (``tests/fixtures/icd10cm/icd10cm_codes_addenda_2099.txt``), not on a CMS file. A trailer in the
     order addenda's format is accepted too. When a release has both files, the code addenda must list
     exactly the flag-1 lines of the order addenda (same actions, codes and long titles) and only the order
     addenda's rows are stored.
