@@ -46,6 +46,9 @@ def test_fy2027_is_derived_from_the_addenda_and_flagged(con):
     assert con.execute("SELECT count(*) FROM icd10cm_notes WHERE release = '2027' AND code = 'M96'").fetchone()[0] == \
         con.execute("SELECT count(*) FROM icd10cm_notes WHERE release = '2026-04' AND code = 'M96'").fetchone()[0] > 0
     assert con.execute("SELECT count(*) FROM icd10cm_notes WHERE release = '2027' AND code = 'D69.1'").fetchone()[0] == 0
+    # new categories outside every printed section range have no section; their chapter is the preceding category's
+    assert con.execute("SELECT code, section, chapter FROM icd10cm_codes WHERE release = '2027' AND depth = 1 "
+                       "AND section IS NULL ORDER BY code").fetchall() == [("J4B", None, 10), ("K6A", None, 11), ("QA1", None, 17)]
 
 
 def test_every_gate_passes(con):
