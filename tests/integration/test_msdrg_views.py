@@ -207,7 +207,7 @@ def test_point_release_is_newer_than_its_version():
     newer than v43 and v43 than v9 (both in cc_level's default version and in the code_page export)."""
     c = duckdb.connect()
     apply_schema(c, "tables")
-    c.execute("INSERT INTO releases (dataset, release, label, effective_from, effective_to, source_url, fetched_from, sha256, fetched_at, loaded_at) VALUES ('icd10cm', '2026-04', 'x', '2026-04-01', NULL, 'u', 'u', 's', NULL, now())")
+    c.execute("INSERT INTO releases VALUES ('icd10cm', '2026-04', 'x', '2026-04-01', NULL, 'u', 'u', 's', NULL, now())")
     c.execute("INSERT INTO icd10cm_chapters VALUES ('2026-04', 13, 'Musculoskeletal', 'M00', 'M99')")
     c.execute("INSERT INTO icd10cm_codes (release, code, code_nodot, description, is_billable, category, chapter, seq) "
               "VALUES ('2026-04', 'M96.1', 'M961', 'Postlaminectomy syndrome', true, 'M96', 13, 1)")
