@@ -37,16 +37,11 @@ from codeetl import datasets
 from codeetl.catalog import Dataset, Release
 from codeetl.errors import WarehouseError
 from codeetl.fetch import FetchedRelease, Transport, fetch_release
+from codeetl.paths import DB_NAME, current_database, default_root  # noqa: F401  (part of the pipeline API)
 from codeetl.provenance import fingerprint, utc_now
 from codeetl.warehouse_sql import insert_parquet, schema_scripts
 
-DB_NAME = "codeetl.duckdb"
 COMPLETE = "COMPLETE"  # written last into a build folder: only complete builds are published or kept
-
-
-def default_root() -> Path:
-    """``$CODEETL_DATA`` if set, else ``./data``."""
-    return Path(os.environ.get("CODEETL_DATA", "data"))
 
 
 # ----------------------------------------------------------------------------------------------- parse
@@ -386,15 +381,6 @@ def refresh_lock(root: str | Path):
             yield
         finally:
             fcntl.flock(f, fcntl.LOCK_UN)
-
-
-def current_database(root: str | Path | None = None) -> Path:
-    """The published warehouse file; WarehouseError when there is none yet."""
-    root = Path(root) if root is not None else default_root()
-    db = root / "warehouse" / DB_NAME
-    if not db.exists():
-        raise WarehouseError(f"no warehouse at {db}: run `codeetl refresh` first (offline: `codeetl refresh --mirror ../shared/cms`)")
-    return db
 
 
 # ----------------------------------------------------------------------------------- the whole refresh

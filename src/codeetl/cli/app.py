@@ -19,7 +19,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from codeetl import pipeline
+from codeetl import paths
 from codeetl.errors import CodeEtlError
 
 app = typer.Typer(
@@ -52,7 +52,7 @@ def _date(text: str | None) -> dt.date | None:
 
 def _connect(data_dir: Path) -> duckdb.DuckDBPyConnection:
     try:
-        db = pipeline.current_database(data_dir)
+        db = paths.current_database(data_dir)
     except CodeEtlError as e:
         _fail(str(e))
     return duckdb.connect(str(db), read_only=True)

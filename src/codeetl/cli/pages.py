@@ -47,13 +47,15 @@ def drg(
 def icd9(
     code: Annotated[str, typer.Argument(help="An ICD-9-CM diagnosis code: 722.83, 25012, V45.4")],
     as_json: AsJson = False,
+    as_of: AsOf = None,
     data_dir: DataDir = Path("data"),
 ) -> None:
     """Show an ICD-9-CM code's ICD-10-CM equivalents (GEMs), with combination scenarios and choice lists."""
     from codeetl.pages.icd9 import icd9_page
     from codeetl.render.icd9 import render_icd9_page
 
-    _show(data_dir, lambda con: icd9_page(con, code), render_icd9_page, as_json)
+    day = _date(as_of)
+    _show(data_dir, lambda con: icd9_page(con, code, as_of=day), render_icd9_page, as_json)
 
 
 @app.command()

@@ -9,7 +9,6 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from codeetl import pipeline
 from codeetl.cli.app import DataDir, _fail, app, err, out
 from codeetl.errors import CodeEtlError
 
@@ -34,6 +33,7 @@ def refresh(
         TimeElapsedColumn,
     )
 
+    from codeetl import pipeline
     from codeetl.catalog import load_catalog
 
     try:  # bad names fail here, before Prefect starts
