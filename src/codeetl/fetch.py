@@ -56,6 +56,7 @@ import requests
 
 from codeetl.catalog import Member, Release, SourceFile
 from codeetl.errors import FetchError
+from codeetl.faulthooks import stage
 
 CONNECT_TIMEOUT = 10.0  # seconds to establish a connection (at most; less when the budget is nearly spent)
 READ_TIMEOUT = 30.0  # seconds without a byte before a response counts as stalled
@@ -313,6 +314,8 @@ class Transport:
                         raise FetchError(f"{label}: more than the {max_bytes:,} bytes the catalog allows for "
                                          "this file; stopped")
                     f.write(block)
+                    if done == len(block):
+                        stage("fetch")  # a file half-written
                     if self.progress:
                         self.progress(label, done, total)
             if total is not None and done != total:
@@ -733,6 +736,7 @@ def _fetch_download(sf: SourceFile, rdir: Path, location: str, transport: Transp
         raise FetchError(f"{label}: download has sha256 {digest}, the catalog expects {sf.sha256}; "
                          "the previous files are kept")
     if sf.archive == "zip":
+        stage("extract")
         members = extract_members(staged, sf.members, incoming / Path(sf.url_name).stem, label, max_bytes=sf.max_bytes)
         if not members:
             raise FetchError(f"{label}: the archive has none of the members {[n for m in sf.members for n in m.names]}")
