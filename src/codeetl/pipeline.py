@@ -113,7 +113,7 @@ def parse_release_cached(release: Release, fetched: FetchedRelease, raw_root: st
         _write_current(parsed_root, key)
         return ParsedRelease(release.dataset, release.release, str(out), key, True, meta["tables"])
     module = datasets.dataset_module(release.dataset)
-    frames = module.parse_release(release, fetched.inputs)
+    frames = _parse(module, release, fetched)
     tmp = parsed_root / f".{key}.part"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -144,6 +144,23 @@ def parse_release_cached(release: Release, fetched: FetchedRelease, raw_root: st
         raise
     _write_current(parsed_root, key)
     return ParsedRelease(release.dataset, release.release, str(out), key, False, tables)
+
+
+def _parse(module, release: Release, fetched: FetchedRelease) -> dict:
+    """module.parse_release, with any unexpected error from reading a source file (a parser's own error
+    names file and line already) made a :class:`SourceFormatError` naming the release's files."""
+    from codeetl.errors import CodeEtlError, SourceFormatError
+
+    try:
+        return module.parse_release(release, fetched.inputs)
+    except (CodeEtlError, OSError):
+        raise
+    except Exception as e:  # noqa: BLE001 - a damaged file can make any library raise anything
+        files = ", ".join(sorted({m.name for m in fetched.members}))
+        text = " ".join(str(e).split())
+        raise SourceFormatError(f"{release.dataset} {release.release} ({files})", None,
+                                f"files the {release.dataset} parser can read",
+                                f"{e.__class__.__name__}: {text[:200]}") from None
 
 
 def _write_parse(frames: dict, tmp: Path) -> dict[str, int]:

@@ -24,17 +24,40 @@ def decode_cms_text(raw: bytes, where: str | Path) -> str:
         raise SourceFormatError(where, line, "UTF-8 or Windows-1252 text", repr(raw[e.start : e.end])) from None
 
 
+MAX_READ_BYTES = 128_000_000
+"""Parsers read a source file whole only up to this size: 7x the largest real one (IPPS Table 6K, 17 MB).
+Downloads are capped lower still by the catalog (``max_bytes``); this is the parsers' own guard, for
+files that reach them another way."""
+
+
+def check_size(path: str | Path, limit: int = MAX_READ_BYTES) -> int:
+    """The file's size in bytes; :class:`SourceFormatError` when it is larger than `limit`, before any of
+    it is read (a parser reads files whole, so a file far larger than any real one is refused)."""
+    size = Path(path).stat().st_size
+    if size > limit:
+        raise SourceFormatError(path, None, f"a file of at most {limit:,} bytes (the real ones are far smaller)",
+                                f"{size:,} bytes")
+    return size
+
+
+def read_bytes(path: str | Path, limit: int = MAX_READ_BYTES) -> bytes:
+    """The file's bytes, after :func:`check_size`."""
+    check_size(path, limit)
+    return Path(path).read_bytes()
+
+
 def read_text(path: str | Path) -> str:
-    """A CMS text file as text (see :func:`decode_cms_text`)."""
-    return decode_cms_text(Path(path).read_bytes(), path)
+    """A CMS text file as text (see :func:`decode_cms_text`), after :func:`check_size`."""
+    return decode_cms_text(read_bytes(path), path)
 
 
 def read_lines(path: str | Path, encoding: str = "ascii") -> pl.DataFrame:
     """The file as a frame ``(line_no: UInt32 1-based, text: str)``; CR of CRLF removed.
 
-    A byte that is not valid in ``encoding`` raises :class:`SourceFormatError` naming its line.
+    A byte that is not valid in ``encoding`` raises :class:`SourceFormatError` naming its line; a file
+    larger than ``MAX_READ_BYTES`` is refused before it is read.
     """
-    raw = Path(path).read_bytes()
+    raw = read_bytes(path)
     try:
         text = raw.decode(encoding)
     except UnicodeDecodeError as e:

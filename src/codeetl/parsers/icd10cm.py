@@ -51,7 +51,7 @@ from lxml import etree
 from codeetl.catalog import Release
 from codeetl.codes import icd10_dotted_expr
 from codeetl.errors import SourceFormatError
-from codeetl.textio import read_text
+from codeetl.textio import check_size, read_text
 
 PARSER_VERSION = "1"
 TABLES_SQL = "tables/icd10cm.sql"
@@ -222,8 +222,10 @@ def parse_tabular(path: str | Path, release: str) -> dict[str, pl.DataFrame]:
     character, in Tabular order (``seq``).
     """
     path = str(path)
+    check_size(path)  # the tree takes ~20x the file in memory: a file far larger than the real 10 MB is refused
     try:
-        root = etree.parse(path, etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)).getroot()
+        root = etree.parse(path, etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True,
+                                                 load_dtd=False)).getroot()
     except etree.XMLSyntaxError as e:
         raise SourceFormatError(path, e.lineno, "well-formed XML", str(e)) from None
     if root.tag != "ICD10CM.tabular":
