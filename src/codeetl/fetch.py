@@ -18,8 +18,8 @@ What a fetch guarantees:
 * **Safe extraction.** Only the members the catalog names are extracted, by base name, from the archive
   or from the zips inside it (CMS ships some downloads as a zip in a zip: the IPPS Tables 6 zip, the MCD
   export), searched up to ``MAX_ZIP_DEPTH`` levels down; a member of an archive wins over a same-named one
-  in its inner zips. A name with an absolute path, ``..`` or a drive letter is never extracted nor opened,
-  at any level; the real (streamed) size of every member read, inner zips included, is capped, so a zip
+  in its inner zips. A name with an absolute path, ``..`` or a drive letter, and a member stored as a
+  symbolic link, is never extracted nor opened, at any level; the real (streamed) size of every member read, inner zips included, is capped, so a zip
   bomb stops early. Inner zips are not kept: each is spooled to a temporary file while it is searched
   (unless the catalog names it as a member itself); a damaged one is an error naming both archives.
 
@@ -397,6 +397,11 @@ def _safe_member_name(name: str) -> bool:
     return not p.is_absolute() and ".." not in p.parts and not (len(name) > 1 and name[1] == ":")
 
 
+def _is_link(info: zipfile.ZipInfo) -> bool:
+    """A member stored as a symbolic link (Unix mode in the high bits of external_attr): never extracted."""
+    return (info.external_attr >> 16) & 0o170000 == 0o120000
+
+
 def _base_name(name: str) -> str:
     return PurePosixPath(name.replace("\\", "/")).name
 
@@ -434,7 +439,7 @@ class _Extraction:
         """Extract the pending members found in `z`, then search its inner zips for those still pending.
 
         chain: the archive names from the download down to `z` (the download's own name first)."""
-        infos = [i for i in z.infolist() if not i.is_dir() and _safe_member_name(i.filename)]
+        infos = [i for i in z.infolist() if not i.is_dir() and _safe_member_name(i.filename) and not _is_link(i)]
         by_base: dict[str, zipfile.ZipInfo] = {}
         for info in infos:
             by_base.setdefault(_base_name(info.filename).lower(), info)
