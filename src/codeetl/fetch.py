@@ -2,17 +2,21 @@
 
 What a fetch guarantees:
 
-* **Atomic files.** A download streams into a temporary file beside its target and is renamed into
-  ``data/raw/<dataset>/<release>/`` only when complete and checked; an interrupted fetch leaves the
-  previous file untouched.
+* **Atomic, verified files.** Everything new for a release (downloads, extracted members) is staged in
+  ``data/raw/<dataset>/<release>/.incoming/`` and moved into place only when complete and checked (type,
+  size, the catalog's sha256 of the download and of every member); a failed fetch removes the staging
+  folder and leaves the previous files and manifest untouched.
 * **A manifest** ``data/raw/<dataset>/<release>/manifest.json`` records, per download: url, where the
   bytes actually came from, size, sha256, fetched_at, ETag and Last-Modified, and every member used.
 * **Unchanged sources are skipped.** Over HTTP a conditional request (If-None-Match /
   If-Modified-Since) is sent when the manifest has validators; a 304, or a body whose sha256 equals the
   recorded one, keeps the existing file. A mirror directory file with the recorded sha256 is not copied.
-* **Retries only where retrying can help**: connection errors, timeouts, HTTP 429 and 5xx, with
-  exponential backoff (honouring Retry-After). A 404 or a 403 is final. Every request has explicit
-  connect/read timeouts.
+* **Retries only where retrying can help**: connection errors (a reset or short body mid-transfer
+  included), timeouts, HTTP 429 and 5xx, with exponential backoff (honouring Retry-After), all within one
+  time budget per download (:class:`Transport`: ``timeout``, default 60 s, and ``retries``). A 404 or a
+  403 is final, and so is a host name that does not resolve; a refused connection is retried once.
+* **Bounded size**: a body past the catalog's ceiling for the file is refused (by its Content-Length) or
+  stopped; see *Safe extraction* for archives.
 * **Content checks.** A zip must be a readable zip; a text/XML/CSV file must not be an HTML page (a
   portal's error or login page served with status 200 is the classic failure).
 * **Safe extraction.** Only the members the catalog names are extracted, by base name, from the archive
@@ -124,6 +128,7 @@ class FetchedRelease:
 
     @property
     def members(self) -> list[LocalMember]:
+        """Every member of every download."""
         return [m for d in self.downloads for m in d.members]
 
     @property
@@ -139,6 +144,7 @@ class FetchedRelease:
 
 
 def sha256_file(path: str | Path) -> str:
+    """The file's sha256, hex."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(CHUNK), b""):
@@ -433,6 +439,7 @@ class _Extraction:
         self.caps = {m.role: m.max_bytes for m in members if m.max_bytes}  # per-member ceilings
 
     def pending(self) -> list[Member]:
+        """The catalog members not found yet."""
         return [m for m in self.members if m.role not in self.found]
 
     def walk(self, z: zipfile.ZipFile, chain: tuple[str, ...]) -> None:
@@ -564,6 +571,7 @@ def _manifest_path(release_dir: Path) -> Path:
 
 
 def read_manifest(release_dir: Path) -> dict[str, dict]:
+    """The release's manifest as catalog URL -> download record; {} when there is none (or it is damaged)."""
     p = _manifest_path(release_dir)
     if not p.exists():
         return {}
@@ -574,6 +582,7 @@ def read_manifest(release_dir: Path) -> dict[str, dict]:
 
 
 def write_manifest(release_dir: Path, fetched: FetchedRelease) -> None:
+    """Write the release's manifest atomically. Returns None."""
     p = _manifest_path(release_dir)
     tmp = p.with_suffix(".json.part")
     tmp.write_text(json.dumps({"dataset": fetched.dataset, "release": fetched.release,

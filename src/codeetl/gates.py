@@ -173,3 +173,16 @@ def failure_message(results: list[GateResult]) -> str:
 def _show(value, limit: int = 60) -> str:
     text = str(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+GATES_START = "<!-- gates:start (generated from the gates.sql files; test_fetch_bounds checks it) -->"
+GATES_END = "<!-- gates:end -->"
+
+
+def markdown(all_gates: list[Gate] | None = None) -> str:
+    """The gates as a Markdown table (gate | checks | file | defined in), for the README."""
+    rows = ["| gate | checks | file | defined in |", "|---|---|---|---|"]
+    for g in load_gates() if all_gates is None else all_gates:
+        files = ", ".join(r.replace(":", " ") for r in g.roles) or "—"
+        rows.append(f"| `{g.name}` | {g.checks} | {files} | `src/codeetl/{g.source}` |")
+    return "\n".join(rows)

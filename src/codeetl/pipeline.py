@@ -371,6 +371,7 @@ def run_checks(con: duckdb.DuckDBPyConnection) -> list[gates.GateResult]:
 
 
 def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Rows per table of the database."""
     names = [r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' ORDER BY 1").fetchall()]
     return {n: con.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0] for n in names}
 

@@ -270,3 +270,12 @@ def test_unexpected_parser_error_names_the_files(monkeypatch, tmp_path):
     monkeypatch.setattr(module, "parse_release", lambda r, i: 1 / 0)
     with pytest.raises(SourceFormatError, match=r"gems 2018 \(2018_I9gem.txt\).*ZeroDivisionError"):
         pipeline.parse_release_cached(release, fetched, tmp_path / "raw")
+
+
+def test_readme_lists_every_gate():
+    from _shared import REPO
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    table = readme.split(gates.GATES_START, 1)[1].split(gates.GATES_END, 1)[0].strip()
+    assert table == gates.markdown(), ("regenerate the gates table in the README from codeetl.gates.markdown() "
+                                       "(between the gates:start and gates:end markers)")
