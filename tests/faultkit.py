@@ -55,7 +55,7 @@ class FaultServer:
         class Handler(_Handler):
             server_state = outer
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = _QuietServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
@@ -72,6 +72,11 @@ class FaultServer:
         self.stop.set()
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):  # a client hanging up mid-body is the point here
+        pass
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -621,7 +621,7 @@ def fetch_release(release: Release, raw_root: str | Path, mirror: str | None = N
     """
     transport = transport or Transport()
     rdir = Path(raw_root) / release.dataset / release.release
-    created = [p for p in (rdir.parent, rdir) if not p.exists()]
+    created = [p for p in (Path(raw_root), rdir.parent, rdir) if not p.exists()]
     rdir.mkdir(parents=True, exist_ok=True)
     incoming = rdir / ".incoming"
     try:

@@ -611,10 +611,15 @@ def test_kill_9_of_the_real_command_leaves_no_process_and_nothing_half_written(p
     marks = tmp_path / "stages.txt"
     env = {**os.environ, "CODEETL_STAGE_FILE": str(marks), "CODEETL_PAUSE_AT": "build"}
     env.pop("CODEETL_REFRESH_WORKER", None)
-    p = subprocess.Popen([sys.executable, "-m", "codeetl", "refresh", "--data-dir", str(prev), "--mirror",
-                          str(pfs_mirror(tmp_path)), "--dataset", "pfs", "--release", "2026-B"],
-                         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO)
-    wait_for_stage(p, marks, "build", limit=240)
+    log = tmp_path / "refresh.log"
+    with open(log, "wb") as out:
+        p = subprocess.Popen([sys.executable, "-m", "codeetl", "refresh", "--data-dir", str(prev), "--mirror",
+                              str(pfs_mirror(tmp_path)), "--dataset", "pfs", "--release", "2026-B"],
+                             env=env, stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
+    try:
+        wait_for_stage(p, marks, "build", limit=240)
+    except AssertionError as e:
+        raise AssertionError(f"{e}\n{log.read_text()[-3000:]}") from None
     below = descendants(p.pid)
     assert below, "the refresh runs in a worker process"
     p.send_signal(signal.SIGKILL)

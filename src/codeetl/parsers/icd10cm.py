@@ -214,6 +214,9 @@ def _split_title(desc: str) -> tuple[str, str | None, str | None]:
     return desc[: m.start()].strip(), m.group(1), m.group(2)
 
 
+MAX_TABULAR_BYTES = 40_000_000  # the tree takes ~25x the file in memory; the real file has 10 MB
+
+
 def parse_tabular(path: str | Path, release: str) -> dict[str, pl.DataFrame]:
     """Parse a Tabular List XML into frames ``icd10cm_chapters``, ``icd10cm_sections``,
     ``icd10cm_codes``, ``icd10cm_notes`` and ``icd10cm_seventh_chars`` (all with a ``release`` column).
@@ -222,7 +225,7 @@ def parse_tabular(path: str | Path, release: str) -> dict[str, pl.DataFrame]:
     character, in Tabular order (``seq``).
     """
     path = str(path)
-    check_size(path)  # the tree takes ~20x the file in memory: a file far larger than the real 10 MB is refused
+    check_size(path, MAX_TABULAR_BYTES)
     try:
         root = etree.parse(path, etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True,
                                                  load_dtd=False)).getroot()
