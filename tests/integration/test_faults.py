@@ -609,7 +609,8 @@ def test_kill_9_of_the_real_command_leaves_no_process_and_nothing_half_written(p
     unwinds (build folder removed, lock released), Prefect's server stops, no process outlives it."""
     before = kept(prev)
     marks = tmp_path / "stages.txt"
-    env = {**os.environ, "CODEETL_STAGE_FILE": str(marks), "CODEETL_PAUSE_AT": "build"}
+    env = {**os.environ, "CODEETL_STAGE_FILE": str(marks), "CODEETL_PAUSE_AT": "build",
+           "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180"}  # a loaded CI machine starts it slowly
     env.pop("CODEETL_REFRESH_WORKER", None)
     log = tmp_path / "refresh.log"
     with open(log, "wb") as out:
