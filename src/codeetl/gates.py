@@ -119,11 +119,14 @@ def _plain(value):
     return value
 
 
-def _files(con: duckdb.DuckDBPyConnection, gate: Gate, releases: set[str]) -> list[str]:
-    """Source file names of the gate's roles: of the offending releases when those match, else of all."""
+def _files(con: duckdb.DuckDBPyConnection, gate: Gate, releases: set[str], roles: set[str]) -> list[str]:
+    """Source file names of the gate's roles (of the offending rows' roles, when they have a ``role``
+    column): of the offending releases when those match, else of all."""
     out: list[str] = []
     for dr in gate.roles:
         dataset, role = dr.split(":", 1)
+        if roles and role not in roles:
+            continue
         rows = con.execute("SELECT DISTINCT release, file_name FROM source_files WHERE dataset = ? AND role = ? "
                            "ORDER BY 1, 2", [dataset, role]).fetchall()
         hit = [r for r in rows if r[0] in releases] or rows
@@ -142,7 +145,8 @@ def run_gate(con: duckdb.DuckDBPyConnection, gate: Gate, limit: int = EXAMPLES) 
         return GateResult(gate.name, gate.checks, False, error=f"{e.__class__.__name__}: {msg}")
     examples = [{c: _plain(v) for c, v in zip(cols, r)} for r in rows[:limit]]
     releases = {str(e["release"]) for e in examples if e.get("release") is not None}
-    files = _files(con, gate, releases) if gate.roles else []
+    roles = {str(e["role"]) for e in examples if e.get("role") is not None}
+    files = _files(con, gate, releases, roles) if gate.roles else []
     return GateResult(gate.name, gate.checks, not rows, files, examples, len(rows) > limit)
 
 

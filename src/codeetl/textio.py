@@ -9,10 +9,19 @@ import polars as pl
 from codeetl.errors import SourceFormatError
 
 
+def _reject_utf16(raw: bytes, where: str | Path) -> None:
+    """CMS text is never UTF-16 (or UTF-32): say so, rather than failing later on a garbled layout."""
+    head = raw[:4096]
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in head:
+        raise SourceFormatError(where, 1, "8-bit text (UTF-8 or Windows-1252)",
+                                "UTF-16 or binary data (NUL bytes or a UTF-16 byte order mark)")
+
+
 def decode_cms_text(raw: bytes, where: str | Path) -> str:
     """Bytes of a CMS text/CSV file as text: UTF-8 (a BOM is dropped) when they decode as such, else
     Windows-1252 (CMS writes many files from Windows tools, e.g. 2026-B's RVU file has one 0xA0 byte).
-    A byte undefined in Windows-1252 raises :class:`SourceFormatError` naming its line."""
+    A byte undefined in Windows-1252, or UTF-16/binary data, raises :class:`SourceFormatError` naming its line."""
+    _reject_utf16(raw, where)
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -58,6 +67,7 @@ def read_lines(path: str | Path, encoding: str = "ascii") -> pl.DataFrame:
     larger than ``MAX_READ_BYTES`` is refused before it is read.
     """
     raw = read_bytes(path)
+    _reject_utf16(raw, path)
     try:
         text = raw.decode(encoding)
     except UnicodeDecodeError as e:

@@ -415,7 +415,8 @@ def test_header_only_appendix_b_fails(monkeypatch, prev, tmp_path):
     mirror = fk.mirror_with(tmp_path, {"msdrg/v43/appendix_A.txt": CMS / "msdrg" / "v43" / "appendix_A.txt",
                                        "msdrg/v43/appendix_B.txt": b"".join(b_lines[: header + 1])})
     r, _ = refresh(monkeypatch, prev, str(mirror), "--dataset", "msdrg", "--release", "v43")
-    assert_failed_and_kept(r, prev, before, "appendix_B.txt")
+    assert_failed_and_kept(r, prev, before, "gate msdrg.files_not_empty", "file: appendix_B.txt (msdrg v43)",
+                           "role=appendix_b")
 
 
 @pytest.mark.parametrize("fault", ["short", "non-numeric"])
@@ -436,7 +437,8 @@ def test_wrong_encoding_is_a_message(monkeypatch, prev, tmp_path, encoding):
     mirror = fk.mirror_with(tmp_path, {"msdrg/v43/appendix_A.txt": bad,
                                        "msdrg/v43/appendix_B.txt": CMS / "msdrg" / "v43" / "appendix_B.txt"})
     r, _ = refresh(monkeypatch, prev, str(mirror), "--dataset", "msdrg", "--release", "v43")
-    assert_failed_and_kept(r, prev, before, "appendix_A.txt")
+    phrases = ["line 1: expected 8-bit text", "UTF-16"] if encoding == "utf-16" else ["line 12: expected cp1252 text", "x81"]
+    assert_failed_and_kept(r, prev, before, "appendix_A.txt", *phrases)
 
 
 # ------------------------------------------------------------------------------------- system faults
