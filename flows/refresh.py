@@ -160,6 +160,9 @@ if __name__ == "__main__":
     ap.add_argument("--data-dir", default="data")
     ap.add_argument("--dataset", action="append")
     ap.add_argument("--release", action="append")
+    ap.add_argument("--timeout", type=float, help="seconds a failing download may take (default 60)")
+    ap.add_argument("--retries", type=int, help="retries of a download (default 4)")
     a = ap.parse_args()
-    print(refresh(root=a.data_dir, mirror=a.mirror, datasets=a.dataset, releases=a.release))
+    print(refresh(root=a.data_dir, mirror=a.mirror, datasets=a.dataset, releases=a.release,
+                  timeout=a.timeout, retries=a.retries))
     sys.exit(0)
