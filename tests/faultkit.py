@@ -263,8 +263,8 @@ def plain_refresh(root: str = "data", mirror: str | None = None, datasets: list[
     from codeetl import pipeline
     from codeetl.fetch import Transport
 
-    if notify is None and "flows.refresh" in sys.modules:  # the CLI's stage lines, as with the flow
-        notify = sys.modules["flows.refresh"]._NOTIFY
+    if notify is None and "codeetl.flows.refresh" in sys.modules:  # the CLI's stage lines, as with the flow
+        notify = sys.modules["codeetl.flows.refresh"]._REPORTING.get()[1]
     say = notify or (lambda m: None)
     catalog = catalog_module.load_catalog()
     selected = pipeline.select_releases(catalog, datasets, releases)
@@ -299,9 +299,11 @@ def run_cli(args: list[str], monkeypatch=None):
     from codeetl.cli import app
 
     if args and args[0] == "refresh":
-        import flows.refresh as flow_module
+        import codeetl.flows.refresh as flow_module
+        from codeetl import orchestrator
 
         monkeypatch.setattr(flow_module, "refresh", plain_refresh)
+        monkeypatch.setattr(orchestrator, "start_api", lambda notify=None: None)  # no Prefect server needed
     previous = signal.getsignal(signal.SIGTERM)
     try:
         return CliRunner().invoke(app, args, env={"CODEETL_REFRESH_WORKER": "1"})  # no worker process

@@ -266,7 +266,7 @@ def test_unexpected_parser_error_names_the_files(monkeypatch, tmp_path):
     fetched = FetchedRelease("gems", "2018", [Download("u", "s", str(f), 1, "0" * 64, "t", members=[m])], [])
     from codeetl import datasets
 
-    module = datasets.dataset_module("gems")
+    module = datasets.dataset("gems").module()
     monkeypatch.setattr(module, "parse_release", lambda r, i: 1 / 0)
     with pytest.raises(SourceFormatError, match=r"gems 2018 \(2018_I9gem.txt\).*ZeroDivisionError"):
         pipeline.parse_release_cached(release, fetched, tmp_path / "raw")
