@@ -245,5 +245,10 @@ def dictionary(
         sys.stdout.write(md)
 
 
+from codeetl.check.command import check as _check  # noqa: E402  (issue 11: codeetl check PAGE)
+
+app.command(name="check")(_check)
+
+
 def main() -> None:  # pragma: no cover
     app()

@@ -1,0 +1,202 @@
+"""What the warehouse says, as `codeetl check` needs it: the one place that imports the code page
+(:mod:`codeetl.page`) and reads warehouse tables, so a move of those modules is rewired here only.
+
+Every method returns official values from the warehouse (never typed in); each result that a verdict
+cites comes with its source (dataset, release, file). SQL is in ``src/codeetl/sql/check/facts.sql``.
+Tables that a warehouse may not have yet (``icd9cm_codes``, ``icd10cm_code_history``,
+``icd10cm_replacements``) raise :class:`MissingData`, which a verdict reports as "not checkable".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from functools import lru_cache
+from typing import Any
+
+import duckdb
+
+from codeetl.check.words import content_words
+from codeetl.errors import CodeEtlError
+from codeetl.page import CodeNotFound, MalformedCode, NoReleaseInEffect, _ipps_used, code_page, pick_release
+from codeetl.warehouse_sql import sql_text
+
+__all__ = ["Facts", "MissingData", "CodeNotFound", "MalformedCode", "NoReleaseInEffect", "CodeEtlError"]
+
+
+class MissingData(CodeEtlError):
+    """The warehouse lacks a table or release a claim needs (the message says which)."""
+
+
+@lru_cache(maxsize=1)
+def queries() -> dict[str, str]:
+    """The named queries of ``sql/check/facts.sql``: {name: SQL}."""
+    out: dict[str, list[str]] = {}
+    name = None
+    for line in sql_text("check/facts.sql").splitlines():
+        m = re.match(r"--\s*name:\s*(\w+)", line)
+        if m:
+            name = m.group(1)
+            out[name] = []
+        elif name and not line.startswith("--"):
+            out[name].append(line)
+    return {k: "\n".join(v).strip() for k, v in out.items()}
+
+
+class Facts:
+    """Cached reads of one warehouse connection (read-only)."""
+
+    SOURCE_ROLES = {"icd10cm": ("tabular", "codes", "order"), "gems": ("i10_to_i9", "i9_to_i10"),
+                    "msdrg": ("appendix_b", "appendix_a"), "ipps": ("table5",), "pfs": ("rvu", "rvu_csv")}
+
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self.con = con
+        self._cache: dict[tuple, Any] = {}
+        self.tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() UNION "
+                                                 "SELECT view_name FROM duckdb_views()").fetchall()}
+
+    def rows(self, name: str, **params) -> list[dict]:
+        """Rows of the named query as dicts."""
+        sql = queries()[name]
+        used = {k: v for k, v in params.items() if f"${k}" in sql}
+        cur = self.con.execute(sql, used)
+        cols = [d[0] for d in cur.description]
+        return [dict(zip(cols, r)) for r in cur.fetchall()]
+
+    def _cached(self, key: tuple, make):
+        if key not in self._cache:
+            try:
+                self._cache[key] = make()
+            except CodeEtlError as e:
+                self._cache[key] = e
+        v = self._cache[key]
+        if isinstance(v, CodeEtlError):
+            raise v
+        return v
+
+    def need(self, table: str, what: str) -> None:
+        """MissingData unless the warehouse has `table` (`what` says which data that is)."""
+        if table not in self.tables:
+            raise MissingData(f"the warehouse has no table {table} ({what})")
+
+    # ------------------------------------------------------------------------------------ releases
+
+    def release(self, dataset: str, as_of: dt.date, table: str, column: str = "release") -> dict:
+        """The release of `dataset` in effect on `as_of` (see codeetl.page.pick_release)."""
+        return self._cached(("rel", dataset, as_of, table), lambda: pick_release(self.con, dataset, as_of, table, column))
+
+    def icd10_release(self, as_of: dt.date, release: str | None = None) -> dict:
+        """The ICD-10-CM release of the day (or the one named)."""
+        if release:
+            rows = self.rows("release_row", dataset="icd10cm", release=release)
+            if not rows:
+                raise CodeEtlError(f"the warehouse has no ICD-10-CM release {release!r}")
+            return rows[0] | {"in_effect": True}
+        return self.release("icd10cm", as_of, "icd10cm_codes")
+
+    def source(self, dataset: str, release: str, role: str | None = None) -> dict:
+        """{'dataset', 'release', 'file'}: the source file of a release (the one with `role`, else the
+        first of the dataset's usual roles)."""
+        files = self._cached(("src", dataset, release), lambda: self.rows("source_file", dataset=dataset, release=release))
+        order = (role,) if role else self.SOURCE_ROLES.get(dataset, ())
+        pick = next((f for r in order for f in files if f["role"] == r), files[0] if files else None)
+        return {"dataset": dataset, "release": release, "file": pick["file_name"] if pick else None}
+
+    # --------------------------------------------------------------------------------- ICD-10-CM
+
+    def page(self, code: str, as_of: dt.date, release: str | None = None) -> dict:
+        """The code page of `code` as of `as_of` (or in `release`); CodeNotFound when the code is not in it."""
+        kw = {"release": release} if release else {"as_of": as_of}
+        return self._cached(("page", code, as_of, release), lambda: code_page(self.con, code, **kw))
+
+    def code_row(self, code: str, release: str) -> dict | None:
+        """The icd10cm_codes row of `code` in `release`, or None."""
+        rows = self._cached(("row", code, release), lambda: self.rows("code_row", code=code, release=release))
+        return rows[0] if rows else None
+
+    def code_everywhere(self, code: str) -> list[dict]:
+        """One row per loaded ICD-10-CM release (date order) with the code's status there (None if absent)."""
+        return self._cached(("every", code), lambda: self.rows("code_everywhere", code=code))
+
+    def billable_below(self, code: str, release: str) -> list[dict]:
+        """The billable codes under a header (at most 12)."""
+        return self.rows("billable_below", code=code, release=release, prefix=code.replace(".", ""))
+
+    def inclusion_terms(self, code: str, release: str) -> list[str]:
+        """The inclusion terms printed under `code`."""
+        return [r["note"] for r in self.rows("inclusion_terms", code=code, release=release)]
+
+    def node_notes(self, code: str, release: str) -> list[dict]:
+        """The notes printed under a node (code or category) itself."""
+        return self.rows("node_notes", code=code, release=release)
+
+    def description_index(self, release: str) -> dict[frozenset, list[tuple[str, str]]]:
+        """Every description of `release` by its content words: {words: [(code, description)]}."""
+        def build():
+            index: dict[frozenset, list[tuple[str, str]]] = {}
+            for r in self.rows("all_descriptions", release=release):
+                for d in {r["description"], r["description_tabular"]} - {None}:
+                    index.setdefault(content_words(d), []).append((r["code"], d))
+            return index
+        return self._cached(("index", release), build)
+
+    def history(self, code: str) -> list[dict]:
+        """Spans of unchanged validity of `code` (table icd10cm_code_history)."""
+        self.need("icd10cm_code_history", "ICD-10-CM code history across releases")
+        return self.rows("code_history", code=code)
+
+    def replacements(self, code: str) -> list[dict]:
+        """Codes that replaced `code` and since when (table icd10cm_replacements, CDC conversion table)."""
+        self.need("icd10cm_replacements", "the CDC ICD-10-CM conversion table")
+        return self.rows("replacements", code=code)
+
+    # ---------------------------------------------------------------------------------- ICD-9-CM
+
+    def icd9_description(self, code: str) -> dict | None:
+        """The ICD-9-CM v32 row of a diagnosis code (table icd9cm_codes), or None when it is not there."""
+        self.need("icd9cm_codes", "ICD-9-CM v32 descriptions")
+        rows = self.rows("icd9_description", code=code)
+        return rows[0] if rows else None
+
+    def icd9_universe(self) -> set[str]:
+        """Every ICD-9-CM diagnosis code the warehouse knows (icd9cm_codes when loaded, else the GEMs)."""
+        def build():
+            codes = {r["code"] for r in self.rows("gem_icd9_codes")}
+            if "icd9cm_codes" in self.tables:
+                codes |= {r["code"] for r in self.rows("icd9_codes")}
+            return codes
+        return self._cached(("icd9u",), build)
+
+    # ------------------------------------------------------------------------------------ MS-DRG
+
+    def msdrg(self, as_of: dt.date) -> dict:
+        """The MS-DRG version in effect on `as_of` (release id such as 'v43')."""
+        return self.release("msdrg", as_of, "msdrg_dx_drg", "version")
+
+    def msdrg_versions(self) -> list[str]:
+        """MS-DRG versions loaded."""
+        return [r[0] for r in self.con.execute("SELECT DISTINCT version FROM msdrg_dx_drg ORDER BY 1").fetchall()]
+
+    def drg_family(self, code: str, version: str) -> list[dict]:
+        """The MS-DRGs a diagnosis leads to (Appendix B) with titles and weights."""
+        return self._cached(("fam", code, version), lambda: self.rows("drg_family", code=code, version=version))
+
+    def drg_def(self, drg: str, version: str) -> dict | None:
+        """An MS-DRG's title, MDC and weights in `version`, or None."""
+        rows = self._cached(("drg", drg, version), lambda: self.rows("drg_def", drg=drg, version=version))
+        return rows[0] if rows else None
+
+    def weights_source(self, version: str) -> dict:
+        """The IPPS Table 5 that carries the weights of MS-DRG `version`."""
+        used = _ipps_used(self.con, version)
+        return self.source("ipps", used[0][1], "table5") if used else self.source("msdrg", version)
+
+    # ----------------------------------------------------------------------------------------- PFS
+
+    def pfs(self, as_of: dt.date) -> dict:
+        """The Medicare PFS release in effect on `as_of`."""
+        return self.release("pfs", as_of, "pfs_rvu")
+
+    def pfs_item(self, hcpcs: str, release: str | None = None) -> list[dict]:
+        """The PFS row (global service) of `hcpcs` with national amounts, in `release` or in every release."""
+        return self._cached(("pfs", hcpcs, release), lambda: self.rows("pfs_item", hcpcs=hcpcs, release=release))

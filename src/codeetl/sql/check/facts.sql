@@ -1,0 +1,72 @@
+-- Queries of `codeetl check` (src/codeetl/check/facts.py). Each starts with "-- name: <name>" and takes
+-- named parameters ($code, $release, ...).
+
+-- name: code_row
+SELECT release, code, is_billable, description, description_tabular, parent, category, chapter, seventh_char_from
+FROM icd10cm_codes WHERE release = $release AND code = $code;
+
+-- name: code_everywhere
+-- Every loaded ICD-10-CM release, in date order, with the code's row there (NULLs where it is absent).
+SELECT r.release, r.label, r.effective_from, r.effective_to, c.is_billable, c.description,
+       (SELECT count(*) > 0 FROM icd10cm_codes h WHERE h.release = r.release AND h.parent IS NOT NULL) AS has_headers
+FROM (SELECT DISTINCT release, label, effective_from, effective_to FROM releases WHERE dataset = 'icd10cm'
+      AND release IN (SELECT DISTINCT release FROM icd10cm_codes)) r
+LEFT JOIN icd10cm_codes c ON c.release = r.release AND c.code = $code
+ORDER BY r.effective_from;
+
+-- name: billable_below
+SELECT code, description FROM icd10cm_codes
+WHERE release = $release AND is_billable AND code_nodot LIKE $prefix || '%' AND code <> $code
+ORDER BY seq LIMIT 12;
+
+-- name: inclusion_terms
+SELECT note FROM icd10cm_notes WHERE release = $release AND code = $code AND note_type = 'inclusionTerm' ORDER BY note_no;
+
+-- name: all_descriptions
+SELECT code, description, description_tabular FROM icd10cm_codes WHERE release = $release;
+
+-- name: node_notes
+SELECT node_kind, code, note_type, note, referenced_codes FROM icd10cm_notes
+WHERE release = $release AND code = $code ORDER BY note_no;
+
+-- name: gem_icd9_codes
+SELECT target AS code FROM gem_icd10_to_icd9 WHERE target <> 'NoDx'
+UNION SELECT source FROM gem_icd9_to_icd10 WHERE source <> 'NoDx';
+
+-- name: icd9_description
+SELECT release, code, description, short_description FROM icd9cm_codes
+WHERE code = $code AND kind = 'diagnosis' ORDER BY release DESC LIMIT 1;
+
+-- name: icd9_codes
+SELECT DISTINCT code FROM icd9cm_codes WHERE kind = 'diagnosis';
+
+-- name: code_history
+SELECT code, valid_from, valid_to, is_billable, description, first_release, last_release
+FROM icd10cm_code_history WHERE code = $code ORDER BY valid_from;
+
+-- name: replacements
+SELECT code, replaced_by, effective FROM icd10cm_replacements WHERE code = $code ORDER BY replaced_by;
+
+-- name: drg_family
+SELECT dx, mdc, mdc_name, drg, title, weight FROM dx_drg_family WHERE version = $version AND dx = $code ORDER BY mdc, drg;
+
+-- name: drg_def
+SELECT drg, mdc, title, title_ipps, weight, weight_before_cap, family, severity FROM msdrg_drg
+WHERE version = $version AND drg = $drg;
+
+-- name: pfs_item
+SELECT r.release, r.hcpcs, r.description, r.status, s.meaning AS status_meaning, s.payable,
+       p.nonfacility_amount, p.nonfacility_note, p.facility_amount, p.facility_note
+FROM pfs_rvu r
+LEFT JOIN pfs_status s ON s.status = r.status
+LEFT JOIN pfs_payment p ON p.release = r.release AND p.hcpcs = r.hcpcs AND p.modifier = r.modifier AND p.locality = 'national'
+WHERE r.hcpcs = $hcpcs AND r.modifier = '' AND ($release IS NULL OR r.release = $release)
+ORDER BY r.release;
+
+-- name: source_file
+SELECT dataset, release, role, file_name FROM source_files
+WHERE dataset = $dataset AND release = $release ORDER BY role;
+
+-- name: release_row
+SELECT DISTINCT dataset, release, label, effective_from, effective_to FROM releases
+WHERE dataset = $dataset AND release = $release;
