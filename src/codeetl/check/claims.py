@@ -40,6 +40,7 @@ class Claim:
 KINDS = {
     "validity": "the page's code is a code on the page's date",
     "billable": "a code is billable (valid for claims), or is a header",
+    "status_since": "since when a code is a header (or was replaced)",
     "existence": "a code or category exists",
     "description": "a code's description",
     "chapter": "the chapter number of a code",
@@ -86,10 +87,13 @@ class Sentence:
     flags: frozenset[str]
     mentions: list[Mention]
     page_code: str | None
+    start: int = 0  # where the sentence starts in the line's text
 
     def claim(self, kind: str, text: str, subject: str | None, value: Any = None, **kw) -> Claim:
-        """A claim read from this sentence."""
-        return Claim(kind=kind, text=_short(text), line=self.ln.no, section=self.ln.section, subject=subject,
+        """A claim read from this sentence, at the source line where its words are."""
+        at = self.text.find(text.strip()[:40])
+        line = self.ln.line_at(self.start + max(at, 0))
+        return Claim(kind=kind, text=_short(text), line=line, section=self.ln.section, subject=subject,
                      value=value, extra=kw.pop("extra", {}), tentative=kw.pop("tentative", False))
 
     def subject_before(self, pos: int, skip: str | None = None) -> str | None:
@@ -207,12 +211,20 @@ def find_claims(page: Page, code: str | None = None) -> tuple[PageInfo, list[Cla
             carried = None
         flags = line_flags(ln, carried)
         claims += finders.line_claims(page, i, flags, info.code, with_fees)
-        for text in [ln.text] if ln.cells else [t for _, t in sentences(ln.text)]:
+        for start, text in [(0, _row_text(ln))] if ln.cells else sentences(ln.text):
             if text.rstrip().endswith("?"):
                 continue
-            s = Sentence(text, ln, flags, icd10_mentions(text, info.code), info.code)
+            s = Sentence(text, ln, flags, icd10_mentions(text, info.code), info.code, start)
             claims += finders.sentence_claims(s)
     return info, _dedupe(claims)
+
+
+def _row_text(ln: Line) -> str:
+    """A table row as a sentence: a two-column row of a 'Field | Value' table reads 'Field: Value'."""
+    generic = not ln.header or re.match(r"(?i)^(field|item|fact|attribute|property|key|label)$", ln.header[0].strip())
+    if len(ln.cells) == 2 and generic:
+        return f"{ln.cells[0]}: {ln.cells[1]}"
+    return ln.text
 
 
 def _section_of(page: Page, line: int | None) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 
 import duckdb
 
-from codeetl.check.words import content_words
+from codeetl.check.words import content_words, within
 from codeetl.errors import CodeEtlError
 from codeetl.page import CodeNotFound, MalformedCode, NoReleaseInEffect, _ipps_used, code_page, pick_release
 from codeetl.warehouse_sql import sql_text
@@ -130,15 +130,43 @@ class Facts:
         """The notes printed under a node (code or category) itself."""
         return self.rows("node_notes", code=code, release=release)
 
-    def description_index(self, release: str) -> dict[frozenset, list[tuple[str, str]]]:
-        """Every description of `release` by its content words: {words: [(code, description)]}."""
+    def description_index(self, release: str) -> tuple[list[tuple[frozenset, str, str]], dict[str, set[int]]]:
+        """Every description of `release` with its content words, and which of them hold each word:
+        ([(words, code, description)], {word: {positions}})."""
         def build():
-            index: dict[frozenset, list[tuple[str, str]]] = {}
+            entries: list[tuple[frozenset, str, str]] = []
+            by_word: dict[str, set[int]] = {}
             for r in self.rows("all_descriptions", release=release):
                 for d in {r["description"], r["description_tabular"]} - {None}:
-                    index.setdefault(content_words(d), []).append((r["code"], d))
-            return index
+                    words = content_words(d)
+                    for w in words:
+                        by_word.setdefault(w, set()).add(len(entries))
+                    entries.append((words, r["code"], d))
+            return entries, by_word
         return self._cached(("index", release), build)
+
+    def described_as(self, release: str, words: frozenset, slack: int) -> list[tuple[str, str]]:
+        """Codes of `release` whose description has all of `words` and at most `slack` more, closest first."""
+        entries, by_word = self.description_index(release)
+        if not words or any(w not in by_word for w in words):
+            return []
+        hits = set.intersection(*(by_word[w] for w in words))
+        near = [(len(entries[i][0] - words), entries[i][1], entries[i][2]) for i in hits if len(entries[i][0] - words) <= slack]
+        return [(c, d) for _, c, d in sorted(near)]
+
+    def described_within(self, release: str, phrase: str, slack: int) -> list[tuple[str, str]]:
+        """Like :meth:`described_as` for the words of `phrase`, counting repeated words ('with ... with')."""
+        return [(c, d) for c, d in self.described_as(release, content_words(phrase), slack) if within(phrase, d)]
+
+    def header_release(self, code: str, day_release: str) -> dict | None:
+        """For a release loaded from a valid-code file (no headers): the nearest loaded release that has
+        `code` and headers, to describe a header the day's file cannot list; None if there is none."""
+        every = self.code_everywhere(code)
+        day = next((r for r in every if r["release"] == day_release), None)
+        if day is None or day["has_headers"]:
+            return None
+        found = [r for r in every if r["has_headers"] and r["description"] is not None]
+        return min(found, key=lambda r: abs((r["effective_from"] - day["effective_from"]).days)) if found else None
 
     def history(self, code: str) -> list[dict]:
         """Spans of unchanged validity of `code` (table icd10cm_code_history)."""

@@ -103,6 +103,26 @@ def status_claims(s: Sentence) -> list[Claim]:
     return out
 
 
+SINCE_RE = re.compile(r"\b(?:since|as of|effective|from|on)\s+", re.I)
+
+
+def since_claims(s: Sentence) -> list[Claim]:
+    """'M54.5 is a header, not a billable code, since October 1, 2021': when a code's status changed."""
+    from codeetl.check.mentions import parse_date
+
+    out = []
+    for m in s.mentions:
+        after = s.text[m.end: m.end + 120]
+        if m.form == "range" or not re.search(r"header|not (?:a )?billable|non-?billable|replaced|expanded|deleted|"
+                                              r"invalid|no longer", after[:60], re.I):
+            continue
+        k = SINCE_RE.search(after)
+        d = parse_date(after[k.end():]) if k else None
+        if d and d[1] == 0:
+            out.append(s.claim("status_since", s.text[m.start: m.end + k.end() + d[2]], m.code, d[0].isoformat()))
+    return out
+
+
 # ------------------------------------------------------------------------------- chapter and category
 
 CHAPTER_RE = re.compile(r"\bchapter\s*:?\s*(\d{1,2}|[IVXL]{1,5})\b", re.I)
@@ -148,7 +168,7 @@ def _chapter_title(rest: str) -> str | None:
 
 
 CATEGORY_RE = re.compile(r"\b(sub)?category\s*:?\s*([A-Z]\d[0-9A-Z](?:\.[0-9A-Z]{1,3})?)(?![\w.])", re.I)
-PARENT_RE = re.compile(r"\b(?:parent(?: code)?|under|codes in)\s*:?\s*([A-Z]\d[0-9A-Z](?:\.[0-9A-Z]{1,3})?)(?![\w.])")
+PARENT_RE = re.compile(r"\b(?:(?i:parent)(?: (?i:code))?|under|codes in)\s*:?\s*([A-Z]\d[0-9A-Z](?:\.[0-9A-Z]{1,3})?)(?![\w.])")
 
 
 def category_claims(s: Sentence) -> list[Claim]:
@@ -304,9 +324,10 @@ EXACT_RE = re.compile(r"\b(exact (?:match|equivalent)|one-to-one|identical)\b", 
 
 
 def icd9_claims(s: Sentence) -> list[Claim]:
-    """ICD-9-CM equivalents named where the text (or its section) is about ICD-9-CM: codes, ranges
-    ('722.80–722.83'), their meanings in parentheses, and whether the mapping is approximate."""
-    if not ("icd9" in s.flags or re.search(r"icd-?9", s.text, re.I)):
+    """ICD-9-CM equivalents named where the line (or its section) is about ICD-9-CM: codes, ranges
+    ('722.80–722.83'), their meanings (in parentheses or a table cell), and whether the mapping is
+    approximate."""
+    if not ("icd9" in s.flags or re.search(r"icd-?9", s.ln.text, re.I)):
         return []
     ranges, singles = icd9_mentions(s.text)
     out = []
@@ -314,15 +335,24 @@ def icd9_claims(s: Sentence) -> list[Claim]:
         out.append(s.claim("icd9_set", s.text[a:b], s.subject_before(a), [lo, hi]))
     for code, a, b in singles:
         out.append(s.claim("icd9", snippet(s.text, a, b, 30), s.subject_before(a), code))
-        p = re.match(r"\s*\(([^()]{2,80})\)", s.text[b:])
-        if p and not re.match(r"\d", p.group(1)):
-            out.append(s.claim("icd9_description", s.text[a: b + p.end()], code, p.group(1).strip()))
-    if ranges or singles:
+        p = re.match(r"\s*\(([^()]{2,120})\)", s.text[b:])
+        meaning = p.group(1) if p and not re.match(r"\d", p.group(1)) else _icd9_cell(s, code)
+        if meaning:
+            out.append(s.claim("icd9_description", s.text[a: b + (p.end() if p else 0)] if p else s.text, code, meaning.strip()))
+    if ranges or singles or re.search(r"crosswalk|\bmaps?\b|mapping|equivalen|\bGEMs?\b", s.text, re.I):
         for rx, value in ((APPROX_RE, True), (EXACT_RE, False)):
             m = rx.search(s.text)
             if m:
                 out.append(s.claim("icd9_approximate", snippet(s.text, m.start(), m.end(), 30), s.page_code, value))
     return out
+
+
+def _icd9_cell(s: Sentence, code: str) -> str | None:
+    """The meaning of an ICD-9-CM code in its table row: the wordy cell beside the code's cell."""
+    if not s.ln.cells or s.text != s.ln.text or code not in [c.strip() for c in s.ln.cells]:
+        return None
+    return next((c for c in s.ln.cells if c.strip() != code and len(re.findall(r"[A-Za-z]{3,}", c)) >= 1
+                 and not icd9_mentions(c)[1]), None)
 
 
 # -------------------------------------------------------------------------------------------- MS-DRG
@@ -331,29 +361,34 @@ DRG_VERSION_RE = re.compile(r"(?:MS-DRG|DRG|grouper)s?\s*(?:\(\s*)?(?:version\s*
                             r"|\bversion\s+(\d{2})(?:\.\d)?\s+(?:of\s+)?(?:the\s+)?MS-DRG", re.I)
 DRG_LIST_RE = re.compile(rf"\b(?:MS-)?DRGs?\s*(?:#|no\.?|numbers?)?\s*({DRG_NUMBER}(?:\s*(?:/|,|&|-|–|\band\b|\bor\b|\bto\b|"
                          rf"\bthrough\b)\s*(?:(?:MS-)?DRG\s*)?{DRG_NUMBER})*)\b(?!\.\d)", re.I)
-WEIGHT_RE = re.compile(r"\b(?:relative weight|weight|RW)\b\s*(?:of|is|=|:)?\s*(\d{1,2}\.\d{3,4})\b", re.I)
+WEIGHT_RE = re.compile(r"\b(?:relative weight|weight|RW)\b(?:\s+of\s+(?:MS-)?DRG\s*(\d{3}))?\s*(?:of|is|=|:)?\s*"
+                       r"(\d{1,2}\.\d{3,4})\b", re.I)
 MDC_RE = re.compile(r"\bMDC\s*:?\s*(\d{1,2})\b")
 
 
 def drg_claims(s: Sentence) -> list[Claim]:
-    """The MS-DRG version ('MS-DRG v43.0'), the DRGs a code groups to ('DRGs 551/552'), their titles in
-    parentheses ('(Medical back problems with/without MCC)'), weights and the MDC."""
+    """The MS-DRG version ('MS-DRG v43.0'), the DRGs a code groups to ('DRGs 551/552'), their titles
+    ('(Medical back problems with/without MCC)', 'DRG 535 – Fractures of hip and pelvis with MCC'), their
+    relative weights ('weight 1.6761') and the MDC."""
     if not ("drg" in s.flags or re.search(r"\bDRG", s.text)):
         return []
-    out = []
-    for m in DRG_VERSION_RE.finditer(s.text):
-        out.append(s.claim("drg_version", m.group(0), None, m.group(1) or m.group(3)))
-    for m in DRG_LIST_RE.finditer(s.text):
+    out = [s.claim("drg_version", m.group(0), None, m.group(1) or m.group(3)) for m in DRG_VERSION_RE.finditer(s.text)]
+    lists = [m for m in DRG_LIST_RE.finditer(s.text) if not re.match(r"\s*\.\d", s.text[m.end():])]
+    placed: list[tuple[int, str]] = []
+    for m in lists:
         numbers = drg_numbers(re.sub(r"(?i)(?:MS-)?DRG\s*", "", m.group(1)))
         subject = s.subject_before(m.start())
-        for n in numbers:
-            out.append(s.claim("drg", m.group(0), subject, n))
-        title = re.match(r"\s*\(([^()]{3,160})\)", s.text[m.end():])
+        out += [s.claim("drg", m.group(0), subject, n) for n in numbers]
+        placed += [(m.start(), n) for n in numbers]
+        title = re.match(r"\s*\(([^()]{3,160})\)", s.text[m.end():]) or (
+            re.match(r"\s*[–—:-]\s*([A-Z][^;()|]{3,120}?)\s*(?:[;|(]|$|\.\s)", s.text[m.end():]) if len(numbers) == 1 else None)
         if title:
-            out += _drg_titles(s, numbers, title.group(1), s.text[m.start(): m.end() + title.end()])
-        w = WEIGHT_RE.search(s.text[m.end():])
-        if w and len(numbers) == 1:
-            out.append(s.claim("drg_weight", w.group(0), numbers[0], w.group(1)))
+            out += _drg_titles(s, numbers, title.group(1).strip(" ."), s.text[m.start(): m.end() + title.end()])
+    for w in WEIGHT_RE.finditer(s.text):
+        before = [n for at, n in placed if at < w.start()]
+        drg = w.group(1) or (before[-1] if before else None)
+        if drg:
+            out.append(s.claim("drg_weight", w.group(0), drg, w.group(2)))
     for m in MDC_RE.finditer(s.text):
         out.append(s.claim("mdc", m.group(0), s.subject_before(m.start()), f"{int(m.group(1)):02d}"))
     return out + _drg_row(s)
@@ -414,7 +449,7 @@ def implicit_code_claims(s: Sentence, made: list[Claim]) -> list[Claim]:
     return out
 
 
-SENTENCE_FINDERS = [status_claims, chapter_claims, category_claims, sibling_claims, description_claims, note_claims,
+SENTENCE_FINDERS = [status_claims, since_claims, chapter_claims, category_claims, sibling_claims, description_claims, note_claims,
                     seventh_claims, icd9_claims, drg_claims]
 
 

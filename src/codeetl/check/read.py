@@ -32,6 +32,15 @@ class Line:
     cells: tuple[str, ...] = ()
     header: tuple[str, ...] = ()
     adjacent: bool = False  # no blank line between this line and the one before it in the source
+    breaks: tuple[tuple[int, int], ...] = ()  # (offset in text, source line) where a wrapped line continues
+
+    def line_at(self, offset: int) -> int:
+        """The source line of the character at `offset` of the text (wrapped lines were joined)."""
+        no = self.no
+        for at, line in self.breaks:
+            if offset >= at:
+                no = line
+        return no
 
 
 @dataclass
@@ -90,9 +99,9 @@ def read_page(text: str, name: str | None = None, fmt: str | None = None) -> Pag
     if fmt == "html":
         lines, title, meta = _read_html(text)
     elif fmt == "markdown":
-        lines, title, meta = _read_markdown(text), None, {}
+        lines, title, meta = _join_wrapped(_read_markdown(text)), None, {}
     else:
-        lines, title, meta = _read_plain(text), None, {}
+        lines, title, meta = _join_wrapped(_read_plain(text)), None, {}
     lines = _with_sections(_pair_labels(lines))
     if title is None:
         title = next((ln.text for ln in lines if ln.heading), None)
@@ -102,8 +111,12 @@ def read_page(text: str, name: str | None = None, fmt: str | None = None) -> Pag
 # ------------------------------------------------------------------------------------------ plain text
 
 
+_UNDERLINE_RE = re.compile(r"^\s*(?:=|-|~|\*|_){3,}\s*$")
+
+
 def _read_plain(text: str) -> list[Line]:
-    raw = text.splitlines()
+    raw = [("" if _UNDERLINE_RE.match(s) else s) for s in text.splitlines()]
+    underlined = {i - 1 for i, s in enumerate(text.splitlines()) if _UNDERLINE_RE.match(s) and i}
     out = []
     for i, s in enumerate(raw):
         t = _clean(s)
@@ -114,7 +127,8 @@ def _read_plain(text: str) -> list[Line]:
         item = bool(_BULLET_RE.match(s))
         if item:
             t = _BULLET_RE.sub("", s).strip()
-        heading = blank_before and blank_after and not item and _looks_like_heading(t)
+        shouted = t.upper() == t and sum(ch.isalpha() for ch in t) >= 4 and len(t.split()) <= 8
+        heading = not item and (i in underlined or shouted or blank_before and blank_after) and _looks_like_heading(t)
         out.append(Line(no=i + 1, text=t, heading=heading, item=item, adjacent=not blank_before))
     return out
 
@@ -122,7 +136,7 @@ def _read_plain(text: str) -> list[Line]:
 def _looks_like_heading(t: str) -> bool:
     """A short line standing alone: a few words, no sentence punctuation at its end, no amount, no date line."""
     words = t.split()
-    return (0 < len(words) <= 6 and len(t) <= 60 and t[-1] not in ".?!:;," and "$" not in t
+    return (0 < len(words) <= (10 if t.upper() == t else 6) and len(t) <= 70 and t[-1] not in ".?!:;," and "$" not in t
             and not _DATE_WORDS_RE.search(t) and not t[0].isdigit())
 
 
@@ -297,6 +311,24 @@ def _read_html(text: str) -> tuple[list[Line], str | None, dict[str, str]]:
 
 
 # ---------------------------------------------------------------------------------- shared post-passes
+
+_OWN_RECORD_RE = re.compile(r"^(?:[$\d]|[A-Z]\d[0-9A-Z](?:\.[0-9A-Z]{1,4})?\s)")
+
+
+def _join_wrapped(lines: list[Line]) -> list[Line]:
+    """Lines a writer wrapped mid-sentence joined again ('... DRG 552 (Medical back' + 'problems without
+    MCC).'), keeping where each part starts. A line that ends a sentence, a short line, a heading, a list
+    item or a table row is never continued, nor is a line that starts its own record (a code, an amount)."""
+    out: list[Line] = []
+    for ln in lines:
+        prev = out[-1] if out else None
+        if (prev is not None and ln.adjacent and not (ln.heading or ln.item or ln.cells or prev.heading or prev.cells)
+                and len(prev.text) >= 40 and prev.text[-1] not in ".!?:;" and not _OWN_RECORD_RE.match(ln.text)):
+            out[-1] = replace(prev, text=f"{prev.text} {ln.text}",
+                              breaks=prev.breaks + ((len(prev.text) + 1, ln.no),))
+            continue
+        out.append(ln)
+    return out
 
 
 def _is_label(ln: Line) -> bool:

@@ -27,9 +27,23 @@ from codeetl.check.words import content_words, descriptor_overlap, same_words, w
 # ----------------------------------------------------------------------------------- ICD-10-CM codes
 
 
-def _row_or_absent(c_code: str, ctx: Context):
+def _row_or_absent(code: str, ctx: Context):
+    """The day's release and the code's row in it. A release loaded from a valid-code file lists no
+    headers: a header is then described from the nearest release that has headers (row['seen_in'])."""
     rel = ctx.icd10()
-    return rel, ctx.facts.code_row(c_code, rel["release"])
+    row = ctx.facts.code_row(code, rel["release"])
+    if row is None:
+        other = ctx.facts.header_release(code, rel["release"])
+        if other and not other["is_billable"]:
+            row = ctx.facts.code_row(code, other["release"]) | {"seen_in": other["release"]}
+    return rel, row
+
+
+def _seen(row: dict, rel: dict) -> str:
+    if row.get("seen_in"):
+        return (f" (ICD-10-CM {rel['release']} lists valid codes only; {row['code']} is a header in "
+                f"{row['seen_in']})")
+    return f" (ICD-10-CM {rel['release']})"
 
 
 def _absent(code: str, ctx: Context) -> tuple:
@@ -101,13 +115,32 @@ def billable(c: Claim, ctx: Context):
         return _absent(c.subject, ctx)
     said = "billable" if c.value else "a header (not billable)"
     if row["is_billable"] == bool(c.value):
-        return ok(describe_row(row) + f" (ICD-10-CM {rel['release']})", ctx.icd10_source())
+        return ok(describe_row(row) + _seen(row, rel), ctx.icd10_source())
     if row["is_billable"]:
         return wrong(describe_row(row) + f" (ICD-10-CM {rel['release']}); the page says {said}", ctx.icd10_source())
-    below = ctx.facts.billable_below(c.subject, rel["release"])
+    below = ctx.facts.billable_below(c.subject, row.get("seen_in") or rel["release"])
     official = (f"{c.subject} is a header, not a billable code, on {ctx.as_of} (ICD-10-CM {rel['release']}); "
                 f"its billable codes: {', '.join(b['code'] for b in below) or 'none'}")
     return wrong(official, ctx.icd10_source(), _since(c.subject, ctx))
+
+
+def status_since(c: Claim, ctx: Context):
+    """'M54.5 is a header since 2021-10-01': the CDC conversion table's effective date of its replacements
+    (or the history table's end of its billable span)."""
+    rel, row = _row_or_absent(c.subject, ctx)
+    if row is None:
+        return _absent(c.subject, ctx)
+    try:
+        rep = ctx.facts.replacements(c.subject)
+    except MissingData as e:
+        return cannot(f"{describe_row(row)}{_seen(row, rel)}; since when needs {e}", ctx.icd10_source())
+    if not rep:
+        return wrong(f"the CDC conversion table records no replacement of {c.subject}", {"dataset": "icd10cm",
+                     "release": None, "file": "conversion table"})
+    eff = rep[0]["effective"]
+    official = f"{c.subject} replaced by {', '.join(r['replaced_by'] for r in rep)} effective {eff}"
+    src = {"dataset": "icd10cm", "release": None, "file": "ICD-10-CM conversion table"}
+    return (ok if str(eff) == c.value else wrong)(official, src)
 
 
 def existence(c: Claim, ctx: Context):
@@ -115,11 +148,11 @@ def existence(c: Claim, ctx: Context):
     if row is None:
         return _absent(c.subject, ctx)
     what = "category (header)" if not row["is_billable"] else "code"
-    return ok(f"{c.subject} is a {what}: {row['description']} (ICD-10-CM {rel['release']})", ctx.icd10_source())
+    return ok(f"{c.subject} is a {what}: {row['description']}" + _seen(row, rel), ctx.icd10_source())
 
 
 def _officials(code: str, ctx: Context, row: dict) -> list[str]:
-    texts = [row["description"], row["description_tabular"]] + ctx.facts.inclusion_terms(code, ctx.icd10()["release"])
+    texts = [row["description"], row["description_tabular"]] + ctx.facts.inclusion_terms(code, row["release"])
     return [t for t in texts if t]
 
 
@@ -209,11 +242,14 @@ def chapter_title(c: Claim, ctx: Context):
 def category(c: Claim, ctx: Context):
     p = ctx.page(c.subject)
     cat = p["category"]["code"]
-    official = f"{c.subject} is in category {cat} ({p['category']['description']})"
+    official = f"{c.subject} is in category {cat}" + (f" ({p['category']['description']})" if p["category"]["description"] else "")
     if c.value == cat:
         return ok(official, ctx.icd10_source())
     if any(a["code"] == c.value for a in p["ancestors"]):
         return ok(official + f"; {c.value} is a subcategory above it", ctx.icd10_source())
+    if not p["hierarchy"] and c.subject.startswith(c.value):
+        return cannot(f"{official}; whether {c.value} is above it needs the hierarchy: ICD-10-CM "
+                      f"{p['release']['release']}: {p['hierarchy_note']}", ctx.icd10_source())
     return wrong(official, ctx.icd10_source())
 
 
@@ -255,7 +291,7 @@ def note(c: Claim, ctx: Context):
         notes = [{"type": n["note_type"], "text": n["note"], "referenced_codes": n["referenced_codes"],
                   "from": {"code": c.subject}} for n in ctx.facts.node_notes(c.subject, p["release"]["release"])]
         where = c.subject
-    hits = [n for n in notes if _ref_matches(code, n["referenced_codes"])]
+    hits = [n for n in notes if _ref_matches(code, n["referenced_codes"]) and n["type"] not in ("notes", "inclusionTerm")]
     right = [n for n in hits if n["type"] == want]
     if right:
         n = right[0]
@@ -296,7 +332,11 @@ def _gems(c: Claim, ctx: Context) -> tuple[dict, dict]:
     p = ctx.page(c.subject)
     if not p["icd9"]:
         raise NoHierarchy("the warehouse has no GEMs")
-    return p["icd9"], ctx.facts.source("gems", p["icd9"]["release"], "i10_to_i9")
+    g = p["icd9"]
+    if not g["icd10_to_icd9"]["entries"] and not g["icd9_to_icd10"]["entries"]:
+        raise NoHierarchy(f"{c.subject} is in neither GEM ({g['release']}, the final release): it was created after "
+                          "them or never mapped")
+    return g, ctx.facts.source("gems", g["release"], "i10_to_i9")
 
 
 def icd9(c: Claim, ctx: Context):
@@ -309,10 +349,15 @@ def icd9(c: Claim, ctx: Context):
 def icd9_set(c: Claim, ctx: Context):
     g, src = _gems(c, ctx)
     lo, hi = c.value
-    span = [x for x in icd9_range(lo, hi) if x in ctx.facts.icd9_universe()]
+    known = ctx.facts.icd9_universe()
+    unknown = [x for x in (lo, hi) if x not in known]
+    eq = set(g["equivalents"])
+    if unknown:
+        return wrong(f"{', '.join(unknown)} is not an ICD-9-CM diagnosis code; {c.subject} ↔ "
+                     f"{', '.join(sorted(eq)) or 'no ICD-9-CM code'} (GEMs {g['release']})", src)
+    span = [x for x in icd9_range(lo, hi) if x in known]
     if not span:
         return cannot(f"the range {lo}–{hi} cannot be counted code by code")
-    eq = set(g["equivalents"])
     official = f"{c.subject} ↔ {', '.join(sorted(eq)) or 'no ICD-9-CM code'} (GEMs {g['release']})"
     if set(span) == eq:
         return ok(official, src)
@@ -484,7 +529,7 @@ def procedure_count(c: Claim, ctx: Context):
 
 
 RULES = {
-    "validity": validity, "billable": billable, "existence": existence, "description": description,
+    "validity": validity, "billable": billable, "status_since": status_since, "existence": existence, "description": description,
     "chapter": chapter, "chapter_title": chapter_title, "category": category, "sibling": sibling, "note": note,
     "seventh_required": seventh_required, "seventh_character": seventh_character,
     "icd9": icd9, "icd9_set": icd9_set, "icd9_description": icd9_description, "icd9_approximate": icd9_approximate,

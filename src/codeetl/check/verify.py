@@ -121,6 +121,10 @@ def describe_row(row: dict) -> str:
 
 
 def other_codes_described(ctx: Context, phrase: str, skip: set[str]) -> list[tuple[str, str]]:
-    """Codes of the day's release whose description has exactly the content words of `phrase`."""
-    index = ctx.facts.description_index(ctx.icd10()["release"])
-    return [(c, d) for c, d in index.get(content_words(phrase), []) if c not in skip]
+    """Codes of the day's release described by `phrase`: their description has all its content words and
+    at most three more (so 'Lumbago with sciatica' is M54.40's 'Lumbago with sciatica, unspecified side');
+    exact matches first. Phrases of one word describe too many codes to say."""
+    words = content_words(phrase)
+    if len(words) < 2:
+        return []
+    return [(c, d) for c, d in ctx.facts.described_within(ctx.icd10()["release"], phrase, 3) if c not in skip]

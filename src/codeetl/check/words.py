@@ -8,6 +8,8 @@ Pure functions over strings; no warehouse.
 from __future__ import annotations
 
 import re
+from collections import Counter
+from functools import lru_cache
 
 # Words that never tell two official descriptions apart. "with", "without", "not", "other" and
 # "unspecified" are NOT here: they do.
@@ -19,6 +21,7 @@ SAME_WORD = {"w": "with", "wo": "without", "w/o": "without", "w/": "with", "nos"
 _TOKEN_RE = re.compile(r"w/o|w/|[a-z0-9]+")
 
 
+@lru_cache(maxsize=65536)
 def _stem(word: str) -> str:
     """'disorders' -> 'disorder', 'injuries' -> 'injury', 'views' -> 'view' (plurals only)."""
     if len(word) > 4 and word.endswith("ies"):
@@ -31,11 +34,7 @@ def _stem(word: str) -> str:
 def tokens(text: str) -> list[str]:
     """The words of `text`, lower-cased and singular, in order (stopwords kept): 'Medical Back Problems
     w/o MCC' -> ['medical', 'back', 'problem', 'without', 'mcc']."""
-    out = []
-    for t in _TOKEN_RE.findall(text.lower().replace("x-ray", "xray")):
-        t = SAME_WORD.get(t, t)
-        out.append(_stem(t))
-    return out
+    return [_stem(SAME_WORD.get(t, t)) for t in _TOKEN_RE.findall(text.lower().replace("x-ray", "xray"))]
 
 
 def content_words(text: str) -> frozenset[str]:
@@ -43,18 +42,23 @@ def content_words(text: str) -> frozenset[str]:
     return frozenset(t for t in tokens(text) if t not in STOPWORDS)
 
 
+def word_counts(text: str) -> Counter:
+    """The content words of `text` with how often each occurs ('with ... with coma' has 'with' twice)."""
+    return Counter(t for t in tokens(text) if t not in STOPWORDS)
+
+
 def same_words(a: str, b: str) -> bool:
-    """True when `a` and `b` have the same content words ('Medical back problems with MCC' and
+    """True when `a` and `b` have the same content words, as often ('Medical back problems with MCC' and
     'Medical Back Problems with MCC')."""
-    return content_words(a) == content_words(b)
+    return word_counts(a) == word_counts(b)
 
 
 def within(phrase: str, official: str) -> bool:
-    """True when every content word of `phrase` is in `official` (the phrase abridges the official text:
-    'Radiculopathy, lumbar region' within itself, 'lumbar radiculopathy' within it too); false for an
-    empty phrase."""
-    p = content_words(phrase)
-    return bool(p) and p <= content_words(official)
+    """True when every content word of `phrase` is in `official`, as often (the phrase abridges the
+    official text: 'lumbar radiculopathy' within 'Radiculopathy, lumbar region'; 'with hypoglycemia with
+    coma' NOT within 'with hypoglycemia without coma'); false for an empty phrase."""
+    p = word_counts(phrase)
+    return bool(p) and not (p - word_counts(official))
 
 
 def abbreviates(short: str, word: str) -> bool:
