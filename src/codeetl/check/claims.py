@@ -90,9 +90,12 @@ class Sentence:
     start: int = 0  # where the sentence starts in the line's text
 
     def claim(self, kind: str, text: str, subject: str | None, value: Any = None, **kw) -> Claim:
-        """A claim read from this sentence, at the source line where its words are."""
-        at = self.text.find(text.strip()[:40])
-        line = self.ln.line_at(self.start + max(at, 0))
+        """A claim read from this sentence, at the source line of `pos` (a position in the sentence: where
+        the claimed value is), else of the claim's words."""
+        at = kw.pop("pos", None)
+        if at is None:
+            at = max(self.text.find(text.strip()[:40]), 0)
+        line = self.ln.line_at(self.start + at)
         return Claim(kind=kind, text=_short(text), line=line, section=self.ln.section, subject=subject,
                      value=value, extra=kw.pop("extra", {}), tentative=kw.pop("tentative", False))
 

@@ -99,7 +99,8 @@ def status_claims(s: Sentence) -> list[Claim]:
                          r"(?:billable|non-?billable|valid|invalid|header|a header|category)\b", s.text[m.end:])
         if m.form != "range" and after:
             phrase = s.text[m.start: m.end + after.end()]
-            out.append(s.claim("billable", phrase, m.code, parse_status(phrase[len(m.code):]), extra={"stated": True}))
+            out.append(s.claim("billable", phrase, m.code, parse_status(phrase[len(m.code):]), extra={"stated": True},
+                               pos=m.start))
     return out
 
 
@@ -191,7 +192,7 @@ def sibling_claims(s: Sentence) -> list[Claim]:
     """Codes listed in a section about the code's siblings (other codes of its category)."""
     if "siblings" not in s.flags:
         return []
-    return [s.claim("sibling", snippet(s.text, m.start, m.end, 30), s.page_code, m.code)
+    return [s.claim("sibling", snippet(s.text, m.start, m.end, 30), s.page_code, m.code, pos=m.start)
             for m in s.mentions if m.form == "code" and m.code != s.page_code]
 
 
@@ -215,7 +216,8 @@ def description_claims(s: Sentence) -> list[Claim]:
             described.add(m.code)
     for m in s.mentions:
         if m.form == "code" and m.code != s.page_code and m.code not in described:
-            out.append(s.claim("description", s.text, m.code, s.text, extra={"mode": "sentence"}, tentative=True))
+            out.append(s.claim("description", s.text, m.code, s.text, extra={"mode": "sentence"}, tentative=True,
+                               pos=m.start))
             described.add(m.code)
     return out
 
@@ -225,7 +227,7 @@ def _paren_after(s: Sentence, m) -> Claim | None:
     if not p or _NOT_DESC_RE.match(p.group(1).strip()) or icd10_mentions(p.group(1)):
         return None
     return s.claim("description", s.text[m.start: m.end + p.end()], m.code, p.group(1).strip(),
-                   extra={"mode": "exact"}, tentative=True)
+                   extra={"mode": "exact"}, tentative=True, pos=m.start)
 
 
 def _paren_around(s: Sentence, m) -> Claim | None:
@@ -236,7 +238,8 @@ def _paren_around(s: Sentence, m) -> Claim | None:
     phrase = re.split(r"[,;:(—–]|\s-\s|\.\s", head)[-1].strip()
     if len(phrase.split()) < 1 or _NOT_DESC_RE.match(phrase) or re.search(r"\b(codes?|category)$", phrase, re.I):
         return None
-    return s.claim("description", f"{phrase} ({m.code})", m.code, phrase, extra={"mode": "before"}, tentative=True)
+    return s.claim("description", f"{phrase} ({m.code})", m.code, phrase, extra={"mode": "before"}, tentative=True,
+                   pos=m.start)
 
 
 def _dash_after(s: Sentence, m) -> Claim | None:
@@ -289,7 +292,7 @@ def note_claims(s: Sentence) -> list[Claim]:
         clause = re.split(r"[,;:]\s+|\s—\s|\band\b", s.text[(prior[-1][1] if prior else 0): m.start])[-1]
         clause = clause.strip().rstrip("(").strip()
         out.append(s.claim("note", f"{clause} ({s.text[m.start:m.end]})" if clause else s.text[m.start:m.end],
-                           node or s.page_code, {"type": kind, "code": m.code}, extra={"phrase": clause}))
+                           node or s.page_code, {"type": kind, "code": m.code}, extra={"phrase": clause}, pos=m.start))
     return out
 
 
@@ -332,13 +335,13 @@ def icd9_claims(s: Sentence) -> list[Claim]:
     ranges, singles = icd9_mentions(s.text)
     out = []
     for lo, hi, a, b in ranges:
-        out.append(s.claim("icd9_set", s.text[a:b], s.subject_before(a), [lo, hi]))
+        out.append(s.claim("icd9_set", s.text[a:b], s.subject_before(a), [lo, hi], pos=a))
     for code, a, b in singles:
-        out.append(s.claim("icd9", snippet(s.text, a, b, 30), s.subject_before(a), code))
+        out.append(s.claim("icd9", snippet(s.text, a, b, 30), s.subject_before(a), code, pos=a))
         p = re.match(r"\s*\(([^()]{2,120})\)", s.text[b:])
         meaning = p.group(1) if p and not re.match(r"\d", p.group(1)) else _icd9_cell(s, code)
         if meaning:
-            out.append(s.claim("icd9_description", s.text[a: b + (p.end() if p else 0)] if p else s.text, code, meaning.strip()))
+            out.append(s.claim("icd9_description", s.text[a: b + p.end()] if p else s.text, code, meaning.strip(), pos=a))
     if ranges or singles or re.search(r"crosswalk|\bmaps?\b|mapping|equivalen|\bGEMs?\b", s.text, re.I):
         for rx, value in ((APPROX_RE, True), (EXACT_RE, False)):
             m = rx.search(s.text)
@@ -378,7 +381,7 @@ def drg_claims(s: Sentence) -> list[Claim]:
     for m in lists:
         numbers = drg_numbers(re.sub(r"(?i)(?:MS-)?DRG\s*", "", m.group(1)))
         subject = s.subject_before(m.start())
-        out += [s.claim("drg", m.group(0), subject, n) for n in numbers]
+        out += [s.claim("drg", m.group(0), subject, n, pos=m.start()) for n in numbers]
         placed += [(m.start(), n) for n in numbers]
         title = re.match(r"\s*\(([^()]{3,160})\)", s.text[m.end():]) or (
             re.match(r"\s*[–—:-]\s*([A-Z][^;()|]{3,120}?)\s*(?:[;|(]|$|\.\s)", s.text[m.end():]) if len(numbers) == 1 else None)
@@ -388,7 +391,7 @@ def drg_claims(s: Sentence) -> list[Claim]:
         before = [n for at, n in placed if at < w.start()]
         drg = w.group(1) or (before[-1] if before else None)
         if drg:
-            out.append(s.claim("drg_weight", w.group(0), drg, w.group(2)))
+            out.append(s.claim("drg_weight", w.group(0), drg, w.group(2), pos=w.start(2)))
     for m in MDC_RE.finditer(s.text):
         out.append(s.claim("mdc", m.group(0), s.subject_before(m.start()), f"{int(m.group(1)):02d}"))
     return out + _drg_row(s)
@@ -443,9 +446,9 @@ def implicit_code_claims(s: Sentence, made: list[Claim]) -> list[Claim]:
         seen.add(m.code)
         around = s.text[max(0, m.start - 25): m.end + 25]
         if m.form == "code" and not _NOT_ASSIGNED_RE.search(around):
-            out.append(s.claim("billable", snippet(s.text, m.start, m.end), m.code, True, extra={"stated": False}))
+            out.append(s.claim("billable", snippet(s.text, m.start, m.end), m.code, True, extra={"stated": False}, pos=m.start))
         elif m.form == "category":
-            out.append(s.claim("existence", snippet(s.text, m.start, m.end), m.code, "category"))
+            out.append(s.claim("existence", snippet(s.text, m.start, m.end), m.code, "category", pos=m.start))
     return out
 
 
