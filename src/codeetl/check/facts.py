@@ -134,6 +134,7 @@ class Facts:
         """Every description of `release` with its content words, and which of them hold each word:
         ([(words, code, description)], {word: {positions}})."""
         def build():
+            """The index, read once per release."""
             entries: list[tuple[frozenset, str, str]] = []
             by_word: dict[str, set[int]] = {}
             for r in self.rows("all_descriptions", release=release):
@@ -189,6 +190,7 @@ class Facts:
     def icd9_universe(self) -> set[str]:
         """Every ICD-9-CM diagnosis code the warehouse knows (icd9cm_codes when loaded, else the GEMs)."""
         def build():
+            """The set, read once."""
             codes = {r["code"] for r in self.rows("gem_icd9_codes")}
             if "icd9cm_codes" in self.tables:
                 codes |= {r["code"] for r in self.rows("icd9_codes")}

@@ -225,6 +225,7 @@ class _HtmlLines(HTMLParser):
         self.prev_kind = ""  # the block of the last line emitted
 
     def handle_starttag(self, tag, attrs):
+        """A block starts a new line; a table row and its cells are collected; meta dates are kept."""
         a = dict(attrs)
         if tag in _SKIP:
             self.skip += 1
@@ -250,6 +251,7 @@ class _HtmlLines(HTMLParser):
             self.stack.append(tag)
 
     def handle_endtag(self, tag):
+        """A block, cell or row ends."""
         if tag in _SKIP:
             self.skip = max(0, self.skip - 1)
             return
@@ -267,6 +269,7 @@ class _HtmlLines(HTMLParser):
                 pass
 
     def handle_data(self, data):
+        """Text, with the line where it starts."""
         if self.skip:
             return
         if self.cell is not None:

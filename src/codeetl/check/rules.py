@@ -83,6 +83,7 @@ def later_changes(code: str, ctx: Context) -> str:
 
 
 def validity(c: Claim, ctx: Context):
+    """The page's code exists on the day: confirmed with its status and release, and what later releases change."""
     rel, row = _row_or_absent(c.subject, ctx)
     if row is None:
         return _absent(c.subject, ctx)
@@ -110,6 +111,7 @@ def _since(code: str, ctx: Context) -> str:
 
 
 def billable(c: Claim, ctx: Context):
+    """A code is billable (or a header) on the day; a header named as billable is contradicted with its billable codes and since when."""
     rel, row = _row_or_absent(c.subject, ctx)
     if row is None:
         return _absent(c.subject, ctx)
@@ -144,6 +146,7 @@ def status_since(c: Claim, ctx: Context):
 
 
 def existence(c: Claim, ctx: Context):
+    """A code or category named exists on the day."""
     rel, row = _row_or_absent(c.subject, ctx)
     if row is None:
         return _absent(c.subject, ctx)
@@ -157,6 +160,9 @@ def _officials(code: str, ctx: Context, row: dict) -> list[str]:
 
 
 def description(c: Claim, ctx: Context):
+    """A description given for a code: confirmed when the page's words abridge the official ones
+    (description, Tabular title or inclusion terms), contradicted when they are another code's; None for a
+    tentative claim that reads as no description."""
     rel, row = _row_or_absent(c.subject, ctx)
     if row is None:
         return None if c.tentative else _absent(c.subject, ctx)
@@ -225,6 +231,7 @@ class NoHierarchy(MissingData):
 
 
 def chapter(c: Claim, ctx: Context):
+    """The chapter number of a code."""
     p = _hierarchy_page(c.subject, ctx)
     ch = p["chapter"]
     official = f"{c.subject} is in Chapter {ch['number']}: {ch['title']} ({ch['first_code']}-{ch['last_code']})"
@@ -232,6 +239,7 @@ def chapter(c: Claim, ctx: Context):
 
 
 def chapter_title(c: Claim, ctx: Context):
+    """The title of a code's chapter."""
     p = _hierarchy_page(c.subject, ctx)
     ch = p["chapter"]
     official = f"Chapter {ch['number']}: {ch['title']}"
@@ -240,6 +248,7 @@ def chapter_title(c: Claim, ctx: Context):
 
 
 def category(c: Claim, ctx: Context):
+    """The category (or a subcategory above it) of a code."""
     p = ctx.page(c.subject)
     cat = p["category"]["code"]
     official = f"{c.subject} is in category {cat}" + (f" ({p['category']['description']})" if p["category"]["description"] else "")
@@ -254,6 +263,7 @@ def category(c: Claim, ctx: Context):
 
 
 def sibling(c: Claim, ctx: Context):
+    """A code listed beside the page's code: a sibling (same parent) or at least in the same category."""
     p = _hierarchy_page(c.subject, ctx)
     sibs = {s["code"]: s for s in p["siblings"]}
     if c.value in sibs:
@@ -281,6 +291,8 @@ def _ref_matches(code: str, refs: list[str]) -> bool:
 
 
 def note(c: Claim, ctx: Context):
+    """An instructional note of a type naming a code, in the notes that apply to the page's code (or printed
+    under the node the page names)."""
     p = _hierarchy_page(ctx.page_code or c.subject, ctx)
     want, code = c.value["type"], c.value["code"]
     lineage = {a["code"] for a in p["ancestors"]} | {p["code"], str(p["chapter"]["number"]), p["section"]["id"]}
@@ -305,6 +317,7 @@ def note(c: Claim, ctx: Context):
 
 
 def seventh_required(c: Claim, ctx: Context):
+    """Whether the code takes a 7th character."""
     p = _hierarchy_page(c.subject, ctx)
     chars = p["seventh_characters"]
     if chars:
@@ -315,6 +328,7 @@ def seventh_required(c: Claim, ctx: Context):
 
 
 def seventh_character(c: Claim, ctx: Context):
+    """A 7th character and its meaning."""
     p = _hierarchy_page(c.subject, ctx)
     chars = {x["char"]: x for x in p["seventh_characters"]}
     if c.value not in chars:
@@ -340,6 +354,7 @@ def _gems(c: Claim, ctx: Context) -> tuple[dict, dict]:
 
 
 def icd9(c: Claim, ctx: Context):
+    """An ICD-9-CM code is an equivalent of the code in either GEM."""
     g, src = _gems(c, ctx)
     eq = g["equivalents"]
     official = f"{c.subject} ↔ {', '.join(eq) or 'no ICD-9-CM code'} (GEMs {g['release']})"
@@ -347,6 +362,7 @@ def icd9(c: Claim, ctx: Context):
 
 
 def icd9_set(c: Claim, ctx: Context):
+    """A range of ICD-9-CM codes is exactly the code's equivalents."""
     g, src = _gems(c, ctx)
     lo, hi = c.value
     known = ctx.facts.icd9_universe()
@@ -367,6 +383,7 @@ def icd9_set(c: Claim, ctx: Context):
 
 
 def icd9_description(c: Claim, ctx: Context):
+    """The meaning of an ICD-9-CM code (v32 long description; needs table icd9cm_codes)."""
     row = ctx.facts.icd9_description(c.subject)
     src = {"dataset": "icd9cm", "release": row["release"] if row else None, "file": "CMS32_DESC_LONG_DX.txt"}
     if row is None:
@@ -375,6 +392,7 @@ def icd9_description(c: Claim, ctx: Context):
 
 
 def icd9_approximate(c: Claim, ctx: Context):
+    """Whether the GEM entries of the code are flagged approximate."""
     g, src = _gems(c, ctx)
     entries = g["icd10_to_icd9"]["entries"] or g["icd9_to_icd10"]["entries"]
     flags = {e["approximate"] for e in entries if not e["no_map"]}
@@ -398,6 +416,7 @@ def _version(c: Claim, ctx: Context) -> str:
 
 
 def drg_version(c: Claim, ctx: Context):
+    """The MS-DRG version the page names is the one in effect on the day."""
     rel = ctx.facts.msdrg(ctx.as_of)
     src = ctx.facts.source("msdrg", rel["release"])
     official = f"{rel['label']} is in effect on {ctx.as_of} ({rel['effective_from']} to {rel['effective_to']})"
@@ -407,6 +426,7 @@ def drg_version(c: Claim, ctx: Context):
 
 
 def drg(c: Claim, ctx: Context):
+    """An MS-DRG the code leads to (Appendix B), in the version the line names or the one of the day."""
     version = _version(c, ctx)
     fam = ctx.facts.drg_family(c.subject, version)
     src = ctx.facts.source("msdrg", version, "appendix_b")
@@ -416,6 +436,7 @@ def drg(c: Claim, ctx: Context):
 
 
 def drg_title(c: Claim, ctx: Context):
+    """An MS-DRG's title (Appendix A), word for word."""
     version = _version(c, ctx)
     src = ctx.facts.source("msdrg", version, "appendix_a")
     numbers = c.extra.get("any_of") or [c.subject]
@@ -430,6 +451,7 @@ def drg_title(c: Claim, ctx: Context):
 
 
 def drg_weight(c: Claim, ctx: Context):
+    """An MS-DRG's relative weight (IPPS Table 5, 10% cap applied; the weight before the cap is accepted and said)."""
     version = _version(c, ctx)
     d = ctx.facts.drg_def(c.subject, version)
     src = ctx.facts.weights_source(version)
@@ -445,6 +467,7 @@ def drg_weight(c: Claim, ctx: Context):
 
 
 def mdc(c: Claim, ctx: Context):
+    """The MDC of the code's MS-DRGs."""
     version = _version(c, ctx)
     fam = ctx.facts.drg_family(c.subject, version)
     mdcs = sorted({r["mdc"] for r in fam})
@@ -469,6 +492,8 @@ def _amounts(row: dict) -> str:
 
 
 def fee(c: Claim, ctx: Context):
+    """A fee against the national PFS amount of the release of the day, in the setting the page names or the
+    one that matches (and which)."""
     rel, row, src = _pfs_row(c.subject, ctx)
     if row is None:
         return cannot(f"{c.subject} is not in the Medicare PFS release {rel['release']}", src)
@@ -495,6 +520,7 @@ def _elsewhere(c: Claim, ctx: Context, rid: str) -> str | None:
 
 
 def fee_missing(c: Claim, ctx: Context):
+    """A procedure listed without a fee: confirmed when the PFS has no national amount, contradicted when it has one."""
     rel, row, src = _pfs_row(c.subject, ctx)
     if row is None:
         return ok(f"{c.subject} is not in the Medicare PFS release {rel['release']}: no national amount", src)
@@ -505,6 +531,7 @@ def fee_missing(c: Claim, ctx: Context):
 
 
 def procedure_descriptor(c: Claim, ctx: Context):
+    """A procedure's wording against the PFS short descriptor (the full CPT descriptor is AMA's and not in the warehouse)."""
     rel, row, src = _pfs_row(c.subject, ctx)
     if row is None:
         return cannot(f"{c.subject} is not in the Medicare PFS release {rel['release']}", src)
@@ -523,6 +550,7 @@ def procedure_descriptor(c: Claim, ctx: Context):
 
 
 def procedure_count(c: Claim, ctx: Context):
+    """A count of related procedures: no official file links diagnoses to procedures, so never checkable here."""
     listed = len({x.subject for x in ctx.claims if x.kind in ("fee", "fee_missing")})
     return cannot(f"no official file links diagnoses to procedures (Medicare Coverage Database articles are not "
                   f"loaded); the page lists {listed}")

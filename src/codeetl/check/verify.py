@@ -14,7 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from codeetl.check.claims import Claim
 from codeetl.check.facts import CodeEtlError, CodeNotFound, Facts, MissingData, NoReleaseInEffect
-from codeetl.check.words import content_words, descriptor_overlap, same_words, within
+from codeetl.check.words import content_words, within
 
 CONFIRMED, CONTRADICTED, NOT_CHECKABLE = "confirmed", "contradicted", "not checkable"
 
