@@ -115,8 +115,23 @@ class Facts:
         return rows[0] if rows else None
 
     def code_everywhere(self, code: str) -> list[dict]:
-        """One row per loaded ICD-10-CM release (date order) with the code's status there (None if absent)."""
-        return self._cached(("every", code), lambda: self.rows("code_everywhere", code=code))
+        """One row per loaded ICD-10-CM release (date order: release, label, effective_from, effective_to,
+        has_headers) with the code's is_billable and description there (None where it is absent)."""
+        def build():
+            found = {r["release"]: r for r in self.rows("code_everywhere", code=code)}
+            empty = {"is_billable": None, "description": None}
+            return [r | {k: found.get(r["release"], empty)[k] for k in empty} for r in self.icd10_releases()]
+        return self._cached(("every", code), build)
+
+    def icd10_releases(self) -> list[dict]:
+        """The loaded ICD-10-CM releases in date order, each with has_headers."""
+        return self._cached(("icd10rels",), lambda: self.rows("icd10_releases"))
+
+    def siblings(self, code: str, parent: str | None, release: str) -> list[dict]:
+        """The other codes under `parent` (code, description, is_billable)."""
+        if parent is None:
+            return []
+        return self._cached(("sibs", code, release), lambda: self.rows("siblings", code=code, parent=parent, release=release))
 
     def billable_below(self, code: str, release: str) -> list[dict]:
         """The billable codes under a header (at most 12)."""
@@ -124,7 +139,8 @@ class Facts:
 
     def inclusion_terms(self, code: str, release: str) -> list[str]:
         """The inclusion terms printed under `code`."""
-        return [r["note"] for r in self.rows("inclusion_terms", code=code, release=release)]
+        return self._cached(("incl", code, release),
+                            lambda: [r["note"] for r in self.rows("inclusion_terms", code=code, release=release)])
 
     def node_notes(self, code: str, release: str) -> list[dict]:
         """The notes printed under a node (code or category) itself."""
@@ -205,7 +221,8 @@ class Facts:
 
     def msdrg_versions(self) -> list[str]:
         """MS-DRG versions loaded."""
-        return [r[0] for r in self.con.execute("SELECT DISTINCT version FROM msdrg_dx_drg ORDER BY 1").fetchall()]
+        return self._cached(("versions",), lambda: [r[0] for r in self.con.execute(
+            "SELECT DISTINCT version FROM msdrg_dx_drg ORDER BY 1").fetchall()])
 
     def drg_family(self, code: str, version: str) -> list[dict]:
         """The MS-DRGs a diagnosis leads to (Appendix B) with titles and weights."""

@@ -198,11 +198,8 @@ def _association(c: Claim, ctx: Context, row: dict, officials: list[str]):
     said = content_words(c.value)
     if any(len(content_words(o)) >= 2 and content_words(o) <= said for o in officials):
         return ok(f"{c.subject}: {row['description']}", ctx.icd10_source())
-    named = {m for m in _codes_in(c.value)}
-    try:
-        near = ctx.page(c.subject)["siblings"]
-    except CodeEtlError:
-        near = []
+    named = set(_codes_in(c.value))
+    near = ctx.facts.siblings(c.subject, row["parent"], row["release"])
     for s in near:
         if s["code"] not in named and len(content_words(s["description"])) >= 2 and content_words(s["description"]) <= said:
             return wrong(f"{c.subject} is '{row['description']}'; '{s['description'].lower()}' is {s['code']}",

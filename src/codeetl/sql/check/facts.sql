@@ -5,14 +5,20 @@
 SELECT release, code, is_billable, description, description_tabular, parent, category, chapter, seventh_char_from
 FROM icd10cm_codes WHERE release = $release AND code = $code;
 
--- name: code_everywhere
--- Every loaded ICD-10-CM release, in date order, with the code's row there (NULLs where it is absent).
-SELECT r.release, r.label, r.effective_from, r.effective_to, c.is_billable, c.description,
-       (SELECT count(*) > 0 FROM icd10cm_codes h WHERE h.release = r.release AND h.parent IS NOT NULL) AS has_headers
-FROM (SELECT DISTINCT release, label, effective_from, effective_to FROM releases WHERE dataset = 'icd10cm'
-      AND release IN (SELECT DISTINCT release FROM icd10cm_codes)) r
-LEFT JOIN icd10cm_codes c ON c.release = r.release AND c.code = $code
+-- name: icd10_releases
+-- Every loaded ICD-10-CM release, in date order, and whether it has headers (was loaded with a hierarchy).
+SELECT r.release, r.label, r.effective_from, r.effective_to, coalesce(h.has_headers, false) AS has_headers
+FROM (SELECT DISTINCT release, label, effective_from, effective_to FROM releases WHERE dataset = 'icd10cm') r
+JOIN (SELECT release, bool_or(parent IS NOT NULL) AS has_headers FROM icd10cm_codes GROUP BY release) h USING (release)
 ORDER BY r.effective_from;
+
+-- name: code_everywhere
+-- The code's row in every release that has it.
+SELECT release, is_billable, description FROM icd10cm_codes WHERE code = $code;
+
+-- name: siblings
+SELECT code, description, is_billable FROM icd10cm_codes
+WHERE release = $release AND parent = $parent AND code <> $code ORDER BY seq;
 
 -- name: billable_below
 SELECT code, description FROM icd10cm_codes
