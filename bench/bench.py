@@ -24,7 +24,8 @@ import duckdb
 
 from codeetl import pipeline
 from codeetl.catalog import load_catalog
-from codeetl.page import code_page
+from codeetl.datasets.links.build import default_link_dirs
+from codeetl.pages.code import code_page
 
 HERE = Path(__file__).resolve().parent
 
@@ -61,7 +62,7 @@ def main() -> None:
             per_dataset[f"parse {r.dataset}/{r.release}"] = round(dt_, 3)
         t = time.perf_counter()
         build = pipeline.build_warehouse(pipeline.latest_parses(root / "raw", catalog), catalog, root / "warehouse",
-                                         link_dirs=pipeline.default_link_dirs(root))
+                                         link_dirs=default_link_dirs(root))
         stages["load (build + checks + parquet export)"] = time.perf_counter() - t
         t = time.perf_counter()
         pipeline.publish(build, root / "warehouse")

@@ -8,3 +8,18 @@ CMS = SHARED / "cms"
 SEED = SHARED / "seed" / "icd10cm-M96.1-code-page.txt"
 TABULAR_2026_04 = CMS / "icd10cm" / "2026-04" / "icd10cm-tabular-April-1-2026.xml"
 CODES_2024 = CMS / "icd10cm" / "2024" / "icd10cm-codes-2024.txt"
+
+
+def apply_dataset_sql(con, dataset: str, kind: str = "tables") -> None:
+    """Run one dataset folder's tables.sql / views.sql on a connection, as a build does."""
+    from codeetl.datasets import dataset as folder
+
+    con.execute(folder(dataset).sql(kind))
+
+
+def apply_schema(con, kind: str = "tables") -> None:
+    """Run every script of one kind (tables, views) in build order."""
+    from codeetl.warehouse_sql import schema_scripts
+
+    for _, text in schema_scripts(kind):
+        con.execute(text)

@@ -89,6 +89,7 @@ def built(tmp_path_factory, cms_server):
     """A warehouse refreshed from the HTTP mirror without Prefect (pipeline functions), once per session."""
     from codeetl import pipeline
     from codeetl.catalog import load_catalog
+    from codeetl.datasets.links.build import default_link_dirs
 
     root = tmp_path_factory.mktemp("data")
     catalog = load_catalog()
@@ -97,6 +98,6 @@ def built(tmp_path_factory, cms_server):
         if fetched.downloads:
             pipeline.parse_release_cached(r, fetched, root / "raw")
     result = pipeline.build_warehouse(pipeline.latest_parses(root / "raw", catalog), catalog, root / "warehouse",
-                                      link_dirs=pipeline.default_link_dirs(root))
+                                      link_dirs=default_link_dirs(root))
     pipeline.publish(result, root / "warehouse")
     return root

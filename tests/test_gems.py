@@ -16,8 +16,9 @@ import pytest
 
 from codeetl.catalog import Release, load_catalog
 from codeetl.errors import SourceFormatError
-from codeetl.parsers import gems
-from codeetl.warehouse_sql import apply_sql, insert_frame
+from codeetl.datasets import gems
+from codeetl.warehouse_sql import insert_frame
+from _shared import apply_dataset_sql, apply_schema
 
 CMS = Path(__file__).resolve().parents[2] / "shared" / "cms"
 I9GEM = CMS / "gems" / "2018" / "2018_I9gem.txt"
@@ -209,7 +210,7 @@ def test_catalog_release_and_roles():
 
 def test_loads_into_duckdb_with_comment_on_every_column(tables):
     con = duckdb.connect()
-    apply_sql(con, gems.TABLES_SQL)
+    apply_dataset_sql(con, "gems")
     for name, frame in tables.items():
         assert insert_frame(con, name, frame) == frame.height
     assert con.execute(

@@ -18,7 +18,7 @@ import pytest
 
 from _shared import CODES_2024, TABULAR_2026_04
 from codeetl.errors import SourceFormatError
-from codeetl.parsers import icd10cm
+from codeetl.datasets import icd10cm
 
 FY2024_COUNT = 74_044
 FY2025_NEW, FY2025_DELETED, FY2025_REVISED = 252, 36, 13
@@ -131,7 +131,7 @@ def test_notes_and_references(tab):
     refs = [r for lst in m96["referenced_codes"].to_list() for r in lst]
     assert refs == ["M02.0", "T84", "M80", "M97", "Z96-Z97"]
     assert "complications of internal orthopedic prosthetic devices, implants and grafts (T84.-)" in m96["note"].to_list()
-    assert set(notes["note_type"]) == set(icd10cm.NOTE_TYPES)
+    assert set(notes["note_type"]) == set(icd10cm.tabular.NOTE_TYPES)
     # independent count of <note> elements inside note blocks (not the intro/instruction sections)
     text = TABULAR_2026_04.read_text(encoding="utf-8")
     body = text[text.index("<chapter>"):]

@@ -18,14 +18,15 @@ import pytest
 
 from codeetl.catalog import Release, load_catalog
 from codeetl.errors import CatalogError, FetchError, SourceFormatError
-from codeetl.parsers import ipps
-from codeetl.warehouse_sql import apply_sql, insert_frame
+from codeetl.datasets import ipps
+from codeetl.warehouse_sql import insert_frame
+from _shared import apply_dataset_sql, apply_schema
 
 CMS = Path(__file__).resolve().parents[2] / "shared" / "cms"
 DIR = CMS / "ipps" / "fy2026"
 T5, T6I, T6J, T6K = (DIR / f"FY2026-Final-Rule-Table-{t}.txt" for t in ("5", "6I", "6J", "6K"))
 
-RELEASE = Release("ipps", "fy2026", "FY2026", dt.date(2025, 10, 1), dt.date(2026, 9, 30), (), attrs={"msdrg_version": "v43"})
+RELEASE = Release("ipps", "fy2026", "FY2026", dt.date(2025, 10, 1), dt.date(2026, 9, 30), (), uses={"msdrg": "v43"})
 INPUTS = {"table5": T5, "table6i": T6I, "table6j": T6J, "table6k": T6K}
 
 
@@ -276,9 +277,9 @@ def test_table5_fiscal_year_must_match_release():
         ipps.parse_table5(T5, "v42", fiscal_year=2025)
 
 
-def test_release_needs_msdrg_version():
+def test_release_needs_its_msdrg_version():
     r = Release("ipps", "fy2026", "x", dt.date(2025, 10, 1), None, ())
-    with pytest.raises(CatalogError, match="msdrg_version"):
+    with pytest.raises(CatalogError, match="uses = { msdrg"):
         ipps.parse_release(r, INPUTS)
 
 
@@ -293,7 +294,7 @@ def test_6ij_without_6k_is_refused():
 def test_catalog():
     ds = load_catalog()["ipps"]
     fy26, fy25 = ds.release("fy2026"), ds.release("fy2025")
-    assert fy26.attrs["msdrg_version"] == "v43" and fy25.attrs["msdrg_version"] == "v42"
+    assert fy26.uses == {"msdrg": "v43"} and fy25.uses == {"msdrg": "v42"}
     assert (fy26.effective_from, fy26.effective_to) == (dt.date(2025, 10, 1), dt.date(2026, 9, 30))
     assert (fy25.effective_from, fy25.effective_to) == (dt.date(2024, 10, 1), dt.date(2025, 9, 30))
     names = {n for f in fy26.files for m in f.members for n in m.names}
@@ -303,7 +304,7 @@ def test_catalog():
 
 def test_loads_into_duckdb_with_comment_on_every_column(tables):
     con = duckdb.connect()
-    apply_sql(con, ipps.TABLES_SQL)
+    apply_dataset_sql(con, "ipps")
     for name, frame in tables.items():
         assert insert_frame(con, name, frame) == frame.height
     assert con.execute("SELECT weight, gmlos, amlos FROM msdrg_drg_weight WHERE drg = '552'").fetchone() == (
@@ -315,3 +316,13 @@ def test_loads_into_duckdb_with_comment_on_every_column(tables):
     ours = list(tables)
     assert con.execute("SELECT count(*) FROM duckdb_columns() WHERE table_name IN ? AND comment IS NULL", [ours]).fetchone() == (0,)
     assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name IN ? AND comment IS NOT NULL", [ours]).fetchone() == (len(ours),)
+
+
+def test_catalog_refuses_an_ipps_release_of_an_msdrg_version_it_does_not_have(tmp_path):
+    from codeetl.errors import CatalogError as Err
+
+    for name in ("msdrg", "ipps"):
+        text = (Path(__file__).resolve().parents[1] / "src/codeetl/datasets" / name / "catalog.toml").read_text()
+        (tmp_path / f"{name}.toml").write_text(text.replace('uses = { msdrg = "v43" }', 'uses = { msdrg = "v99" }'))
+    with pytest.raises(Err, match="ipps release 'fy2026' uses msdrg release 'v99', which the catalog does not have"):
+        load_catalog(tmp_path)

@@ -9,9 +9,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from codeetl import links
+from codeetl.datasets import links
 from codeetl.errors import SourceFormatError
-from codeetl.warehouse_sql import apply_sql, insert_frame
+from codeetl.warehouse_sql import insert_frame
+from _shared import apply_dataset_sql, apply_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "data" / "links" / "m96.1-orthopedic-code-page.csv"
@@ -55,8 +56,8 @@ def test_shipped_file_validates_against_real_code_sets():
     valid, problems = links.validate_links(links.read_links_csv(SHIPPED), known_dx, known_hcpcs)
     assert problems == []
     assert valid.height == 14
-    table = links.to_dx_procedure_link(valid)
-    assert table.columns == ["dx", "hcpcs", "source", "source_id", "source_release", "note"]
+    table = links.to_curated_link(valid)
+    assert table.columns == ["dx", "hcpcs", "source", "source_id", "source_release", "note", "line_no"]
     assert set(table["source_id"]) == {"m96.1-orthopedic-code-page.csv"} and table["source_release"].null_count() == 14
 
 
@@ -110,13 +111,15 @@ def test_folder_reading_and_loading(tmp_path):
     valid, problems = links.validate_links(frame, {"M961"}, {"63030", "99213"})
     assert problems == [] and valid["dx"].to_list() == ["M96.1", "M96.1"]
     con = duckdb.connect()
-    apply_sql(con, "tables/links.sql")
-    assert insert_frame(con, "dx_procedure_link", links.to_dx_procedure_link(valid)) == 2
+    apply_dataset_sql(con, "mcd")
+    apply_dataset_sql(con, "links")
+    apply_dataset_sql(con, "links", "views")
+    assert insert_frame(con, "curated_link", links.to_curated_link(valid)) == 2
     assert con.execute("SELECT count(*) FROM dx_procedure_link WHERE source_release IS NULL").fetchone() == (2,)
 
 
 def test_codes_with_a_letter_in_second_place_are_icd10(tmp_path):
-    """QA0.0101 (new on April 1, 2026) has a letter in the second position, like the U and Q codes."""
+    """QA0.0101 (new in FY2026) has a letter in the second position, like the U and Q codes."""
     p = tmp_path / "qa0.csv"
     p.write_text("dx,hcpcs,source,note\nQA0.0101,63030,page A,\nQA00101,63047,page A,\nQ,63030,page A,\n", encoding="utf-8")
     valid, problems = links.validate_links(links.read_links_csv(p), {"QA0.0101"}, {"63030", "63047"})

@@ -14,8 +14,9 @@ import pytest
 
 from codeetl.catalog import load_catalog
 from codeetl.errors import FetchError, SourceFormatError
-from codeetl.parsers import mcd
-from codeetl.warehouse_sql import apply_sql, insert_frame
+from codeetl.datasets import mcd
+from codeetl.warehouse_sql import insert_frame
+from _shared import apply_dataset_sql, apply_schema
 
 FIX = Path(__file__).resolve().parent / "fixtures" / "mcd"
 RELEASE = load_catalog()["mcd"].release("current")
@@ -68,7 +69,7 @@ def export_zips(tmp_path):
 
 def test_tables_from_the_csv_files():
     out = mcd.parse_release(RELEASE, CSV_INPUTS)
-    assert set(out) == {"mcd_article", "mcd_article_icd10_covered", "mcd_article_hcpcs", "mcd_article_code_group", "dx_procedure_link"}
+    assert set(out) == {"mcd_article", "mcd_article_icd10_covered", "mcd_article_hcpcs", "mcd_article_code_group", "mcd_dx_procedure_link"}
     art = out["mcd_article"]
     assert art.height == len(rows("article.csv")) == 3
     assert art.filter(pl.col("article_id") == 99001).row(0, named=True)["display_id"] == "A99001"
@@ -87,8 +88,8 @@ def test_tables_from_the_csv_files():
 
 
 def test_links_pair_codes_within_each_article_version():
-    links = mcd.parse_release(RELEASE, CSV_INPUTS)["dx_procedure_link"]
-    assert links.columns == ["dx", "hcpcs", "source", "source_id", "source_release", "note"]
+    links = mcd.parse_release(RELEASE, CSV_INPUTS)["mcd_dx_procedure_link"]
+    assert links.columns == ["dx", "hcpcs", "source", "source_id", "source_release", "note", "line_no"]
     got = {(r["dx"], r["hcpcs"], r["source_id"]): r["note"] for r in links.iter_rows(named=True)}
     assert got == expected_links()
     assert links.height == 7 * 4 + 4 * 4  # A99001: 7 dx x 4 codes; A99002: 4 distinct dx x 4 codes; A99003: none
@@ -179,16 +180,17 @@ def test_dates_and_windows_1252(tmp_path):
 
 def test_without_article_table_ids_are_made_from_numbers():
     inputs = {k: v for k, v in CSV_INPUTS.items() if k != "article"}
-    links = mcd.parse_release(RELEASE, inputs)["dx_procedure_link"]
+    links = mcd.parse_release(RELEASE, inputs)["mcd_dx_procedure_link"]
     assert set(links["source_id"]) == {"A99001", "A99002"}
 
 
 def test_loads_into_the_warehouse_tables():
     con = duckdb.connect()
-    apply_sql(con, "tables/mcd.sql")
-    apply_sql(con, "tables/links.sql")
+    apply_dataset_sql(con, "mcd")
+    apply_dataset_sql(con, "links")
     for table, frame in mcd.parse_release(RELEASE, CSV_INPUTS).items():
         assert insert_frame(con, table, frame) == frame.height
+    apply_dataset_sql(con, "links", "views")
     got = con.execute(
         "SELECT hcpcs, source_id FROM dx_procedure_link WHERE dx = 'M96.1' ORDER BY source_id, hcpcs"
     ).fetchall()

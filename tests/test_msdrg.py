@@ -17,8 +17,9 @@ import pytest
 
 from codeetl.catalog import Release, load_catalog
 from codeetl.errors import FetchError, SourceFormatError
-from codeetl.parsers import msdrg
-from codeetl.warehouse_sql import apply_sql, insert_frame
+from codeetl.datasets import msdrg
+from codeetl.warehouse_sql import insert_frame
+from _shared import apply_dataset_sql, apply_schema
 
 CMS = Path(__file__).resolve().parents[2] / "shared" / "cms"
 APPX_A = CMS / "msdrg" / "v43" / "appendix_A.txt"
@@ -63,12 +64,12 @@ def read_appendix_b(path: Path, drgs: set[int]) -> tuple[list[tuple], list[tuple
             code = t[1:9].strip()
             descs.append(("v43", code[:3] + "." + code[3:] if len(code) > 3 else code, t[25:].strip()))
         mdc = t[9:12].strip().upper()
-        rng = t[13:25].strip()
-        first, _, last = rng.partition("-")
         dotted = code[:3] + "." + code[3:] if len(code) > 3 else code
-        for n in range(int(first), int(last or first) + 1):
-            if n in drgs and ("v43", dotted, mdc, f"{n:03d}") not in pairs:
-                pairs.append(("v43", dotted, mdc, f"{n:03d}"))
+        for rng in t[13:25].strip().split(","):  # "928-929,934": a list of DRGs and ranges
+            first, _, last = rng.partition("-")
+            for n in range(int(first), int(last or first) + 1):
+                if n in drgs and ("v43", dotted, mdc, f"{n:03d}") not in pairs:
+                    pairs.append(("v43", dotted, mdc, f"{n:03d}"))
     return pairs, descs
 
 
@@ -262,7 +263,7 @@ def test_catalog():
 
 def test_loads_into_duckdb_with_comment_on_every_column(tables):
     con = duckdb.connect()
-    apply_sql(con, msdrg.TABLES_SQL)
+    apply_dataset_sql(con, "msdrg")
     for name, frame in tables.items():
         assert insert_frame(con, name, frame) == frame.height
     assert con.execute("SELECT title FROM msdrg_drg_def WHERE drg = '551'").fetchone() == ("Medical Back Problems with MCC",)

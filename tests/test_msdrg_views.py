@@ -14,8 +14,9 @@ import duckdb
 import pytest
 
 from codeetl.catalog import Release
-from codeetl.parsers import ipps, msdrg
-from codeetl.warehouse_sql import apply_sql, insert_frame
+from codeetl.datasets import ipps, msdrg
+from codeetl.warehouse_sql import insert_frame
+from _shared import apply_dataset_sql, apply_schema
 
 CMS = Path(__file__).resolve().parents[2] / "shared" / "cms"
 MSDRG = CMS / "msdrg" / "v43"
@@ -30,14 +31,14 @@ def con():
         {"appendix_a": MSDRG / "appendix_A.txt", "appendix_b": MSDRG / "appendix_B.txt"},
     )
     frames |= ipps.parse_release(
-        Release("ipps", "fy2026", "FY2026", dt.date(2025, 10, 1), dt.date(2026, 9, 30), (), attrs={"msdrg_version": "v43"}),
+        Release("ipps", "fy2026", "FY2026", dt.date(2025, 10, 1), dt.date(2026, 9, 30), (), uses={"msdrg": "v43"}),
         {r: IPPS / f"FY2026-Final-Rule-Table-{t}.txt" for r, t in (("table5", "5"), ("table6i", "6I"), ("table6j", "6J"), ("table6k", "6K"))},
     )
-    apply_sql(c, msdrg.TABLES_SQL)
-    apply_sql(c, ipps.TABLES_SQL)
+    apply_dataset_sql(c, "msdrg")
+    apply_dataset_sql(c, "ipps")
     for name, frame in frames.items():
         insert_frame(c, name, frame)
-    apply_sql(c, "views/20_msdrg.sql")
+    apply_dataset_sql(c, "ipps", "views")
     yield c
     c.close()
 
@@ -205,11 +206,8 @@ def test_cc_level_over_a_column_is_fast(con):
 def test_point_release_is_newer_than_its_version():
     """CMS publishes April point releases (v43.1): versions compare by their numeric parts, so v43.1 is
     newer than v43 and v43 than v9 (both in cc_level's default version and in the code_page export)."""
-    from codeetl.warehouse_sql import sql_files
-
     c = duckdb.connect()
-    for f in sql_files("tables"):
-        apply_sql(c, f)
+    apply_schema(c, "tables")
     c.execute("INSERT INTO releases VALUES ('icd10cm', '2026-04', 'x', '2026-04-01', NULL, 'u', 'u', 's', NULL, now())")
     c.execute("INSERT INTO icd10cm_chapters VALUES ('2026-04', 13, 'Musculoskeletal', 'M00', 'M99')")
     c.execute("INSERT INTO icd10cm_codes (release, code, code_nodot, description, is_billable, category, chapter, seq) "
@@ -218,8 +216,7 @@ def test_point_release_is_newer_than_its_version():
         c.execute("INSERT INTO msdrg_cc VALUES (?, 'A00.0', ?, NULL, false, 'Cholera')", [version, level])
     for version, drg in (("v9", "001"), ("v43", "551"), ("v43", "553"), ("v43.1", "552")):
         c.execute("INSERT INTO msdrg_dx_drg VALUES (?, 'M96.1', '08', ?)", [version, drg])
-    for f in sql_files("views"):
-        apply_sql(c, f)
+    apply_schema(c, "views")
     assert one(c, "SELECT cc_level('M96.1', 'A00.0')") == ("MCC",)
     assert one(c, "SELECT cc_level('M96.1', 'A00.0', version := 'v43')") == ("CC",)
     assert one(c, "SELECT ms_drg_version, [d.drg FOR d IN ms_drg] FROM code_page WHERE code = 'M96.1'") == ("v43.1", ["552"])

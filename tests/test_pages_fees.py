@@ -174,8 +174,8 @@ def test_locality_by_name(built):
 
 
 def test_malformed_hcpcs_is_malformed_code():
-    from codeetl.cpt_page import normalise_hcpcs
-    from codeetl.page import MalformedCode
+    from codeetl.pages.cpt import normalise_hcpcs
+    from codeetl.pages.common import MalformedCode
 
     with pytest.raises(MalformedCode, match="is not a CPT/HCPCS code"):
         normalise_hcpcs("9921")

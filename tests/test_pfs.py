@@ -16,7 +16,7 @@ import pytest
 
 from codeetl.catalog import Release, load_catalog
 from codeetl.errors import SourceFormatError
-from codeetl.parsers import pfs
+from codeetl.datasets import pfs
 
 CMS = Path(__file__).resolve().parents[2] / "shared" / "cms"
 PFS = CMS / "pfs"

@@ -16,8 +16,9 @@ import duckdb
 import pytest
 
 from codeetl.catalog import load_catalog
-from codeetl.parsers import pfs
-from codeetl.warehouse_sql import apply_sql, insert_frame
+from codeetl.datasets import pfs
+from codeetl.warehouse_sql import insert_frame
+from _shared import apply_dataset_sql, apply_schema
 
 CMS = Path(__file__).resolve().parents[2] / "shared" / "cms"
 PFS = CMS / "pfs"
@@ -81,11 +82,11 @@ def expected_amount(rec: dict, setting: str, gpci=None) -> Decimal | None:
 def con():
     cat = load_catalog()["pfs"]
     c = duckdb.connect()
-    apply_sql(c, "tables/pfs.sql")
+    apply_dataset_sql(c, "pfs")
     for rid, inputs in FILES.items():
         for table, frame in pfs.parse_release(cat.release(rid), inputs).items():
             insert_frame(c, table, frame)
-    apply_sql(c, "views/30_pfs.sql")
+    apply_dataset_sql(c, "pfs", "views")
     yield c
     c.close()
 

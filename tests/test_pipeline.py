@@ -59,7 +59,7 @@ def test_unchanged_source_is_not_parsed_again(tmp_path, monkeypatch):
     fetched = pipeline.fetch_step(rel, tmp_path, str(CMS))
     first = pipeline.parse_release_cached(rel, fetched, tmp_path / "raw")
     assert not first.reused
-    from codeetl.parsers import icd10cm
+    from codeetl.datasets import icd10cm
 
     def boom(*a, **k):
         raise AssertionError("parsed again")

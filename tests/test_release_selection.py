@@ -13,8 +13,8 @@ import duckdb
 import pytest
 
 from codeetl.errors import CodeEtlError
-from codeetl.page import pick_release
-from codeetl.warehouse_sql import apply_sql
+from codeetl.pages.resolver import pick_release
+from codeetl.warehouse_sql import sql_text
 
 D = dt.date
 
@@ -22,7 +22,7 @@ D = dt.date
 @pytest.fixture
 def con():
     c = duckdb.connect()
-    apply_sql(c, "tables/releases.sql")
+    c.execute(sql_text("releases.sql"))
     for rid, start, end in (("A", "2024-01-01", "2024-06-30"), ("B", "2025-01-01", "2025-06-30"),
                             ("C", "2026-01-01", "2026-06-30")):
         c.execute("INSERT INTO releases VALUES ('demo', ?, ?, ?, ?, 'https://x', 'https://x', 'ab', NULL, now())",

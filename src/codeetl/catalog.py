@@ -1,11 +1,12 @@
 """The source catalog: which publications exist, where they are published, and what is inside them.
 
-Release drift is data, not code. Each dataset has one TOML file in ``src/codeetl/catalog/``; adding next
-year's release is a catalog edit (a new ``[[releases]]`` block), never a code change.
+Release drift is data, not code. Each downloaded dataset has one ``catalog.toml`` in its folder
+``src/codeetl/datasets/<dataset>/``; adding next year's release is a catalog edit (a new ``[[releases]]``
+block), never a code change.
 
-Schema of ``catalog/<dataset>.toml``::
+Schema of ``datasets/<dataset>/catalog.toml``::
 
-    dataset = "icd10cm"                 # must equal the file name
+    dataset = "icd10cm"                 # must equal the folder name
     title = "ICD-10-CM"                 # shown on pages and in the `releases` table
     publisher = "CDC NCHS / CMS"
 
@@ -14,6 +15,8 @@ Schema of ``catalog/<dataset>.toml``::
     label = "FY2026 April 1, 2026 update"
     effective_from = 2026-04-01         # first day the release is in effect
     effective_to = 2026-09-30           # last day (inclusive); omit when open-ended
+    uses = { msdrg = "v43" }            # optional: releases of other datasets this one belongs to; each must
+                                        # be in the catalog, and the warehouse records it (release_uses)
 
       [[releases.files]]                # one published download
       url = "https://www.cms.gov/files/zip/....zip"
@@ -36,7 +39,6 @@ from __future__ import annotations
 import datetime as dt
 import tomllib
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 
 from codeetl.errors import CatalogError
@@ -72,14 +74,18 @@ class Release:
     effective_to: dt.date | None
     files: tuple[SourceFile, ...]
     notes: str = ""
+    uses: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+    """Releases of other datasets this one belongs to: ``{"msdrg": "v43"}`` on an IPPS final rule."""
     attrs: dict = field(default_factory=dict, hash=False, compare=False)
-    """Any other keys of the release block (dataset-specific, e.g. ``msdrg_version`` on an IPPS release)."""
+    """Any other keys of the release block (dataset-specific)."""
 
     def in_effect(self, day: dt.date) -> bool:
+        """True when ``day`` lies within the release's effective dates."""
         return self.effective_from <= day and (self.effective_to is None or day <= self.effective_to)
 
     @property
     def roles(self) -> list[str]:
+        """Every member role of the release's downloads."""
         return [m.role for f in self.files for m in f.members]
 
 
@@ -98,7 +104,7 @@ class Dataset:
         raise CatalogError(f"dataset {self.dataset!r} has no release {release_id!r} (known: {known})")
 
 
-_RELEASE_KEYS = {"release", "label", "effective_from", "effective_to", "files", "notes"}
+_RELEASE_KEYS = {"release", "label", "effective_from", "effective_to", "files", "notes", "uses"}
 
 
 def _date(value, where: str) -> dt.date:
@@ -163,6 +169,7 @@ def parse_dataset(data: dict, where: str) -> Dataset:
                 effective_to=eff_to,
                 files=tuple(files),
                 notes=r.get("notes", ""),
+                uses={str(k): str(v) for k, v in r.get("uses", {}).items()},
                 attrs={k: v for k, v in r.items() if k not in _RELEASE_KEYS},
             )
         )
@@ -170,20 +177,34 @@ def parse_dataset(data: dict, where: str) -> Dataset:
 
 
 def load_catalog(folder: str | Path | None = None) -> dict[str, Dataset]:
-    """Every dataset in the catalog folder (default: the packaged ``codeetl/catalog``), by name."""
+    """Every dataset of the catalog, by name: the ``catalog.toml`` of each dataset folder (default), or every
+    ``<dataset>.toml`` of ``folder``. Each release's ``uses`` must name releases that exist in it."""
     if folder is None:
-        base = resources.files("codeetl").joinpath("catalog")
-        items = [(p.name, p.read_text(encoding="utf-8")) for p in base.iterdir() if p.name.endswith(".toml")]
+        from codeetl.datasets import discover
+
+        items = [(f"datasets/{d.name}/catalog.toml", d.name, d.folder.joinpath("catalog.toml").read_text(encoding="utf-8"))
+                 for d in discover().values() if d.has_catalog]
     else:
-        items = [(p.name, p.read_text(encoding="utf-8")) for p in Path(folder).glob("*.toml")]
+        items = [(p.name, p.stem, p.read_text(encoding="utf-8")) for p in sorted(Path(folder).glob("*.toml"))]
     out: dict[str, Dataset] = {}
-    for fname, text in sorted(items):
+    for where, name, text in items:
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as e:
-            raise CatalogError(f"catalog/{fname}: not valid TOML: {e}") from None
-        ds = parse_dataset(data, f"catalog/{fname}")
-        if ds.dataset != fname.removesuffix(".toml"):
-            raise CatalogError(f"catalog/{fname}: dataset = {ds.dataset!r} does not match the file name")
+            raise CatalogError(f"{where}: not valid TOML: {e}") from None
+        ds = parse_dataset(data, where)
+        if ds.dataset != name:
+            raise CatalogError(f"{where}: dataset = {ds.dataset!r} does not match its name {name!r}")
         out[ds.dataset] = ds
+    _check_uses(out)
     return out
+
+
+def _check_uses(catalog: dict[str, Dataset]) -> None:
+    """Every ``uses`` of every release names a dataset and release of the catalog."""
+    for ds in catalog.values():
+        for r in ds.releases:
+            for other, rid in r.uses.items():
+                if other not in catalog or rid not in {x.release for x in catalog[other].releases}:
+                    raise CatalogError(f"{ds.dataset} release {r.release!r} uses {other} release {rid!r}, "
+                                       f"which the catalog does not have")

@@ -38,7 +38,6 @@ warning (a mirror need not carry every release), while a download that exists bu
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import hashlib
 import json
 import os
@@ -56,6 +55,7 @@ import requests
 
 from codeetl.catalog import Member, Release, SourceFile
 from codeetl.errors import FetchError
+from codeetl.provenance import fingerprint, sha256_file, utc_now as _now
 
 CONNECT_TIMEOUT = 15.0  # seconds to establish a connection
 READ_TIMEOUT = 120.0  # seconds between bytes
@@ -118,28 +118,9 @@ class FetchedRelease:
     def members(self) -> list[LocalMember]:
         return [m for d in self.downloads for m in d.members]
 
-    @property
-    def fingerprint(self) -> str:
-        """A hash of every input's role and sha256: equal fingerprints parse to equal tables."""
-        h = hashlib.sha256()
-        for m in sorted(self.members, key=lambda m: m.role):
-            h.update(f"{m.role}={m.sha256}\n".encode())
-        return h.hexdigest()
 
 
 # ---------------------------------------------------------------------------------------------- utils
-
-
-def sha256_file(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(CHUNK), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
 def _is_url(location: str) -> bool:
@@ -552,15 +533,8 @@ def _fetch_one(sf: SourceFile, release: Release, rdir: Path, mirror: str | None,
     first = members_found[0]
     unchanged = prev is not None and {(m["role"], m["sha256"]) for m in prev.get("members", [])} == {(m.role, m.sha256) for m in members_found}
     return Download(url=sf.url, source=" ".join(sources), path=first.path, bytes=sum(m.bytes for m in members_found),
-                    sha256=first.sha256 if len(members_found) == 1 else _combined(members_found),
+                    sha256=first.sha256 if len(members_found) == 1 else fingerprint((m.role, m.sha256) for m in members_found),
                     fetched_at=prev["fetched_at"] if unchanged else _now(), unchanged=unchanged, members=members_found)
-
-
-def _combined(members: list[LocalMember]) -> str:
-    h = hashlib.sha256()
-    for m in sorted(members, key=lambda m: m.role):
-        h.update(f"{m.role}={m.sha256}\n".encode())
-    return h.hexdigest()
 
 
 def _get(transport: Transport, location: str, dest: Path, label: str, prev: dict | None):
@@ -570,8 +544,3 @@ def _get(transport: Transport, location: str, dest: Path, label: str, prev: dict
                              etag=(prev or {}).get("etag"), last_modified=(prev or {}).get("last_modified"))
     except NotFound:
         return None, None, None
-
-
-def clear_release(raw_root: str | Path, dataset: str, release: str) -> None:
-    """Forget a release's downloads (used by `codeetl refresh --force`)."""
-    shutil.rmtree(Path(raw_root) / dataset / release, ignore_errors=True)

@@ -1,6 +1,6 @@
 """The refresh pipeline as plain functions: fetch → parse (cached by input hash) → build → publish.
 
-The Prefect flow in ``flows/refresh.py`` calls exactly these functions; so do the tests, without
+The Prefect flow in ``codeetl/flows/refresh.py`` calls exactly these functions; so do the tests, without
 Prefect. Steps hand each other paths and hashes, never DataFrames.
 
 On-disk layout (``root`` is the project's ``data/`` folder by default)::
@@ -37,7 +37,8 @@ from codeetl import datasets
 from codeetl.catalog import Dataset, Release
 from codeetl.errors import WarehouseError
 from codeetl.fetch import FetchedRelease, Transport, fetch_release
-from codeetl.warehouse_sql import apply_sql, insert_parquet, sql_files
+from codeetl.provenance import fingerprint, utc_now
+from codeetl.warehouse_sql import insert_parquet, schema_scripts
 
 DB_NAME = "codeetl.duckdb"
 COMPLETE = "COMPLETE"  # written last into a build folder: only complete builds are published or kept
@@ -61,37 +62,25 @@ class ParsedRelease:
     tables: dict[str, int]  # table -> rows
 
 
-def parser_fingerprint(dataset: str) -> str:
-    """A hash of everything that decides a dataset's parse output: the parser module's source, its
-    table DDL, the shared code-display helpers and the packaged reference data (``sql/*.csv``), plus
-    its ``PARSER_VERSION``. Editing any of them re-parses that dataset at the next refresh."""
-    from importlib import resources
-
-    module = datasets.dataset_module(dataset)
-    h = hashlib.sha256(f"{dataset}:{module.PARSER_VERSION}\n".encode())
-    h.update(Path(module.__file__).read_bytes())
-    for helper in ("codes.py", "textio.py"):  # shared helpers every parser uses
-        h.update(Path(datasets.__file__).with_name(helper).read_bytes())
-    sql = resources.files("codeetl.sql")
-    h.update(sql.joinpath(module.TABLES_SQL).read_bytes())
-    for f in sorted(p.name for p in sql.iterdir() if p.name.endswith(".csv")):
-        h.update(sql.joinpath(f).read_bytes())
-    return h.hexdigest()
-
-
-def _inputs_fingerprint(members: list[tuple[str, str]]) -> str:
-    h = hashlib.sha256()
-    for role, digest in sorted(members):
-        h.update(f"{role}={digest}\n".encode())
-    return h.hexdigest()
-
-
 def parse_key(release: Release, members: list[tuple[str, str]]) -> str:
-    """Cache key of a parse: parser fingerprint, the release's dataset-specific attributes, and every
-    input's (role, sha256)."""
-    h = hashlib.sha256(f"{parser_fingerprint(release.dataset)}:{json.dumps(release.attrs, sort_keys=True, default=str)}:"
-                       f"{_inputs_fingerprint(members)}".encode())
+    """Cache key of a parse: the dataset's parser fingerprint (its code, DDL and reference data, see
+    :meth:`codeetl.datasets.DatasetFolder.fingerprint`) and ``PARSER_VERSION``, the release's catalog
+    attributes, and every input's (role, sha256)."""
+    folder = datasets.dataset(release.dataset)
+    attrs = json.dumps({"uses": release.uses, **release.attrs}, sort_keys=True, default=str)
+    h = hashlib.sha256(f"{folder.fingerprint()}:{folder.module().PARSER_VERSION}:{attrs}:{fingerprint(members)}".encode())
     return h.hexdigest()[:20]
+
+
+def _parse_frames(release: Release, fetched: FetchedRelease) -> dict:
+    """Run the dataset's parser; every table it returns must be one its ``tables.sql`` creates."""
+    folder = datasets.dataset(release.dataset)
+    frames = folder.module().parse_release(release, fetched.inputs)
+    foreign = sorted(set(frames) - set(folder.tables()))
+    if foreign:
+        raise WarehouseError(f"the {release.dataset} parser returned table(s) {', '.join(foreign)} that its "
+                             f"datasets/{release.dataset}/tables.sql does not create")
+    return frames
 
 
 def parse_release_cached(release: Release, fetched: FetchedRelease, raw_root: str | Path) -> ParsedRelease:
@@ -108,8 +97,7 @@ def parse_release_cached(release: Release, fetched: FetchedRelease, raw_root: st
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         _write_current(parsed_root, key)
         return ParsedRelease(release.dataset, release.release, str(out), key, True, meta["tables"])
-    module = datasets.dataset_module(release.dataset)
-    frames = module.parse_release(release, fetched.inputs)
+    frames = _parse_frames(release, fetched)
     tmp = parsed_root / f".{key}.part"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -121,8 +109,7 @@ def parse_release_cached(release: Release, fetched: FetchedRelease, raw_root: st
         "dataset": release.dataset,
         "release": release.release,
         "key": key,
-        "parser_version": module.PARSER_VERSION,
-        "parsed_at": _now(),
+        "parsed_at": utc_now(),
         "tables": tables,
         "downloads": [
             {"url": d.url, "source": d.source, "sha256": d.sha256, "bytes": d.bytes, "fetched_at": d.fetched_at,
@@ -156,8 +143,6 @@ def latest_parses(raw_root: str | Path, catalog: dict[str, Dataset]) -> list[Pat
     """
     found, stale = [], []
     for ds in catalog.values():
-        if ds.dataset not in datasets.REGISTRY:
-            continue
         for r in ds.releases:
             cur = Path(raw_root) / ds.dataset / r.release / "parsed" / "CURRENT"
             if not cur.exists():
@@ -212,20 +197,6 @@ class BuildResult:
     link_problems: list[str] = field(default_factory=list)
 
 
-def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-
-
-def default_link_dirs(root: str | Path) -> list[Path]:
-    """Curated link folders: ``<data dir>/links`` and the repository's ``data/links`` (the shipped sets)."""
-    dirs = [Path(root) / "links", Path(__file__).resolve().parents[2] / "data" / "links"]
-    out: list[Path] = []
-    for d in dirs:
-        if d.is_dir() and all(d.resolve() != o.resolve() for o in out):
-            out.append(d)
-    return out
-
-
 def build_warehouse(parse_dirs: list[str | Path], catalog: dict[str, Dataset], warehouse_root: str | Path,
                     link_dirs: list[Path] | None = None) -> BuildResult:
     """Build a complete new warehouse from parse directories, in ``warehouse/builds/<id>``.
@@ -243,16 +214,20 @@ def build_warehouse(parse_dirs: list[str | Path], catalog: dict[str, Dataset], w
         con.execute("SET enable_progress_bar = false")
         try:
             _load(con, [Path(p) for p in parse_dirs], catalog)
+            for _, text in schema_scripts("derive"):  # cross-release derivations, before anything reads the tables
+                con.execute(text)
+            from codeetl.datasets.links.build import load_curated_links  # polars: only when building
+
             problems = load_curated_links(con, link_dirs or [])
-            for rel in sql_files("views"):
-                apply_sql(con, rel)
+            for _, text in schema_scripts("views"):
+                con.execute(text)
             run_checks(con)
             counts = table_counts(con)
             export_all(con, bdir / "parquet")
             con.execute("CHECKPOINT")
         finally:
             con.close()
-        (bdir / COMPLETE).write_text(_now(), encoding="utf-8")
+        (bdir / COMPLETE).write_text(utc_now(), encoding="utf-8")
     except duckdb.Error as e:
         shutil.rmtree(bdir, ignore_errors=True)
         raise WarehouseError(f"building the new warehouse failed (the previous one is kept): {e}") from None
@@ -264,8 +239,8 @@ def build_warehouse(parse_dirs: list[str | Path], catalog: dict[str, Dataset], w
 
 def _load(con: duckdb.DuckDBPyConnection, parse_dirs: list[Path], catalog: dict[str, Dataset]) -> None:
     # The whole schema exists in every build (empty tables for datasets not loaded), so views never break.
-    for name in sql_files("tables"):
-        apply_sql(con, name)
+    for _, text in schema_scripts("tables"):
+        con.execute(text)
     loaded_at = dt.datetime.now(dt.timezone.utc)
     for d in parse_dirs:
         meta = json.loads((d / "meta.json").read_text(encoding="utf-8"))
@@ -281,41 +256,8 @@ def _load(con: duckdb.DuckDBPyConnection, parse_dirs: list[Path], catalog: dict[
             for m in dl["members"]:
                 con.execute("INSERT INTO source_files VALUES (?, ?, ?, ?, ?, ?, ?)",
                             [rel.dataset, rel.release, m["role"], m["name"], m["bytes"], m["sha256"], dl["url"]])
-
-
-def load_curated_links(con: duckdb.DuckDBPyConnection, folders: list[Path]) -> list[str]:
-    """Load the curated link CSVs into ``dx_procedure_link``; rows with unknown codes go to ``link_problems``.
-
-    Codes are validated against this build: billable ICD-10-CM codes of any loaded release, and the CPT/HCPCS
-    codes of any loaded PFS release. Returns the problems as readable lines (file:line: code: why).
-    """
-    import polars as pl
-
-    from codeetl import links
-    from codeetl.warehouse_sql import insert_frame
-
-    from codeetl.fetch import sha256_file
-
-    files: list[Path] = []  # a file in <data>/links shadows a shipped file of the same name
-    for d in folders:
-        files += [p for p in sorted(Path(d).glob("*.csv")) if p.name not in {f.name for f in files}]
-    frames = [f for f in (links.read_links_csv(p) for p in files) if f.height]
-    if not frames:
-        return []
-    frame = pl.concat(frames)
-    known_dx = {r[0] for r in con.execute("SELECT DISTINCT code FROM icd10cm_codes WHERE is_billable").fetchall()}
-    known_hcpcs = {r[0] for r in con.execute("SELECT DISTINCT hcpcs FROM pfs_rvu").fetchall()}
-    valid, problems = links.validate_links(frame, known_dx, known_hcpcs)
-    if valid.height:
-        insert_frame(con, "dx_procedure_link", links.to_dx_procedure_link(valid))
-    for p in problems:
-        con.execute("INSERT INTO link_problems VALUES (?, ?, ?, ?)", [p.file, p.line, p.code, p.why])
-    for path in files:
-        loaded = valid.filter(pl.col("file") == path.name).height
-        rejected = frame.filter(pl.col("file") == path.name).height - loaded
-        con.execute("INSERT INTO link_files VALUES (?, ?, ?, ?, ?, ?)",
-                    [path.name, str(path.resolve()), path.stat().st_size, sha256_file(path), loaded, rejected])
-    return [f"{p.file}:{p.line}: {p.code}: {p.why}" for p in problems]
+        for other, rid in rel.uses.items():
+            con.execute("INSERT INTO release_uses VALUES (?, ?, ?, ?)", [rel.dataset, rel.release, other, rid])
 
 
 def run_checks(con: duckdb.DuckDBPyConnection) -> None:
@@ -442,7 +384,7 @@ def select_releases(catalog: dict[str, Dataset], dataset_names: list[str] | None
     """The catalog releases to refresh; unknown dataset or release names are an error listing the known ones."""
     from codeetl.errors import CatalogError
 
-    known = [d for d in catalog if d in datasets.REGISTRY]
+    known = list(catalog)
     for name in dataset_names or []:
         if name not in known:
             raise CatalogError(f"unknown dataset {name!r}; known: {', '.join(sorted(known))}")

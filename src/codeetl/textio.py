@@ -46,3 +46,28 @@ def read_lines(path: str | Path, encoding: str = "ascii") -> pl.DataFrame:
     return pl.DataFrame({"text": lines}, schema={"text": pl.String}).with_row_index("line_no", offset=1).with_columns(
         pl.col("text").str.strip_suffix("\r")
     )
+
+
+def raise_first(frame: pl.DataFrame, path: str | Path, expected: str, where: pl.Expr | None = None,
+                shown: str = "text") -> None:
+    """Raise :class:`SourceFormatError` for the first row (lowest ``line_no``) of ``frame`` — or of the rows
+    matching ``where`` — naming its line, what was ``expected`` and the row's ``shown`` column; return None
+    when there is no such row. The one way parsers report a bad row of a frame."""
+    rows = frame if where is None else frame.filter(where)
+    if rows.height:
+        row = rows.sort("line_no").row(0, named=True)
+        raise SourceFormatError(path, int(row["line_no"]), expected, None if row[shown] is None else str(row[shown]))
+
+
+def csv_records(path: str | Path) -> list[tuple[int, list[str]]]:
+    """``(line_no, cells)`` for every record of a CMS CSV file (text decoded by :func:`read_text`);
+    ``line_no`` is the 1-based line the record starts on (a quoted cell may span lines)."""
+    import csv
+    import io
+
+    reader = csv.reader(io.StringIO(read_text(path), newline=""))
+    out, start = [], 1
+    for cells in reader:
+        out.append((start, cells))
+        start = reader.line_num + 1
+    return out

@@ -1,11 +1,8 @@
-"""Running the project's SQL files and loading polars frames into DuckDB tables.
+"""Running the project's SQL and loading parquet files and polars frames into DuckDB tables.
 
-SQL lives in ``src/codeetl/sql``:
-
-* ``sql/tables/<dataset>.sql`` — ``CREATE TABLE`` statements with explicit types and a
-  ``COMMENT ON TABLE`` / ``COMMENT ON COLUMN`` for every table and column. Run first, for every dataset.
-* ``sql/views/<name>.sql`` — views and macros over the tables (``COMMENT ON VIEW`` too). Run after all
-  tables are loaded, in file-name order.
+SQL lives in ``.sql`` files: each dataset's ``tables.sql``, ``views.sql`` and ``gates.sql`` in its folder
+(:mod:`codeetl.datasets`), the shared provenance tables in ``sql/releases.sql``, and the code page in
+``sql/pages/``. :func:`schema_scripts` lists them in the order a build applies them.
 """
 
 from __future__ import annotations
@@ -25,7 +22,7 @@ SQL_PACKAGE = "codeetl.sql"
 
 
 def sql_text(relpath: str) -> str:
-    """The text of ``src/codeetl/sql/<relpath>`` (e.g. ``tables/icd10cm.sql``)."""
+    """The text of ``src/codeetl/sql/<relpath>`` (e.g. ``releases.sql``)."""
     return resources.files(SQL_PACKAGE).joinpath(relpath).read_text(encoding="utf-8")
 
 
@@ -37,9 +34,19 @@ def sql_files(folder: str) -> list[str]:
     return sorted(f"{folder}/{p.name}" for p in base.iterdir() if p.name.endswith(".sql"))
 
 
-def apply_sql(con: duckdb.DuckDBPyConnection, relpath: str) -> None:
-    """Execute every statement of one SQL file."""
-    con.execute(sql_text(relpath))
+def schema_scripts(kind: str) -> list[tuple[str, str]]:
+    """``(where, sql text)`` of every script of one kind, in the order a build applies them:
+    ``tables`` — ``sql/releases.sql`` then each dataset's ``tables.sql``; ``derive`` and ``gates`` — each
+    dataset's; ``views`` — each dataset's ``views.sql`` then ``sql/pages/*.sql`` (pages read every dataset).
+    Datasets in name order."""
+    from codeetl.datasets import discover
+
+    own = [(f"datasets/{d.name}/{kind}.sql", d.sql(kind)) for d in discover().values() if d.sql(kind)]
+    if kind == "tables":
+        return [("sql/releases.sql", sql_text("releases.sql")), *own]
+    if kind == "views":
+        return own + [(f"sql/{p}", sql_text(p)) for p in sql_files("pages")]
+    return own
 
 
 def insert_parquet(con: duckdb.DuckDBPyConnection, table: str, path: str | Path) -> int:
@@ -54,7 +61,8 @@ def insert_parquet(con: duckdb.DuckDBPyConnection, table: str, path: str | Path)
 
 
 def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: "pl.DataFrame") -> int:
-    """Insert a polars frame into an existing table by column name (via a temporary parquet file)."""
+    """Insert a polars frame into an existing table by column name (via a temporary parquet file).
+    Returns rows inserted."""
     with tempfile.TemporaryDirectory(prefix="codeetl-") as tmp:
         path = Path(tmp) / f"{table}.parquet"
         frame.write_parquet(path)

@@ -1,5 +1,5 @@
 """What the warehouse says, as `codeetl check` needs it: the one place that imports the code page
-(:mod:`codeetl.page`) and reads warehouse tables, so a move of those modules is rewired here only.
+(:mod:`codeetl.pages`) and reads warehouse tables, so a move of those modules is rewired here only.
 
 Every method returns official values from the warehouse (never typed in); each result that a verdict
 cites comes with its source (dataset, release, file). SQL is in ``src/codeetl/sql/check/facts.sql``.
@@ -18,7 +18,10 @@ import duckdb
 
 from codeetl.check.words import content_words, within
 from codeetl.errors import CodeEtlError
-from codeetl.page import CodeNotFound, MalformedCode, NoReleaseInEffect, _ipps_used, code_page, pick_release
+from codeetl.pages.code import code_page
+from codeetl.pages.common import CodeNotFound, MalformedCode, NoReleaseInEffect
+from codeetl.pages.drg import _ipps_used
+from codeetl.pages.resolver import pick_release
 from codeetl.warehouse_sql import sql_text
 
 __all__ = ["Facts", "MissingData", "CodeNotFound", "MalformedCode", "NoReleaseInEffect", "CodeEtlError"]
@@ -82,7 +85,7 @@ class Facts:
     # ------------------------------------------------------------------------------------ releases
 
     def release(self, dataset: str, as_of: dt.date, table: str, column: str = "release") -> dict:
-        """The release of `dataset` in effect on `as_of` (see codeetl.page.pick_release)."""
+        """The release of `dataset` in effect on `as_of` (see codeetl.pages.resolver.pick_release)."""
         return self._cached(("rel", dataset, as_of, table), lambda: pick_release(self.con, dataset, as_of, table, column))
 
     def icd10_release(self, as_of: dt.date, release: str | None = None) -> dict:

@@ -1,1 +1,0 @@
-"""Prefect flows of codeetl (a thin layer over codeetl.pipeline)."""

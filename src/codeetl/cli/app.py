@@ -1,0 +1,83 @@
+"""The ``codeetl`` command line: the typer app, its shared options and how errors become messages.
+
+Commands live in the modules of this package, one per area (:mod:`.refresh`, :mod:`.pages`, :mod:`.info`).
+
+Errors that codeetl raises on purpose (bad input, missing warehouse, a broken source file) are printed
+as one clear message with a non-zero exit code, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import duckdb
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from codeetl import pipeline
+from codeetl.errors import CodeEtlError
+
+app = typer.Typer(
+    help="Official US medical code sets (ICD-10-CM, GEMs, MS-DRG, Medicare PFS) as a DuckDB warehouse.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+DataDir = Annotated[Path, typer.Option("--data-dir", envvar="CODEETL_DATA", help="Folder holding raw/ and warehouse/.")]
+AsOf = Annotated[Optional[str], typer.Option("--as-of", help="Use the releases in effect on this date (YYYY-MM-DD); default today.")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print the page as JSON (keys documented in the README).")]
+
+
+def _fail(message: str, code: int = 1) -> None:
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    raise typer.Exit(code)
+
+
+def _date(text: str | None) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        _fail(f"--as-of {text!r}: expected a date as YYYY-MM-DD", 2)
+
+
+def _connect(data_dir: Path) -> duckdb.DuckDBPyConnection:
+    try:
+        db = pipeline.current_database(data_dir)
+    except CodeEtlError as e:
+        _fail(str(e))
+    return duckdb.connect(str(db), read_only=True)
+
+
+def _show(data_dir: Path, make, render, as_json: bool) -> None:
+    """Build a page with make(con) and print it (rich, or JSON), mapping errors to messages and exit codes:
+    2 for malformed input, 1 for anything not found (with close matches when there are some)."""
+    from codeetl.pages.common import MalformedCode
+
+    con = _connect(data_dir)
+    try:
+        p = make(con)
+    except MalformedCode as e:
+        _fail(str(e), 2)
+    except duckdb.Error as e:  # e.g. a warehouse built by an older codeetl, without a newer table
+        _fail(f"the warehouse at {data_dir} cannot answer this ({e.__class__.__name__}: {str(e).splitlines()[0]}); "
+              "it may have been built by an older codeetl: run `codeetl refresh`")
+    except CodeEtlError as e:
+        msg, near = str(e), getattr(e, "suggestions", None)
+        if near:
+            msg += "\nClose matches:\n" + "\n".join(
+                f"  {s.get('code') or s.get('hcpcs'):<9} {s['description']}" for s in near)
+        _fail(msg)
+    if as_json:
+        sys.stdout.write(json.dumps(p, indent=2, default=str) + "\n")
+    else:
+        render(out, p)

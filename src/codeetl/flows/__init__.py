@@ -1,0 +1,1 @@
+"""Prefect flows: a thin layer over :mod:`codeetl.pipeline` (see refresh.py)."""

@@ -1,0 +1,167 @@
+"""The code page at the terminal (``codeetl code``)."""
+
+from __future__ import annotations
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from itertools import groupby
+
+from codeetl.pages.code import NOTE_LABELS
+from codeetl.render.common import code_list as _code_list, not_in_effect as _not_in_effect, usd as _usd
+
+
+def render_code_page(console: Console, p: dict) -> None:
+    if p["is_billable"]:
+        status = Text("Billable", style="bold green")
+    elif p["seventh_characters"]:
+        status = Text("Not billable: add a 7th character (see below)", style="bold yellow")
+    else:
+        status = Text("Header (not billable): choose a code below it", style="bold yellow")
+    head = Group(
+        Text.assemble((p["code"], "bold cyan"), "  ", (p["description_tabular"] or p["description"], "bold")),
+        Text.assemble("Status: ", status, f"   ICD-10-CM release {p['release']['release']} ({p['release']['label']})"),
+        *_not_in_effect(p["release"].get("in_effect")),
+    )
+    console.print(Panel(head, expand=False))
+    where = Table(show_header=False, box=None)
+    where.add_column(style="dim")
+    where.add_column()
+    if p["chapter"]:
+        c = p["chapter"]
+        where.add_row("Chapter", f"{c['number']}  {c['title']} ({c['first_code']}-{c['last_code']})")
+    if p["section"]:
+        s = p["section"]
+        where.add_row("Section", f"{s['id']}  {s['title']}")
+    where.add_row("Category", f"{p['category']['code']}  {p['category']['description'] or ''}".rstrip())
+    for a in p["ancestors"][1:]:
+        where.add_row("Parent", f"{a['code']}  {a['description']}")
+    console.print(where)
+    if p.get("hierarchy_note"):
+        console.print(Text(f"Note: {p['hierarchy_note']}.", style="yellow"))
+
+    if p["notes"]:
+        console.print()
+        console.rule("Instructional notes", style="dim")
+        for (kind, node, title, inherited), notes in groupby(
+            p["notes"], key=lambda n: (n["from"]["kind"], n["from"]["code"], n["from"]["title"], n["inherited"])
+        ):
+            if not inherited:
+                origin = f"{node} (this code)"
+            elif kind == "chapter":
+                origin = f"from {title}"
+            else:
+                label = "section" if kind == "section" else ("category" if len(node) == 3 else "code")
+                origin = f"from {label} {node}: {title}"
+            console.print(Text(origin, style="italic dim"))
+            for ntype, items in groupby(notes, key=lambda n: n["type"]):
+                console.print(Text(f"  {NOTE_LABELS.get(ntype, ntype)}:", style="bold"))
+                for n in items:
+                    console.print(f"    • {n['text']}", highlight=False)
+    if p["seventh_characters"]:
+        console.print()
+        t = Table(title=f"7th characters (defined at {p['seventh_characters'][0]['defined_at']})", title_justify="left")
+        t.add_column("char")
+        t.add_column("meaning")
+        for s in p["seventh_characters"]:
+            t.add_row(s["char"], s["meaning"])
+        console.print(t)
+    for key, label in (("siblings", "Siblings"), ("children", "Children")):
+        if p[key]:
+            console.print()
+            console.print(_code_list(label, p[key]))
+    for extra in EXTRA_SECTIONS:
+        extra(console, p)
+    console.print()
+    console.rule("Sources", style="dim")
+    for s in p["sources"]:
+        via = "" if s["fetched_from"] == s["url"] else f" (via {s['fetched_from']})"
+        when = f", fetched {s['fetched_at']}" if s.get("fetched_at") else ""
+        console.print(f"[dim]{s['dataset']} {s['release']}: {s['url']}{via}{when}[/]", highlight=False)
+        for f in s["files"]:
+            console.print(f"[dim]    {f['name']}  sha256 {f['sha256']}[/]", highlight=False)
+    console.print(f"[dim]warehouse built {p.get('built_at')}[/]")
+
+
+def render_icd9(console: Console, p: dict) -> None:
+    s = p.get("icd9")
+    if not s:
+        return
+    console.print()
+    console.rule(f"ICD-9-CM equivalents (GEMs {s['release']})", style="dim")
+    console.print(Text.assemble("Equivalents: ", (", ".join(s["equivalents"]) or "none (no map)", "bold")))
+    for key, label, other in (("icd10_to_icd9", f"{p['code']} → ICD-9-CM (backward GEM)", "target"),
+                              ("icd9_to_icd10", f"ICD-9-CM → {p['code']} (forward GEM)", "source")):
+        part = s[key]
+        if not part["entries"]:
+            continue
+        console.print(Text(label, style="bold"))
+        for e in part["entries"]:
+            flags = ", ".join(m.split(":")[0] for m in e["meaning"])
+            scen = f" [scenario {e['scenario']}, choice list {e['choice_list']}]" if e["combination"] else ""
+            console.print(f"  {e[other]:<8} {flags}{scen}", highlight=False)
+        for c in part["combinations"]:
+            if "reads" in c:
+                console.print(f"  combination, scenario {c['scenario']}: {p['code']} = {c['reads']}", highlight=False)
+            else:
+                for sc in c["scenarios"]:
+                    console.print(f"  {c['source']} (scenario {sc['scenario']}) = {sc['reads']}", highlight=False)
+    console.print(Text("approximate: not an exact equivalent · combination: one code from each choice list of a "
+                       "scenario is needed together (codes in one choice list are alternatives) · no map: no equivalent",
+                       style="dim"))
+
+
+def render_msdrg(console: Console, p: dict) -> None:
+    s = p.get("ms_drg")
+    if not s:
+        return
+    console.print()
+    console.rule(f"MS-DRG {s['version']} (FY{s['fiscal_year']})", style="dim")
+    for line in _not_in_effect(s.get("in_effect")):
+        console.print(line)
+    for g in s["as_principal"]:
+        console.print(Text.assemble("MDC ", (g["mdc"] or "—", "bold"), f" {g['mdc_name'] or ''}"))
+        t = Table(box=None, pad_edge=False)
+        for c in ("DRG", "title", "weight", "GMLOS", "AMLOS", "when"):
+            t.add_column(c)
+        for d in g["drgs"]:
+            t.add_row(d["drg"], d["title"], d["weight"] or "—", d["gmlos"] or "—", d["amlos"] or "—", d["applies"])
+        console.print(t)
+    if len(s["as_principal"]) > 1:
+        console.print(Text(s["as_principal_note"], style="dim"))
+    sec = s["as_secondary"]
+    console.print(Text.assemble("As a secondary diagnosis: ", (sec["level"] or "non-CC", "bold"), f" — {sec['meaning']}"
+                                + (f" (PDX exclusion list {sec['exclusion_list']})" if sec["exclusion_list"] else "")))
+
+
+def render_procedures(console: Console, p: dict) -> None:
+    s = p.get("procedures")
+    if not s:
+        return
+    console.print()
+    if s["pfs_release"]:
+        console.rule(f"Related procedures · Medicare PFS {s['pfs_release']} national amounts", style="dim")
+    else:  # no fee schedule for the date: say so once, not on every row
+        console.rule("Related procedures", style="dim")
+        console.print(Text(f"No fees: {s['items'][0]['no_fee_reason']}.", style="yellow"))
+    for line in _not_in_effect(s.get("pfs_in_effect")):
+        console.print(line)
+    t = Table(box=None, pad_edge=False)
+    for c in ("code", "descriptor", "status", "fee", "source"):
+        t.add_column(c)
+    for i in s["items"]:
+        if i.get("fee"):
+            fee = f"{_usd(i['fee'])} ({i['fee_setting']})"
+        else:
+            fee = f"no fee: {i.get('no_fee_reason')}" if s["pfs_release"] else "—"
+        st = i["status"]["code"] if i.get("status") else "—"
+        t.add_row(i["hcpcs"], i.get("description") or "", st, fee, ", ".join(sorted({l["source"] for l in i["links"]})))
+    console.print(t)
+    if s["copyright"]:
+        console.print(Text(s["copyright"], style="dim italic"))
+
+
+# Sections after siblings/children, in order: callables (console, page) -> None.
+EXTRA_SECTIONS: list = [render_icd9, render_msdrg, render_procedures]

@@ -1,0 +1,55 @@
+-- Provenance (shared by every dataset): which release of which dataset the warehouse holds, and the exact files it was built from.
+
+CREATE TABLE releases (
+    dataset         VARCHAR NOT NULL,
+    release         VARCHAR NOT NULL,
+    label           VARCHAR NOT NULL,
+    effective_from  DATE    NOT NULL,
+    effective_to    DATE,
+    source_url      VARCHAR NOT NULL,
+    fetched_from    VARCHAR NOT NULL,
+    sha256          VARCHAR NOT NULL,
+    fetched_at      TIMESTAMPTZ,
+    loaded_at       TIMESTAMPTZ NOT NULL
+);
+COMMENT ON TABLE releases IS 'Every dataset release loaded into this warehouse: one row per source download (a release published as two zips has two rows).';
+COMMENT ON COLUMN releases.dataset IS 'Dataset name (catalog file name): icd10cm, gems, msdrg, ipps, pfs, mcd.';
+COMMENT ON COLUMN releases.release IS 'Release id, e.g. 2026-04, v43, fy2026, 2026-B.';
+COMMENT ON COLUMN releases.label IS 'Human-readable release name from the catalog.';
+COMMENT ON COLUMN releases.effective_from IS 'First day the release is in effect.';
+COMMENT ON COLUMN releases.effective_to IS 'Last day the release is in effect (NULL: open-ended).';
+COMMENT ON COLUMN releases.source_url IS 'The official URL of the download (from the catalog).';
+COMMENT ON COLUMN releases.fetched_from IS 'Where the bytes actually came from: the official URL, or the mirror file(s)/URL used in its place.';
+COMMENT ON COLUMN releases.sha256 IS 'SHA-256 of the downloaded file (the zip, or the plain file; for a download assembled from several mirror files, the SHA-256 of their role=sha256 lines).';
+COMMENT ON COLUMN releases.fetched_at IS 'When the file was downloaded (UTC).';
+COMMENT ON COLUMN releases.loaded_at IS 'When this warehouse was built (UTC).';
+
+CREATE TABLE source_files (
+    dataset     VARCHAR NOT NULL,
+    release     VARCHAR NOT NULL,
+    role        VARCHAR NOT NULL,
+    file_name   VARCHAR NOT NULL,
+    bytes       BIGINT  NOT NULL,
+    sha256      VARCHAR NOT NULL,
+    source_url  VARCHAR NOT NULL
+);
+COMMENT ON TABLE source_files IS 'Every file a parser read (an archive member or a plain download), with its own SHA-256: the sources block of a code page.';
+COMMENT ON COLUMN source_files.dataset IS 'Dataset name.';
+COMMENT ON COLUMN source_files.release IS 'Release id.';
+COMMENT ON COLUMN source_files.role IS 'What the parser used the file as (catalog member role), e.g. tabular, codes, table5.';
+COMMENT ON COLUMN source_files.file_name IS 'File name (archive member name or download name).';
+COMMENT ON COLUMN source_files.bytes IS 'Size in bytes.';
+COMMENT ON COLUMN source_files.sha256 IS 'SHA-256 of the file''s bytes.';
+COMMENT ON COLUMN source_files.source_url IS 'The download it came from (official URL or mirror location).';
+
+CREATE TABLE release_uses (
+    dataset       VARCHAR NOT NULL,
+    release       VARCHAR NOT NULL,
+    uses_dataset  VARCHAR NOT NULL,
+    uses_release  VARCHAR NOT NULL
+);
+COMMENT ON TABLE release_uses IS 'Releases that belong to a release of another dataset, as the catalog declares and this build loaded them: an IPPS final rule (ipps fy2026) belongs to one MS-DRG grouper version (msdrg v43), whose number its tables carry in their version column.';
+COMMENT ON COLUMN release_uses.dataset IS 'Dataset of the release that uses another (ipps).';
+COMMENT ON COLUMN release_uses.release IS 'Its release id (fy2026).';
+COMMENT ON COLUMN release_uses.uses_dataset IS 'The dataset it belongs to (msdrg).';
+COMMENT ON COLUMN release_uses.uses_release IS 'The release of that dataset (v43).';
