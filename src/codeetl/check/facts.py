@@ -105,6 +105,13 @@ class Facts:
         pick = next((f for r in order for f in files if f["role"] == r), files[0] if files else None)
         return {"dataset": dataset, "release": release, "file": pick["file_name"] if pick else None}
 
+    def source_named(self, dataset: str, pattern: str) -> dict:
+        """{'dataset', 'release', 'file'} of the loaded source file of `dataset` whose name matches the SQL
+        LIKE `pattern` (e.g. '%conversion%'), or with release and file None when none is loaded."""
+        row = self.con.execute("SELECT release, file_name FROM source_files WHERE dataset = ? AND file_name ILIKE ? "
+                               "ORDER BY release DESC LIMIT 1", [dataset, pattern]).fetchone()
+        return {"dataset": dataset, "release": row[0] if row else None, "file": row[1] if row else None}
+
     # --------------------------------------------------------------------------------- ICD-10-CM
 
     def page(self, code: str, as_of: dt.date, release: str | None = None) -> dict:

@@ -490,12 +490,19 @@ def _hcpcs_in(ln: Line, flags: frozenset[str]) -> list[re.Match]:
 
 
 def _setting(text: str) -> str | None:
+    """'non-facility' or 'facility' when `text` names the setting (office, hospital ...), else None."""
     t = text.lower()
     if re.search(r"non-?\s?facility|office|in-office|physician office", t):
         return "non-facility"
     if re.search(r"\bfacility|hospital|\basc\b|inpatient", t):
         return "facility"
     return None
+
+
+def _setting_near(text: str, start: int, end: int) -> str | None:
+    """The setting named right after an amount ('$57.45 (facility)'), else right before it ('Facility: $57.45')."""
+    after = re.split(r"\$", text[end: end + 25])[0]
+    return _setting(after) or _setting(re.split(r"\$[\d,.]+", text[max(0, start - 25): start])[-1])
 
 
 def line_claims(page: Page, i: int, flags: frozenset[str], code: str | None, with_fees: set[str]) -> list[Claim]:
@@ -523,7 +530,8 @@ def _fee_claims(ln: Line, hcpcs: list[re.Match], section_has_fees: bool) -> list
         mine = [a for a in amounts if h.end() <= a[1] < end] or ([a for a in amounts if a[1] < h.start()]
                                                                  if len(hcpcs) == 1 else [])
         for amount, a, b in mine:
-            setting = _setting(_cell_header(ln, a) or ln.text[b: b + 30] + " " + ln.text[max(0, a - 25): a])
+            header = _cell_header(ln, a)
+            setting = _setting(header) if header else _setting_near(ln.text, a, b)
             out.append(Claim("fee", ln.text[min(h.start(), a): max(h.end(), b)] if len(hcpcs) > 1 else ln.text,
                              ln.no, ln.section, h.group(1), str(amount), extra={"setting": setting}))
         if not mine and (NO_FEE_RE.search(ln.text[h.end(): end]) or section_has_fees):

@@ -136,12 +136,11 @@ def status_since(c: Claim, ctx: Context):
         rep = ctx.facts.replacements(c.subject)
     except MissingData as e:
         return cannot(f"{describe_row(row)}{_seen(row, rel)}; since when needs {e}", ctx.icd10_source())
+    src = ctx.facts.source_named("icd10cm", "%conversion%")
     if not rep:
-        return wrong(f"the CDC conversion table records no replacement of {c.subject}", {"dataset": "icd10cm",
-                     "release": None, "file": "conversion table"})
+        return wrong(f"the CDC conversion table records no replacement of {c.subject}", src)
     eff = rep[0]["effective"]
     official = f"{c.subject} replaced by {', '.join(r['replaced_by'] for r in rep)} effective {eff}"
-    src = {"dataset": "icd10cm", "release": None, "file": "ICD-10-CM conversion table"}
     return (ok if str(eff) == c.value else wrong)(official, src)
 
 
@@ -382,7 +381,7 @@ def icd9_set(c: Claim, ctx: Context):
 def icd9_description(c: Claim, ctx: Context):
     """The meaning of an ICD-9-CM code (v32 long description; needs table icd9cm_codes)."""
     row = ctx.facts.icd9_description(c.subject)
-    src = {"dataset": "icd9cm", "release": row["release"] if row else None, "file": "CMS32_DESC_LONG_DX.txt"}
+    src = ctx.facts.source_named("icd9cm", "%LONG_DX%")
     if row is None:
         return wrong(f"{c.subject} is not an ICD-9-CM diagnosis code (v32)", src)
     return (ok if within(c.value, row["description"]) else wrong)(f"{c.subject}: {row['description']}", src)

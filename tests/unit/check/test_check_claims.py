@@ -126,3 +126,16 @@ def test_plain_page_of_another_publisher():
         (20, "551", "Medical back problems with MCC"), (20, "552", "Medical back problems without MCC")]
     assert [(c.line, c.subject, c.value) for c in at(claims, "drg_weight")] == [(21, "551", "1.6761"), (21, "552", "0.9316")]
     assert [(c.line, c.value) for c in at(claims, "description", 14)] == [(14, "Lumbago with sciatica")]
+
+
+def test_fee_settings_named_beside_each_amount():
+    text = "# M96.1\n\nVerified May 8, 2026\n\n## Fees\n\n- CPT 99213: $95.19 (non-facility) / $57.45 (facility)\n- 63030 Facility: $898.15\n"
+    _, claims = claims_of(text, "p.md")
+    assert [(c.subject, c.value, c.extra["setting"]) for c in at(claims, "fee")] == [
+        ("99213", "95.19", "non-facility"), ("99213", "57.45", "facility"), ("63030", "898.15", "facility")]
+
+
+def test_page_code_can_be_given():
+    info, claims = find_claims(read_page("Notes on low back pain.\n\nSee M54.50 and M54.59.\n", "p.txt"), "M54.59")
+    assert info.code == "M54.59" and info.date is None
+    assert [c.subject for c in at(claims, "billable")] == ["M54.50"]  # the page's own code is one validity claim
