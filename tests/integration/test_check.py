@@ -304,6 +304,18 @@ def test_plain_page_errors_found_with_the_releases_of_its_date(facts):
     assert since.verdict == "not checkable" and "icd10cm_replacements" in since.note
 
 
+def test_another_sites_page_about_the_seed_code(facts):
+    """Same code, another layout (attribute table, roman chapter, 'Type 2 Excludes', bare DRG titles): the two
+    swapped sibling descriptions are found, nothing else; notes and the chapter wait for the Tabular of the
+    page's date (March 3, 2026: ICD-10-CM 2026, loaded from the valid-code file only)."""
+    r = check_text(facts, (FIXTURES / "m96.1-another-site.html").read_text(), "m96.1-another-site.html")
+    assert contradicted(r) == {(18, "description")}
+    assert sorted(v.claim.subject for v in verdicts(r, "description", 18) if v.verdict == "contradicted") == ["M96.2", "M96.3"]
+    assert {v.claim.value: v.verdict for v in verdicts(r, "drg_title")} == {
+        "MEDICAL BACK PROBLEMS WITH MCC": "confirmed", "MEDICAL BACK PROBLEMS WITHOUT MCC": "confirmed"}
+    assert {v.verdict for v in verdicts(r, "note")} == {"not checkable"}
+
+
 # --------------------------------------------------------- tables a parallel change adds (issue 8)
 
 
@@ -414,9 +426,9 @@ def test_folder_summary_parquet_and_table(built, tmp_path):
     out = tmp_path / "summary.parquet"
     r = runner.invoke(app, ["check", str(folder), "--summary", str(out), "--data-dir", str(built)])
     assert r.exit_code == 1, r.output
-    assert "5 pages checked" in " ".join(r.stdout.split())
+    assert "6 pages checked" in " ".join(r.stdout.split())
     df = pl.read_parquet(out).sort("page")
-    assert df.height == 5
+    assert df.height == 6
     by_page = {Path(p).name: row for p, row in zip(df["page"], df.iter_rows(named=True))}
     assert by_page["broken.html"]["error"] and by_page["broken.html"]["claims"] == 0
     assert by_page["s72.001a-orthoref.html"]["contradicted"] == 4

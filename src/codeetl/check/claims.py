@@ -162,9 +162,9 @@ SECTION_FLAGS = [
     ("seventh", re.compile(r"7th|seventh", re.I)),
 ]
 NOTE_RE = re.compile(
-    r"\b(excludes\s?-?\s?(?:1|one|2|two)|Includes\b|inclusion terms?|code first|use additional(?: code)?|code also)"
-    r"(?=\W|$)", re.I)
-NOTE_TYPES = [("excludes\\s?-?\\s?(?:1|one)", "excludes1"), ("excludes\\s?-?\\s?(?:2|two)", "excludes2"),
+    r"\b(excludes\s?-?\s?(?:1|one|2|two)|type [12] excludes|Includes\b|inclusion terms?|code first|"
+    r"use additional(?: code)?|code also)(?=\W|$)", re.I)
+NOTE_TYPES = [("excludes\\s?-?\\s?(?:1|one)|type 1", "excludes1"), ("excludes\\s?-?\\s?(?:2|two)|type 2", "excludes2"),
               ("includes", "includes"), ("inclusion", "inclusionTerm"), ("code first", "codeFirst"),
               ("use additional", "useAdditionalCode"), ("code also", "codeAlso")]
 

@@ -243,14 +243,18 @@ def _paren_around(s: Sentence, m) -> Claim | None:
 
 
 def _dash_after(s: Sentence, m) -> Claim | None:
+    """'E11.65 — Type 2 ...' at the start of a line, a label's value or an item of a list ('...; M96.2
+    Postradiation kyphosis; M96.3 ...')."""
     lead = s.text[: m.start]
-    if lead.strip() and not re.fullmatch(r"\s*[\w ]{1,24}:\s*", lead):
+    if lead.strip() and not re.fullmatch(r"\s*[\w ]{1,24}:\s*", lead) and not re.search(r"[;,]\s*$", lead):
         return None
-    p = re.match(r"\s*(?:[—–:|]|\s-\s|-)\s*([A-Za-z][^|]{2,160}?)\s*$", s.text[m.end:])
+    p = re.match(r"\s*(?:(?:[—–:|]|\s-\s|-)\s*([A-Za-z][^|]{2,160}?)|\s+([A-Z][a-z][^|;]{2,160}?))\s*"
+                 r"(?:$|(?=;|,\s*[A-Z]\d[0-9A-Z]))", s.text[m.end:])
     if not p:
         return None
-    return s.claim("description", s.text[m.start:].strip(), m.code, p.group(1).rstrip(". "),
-                   extra={"mode": "exact"}, tentative=not s.ln.heading)
+    desc = (p.group(1) or p.group(2)).rstrip(". ")
+    return s.claim("description", s.text[m.start: m.end + p.end()].strip(), m.code, desc,
+                   extra={"mode": "exact"}, tentative=not s.ln.heading, pos=m.start)
 
 
 def _table_descriptions(s: Sentence) -> list[Claim]:
@@ -338,7 +342,7 @@ def icd9_claims(s: Sentence) -> list[Claim]:
         out.append(s.claim("icd9_set", s.text[a:b], s.subject_before(a), [lo, hi], pos=a))
     for code, a, b in singles:
         out.append(s.claim("icd9", snippet(s.text, a, b, 30), s.subject_before(a), code, pos=a))
-        p = re.match(r"\s*\(([^()]{2,120})\)", s.text[b:])
+        p = re.match(r"\s*\(([^()]{2,120})\)", s.text[b:]) or re.match(r"\s*(?:[-–—:]\s*|\s)([A-Z][a-z][^;()|]{2,120}?)\s*(?:[;|]|$)", s.text[b:])
         meaning = p.group(1) if p and not re.match(r"\d", p.group(1)) else _icd9_cell(s, code)
         if meaning:
             out.append(s.claim("icd9_description", s.text[a: b + p.end()] if p else s.text, code, meaning.strip(), pos=a))
@@ -387,6 +391,7 @@ def drg_claims(s: Sentence) -> list[Claim]:
             re.match(r"\s*[–—:-]\s*([A-Z][^;()|]{3,120}?)\s*(?:[;|(]|$|\.\s)", s.text[m.end():]) if len(numbers) == 1 else None)
         if title:
             out += _drg_titles(s, numbers, title.group(1).strip(" ."), s.text[m.start(): m.end() + title.end()])
+    out += _bare_drgs(s, lists, placed)
     for w in WEIGHT_RE.finditer(s.text):
         before = [n for at, n in placed if at < w.start()]
         drg = w.group(1) or (before[-1] if before else None)
@@ -395,6 +400,23 @@ def drg_claims(s: Sentence) -> list[Claim]:
     for m in MDC_RE.finditer(s.text):
         out.append(s.claim("mdc", m.group(0), s.subject_before(m.start()), f"{int(m.group(1)):02d}"))
     return out + _drg_row(s)
+
+
+BARE_DRG_RE = re.compile(r"(?<![\w.$,/#-])(\d{3})\s+([A-Z][A-Za-z&/ -]{4,100}?)\s*(?=,\s*\d{3}\b|[;.)]|$)")
+
+
+def _bare_drgs(s: Sentence, lists: list[re.Match], placed: list[tuple[int, str]]) -> list[Claim]:
+    """After 'MS-DRG v43.0):', numbers with their titles: '551 MEDICAL BACK PROBLEMS WITH MCC, 552 ...'."""
+    taken = [(m.start(), m.end()) for m in lists]
+    out = []
+    for m in BARE_DRG_RE.finditer(s.text):
+        if any(a <= m.start(1) < b for a, b in taken) or not re.search(r"DRG", s.text[: m.start()]):
+            continue
+        subject = s.subject_before(m.start())
+        out += [s.claim("drg", m.group(0), subject, m.group(1), pos=m.start()),
+                s.claim("drg_title", m.group(0), m.group(1), m.group(2).strip(), pos=m.start())]
+        placed.append((m.start(), m.group(1)))
+    return out
 
 
 def _drg_titles(s: Sentence, numbers: list[str], title: str, text: str) -> list[Claim]:
