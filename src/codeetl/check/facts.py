@@ -128,6 +128,7 @@ class Facts:
         """One row per loaded ICD-10-CM release (date order: release, label, effective_from, effective_to,
         has_headers) with the code's is_billable and description there (None where it is absent)."""
         def build():
+            """The rows, read once per code."""
             found = {r["release"]: r for r in self.rows("code_everywhere", code=code)}
             empty = {"is_billable": None, "description": None}
             return [r | {k: found.get(r["release"], empty)[k] for k in empty} for r in self.icd10_releases()]
