@@ -210,6 +210,27 @@ def test_seed_nothing_else_contradicted(seed_report):
     assert diag("M96.3").findtext("desc") == "Postlaminectomy kyphosis"
 
 
+def _code_file(release: str) -> dict[str, str]:
+    path = next((CMS / "icd10cm" / release).glob("icd10cm-codes-*.txt"))
+    return {ln[:8].strip(): ln[8:].strip() for ln in path.read_text(encoding="latin-1").splitlines()}
+
+
+def test_validity_says_what_changed_after_the_pages_date(facts):
+    fy25, fy26 = _code_file("2025"), _code_file("2026")
+    deleted = next(c for c in fy25 if not any(n.startswith(c) for n in fy26))  # gone, no codes below it either
+    expanded = next(c for c in fy25 if c not in fy26 and any(n.startswith(c) for n in fy26))  # now a header
+    revised = next(c for c in fy25 if c in fy26 and fy25[c] != fy26[c])
+    for nodot, says in ((deleted, "not in 2026-04"), (expanded, "a header in 2026-04"),
+                        (revised, f"described '{fy26[revised]}' in 2026")):
+        code = f"{nodot[:3]}.{nodot[3:]}"
+        r = check_text(facts, f"{code}\n\nVerified June 1, 2025\n", "p.txt")
+        [v] = verdicts(r, "validity")
+        assert v.verdict == "confirmed" and "ICD-10-CM 2025" in v.official and says in v.note, (code, v.note)
+    later = check_text(facts, f"{deleted[:3]}.{deleted[3:]}\n\nVerified May 8, 2026\n", "p.txt")
+    [v] = verdicts(later, "validity")
+    assert v.verdict == "contradicted" and "2025" in v.official  # where it still is
+
+
 # ------------------------------------------------------------------------------ one fact altered
 
 

@@ -73,6 +73,9 @@ def render(console: Console, r: Report) -> None:
             t.add_row(str(v.claim.line), Text(f"{v.claim.kind}: {v.claim.text}"), Text(MARK[v.verdict], style=STYLE[v.verdict]),
                       Text(" — ".join(x for x in (v.official, v.note) if x)), Text(_source(v.source)))
         console.print(t)
+    for v in r.contradicted:  # a recap, one line each
+        console.print(Text.assemble(("✗ ", "bold red"), f"line {v.claim.line} ", (v.claim.kind, "bold"), f": {v.claim.text}",
+                                    ("  →  ", "dim"), v.official or ""))
     console.print(Text.assemble(f"{n['claims']} claims: ", (f"{n['confirmed']} confirmed", "green"), ", ",
                                 (f"{n['contradicted']} contradicted", "bold red"), ", ",
                                 (f"{n['not_checkable']} not checkable", "yellow")))

@@ -73,8 +73,10 @@ def later_changes(code: str, ctx: Context) -> str:
         return f"no later ICD-10-CM release is loaded (latest: {latest}), so changes after it are not known here"
     notes = []
     for r in later:
-        if r["description"] is None and (r["has_headers"] or (mine and mine["is_billable"])):
+        if r["description"] is None and r["has_headers"]:
             notes.append(f"not in {r['release']} (from {r['effective_from']})")
+        elif r["description"] is None and mine and mine["is_billable"]:
+            notes.append(f"not a valid code in {r['release']} (from {r['effective_from']}; that release lists valid codes only)")
         elif r["description"] is not None and mine and r["description"] != mine["description"]:
             notes.append(f"described '{r['description']}' in {r['release']}")
         elif r["description"] is not None and mine and r["is_billable"] != mine["is_billable"]:

@@ -12,6 +12,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
+import duckdb
+
 from codeetl.check.claims import Claim
 from codeetl.check.facts import CodeEtlError, CodeNotFound, Facts, MissingData, NoReleaseInEffect
 from codeetl.check.words import content_words, within
@@ -85,6 +87,9 @@ def verify_all(claims: list[Claim], ctx: Context) -> list[Verdict]:
             outcome = None if c.tentative else cannot(str(e))
         except CodeEtlError as e:
             outcome = cannot(str(e))
+        except duckdb.Error as e:  # a warehouse built by an older codeetl, without a table this claim needs
+            outcome = cannot(f"the warehouse cannot answer this ({e.__class__.__name__}: {str(e).splitlines()[0]}); "
+                             "it may have been built by an older codeetl: run `codeetl refresh`")
         if outcome is not None:
             out.append(Verdict(c, *outcome))
     return sorted(out, key=lambda v: v.claim.line)
