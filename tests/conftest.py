@@ -86,7 +86,14 @@ def cms_server():
 
 @pytest.fixture(scope="session")
 def built(tmp_path_factory, cms_server):
-    """A warehouse refreshed from the HTTP mirror without Prefect (pipeline functions), once per session."""
+    """A warehouse refreshed from the HTTP mirror without Prefect (pipeline functions), once per session.
+
+    Development shortcut: ``CODEETL_TEST_WAREHOUSE=<data dir>`` uses an already built data folder instead (CI
+    never sets it)."""
+    import os
+
+    if os.environ.get("CODEETL_TEST_WAREHOUSE"):
+        return Path(os.environ["CODEETL_TEST_WAREHOUSE"])
     from codeetl import pipeline
     from codeetl.catalog import load_catalog
     from codeetl.datasets.links.build import default_link_dirs

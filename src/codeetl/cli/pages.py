@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from codeetl.cli.app import AsJson, AsOf, DataDir, _date, _fail, _show, app
+from codeetl.cli.app import AsJson, AsOf, DataDir, _check_arg, _date, _fail, _show, app
 
 
 @app.command()
@@ -22,6 +22,8 @@ def code(
     from codeetl.pages.code import code_page
     from codeetl.render.code import render_code_page
 
+    _check_arg(code, "code")
+    _check_arg(release, "--release")
     if release and as_of:
         _fail("--release and --as-of cannot be used together: --release fixes the date (the release's first day)", 2)
     day = _date(as_of)
@@ -39,6 +41,7 @@ def drg(
     from codeetl.pages.drg import drg_page
     from codeetl.render.drg import render_drg_page
 
+    _check_arg(number, "MS-DRG")
     day = _date(as_of)
     _show(data_dir, lambda con: drg_page(con, number, as_of=day), render_drg_page, as_json)
 
@@ -47,13 +50,16 @@ def drg(
 def icd9(
     code: Annotated[str, typer.Argument(help="An ICD-9-CM diagnosis code: 722.83, 25012, V45.4")],
     as_json: AsJson = False,
+    as_of: AsOf = None,
     data_dir: DataDir = Path("data"),
 ) -> None:
     """Show an ICD-9-CM code's ICD-10-CM equivalents (GEMs), with combination scenarios and choice lists."""
     from codeetl.pages.icd9 import icd9_page
     from codeetl.render.icd9 import render_icd9_page
 
-    _show(data_dir, lambda con: icd9_page(con, code), render_icd9_page, as_json)
+    _check_arg(code, "ICD-9-CM code")
+    day = _date(as_of)
+    _show(data_dir, lambda con: icd9_page(con, code, as_of=day), render_icd9_page, as_json)
 
 
 @app.command()
@@ -68,5 +74,7 @@ def cpt(
     from codeetl.pages.cpt import cpt_page
     from codeetl.render.cpt import render_cpt_page
 
+    _check_arg(code, "code")
+    _check_arg(locality, "--locality")
     day = _date(as_of)
     _show(data_dir, lambda con: cpt_page(con, code, as_of=day, locality=locality), render_cpt_page, as_json)

@@ -71,3 +71,17 @@ def copyright_notice(con, release: str | None, dental: bool = False) -> str | No
     if row is None:
         return None
     return (row[1] or row[0]) if dental else row[0]
+
+
+def page_json(value):
+    """A page value from DuckDB made JSON-ready, recursively: decimals as exact strings ("1.6761", "95.19": a
+    DECIMAL(10,2) keeps its two places), dates and timestamps as ISO strings; dicts and lists kept."""
+    if isinstance(value, dict):
+        return {k: page_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [page_json(v) for v in value]
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return value

@@ -65,7 +65,7 @@ def cpt_page(con: duckdb.DuckDBPyConnection, text: str, as_of: dt.date | None = 
              locality: str | None = None) -> dict[str, Any]:
 
     code = normalise_hcpcs(text)
-    rel = pick_release(con, "pfs", as_of, "pfs_rvu")
+    rel = pick_release(con, "pfs", as_of)
     rid = rel["release"]
     rvus = _rows(con, "SELECT * FROM pfs_rvu WHERE release = ? AND hcpcs = ? ORDER BY modifier <> '', modifier", [rid, code])
     if not rvus:
@@ -105,7 +105,7 @@ def cpt_page(con: duckdb.DuckDBPyConnection, text: str, as_of: dt.date | None = 
                                    "state": lp[0]["state"], **_amounts(lp[0])}
         out_rows.append(row)
     notice = copyright_notice(con, rid, dental=code.startswith("D"))
-    return {"hcpcs": code, "release": _jsonable(rel), "copyright": notice, "rows": out_rows,
+    return {"hcpcs": code, "release": _jsonable(rel), "day": (as_of or dt.date.today()).isoformat(), "copyright": notice, "rows": out_rows,
             "sources": sources(con, [("pfs", rid)])}
 
 

@@ -14,52 +14,11 @@ from codeetl.render.common import code_list as _code_list, not_in_effect as _not
 
 
 def render_code_page(console: Console, p: dict) -> None:
-    if p["is_billable"]:
-        status = Text("Billable", style="bold green")
-    elif p["seventh_characters"]:
-        status = Text("Not billable: add a 7th character (see below)", style="bold yellow")
-    else:
-        status = Text("Header (not billable): choose a code below it", style="bold yellow")
-    head = Group(
-        Text.assemble((p["code"], "bold cyan"), "  ", (p["description_tabular"] or p["description"], "bold")),
-        Text.assemble("Status: ", status, f"   ICD-10-CM release {p['release']['release']} ({p['release']['label']})"),
-        *_not_in_effect(p["release"].get("in_effect")),
-    )
-    console.print(Panel(head, expand=False))
-    where = Table(show_header=False, box=None)
-    where.add_column(style="dim")
-    where.add_column()
-    if p["chapter"]:
-        c = p["chapter"]
-        where.add_row("Chapter", f"{c['number']}  {c['title']} ({c['first_code']}-{c['last_code']})")
-    if p["section"]:
-        s = p["section"]
-        where.add_row("Section", f"{s['id']}  {s['title']}")
-    where.add_row("Category", f"{p['category']['code']}  {p['category']['description'] or ''}".rstrip())
-    for a in p["ancestors"][1:]:
-        where.add_row("Parent", f"{a['code']}  {a['description']}")
-    console.print(where)
-    if p.get("hierarchy_note"):
-        console.print(Text(f"Note: {p['hierarchy_note']}.", style="yellow"))
-
-    if p["notes"]:
-        console.print()
-        console.rule("Instructional notes", style="dim")
-        for (kind, node, title, inherited), notes in groupby(
-            p["notes"], key=lambda n: (n["from"]["kind"], n["from"]["code"], n["from"]["title"], n["inherited"])
-        ):
-            if not inherited:
-                origin = f"{node} (this code)"
-            elif kind == "chapter":
-                origin = f"from {title}"
-            else:
-                label = "section" if kind == "section" else ("category" if len(node) == 3 else "code")
-                origin = f"from {label} {node}: {title}"
-            console.print(Text(origin, style="italic dim"))
-            for ntype, items in groupby(notes, key=lambda n: n["type"]):
-                console.print(Text(f"  {NOTE_LABELS.get(ntype, ntype)}:", style="bold"))
-                for n in items:
-                    console.print(f"    • {n['text']}", highlight=False)
+    """Print the code page `p` (from :func:`codeetl.pages.code.code_page`): head, where the code sits, its
+    notes, 7th characters, siblings and children, the ICD-9, MS-DRG and procedure sections, and the sources."""
+    render_head(console, p)
+    render_history(console, p)
+    render_notes(console, p)
     if p["seventh_characters"]:
         console.print()
         t = Table(title=f"7th characters (defined at {p['seventh_characters'][0]['defined_at']})", title_justify="left")
@@ -85,7 +44,82 @@ def render_code_page(console: Console, p: dict) -> None:
     console.print(f"[dim]warehouse built {p.get('built_at')}[/]")
 
 
+def render_head(console: Console, p: dict) -> None:
+    """Print the code, its description, status and release, and where it sits (chapter, section, parents)."""
+    if p["is_billable"]:
+        status = Text("Billable", style="bold green")
+    elif p["seventh_characters"]:
+        status = Text("Not billable: add a 7th character (see below)", style="bold yellow")
+    else:
+        status = Text("Header (not billable): choose a code below it", style="bold yellow")
+    head = Group(
+        Text.assemble((p["code"], "bold cyan"), "  ", (p["description_tabular"] or p["description"], "bold")),
+        Text.assemble("Status: ", status, f"   ICD-10-CM release {p['release']['release']} ({p['release']['label']})"),
+        *_not_in_effect(p["release"].get("in_effect"), p.get("day"), p["release"]),
+    )
+    console.print(Panel(head, expand=False))
+    where = Table(show_header=False, box=None)
+    where.add_column(style="dim")
+    where.add_column()
+    if p["chapter"]:
+        c = p["chapter"]
+        where.add_row("Chapter", f"{c['number']}  {c['title']} ({c['first_code']}-{c['last_code']})")
+    if p["section"]:
+        s = p["section"]
+        where.add_row("Section", f"{s['id']}  {s['title']}")
+    where.add_row("Category", f"{p['category']['code']}  {p['category']['description'] or ''}".rstrip())
+    for a in p["ancestors"][1:]:
+        where.add_row("Parent", f"{a['code']}  {a['description']}")
+    console.print(where)
+    if p.get("hierarchy_note"):
+        console.print(Text(f"Note: {p['hierarchy_note']}.", style="yellow"))
+
+
+def render_history(console: Console, p: dict) -> None:
+    """Print the code's history line: since when it is known valid (or a header), and its changes over the
+    loaded releases, from the ``history`` section."""
+    h = p.get("history")
+    if not h:
+        return
+    spans = h["spans"]
+    kind = lambda s: "valid code" if s["is_billable"] else "header"  # noqa: E731
+    line = f"History: {kind(spans[-1])} since {spans[-1]['valid_from']} ({spans[-1]['first_release']})"
+    if len(spans) > 1 or spans[0]["valid_from"] != h["first_valid_from"]:
+        line += f"; known since {h['first_valid_from']} ({spans[0]['first_release']})"
+    changes = []
+    if h["descriptions"] > 1:
+        changes.append(f"{h['descriptions'] - 1} description change(s)")
+    if h["billable_changes"]:
+        changes.append("changed between valid code and header")
+    line += "; " + (", ".join(changes) if changes else "unchanged") + " over the loaded releases"
+    console.print(Text(line, style="dim"))
+
+
+def render_notes(console: Console, p: dict) -> None:
+    """Print the instructional notes that apply, grouped by where they are printed and by type."""
+    if not p["notes"]:
+        return
+    console.print()
+    console.rule("Instructional notes", style="dim")
+    for (kind, node, title, inherited), notes in groupby(
+        p["notes"], key=lambda n: (n["from"]["kind"], n["from"]["code"], n["from"]["title"], n["inherited"])
+    ):
+        if not inherited:
+            origin = f"{node} (this code)"
+        elif kind == "chapter":
+            origin = f"from {title}"
+        else:
+            label = "section" if kind == "section" else ("category" if len(node) == 3 else "code")
+            origin = f"from {label} {node}: {title}"
+        console.print(Text(origin, style="italic dim"))
+        for ntype, items in groupby(notes, key=lambda n: n["type"]):
+            console.print(Text(f"  {NOTE_LABELS.get(ntype, ntype)}:", style="bold"))
+            for n in items:
+                console.print(f"    • {n['text']}", highlight=False)
+
+
 def render_icd9(console: Console, p: dict) -> None:
+    """Print the ICD-9-CM section (both GEMs, combinations read out), if any."""
     s = p.get("icd9")
     if not s:
         return
@@ -114,12 +148,13 @@ def render_icd9(console: Console, p: dict) -> None:
 
 
 def render_msdrg(console: Console, p: dict) -> None:
+    """Print the MS-DRG section (MDCs, DRGs with weights and when each applies, CC/MCC level), if any."""
     s = p.get("ms_drg")
     if not s:
         return
     console.print()
     console.rule(f"MS-DRG {s['version']} (FY{s['fiscal_year']})", style="dim")
-    for line in _not_in_effect(s.get("in_effect")):
+    for line in _not_in_effect(s.get("in_effect"), p.get("day"), {"dataset": "MS-DRG", "release": s["version"]}):
         console.print(line)
     for g in s["as_principal"]:
         console.print(Text.assemble("MDC ", (g["mdc"] or "—", "bold"), f" {g['mdc_name'] or ''}"))
@@ -137,6 +172,7 @@ def render_msdrg(console: Console, p: dict) -> None:
 
 
 def render_procedures(console: Console, p: dict) -> None:
+    """Print the related procedures with their national fee (or why none) and the copyright notice, if any."""
     s = p.get("procedures")
     if not s:
         return
@@ -146,7 +182,7 @@ def render_procedures(console: Console, p: dict) -> None:
     else:  # no fee schedule for the date: say so once, not on every row
         console.rule("Related procedures", style="dim")
         console.print(Text(f"No fees: {s['items'][0]['no_fee_reason']}.", style="yellow"))
-    for line in _not_in_effect(s.get("pfs_in_effect")):
+    for line in _not_in_effect(s.get("pfs_in_effect"), p.get("day"), {"dataset": "PFS", "release": s["pfs_release"]}):
         console.print(line)
     t = Table(box=None, pad_edge=False)
     for c in ("code", "descriptor", "status", "fee", "source"):

@@ -11,12 +11,13 @@ from codeetl.render.common import not_in_effect as _not_in_effect, usd as _usd
 
 
 def render_cpt_page(console: Console, p: dict) -> None:
+    """Print the CPT/HCPCS page: descriptor, status, RVUs, national (and locality) amounts, copyright."""
     first = p["rows"][0]
     console.print(Panel(Group(
         Text.assemble((p["hcpcs"], "bold cyan"), "  ", (first["description"], "bold")),
         Text(f"Medicare Physician Fee Schedule {p['release']['release']} ({p['release']['label']}), "
              f"conversion factor {first['conversion_factor']}"),
-        *_not_in_effect(p["release"].get("in_effect")),
+        *_not_in_effect(p["release"].get("in_effect"), p.get("day"), p["release"]),
     ), expand=False))
     for r in p["rows"]:
         mod = f" modifier {r['modifier']}" if r["modifier"] else " (global service)"

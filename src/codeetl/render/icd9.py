@@ -9,6 +9,7 @@ from rich.text import Text
 
 
 def render_icd9_page(console: Console, p: dict) -> None:
+    """Print the ICD-9-CM page: forward and backward GEM entries, combinations read out."""
     console.print(Panel(Text.assemble(("ICD-9-CM " + p["code"], "bold cyan"), f"  through the GEMs ({p['release']})"), expand=False))
     fwd = p["icd9_to_icd10"]
     console.print(Text(f"{p['code']} → ICD-10-CM (forward GEM)", style="bold"))

@@ -48,13 +48,14 @@ import io
 import re
 import sys
 import zipfile
+import zlib
 from pathlib import Path
 
 import polars as pl
 
 from codeetl.catalog import Release
 from codeetl.codes import icd10_dotted, looks_like_icd10
-from codeetl.textio import decode_cms_text
+from codeetl.textio import decode_cms_text, read_bytes
 from codeetl.errors import FetchError, SourceFormatError
 
 PARSER_VERSION = "1"
@@ -142,12 +143,27 @@ class _Table:
         self.fail(line, f"{col}: a date (YYYY-MM-DD or MM/DD/YYYY)", v)
 
 
+MAX_MCD_BYTES = 400_000_000  # as the catalog's member_max_bytes for mcd
+
+
+def _member(zf: zipfile.ZipFile, name: str, where: str | Path) -> bytes:
+    """A zip member's bytes, refused before reading when it declares more than MAX_MCD_BYTES (zipfile never
+    returns more than the declared size)."""
+    size = zf.getinfo(name).file_size
+    if size > MAX_MCD_BYTES:
+        raise SourceFormatError(f"{where}!/{name}", None, f"a member of at most {MAX_MCD_BYTES:,} bytes", f"{size:,} bytes")
+    try:
+        return zf.read(name)
+    except (zipfile.BadZipFile, zlib.error, EOFError) as e:
+        raise SourceFormatError(f"{where}!/{name}", None, "a readable zip member", str(e)) from None
+
+
 def _read_tables(inputs: dict[str, Path]) -> dict[str, _Table]:
     """The export's tables, from individual CSV roles or from the ``export`` zip (outer or inner)."""
     tables: dict[str, _Table] = {}
     for role in MEMBERS:
         if role in inputs:
-            tables[role] = _Table(str(inputs[role]), Path(inputs[role]).read_bytes(), _NEEDS[role])
+            tables[role] = _Table(str(inputs[role]), read_bytes(inputs[role], MAX_MCD_BYTES), _NEEDS[role])
     if "export" in inputs:
         zpath = Path(inputs["export"])
         try:
@@ -158,7 +174,7 @@ def _read_tables(inputs: dict[str, Path]) -> dict[str, _Table]:
             names = {Path(n).name.lower(): n for n in zf.namelist()}
             inner = next((n for low, n in names.items() if low.endswith("_csv.zip")), None)
             if inner is not None and "article_x_hcpc_code.csv" not in names:  # the outer download zip
-                zf2 = zipfile.ZipFile(io.BytesIO(zf.read(inner)))
+                zf2 = zipfile.ZipFile(io.BytesIO(_member(zf, inner, zpath)))
                 where_base = f"{zpath}!/{inner}"
             else:
                 zf2, where_base = zf, str(zpath)
@@ -166,7 +182,8 @@ def _read_tables(inputs: dict[str, Path]) -> dict[str, _Table]:
                 names2 = {Path(n).name.lower(): n for n in zf2.namelist()}
                 for role, member in MEMBERS.items():
                     if role not in tables and member in names2:
-                        tables[role] = _Table(f"{where_base}!/{names2[member]}", zf2.read(names2[member]), _NEEDS[role])
+                        tables[role] = _Table(f"{where_base}!/{names2[member]}", _member(zf2, names2[member], where_base),
+                                              _NEEDS[role])
     missing = [MEMBERS[r] for r in REQUIRED if r not in tables]
     if missing:
         raise FetchError(f"mcd: the export lacks {', '.join(missing)} (inputs: {sorted(inputs)})")

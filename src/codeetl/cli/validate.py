@@ -1,0 +1,66 @@
+"""``codeetl validate``: check the dated ICD-10-CM codes of a claims file (CSV or parquet)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import duckdb
+import typer
+from rich.table import Table
+
+from codeetl import paths
+from codeetl.cli.app import AsJson, DataDir, _fail, app, out
+from codeetl.errors import CodeEtlError
+
+
+@app.command()
+def validate(
+    file: Annotated[Path, typer.Argument(help="Claims file: CSV with a header row, or parquet (.parquet/.pq).")],
+    code_column: Annotated[list[str], typer.Option("--code-column", help="A column holding ICD-10-CM diagnosis codes (dotted or not, any case); repeat for several.")],
+    date_column: Annotated[str, typer.Option("--date-column", help="The column holding each row's date of service (DATE or YYYY-MM-DD text).")],
+    out_file: Annotated[Optional[Path], typer.Option("--out", help="Where to write the invalid rows: .csv or .parquet (default: <file>.invalid.csv beside the input).")] = None,
+    memory_limit: Annotated[str, typer.Option(help="DuckDB memory limit; larger inputs spill to a temporary folder.")] = "1GB",
+    as_json: AsJson = False,
+    data_dir: DataDir = Path("data"),
+) -> None:
+    """Check each code against the ICD-10-CM code set in effect on its row's date; write every invalid code
+    with the reason (unknown code, header code, not yet valid, deleted, no release loaded for the date,
+    unreadable date). Exit 1 when any is invalid, 2 when the file or a column cannot be read."""
+    from codeetl.validate import BadInput, validate_file
+
+    try:
+        db = paths.current_database(data_dir)
+    except CodeEtlError as e:
+        _fail(str(e))
+    try:
+        result = validate_file(db, file, code_column, date_column, out=out_file, memory_limit=memory_limit)
+    except BadInput as e:
+        _fail(str(e), 2)
+    except duckdb.Error as e:
+        _fail(f"the warehouse at {data_dir} cannot validate ({e.__class__.__name__}: {str(e).splitlines()[0]}); "
+              "it may have been built by an older codeetl: run `codeetl refresh`")
+    if as_json:
+        sys.stdout.write(json.dumps(result.as_dict(), indent=2) + "\n")
+    else:
+        _render(result)
+    raise typer.Exit(1 if result.invalid_codes else 0)
+
+
+def _render(r) -> None:
+    """The summary at the terminal."""
+    rate = r.rows / r.seconds if r.seconds else 0
+    out.print(f"{r.file}: {r.rows:,} rows, {r.codes:,} codes checked in {r.seconds:.1f} s ({rate:,.0f} rows/s)",
+              highlight=False)
+    if not r.invalid_codes:
+        out.print("[green]every code is valid on its date[/]")
+        return
+    t = Table(title=f"{r.invalid_codes:,} invalid codes in {r.invalid_rows:,} rows")
+    for c in ("reason", "codes", "rows"):
+        t.add_column(c, justify="left" if c == "reason" else "right")
+    for reason, n in r.by_reason.items():
+        t.add_row(reason, f"{n['codes']:,}", f"{n['rows']:,}")
+    out.print(t)
+    out.print(f"invalid rows written to {r.out}", highlight=False)

@@ -1,0 +1,47 @@
+-- The release resolver: which loaded release of a dataset applies on a day. The ONE place this is decided:
+-- the code page (CLI and parquet export), the other pages and the CLI's status all use release_on.
+--
+-- Rule: the release in effect on the day (effective_from <= day <= effective_to, or open-ended); when no
+-- loaded release is in effect that day, the latest one that took effect before it, flagged in_effect =
+-- false. A release that takes effect after the day is never used: then there is no row.
+
+CREATE OR REPLACE VIEW release_calendar AS
+SELECT DISTINCT dataset, release, label, effective_from, effective_to
+FROM releases;
+COMMENT ON VIEW release_calendar IS 'Every loaded release once (releases has one row per download), with the dates from the catalog: what the release resolver (release_on) chooses from.';
+COMMENT ON COLUMN release_calendar.dataset IS 'Dataset name (icd10cm, gems, msdrg, ipps, pfs, mcd, ...).';
+COMMENT ON COLUMN release_calendar.release IS 'Release id.';
+COMMENT ON COLUMN release_calendar.label IS 'Human-readable release name from the catalog.';
+COMMENT ON COLUMN release_calendar.effective_from IS 'First day the release is in effect.';
+COMMENT ON COLUMN release_calendar.effective_to IS 'Last day the release is in effect (NULL: open-ended).';
+
+CREATE OR REPLACE MACRO release_on(ds, day) AS TABLE
+SELECT c.dataset, c.release, c.label, c.effective_from, c.effective_to,
+       (c.effective_to IS NULL OR CAST(day AS DATE) <= c.effective_to) AS in_effect
+FROM release_calendar AS c
+WHERE c.dataset = ds AND c.effective_from <= CAST(day AS DATE)
+ORDER BY in_effect DESC, c.effective_from DESC
+LIMIT 1;
+COMMENT ON MACRO TABLE release_on IS 'release_on(dataset, day): the loaded release of dataset for day, with in_effect (false when none is in effect that day and the latest one that took effect before it is used); no row when every loaded release takes effect after the day. The one release resolver of codeetl.';
+
+-- The releases a code page uses: the ICD-10-CM release icd (or, when icd is NULL, the one of the day), and
+-- the MS-DRG version, GEM release and PFS release of the day. Without a day, the day is icd's first day
+-- (the CLI's --release).
+CREATE OR REPLACE MACRO page_day(icd, day) AS
+coalesce(CAST(day AS DATE),
+         (SELECT c.effective_from FROM release_calendar c WHERE c.dataset = 'icd10cm' AND c.release = icd));
+COMMENT ON MACRO page_day IS 'page_day(icd_release, day): the day a page is for: day, or when it is NULL the first day of ICD-10-CM release icd_release.';
+
+CREATE OR REPLACE MACRO page_releases(icd, day) AS TABLE
+SELECT
+    page_day(icd, day) AS day,
+    CASE WHEN icd IS NULL THEN (SELECT r FROM release_on('icd10cm', page_day(icd, day)) r)
+         ELSE (SELECT {'dataset': c.dataset, 'release': c.release, 'label': c.label, 'effective_from': c.effective_from,
+                       'effective_to': c.effective_to,
+                       'in_effect': c.effective_from <= page_day(icd, day)
+                                    AND (c.effective_to IS NULL OR page_day(icd, day) <= c.effective_to)}
+               FROM release_calendar c WHERE c.dataset = 'icd10cm' AND c.release = icd) END AS icd10cm,
+    (SELECT r FROM release_on('msdrg', page_day(icd, day)) r) AS msdrg,
+    (SELECT r FROM release_on('gems', page_day(icd, day)) r) AS gems,
+    (SELECT r FROM release_on('pfs', page_day(icd, day)) r) AS pfs;
+COMMENT ON MACRO TABLE page_releases IS 'page_releases(icd_release, day): the day and the release (dataset, release, label, effective_from, effective_to, in_effect) of icd10cm, msdrg, gems and pfs a code page uses: the ICD-10-CM release given, or the one of the day; each other dataset by release_on for the day (the first day of icd_release when day is NULL).';

@@ -1,0 +1,329 @@
+-- The code page, computed once, here: `codeetl code X --json` reads code_page(...) for one code, and the
+-- parquet export writes code_page(...) for every code of every loaded ICD-10-CM release
+-- (parquet/code_page/release=<id>/). Each part is a table macro over (icd, codes) or the releases of a day:
+--   icd    the ICD-10-CM release id;
+--   codes  a list of dotted codes to compute, or NULL for every code node of the release.
+-- Releases of the other datasets come from page_releases (10_resolver.sql), for the day of the page.
+-- Money and weights stay DECIMAL (exact); the CLI writes them as JSON strings.
+
+-- Words the pages print: flags and severities in plain language (one place).
+CREATE OR REPLACE MACRO gem_meaning(no_map, combination, approximate) AS
+CASE WHEN NOT (no_map OR combination OR approximate) THEN ['identical: an exact equivalent']
+     ELSE list_filter([
+         CASE WHEN no_map THEN 'no map: there is no equivalent code' END,
+         CASE WHEN combination THEN 'combination: the source code needs more than one target code together (one from each choice list of the scenario)' END,
+         CASE WHEN approximate THEN 'approximate: the codes are not exact equivalents (a close match, differing in detail)' END],
+         lambda x: x IS NOT NULL) END;
+COMMENT ON MACRO gem_meaning IS 'gem_meaning(no_map, combination, approximate): the GEM flags of an entry in words (a list; identical when none is set).';
+
+CREATE OR REPLACE MACRO severity_words(severity) AS
+CASE severity
+    WHEN 'with MCC' THEN 'applies when a secondary diagnosis is an MCC'
+    WHEN 'with CC' THEN 'applies when a secondary diagnosis is a CC (and none is an MCC)'
+    WHEN 'with CC/MCC' THEN 'applies when a secondary diagnosis is a CC or an MCC'
+    WHEN 'without MCC' THEN 'applies with a CC or with neither (no secondary diagnosis is an MCC)'
+    WHEN 'without CC/MCC' THEN 'applies with neither a CC nor an MCC'
+    ELSE coalesce(severity, 'not split by CC/MCC') END;
+COMMENT ON MACRO severity_words IS 'severity_words(severity): when an MS-DRG of a CC/MCC-split family applies, in words.';
+
+CREATE OR REPLACE MACRO cc_level_words(level, alive_only) AS
+CASE level
+    WHEN 'MCC' THEN 'a major complication or comorbidity (MCC) as a secondary diagnosis, unless the principal diagnosis is on its exclusion list'
+    WHEN 'CC' THEN 'a complication or comorbidity (CC) as a secondary diagnosis, unless the principal diagnosis is on its exclusion list'
+    ELSE 'neither a CC nor an MCC as a secondary diagnosis' END
+|| CASE WHEN alive_only THEN ' — counts only if the patient is discharged alive' ELSE '' END;
+COMMENT ON MACRO cc_level_words IS 'cc_level_words(level, alive_only): what a CC/MCC level means for a secondary diagnosis, in words.';
+
+-- The code nodes asked for.
+CREATE OR REPLACE MACRO cp_nodes(icd, codes) AS TABLE
+SELECT c.* FROM icd10cm_codes c
+WHERE c.release = icd AND (codes IS NULL OR list_contains(codes, c.code));
+COMMENT ON MACRO TABLE cp_nodes IS 'cp_nodes(icd, codes): the icd10cm_codes rows of release icd (all, or those in the list codes). A part of code_page.';
+
+-- Every (code, ancestor, depth) pair: depth 1 = parent. ICD-10-CM nests by prefix (M96 > M96.1; S02.0 >
+-- S02.0XXA, the code a 7th character extends), so a code's ancestors are the nodes of its release whose code
+-- is a shorter prefix of it: an equi-join on each prefix, fast for one code and for every code alike (a test
+-- checks this equals the parent chain of the Tabular).
+CREATE OR REPLACE MACRO cp_up(icd, codes) AS TABLE
+SELECT n.code, a.code AS ancestor,
+       row_number() OVER (PARTITION BY n.code ORDER BY len(a.code_nodot) DESC) AS depth
+FROM cp_nodes(icd, codes) n
+CROSS JOIN LATERAL (SELECT unnest(range(3, len(n.code_nodot))) AS k) p
+JOIN icd10cm_codes a ON a.release = icd AND a.code_nodot = n.code_nodot[1:p.k];
+COMMENT ON MACRO TABLE cp_up IS 'cp_up(icd, codes): every (code, ancestor, depth) of those codes; depth 1 = parent. A part of code_page.';
+
+-- Sections that enclose a section without holding codes of their own (V00-X58 > V00-V99 > V40-V49):
+-- their notes apply to every code of the sections they enclose. rank 1 = outermost.
+CREATE OR REPLACE MACRO cp_enclosing(icd) AS TABLE
+SELECT s.section, o.section AS enclosing,
+       row_number() OVER (PARTITION BY s.section ORDER BY o.first_code, o.last_code DESC) AS rank
+FROM icd10cm_sections s
+JOIN icd10cm_sections o ON o.release = s.release AND o.chapter = s.chapter AND o.section <> s.section
+ AND o.first_code <= s.first_code AND o.last_code >= s.last_code
+WHERE s.release = icd;
+COMMENT ON MACRO TABLE cp_enclosing IS 'cp_enclosing(icd): for each section, the range sections that enclose it (V00-X58 > V00-V99 > V40-V49), rank 1 = outermost. A part of code_page.';
+
+-- Every note that applies to each code, in the order a reader meets them: chapter, enclosing sections
+-- (outermost first), section, ancestors (category first), the code itself. Each node's notes are listed
+-- once and read three ways: as the code's own (inherited false); as inherited by the codes below (inclusion
+-- terms left out: they belong to the code they are printed under); and as inherited by a code made from
+-- the node by a 7th character (inclusion terms kept: T36.0X1A is "Poisoning by penicillins NOS" as much
+-- as T36.0X1 is).
+CREATE OR REPLACE MACRO cp_notes(icd, codes) AS TABLE
+WITH applies AS (
+    SELECT n.code, 'chapter' AS kind, CAST(n.chapter AS VARCHAR) AS node, 'inherited' AS how, 0 AS rank
+    FROM cp_nodes(icd, codes) n WHERE n.chapter IS NOT NULL
+    UNION ALL
+    SELECT n.code, 'section', e.enclosing, 'inherited', e.rank
+    FROM cp_nodes(icd, codes) n JOIN cp_enclosing(icd) e ON e.section = n.section
+    UNION ALL
+    SELECT n.code, 'section', n.section, 'inherited', 100 FROM cp_nodes(icd, codes) n WHERE n.section IS NOT NULL
+    UNION ALL
+    SELECT u.code, 'code', u.ancestor, CASE WHEN u.depth = 1 AND n.seventh_char IS NOT NULL THEN 'extended' ELSE 'inherited' END,
+           1000 - u.depth
+    FROM cp_up(icd, codes) u JOIN cp_nodes(icd, codes) n ON n.code = u.code
+    UNION ALL
+    SELECT n.code, 'code', n.code, 'own', 1000 FROM cp_nodes(icd, codes) n
+), titled AS (
+    SELECT n.node_kind, n.code AS node, n.note_type, n.note, n.referenced_codes, n.note_no,
+           CASE n.node_kind WHEN 'chapter' THEN 'Chapter ' || n.code || ': ' || ch.title
+                            WHEN 'section' THEN s.title ELSE c.description END AS title
+    FROM icd10cm_notes n
+    SEMI JOIN (SELECT DISTINCT kind, node FROM applies) w ON w.kind = n.node_kind AND w.node = n.code
+    LEFT JOIN icd10cm_chapters ch ON n.node_kind = 'chapter' AND ch.release = n.release AND CAST(ch.chapter AS VARCHAR) = n.code
+    LEFT JOIN icd10cm_sections s ON n.node_kind = 'section' AND s.release = n.release AND s.section = n.code
+    LEFT JOIN icd10cm_codes c ON n.node_kind = 'code' AND c.release = n.release AND c.code = n.code
+    WHERE n.release = icd
+), node_notes AS (
+    SELECT node_kind, node,
+           list({'type': note_type, 'text': note, 'referenced_codes': referenced_codes,
+                 'from': {'kind': node_kind, 'code': node, 'title': title}, 'inherited': false} ORDER BY note_no) AS own,
+           list({'type': note_type, 'text': note, 'referenced_codes': referenced_codes,
+                 'from': {'kind': node_kind, 'code': node, 'title': title}, 'inherited': true} ORDER BY note_no) AS extended,
+           coalesce(list({'type': note_type, 'text': note, 'referenced_codes': referenced_codes,
+                          'from': {'kind': node_kind, 'code': node, 'title': title}, 'inherited': true} ORDER BY note_no)
+                    FILTER (WHERE note_type <> 'inclusionTerm'), []) AS inherited
+    FROM titled GROUP BY node_kind, node
+)
+SELECT a.code,
+       flatten(list(CASE a.how WHEN 'own' THEN nn.own WHEN 'extended' THEN nn.extended ELSE nn.inherited END
+                    ORDER BY a.rank)) AS notes
+FROM applies a
+JOIN node_notes nn ON nn.node_kind = a.kind AND nn.node = a.node
+GROUP BY a.code;
+COMMENT ON MACRO TABLE cp_notes IS 'cp_notes(icd, codes): every note that applies to each code, in reading order: chapter, enclosing sections, section, ancestors, the code (inherited ones without their inclusion terms, except for the code a 7th-character code extends). A part of code_page.';
+
+-- Chapter, section, category, ancestors, 7th characters, siblings and children.
+CREATE OR REPLACE MACRO cp_hierarchy(icd, codes) AS TABLE
+WITH anc AS (
+    SELECT u.code, list({'code': a.code, 'description': a.description} ORDER BY u.depth DESC) AS ancestors
+    FROM cp_up(icd, codes) u JOIN icd10cm_codes a ON a.release = icd AND a.code = u.ancestor
+    GROUP BY u.code
+), kids AS (
+    SELECT k.parent, list({'code': k.code, 'description': k.description, 'is_billable': k.is_billable} ORDER BY k.seq) AS kids
+    FROM icd10cm_codes k
+    WHERE k.release = icd AND k.parent IN (SELECT n.code FROM cp_nodes(icd, codes) n UNION SELECT n.parent FROM cp_nodes(icd, codes) n)
+    GROUP BY k.parent
+), seventh AS (
+    SELECT s.code AS defined_at, list({'char': s.char, 'meaning': s.meaning, 'defined_at': s.code} ORDER BY s.char) AS chars
+    FROM icd10cm_seventh_chars s WHERE s.release = icd GROUP BY s.code
+)
+SELECT n.code,
+       CASE WHEN ch.chapter IS NOT NULL THEN {'number': ch.chapter, 'title': ch.title, 'first_code': ch.first_code, 'last_code': ch.last_code} END AS chapter,
+       CASE WHEN s.section IS NOT NULL THEN {'id': s.section, 'title': s.title, 'first_code': s.first_code, 'last_code': s.last_code} END AS section,
+       {'code': n.category, 'description': cat.description} AS category,
+       coalesce(anc.ancestors, []) AS ancestors,
+       coalesce(sv.chars, []) AS seventh_characters,
+       coalesce(list_filter(sib.kids, lambda x: x.code <> n.code), []) AS siblings,
+       coalesce(ch_kids.kids, []) AS children
+FROM cp_nodes(icd, codes) n
+LEFT JOIN icd10cm_chapters ch ON ch.release = n.release AND ch.chapter = n.chapter
+LEFT JOIN icd10cm_sections s ON s.release = n.release AND s.section = n.section
+LEFT JOIN icd10cm_codes cat ON cat.release = n.release AND cat.code = n.category
+LEFT JOIN anc ON anc.code = n.code
+LEFT JOIN kids sib ON sib.parent = n.parent
+LEFT JOIN kids ch_kids ON ch_kids.parent = n.code
+LEFT JOIN seventh sv ON sv.defined_at = n.seventh_char_from;
+COMMENT ON MACRO TABLE cp_hierarchy IS 'cp_hierarchy(icd, codes): chapter, section, category, ancestors, 7th characters, siblings and children of each code. A part of code_page.';
+
+-- A combination reading per (key, scenario): choice lists in order, codes in file order; "a and (b or c)".
+CREATE OR REPLACE MACRO gem_combinations(entries) AS
+list_transform(
+    list_sort(list_distinct(list_transform(entries, lambda e: e.scenario))),
+    lambda sc: {'scenario': sc,
+           'choice_lists': list_transform(list_sort(list_distinct(list_transform(list_filter(entries, lambda e: e.scenario = sc), lambda e: e.choice_list))),
+                                          lambda cl: list_transform(list_filter(entries, lambda e: e.scenario = sc AND e.choice_list = cl), lambda e: e.code)),
+           'reads': array_to_string(list_transform(
+                        list_sort(list_distinct(list_transform(list_filter(entries, lambda e: e.scenario = sc), lambda e: e.choice_list))),
+                        lambda cl: CASE WHEN len(list_filter(entries, lambda e: e.scenario = sc AND e.choice_list = cl)) = 1
+                                   THEN list_filter(entries, lambda e: e.scenario = sc AND e.choice_list = cl)[1].code
+                                   ELSE '(' || array_to_string(list_transform(list_filter(entries, lambda e: e.scenario = sc AND e.choice_list = cl), lambda e: e.code), ' or ') || ')' END),
+                        ' and ')});
+COMMENT ON MACRO gem_combinations IS 'gem_combinations(entries): a combination GEM entry read per scenario (entries: a list of {code, scenario, choice_list} in file order): within a scenario one code from each choice list together ("and"), codes of one choice list are alternatives ("or"). Returns [{scenario, choice_lists, reads}].';
+
+-- The icd9 section: both GEMs of the release gem, this code on the ICD-10-CM side.
+CREATE OR REPLACE MACRO cp_icd9(icd, day, codes) AS TABLE
+WITH rel AS (SELECT p.gems.release AS gem FROM page_releases(icd, day) p),
+back AS (
+    SELECT g.source AS code, list({'source': g.source, 'target': g.target, 'approximate': g.approximate, 'no_map': g.no_map,
+                                   'combination': g.combination, 'scenario': g.scenario, 'choice_list': g.choice_list,
+                                   'meaning': gem_meaning(g.no_map, g.combination, g.approximate)} ORDER BY g.line_no) AS entries
+    FROM gem_icd10_to_icd9 g WHERE g.release = (SELECT gem FROM rel) AND g.source IN (SELECT n.code FROM cp_nodes(icd, codes) n)
+    GROUP BY g.source
+), fwd AS (
+    SELECT g.target AS code, list({'source': g.source, 'target': g.target, 'approximate': g.approximate, 'no_map': g.no_map,
+                                   'combination': g.combination, 'scenario': g.scenario, 'choice_list': g.choice_list,
+                                   'meaning': gem_meaning(g.no_map, g.combination, g.approximate)} ORDER BY g.line_no) AS entries
+    FROM gem_icd9_to_icd10 g WHERE g.release = (SELECT gem FROM rel) AND g.target IN (SELECT n.code FROM cp_nodes(icd, codes) n)
+    GROUP BY g.target
+), fwd_scen AS (  -- ICD-9 codes that map to this code only together with others: their whole scenarios
+    SELECT DISTINCT g.target AS code, g.source, g.scenario
+    FROM gem_icd9_to_icd10 g WHERE g.release = (SELECT gem FROM rel) AND g.combination AND g.target IN (SELECT n.code FROM cp_nodes(icd, codes) n)
+), fwd_combo AS (
+    SELECT f.code, f.source, min(a.line_no) AS first,
+           gem_combinations(list({'code': a.target, 'scenario': a.scenario, 'choice_list': a.choice_list} ORDER BY a.line_no)) AS scenarios
+    FROM fwd_scen f JOIN gem_icd9_to_icd10 a ON a.release = (SELECT gem FROM rel) AND a.source = f.source AND a.scenario = f.scenario
+    GROUP BY f.code, f.source
+), fwd_combos AS (
+    SELECT code, list({'source': source, 'scenarios': scenarios} ORDER BY first) AS combos FROM fwd_combo GROUP BY code
+)
+SELECT n.code,
+       CASE WHEN (SELECT gem FROM rel) IS NOT NULL THEN {
+           'release': (SELECT gem FROM rel),
+           'equivalents': list_sort(list_distinct(list_concat(
+               list_transform(list_filter(coalesce(b.entries, []), lambda e: NOT e.no_map), lambda e: e.target),
+               list_transform(list_filter(coalesce(f.entries, []), lambda e: NOT e.no_map), lambda e: e.source)))),
+           'icd10_to_icd9': {'entries': coalesce(b.entries, []),
+                             'combinations': gem_combinations(list_transform(list_filter(coalesce(b.entries, []), lambda e: e.combination),
+                                                              lambda e: {'code': e.target, 'scenario': e.scenario, 'choice_list': e.choice_list})),
+                             'note': 'backward GEM (2018_I10gem): this ICD-10-CM code as source'},
+           'icd9_to_icd10': {'entries': coalesce(f.entries, []), 'combinations': coalesce(fc.combos, []),
+                             'note': 'forward GEM (2018_I9gem): ICD-9-CM codes that map to this code'}} END AS icd9
+FROM cp_nodes(icd, codes) n
+LEFT JOIN back b ON b.code = n.code
+LEFT JOIN fwd f ON f.code = n.code
+LEFT JOIN fwd_combos fc ON fc.code = n.code;
+COMMENT ON MACRO TABLE cp_icd9 IS 'cp_icd9(icd, day, codes): the icd9 section (both GEMs of the GEM release of day, combinations read out). A part of code_page.';
+
+-- The ms_drg section: MDCs and MS-DRGs of the diagnosis (Appendix B) with weights, and its CC/MCC level.
+CREATE OR REPLACE MACRO cp_msdrg(icd, day, codes) AS TABLE
+WITH rel AS (SELECT p.msdrg.release AS v, p.msdrg.in_effect AS in_effect FROM page_releases(icd, day) p),
+fam AS (
+    SELECT f.dx AS code, f.mdc, f.mdc_name,
+           list({'drg': f.drg, 'title': f.title, 'type': CASE f.type WHEN 'M' THEN 'medical' WHEN 'P' THEN 'surgical' ELSE f.type END,
+                 'family': f.family, 'severity': f.severity, 'applies': severity_words(f.severity),
+                 'weight': f.weight, 'weight_before_cap': d.weight_before_cap, 'gmlos': f.gmlos, 'amlos': f.amlos,
+                 'post_acute': d.post_acute, 'special_pay': d.special_pay} ORDER BY f.drg) AS drgs
+    FROM dx_drg_family f LEFT JOIN msdrg_drg d ON d.version = f.version AND d.drg = f.drg
+    WHERE f.version = (SELECT v FROM rel) AND f.dx IN (SELECT n.code FROM cp_nodes(icd, codes) n)
+    GROUP BY f.dx, f.mdc, f.mdc_name
+), grouped AS (
+    SELECT code, list({'mdc': mdc, 'mdc_name': mdc_name, 'drgs': drgs} ORDER BY coalesce(mdc, '')) AS as_principal
+    FROM fam GROUP BY code
+)
+SELECT n.code,
+       CASE WHEN (SELECT v FROM rel) IS NOT NULL THEN {
+           'version': (SELECT v FROM rel),
+           'in_effect': (SELECT in_effect FROM rel),
+           'fiscal_year': (SELECT max(w.fiscal_year) FROM msdrg_drg w WHERE w.version = (SELECT v FROM rel)),
+           'as_principal': coalesce(g.as_principal, []),
+           'as_principal_note': 'Appendix B lists every MS-DRG whose logic uses the code, as principal or as secondary diagnosis: as principal diagnosis the code groups to the DRGs of its own MDC.',
+           'as_secondary': {'level': cc.level, 'exclusion_list': cc.exclusion_list, 'alive_only': coalesce(cc.alive_only, false),
+                            'meaning': cc_level_words(cc.level, coalesce(cc.alive_only, false))}} END AS ms_drg
+FROM cp_nodes(icd, codes) n
+LEFT JOIN grouped g ON g.code = n.code
+LEFT JOIN msdrg_cc cc ON cc.version = (SELECT v FROM rel) AND cc.dx = n.code;
+COMMENT ON MACRO TABLE cp_msdrg IS 'cp_msdrg(icd, day, codes): the ms_drg section (MDCs, MS-DRGs with weights, CC/MCC level) in the MS-DRG version of day. A part of code_page.';
+
+-- The procedures section: procedures linked to the diagnosis, with their PFS descriptor, status and national
+-- fee of the PFS release of the day (without one, every no_fee_reason says why).
+CREATE OR REPLACE MACRO cp_procedures(icd, day, codes) AS TABLE
+WITH rel AS (SELECT p.day, p.pfs.release AS pfs, p.pfs.label AS label, p.pfs.in_effect AS in_effect FROM page_releases(icd, day) p),
+links AS (
+    SELECT l.* FROM dx_procedure_link l WHERE l.dx IN (SELECT n.code FROM cp_nodes(icd, codes) n)
+), fees AS (
+    SELECT r.hcpcs, r.description, r.status, st.meaning AS status_meaning, st.payable, r.global_days,
+           p.nonfacility_amount, p.nonfacility_note, p.facility_amount, p.facility_note
+    FROM pfs_rvu r
+    LEFT JOIN pfs_status st ON st.status = r.status
+    LEFT JOIN pfs_payment p ON p.release = r.release AND p.hcpcs = r.hcpcs AND p.modifier = r.modifier AND p.locality = 'national'
+    WHERE r.release = (SELECT pfs FROM rel) AND r.modifier = '' AND r.hcpcs IN (SELECT hcpcs FROM links)
+), items AS (
+    SELECT l.dx AS code, l.hcpcs, min([l.origin, l.line_no]) AS first,
+           list({'source': l.source, 'source_id': l.source_id, 'source_release': l.source_release, 'note': l.note}
+                ORDER BY l.origin, l.line_no) AS links
+    FROM links l GROUP BY l.dx, l.hcpcs
+), why AS (
+    SELECT CASE WHEN rel.pfs IS NOT NULL THEN 'not in the Medicare PFS release ' || rel.pfs
+                WHEN EXISTS (SELECT 1 FROM release_calendar c WHERE c.dataset = 'pfs')
+                THEN 'no Medicare PFS release loaded was in effect on ' || strftime(rel.day, '%Y-%m-%d')
+                ELSE 'no Medicare PFS release is loaded' END AS reason
+    FROM rel
+)
+SELECT i.code,
+       {'pfs_release': (SELECT pfs FROM rel), 'pfs_label': (SELECT label FROM rel), 'pfs_in_effect': (SELECT in_effect FROM rel),
+        'copyright': (SELECT t.cpt_notice FROM pfs_notice t WHERE t.release = (SELECT pfs FROM rel)),
+        'items': list({
+            'hcpcs': i.hcpcs, 'links': i.links, 'description': f.description,
+            'status': CASE WHEN f.hcpcs IS NOT NULL THEN {'code': f.status, 'meaning': f.status_meaning, 'payable': f.payable} END,
+            'global_days': f.global_days,
+            'national': CASE WHEN f.hcpcs IS NOT NULL THEN {'nonfacility_amount': f.nonfacility_amount, 'nonfacility_note': f.nonfacility_note,
+                                                            'facility_amount': f.facility_amount, 'facility_note': f.facility_note} END,
+            'fee': coalesce(f.nonfacility_amount, f.facility_amount),
+            'fee_setting': CASE WHEN f.nonfacility_amount IS NOT NULL THEN 'non-facility' WHEN f.facility_amount IS NOT NULL THEN 'facility' END,
+            'no_fee_reason': CASE WHEN f.hcpcs IS NULL THEN (SELECT reason FROM why)
+                                  WHEN coalesce(f.nonfacility_amount, f.facility_amount) IS NULL
+                                  THEN coalesce(f.nonfacility_note, f.facility_note, 'no amount') END}
+            ORDER BY i.first)} AS procedures
+FROM items i LEFT JOIN fees f ON f.hcpcs = i.hcpcs
+GROUP BY i.code;
+COMMENT ON MACRO TABLE cp_procedures IS 'cp_procedures(icd, day, codes): the procedures section (linked procedures with PFS descriptor, status and national fee of the PFS release of day). A part of code_page.';
+
+-- The history section: the code's spans of unchanged validity and description over the loaded releases
+-- (icd10cm_code_history), oldest first.
+CREATE OR REPLACE MACRO cp_history(icd, codes) AS TABLE
+SELECT h.code,
+       {'spans': list({'valid_from': h.valid_from, 'valid_to': h.valid_to, 'is_billable': h.is_billable,
+                       'description': h.description, 'first_release': h.first_release, 'last_release': h.last_release}
+                      ORDER BY h.valid_from),
+        'first_valid_from': min(h.valid_from),
+        'descriptions': count(DISTINCT h.description),
+        'billable_changes': count(DISTINCT h.is_billable) - 1} AS history
+FROM icd10cm_code_history h
+WHERE h.code IN (SELECT n.code FROM cp_nodes(icd, codes) n)
+GROUP BY h.code;
+COMMENT ON MACRO TABLE cp_history IS 'cp_history(icd, codes): the history section of each code: its spans of unchanged validity and description over the loaded releases (icd10cm_code_history), the first day it is known valid, how many descriptions it had and how often it changed between billable and header. A part of code_page.';
+
+-- What a page of this release lacks because it was not loaded from the Tabular List XML; NULL when it was.
+CREATE OR REPLACE MACRO cp_hierarchy_note(icd) AS
+CASE WHEN EXISTS (SELECT 1 FROM icd10cm_chapters h WHERE h.release = icd) THEN NULL
+     WHEN EXISTS (SELECT 1 FROM icd10cm_codes h WHERE h.release = icd AND h.parent IS NOT NULL)
+     THEN 'this release was loaded from the order file without the Tabular List: no chapters, sections or notes'
+     ELSE 'this release was loaded from the code file only: no hierarchy or notes' END;
+COMMENT ON MACRO cp_hierarchy_note IS 'cp_hierarchy_note(icd): what a page of release icd lacks when it was not loaded from the Tabular List XML; NULL when it was. A part of code_page.';
+
+-- The code page: one row per code node of ICD-10-CM release icd (all, or those in codes), for the day
+-- (NULL: the release's first day). Columns are the page's JSON keys, in order.
+CREATE OR REPLACE MACRO code_page(icd, day, codes) AS TABLE
+WITH r AS (SELECT * FROM page_releases(icd, day)),
+hn AS (SELECT cp_hierarchy_note(icd) AS note)
+SELECT
+    n.code, n.code_nodot, n.description, n.description_tabular, n.is_billable,
+    CASE WHEN n.is_billable THEN 'valid code' ELSE 'header' END AS kind,
+    (SELECT icd10cm FROM r) AS release,
+    (SELECT r.day FROM r) AS day,
+    (SELECT note IS NULL FROM hn) AS hierarchy,
+    (SELECT note FROM hn) AS hierarchy_note,
+    h.chapter, h.section, h.category, h.ancestors,
+    coalesce(nt.notes, []) AS notes,
+    h.seventh_characters, h.siblings, h.children,
+    g.icd9, d.ms_drg, p.procedures, hs.history
+FROM cp_nodes(icd, codes) n
+JOIN cp_hierarchy(icd, codes) h ON h.code = n.code
+LEFT JOIN cp_notes(icd, codes) nt ON nt.code = n.code
+LEFT JOIN cp_icd9(icd, day, codes) g ON g.code = n.code
+LEFT JOIN cp_msdrg(icd, day, codes) d ON d.code = n.code
+LEFT JOIN cp_procedures(icd, day, codes) p ON p.code = n.code
+LEFT JOIN cp_history(icd, codes) hs ON hs.code = n.code
+ORDER BY n.code;
+COMMENT ON MACRO TABLE code_page IS 'code_page(icd_release, day, codes): the code page of every code node of ICD-10-CM release icd_release (or of those in the list codes), with the MS-DRG, GEM and PFS releases of day (NULL: the release''s first day; see page_releases): code, description, is_billable, kind, release, day (the date the page is for), hierarchy, chapter, section, category, ancestors, notes (own and inherited, with where each is printed), seventh_characters, siblings, children, icd9, ms_drg, procedures, history. `codeetl code X --json` and the parquet export code_page/release=<id>/ both read it.';

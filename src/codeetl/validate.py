@@ -1,0 +1,188 @@
+"""Validating the dated ICD-10-CM codes of a claims file (``codeetl validate``), entirely in DuckDB.
+
+DuckDB reads the CSV or parquet file itself and streams it through one anti-join against the billable
+spans of ``icd10cm_code_history``; only the invalid cells are kept (in TEMP tables of a read-only
+connection), explained (``sql/history/validate.sql``) and written out. The file's rows never pass through
+Python, so tens of millions of rows run in bounded memory (``memory_limit``, spilling to a private
+temporary folder).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from codeetl.errors import CodeEtlError
+from codeetl.named_sql import named_statements
+
+PARQUET_SUFFIXES = (".parquet", ".pq")
+
+
+class BadInput(CodeEtlError):
+    """The input cannot be read, or lacks a column asked for (exit code 2)."""
+
+
+@dataclass
+class ValidationResult:
+    """What a validation found: counts, invalid cells by reason, and where the invalid rows were written."""
+
+    file: str
+    rows: int
+    codes: int
+    invalid_rows: int
+    invalid_codes: int
+    by_reason: dict[str, dict[str, int]] = field(default_factory=dict)
+    out: str | None = None
+    seconds: float = 0.0
+    releases: list[dict] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        """The result as JSON-ready data (the keys of ``codeetl validate --json``)."""
+        return {"file": self.file, "rows": self.rows, "codes": self.codes, "invalid_rows": self.invalid_rows,
+                "invalid_codes": self.invalid_codes, "by_reason": self.by_reason, "out": self.out,
+                "seconds": round(self.seconds, 3), "releases": self.releases}
+
+
+def _quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _quote_text(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def reader_sql(path: Path) -> str:
+    """The DuckDB table function that reads ``path``: ``read_parquet`` (with its row numbers) for .parquet/.pq,
+    else ``read_csv`` with a header row, every column as text (codes keep their exact spelling), delimiter
+    sniffed."""
+    if path.suffix.lower() in PARQUET_SUFFIXES:
+        return f"read_parquet({_quote_text(str(path))}, file_row_number = true)"
+    return f"read_csv({_quote_text(str(path))}, header = true, all_varchar = true)"
+
+
+def resolve_columns(con: duckdb.DuckDBPyConnection, path: Path, wanted: list[str]) -> list[str]:
+    """The file's column names for ``wanted`` (exact match first, else a unique case-insensitive one).
+    BadInput when the file cannot be read or a column is missing (naming the file's columns)."""
+    try:
+        cols = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {reader_sql(path)}").fetchall()]
+    except duckdb.Error as e:
+        raise BadInput(f"cannot read {path}: {str(e).splitlines()[0]}") from None
+    out = []
+    for w in wanted:
+        if w in cols:
+            out.append(w)
+            continue
+        folded = [c for c in cols if c.lower() == w.lower()]
+        if len(folded) != 1:
+            shown = ", ".join(c for c in cols if c != "file_row_number")
+            raise BadInput(f"{path} has no column {w!r}; its columns: {shown}")
+        out.append(folded[0])
+    return out
+
+
+def cells_view_sql(path: Path, code_columns: list[str], date_column: str) -> str:
+    """``CREATE TEMP VIEW v_cells``: one row per non-empty code cell of the file with its 1-based row number
+    (data rows, the header not counted), the column name, the code as written, the date as written, the
+    normalised code (``key``) and the date as DATE (``day``: DATE, timestamp or ISO text; NULL otherwise).
+
+    The date goes through trim() before TRY_CAST on purpose: this DuckDB pushes a bare TRY_CAST of a CSV
+    column into the CSV reader, which then fails on the first impossible date instead of giving NULL."""
+    rn = "file_row_number + 1" if path.suffix.lower() in PARQUET_SUFFIXES else "row_number() OVER ()"
+    names = ", ".join(_quote_text(c) for c in code_columns)
+    values = ", ".join(f"CAST({_quote_ident(c)} AS VARCHAR)" for c in code_columns)
+    d = _quote_ident(date_column)
+    return f"""
+CREATE TEMP VIEW v_cells AS
+SELECT row_number, column_name, code, raw_date,
+       upper(replace(replace(trim(code), '.', ''), ' ', '')) AS key,
+       coalesce(TRY_CAST(raw_date AS DATE), CAST(TRY_CAST(raw_date AS TIMESTAMP) AS DATE)) AS day
+FROM (
+    SELECT {rn} AS row_number, trim(CAST({d} AS VARCHAR)) AS raw_date,
+           unnest([{names}]) AS column_name, unnest([{values}]) AS code
+    FROM {reader_sql(path)}
+)
+WHERE trim(code) <> ''"""
+
+
+def count_sql(path: Path, code_columns: list[str]) -> str:
+    """A query counting the file's data rows and its non-empty code cells."""
+    nonempty = " + ".join(f"CASE WHEN trim(CAST({_quote_ident(c)} AS VARCHAR)) <> '' THEN 1 ELSE 0 END"
+                          for c in code_columns)
+    return f"SELECT count(*), coalesce(sum({nonempty}), 0) FROM {reader_sql(path)}"
+
+
+def default_out(path: Path) -> Path:
+    """Where the invalid rows go by default: beside the input, ``<name>.invalid.csv``."""
+    name = path.name[: -len(path.suffix)] if path.suffix else path.name
+    return path.with_name(f"{name}.invalid.csv")
+
+
+def _open(database: Path, memory_limit: str, spill: Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the warehouse with bounded memory, spilling into ``spill``."""
+    con = duckdb.connect(str(database), read_only=True)
+    con.execute(f"SET memory_limit = {_quote_text(memory_limit)}")
+    con.execute(f"SET temp_directory = {_quote_text(str(spill))}")
+    con.execute("SET preserve_insertion_order = true")
+    con.execute("SET enable_progress_bar = false")
+    return con
+
+
+def _explain(con: duckdb.DuckDBPyConnection) -> None:
+    """Run the named statements of ``sql/history/validate.sql`` after ``v_cells`` exists: the invalid cells
+    with reasons end up in TEMP table ``v_invalid``."""
+    sql = named_statements("history/validate.sql")
+    has_repl = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'icd10cm_replacements' "
+                           "AND NOT temporary").fetchone()[0]
+    for name in ("periods", "billable", "replacements" if has_repl else "no_replacements",
+                 "bad", "keys", "below", "reasons", "invalid"):
+        con.execute(sql[name])
+
+
+def _write(con: duckdb.DuckDBPyConnection, out: Path) -> None:
+    """Write ``v_invalid`` in file order to ``out`` (parquet for .parquet/.pq, else CSV with a header);
+    BadInput when it cannot be written."""
+    fmt = "FORMAT parquet, COMPRESSION zstd" if out.suffix.lower() in PARQUET_SUFFIXES else "FORMAT csv, HEADER true"
+    try:
+        con.execute(f"COPY (SELECT * FROM v_invalid ORDER BY row_number, \"column\") TO {_quote_text(str(out))} ({fmt})")
+    except duckdb.Error as e:
+        raise BadInput(f"cannot write {out}: {str(e).splitlines()[0]}") from None
+
+
+def validate_file(database: Path, path: Path, code_columns: list[str], date_column: str,
+                  out: Path | None = None, memory_limit: str = "1GB") -> ValidationResult:
+    """Check every non-empty code cell of ``code_columns`` in the CSV or parquet file ``path`` against the
+    ICD-10-CM code set in effect on the row's ``date_column``; write the invalid cells (row_number, column,
+    code, date, reason, details) to ``out`` (default :func:`default_out`) and return the counts.
+    BadInput for an unreadable file or a missing column."""
+    started = time.perf_counter()
+    path = Path(path)
+    if not path.is_file():
+        raise BadInput(f"no such file: {path}")
+    out = Path(out) if out else default_out(path)
+    spill = Path(tempfile.mkdtemp(prefix="codeetl-validate-"))
+    con = _open(database, memory_limit, spill)
+    try:
+        cols = resolve_columns(con, path, [*code_columns, date_column])
+        codes_cols, date_col = list(dict.fromkeys(cols[:-1])), cols[-1]
+        con.execute(cells_view_sql(path, codes_cols, date_col))
+        try:
+            rows, codes = con.execute(count_sql(path, codes_cols)).fetchone()
+        except duckdb.Error as e:
+            raise BadInput(f"cannot read {path}: {str(e).splitlines()[0]}") from None
+        _explain(con)
+        by_reason = {r: {"codes": c, "rows": n} for r, c, n in con.execute(named_statements("history/validate.sql")["summary"]).fetchall()}
+        invalid_rows = con.execute("SELECT count(DISTINCT row_number) FROM v_invalid").fetchone()[0]
+        _write(con, out)
+        releases = [{"release": r, "from": str(f), "to": str(t) if t else None} for r, f, t in con.execute(
+            "SELECT release, period_from, period_to FROM icd10cm_history_releases ORDER BY seq").fetchall()]
+    finally:
+        con.close()
+        shutil.rmtree(spill, ignore_errors=True)
+    invalid_codes = sum(v["codes"] for v in by_reason.values())
+    return ValidationResult(str(path), rows, int(codes), invalid_rows, invalid_codes, by_reason, str(out),
+                            time.perf_counter() - started, releases)

@@ -1,0 +1,175 @@
+"""Issue 4 end to end: the complete M96.1 page (procedures and fees from the warehouse), `codeetl cpt`,
+and the code_page parquet export for apps. Expected fees are read from the seed page itself."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from _shared import SEED
+from codeetl.cli import app
+
+runner = CliRunner()
+
+
+def seed_fees() -> dict[str, str]:
+    """'63030 $898.15' lines of the published page -> {'63030': '898.15'}."""
+    out = {}
+    for line in SEED.read_text(encoding="utf-8").splitlines():
+        m = re.fullmatch(r"(\d{5}) \$([\d,]+\.\d\d)", line.strip())
+        if m:
+            out[m.group(1)] = m.group(2).replace(",", "")
+    return out
+
+
+def seed_procedures() -> list[str]:
+    text = SEED.read_text(encoding="utf-8")
+    block = text[text.index("Related CPT procedures"):text.index("Common coding pitfalls")]
+    return re.findall(r"^(\d{5}) ", block, re.M)
+
+
+@pytest.fixture(scope="module")
+def page(built):
+    r = runner.invoke(app, ["code", "M96.1", "--json", "--data-dir", str(built)])
+    assert r.exit_code == 0, r.output
+    return json.loads(r.stdout)
+
+
+def test_seed_fees_come_out_of_the_warehouse(page):
+    fees = seed_fees()
+    assert len(fees) == 10
+    items = {i["hcpcs"]: i for i in page["procedures"]["items"]}
+    for code, amount in fees.items():
+        assert items[code]["fee"] == amount, code
+        assert items[code]["national"]["nonfacility_amount"] == amount or items[code]["national"]["facility_amount"] == amount
+    assert page["procedures"]["pfs_release"] == "2026-B"
+
+
+def test_all_seed_procedures_listed_in_order(page):
+    assert [i["hcpcs"] for i in page["procedures"]["items"]] == seed_procedures()
+    assert all(i["links"][0]["source"] == "published orthopedic code page, 2026-05-08" for i in page["procedures"]["items"])
+    assert "American Medical Association" in page["procedures"]["copyright"]
+
+
+def test_97014_has_no_fee_and_says_why(page, built):
+    item = next(i for i in page["procedures"]["items"] if i["hcpcs"] == "97014")
+    assert item["fee"] is None and item["status"]["code"] == "I"
+    assert "not valid for Medicare" in item["no_fee_reason"]
+    r = runner.invoke(app, ["code", "M96.1", "--data-dir", str(built)])
+    assert "no fee: status I" in r.stdout
+
+
+def test_sources_block_lists_every_dataset_used(page):
+    used = {(s["dataset"], s["release"]) for s in page["sources"]}
+    assert used == {("icd10cm", "2026-04"), ("gems", "2018"), ("msdrg", "v43"), ("ipps", "fy2026"), ("pfs", "2026-B"),
+                    ("links", "m96.1-orthopedic-code-page.csv")}
+    for s in page["sources"]:
+        assert len(s["sha256"]) == 64 and s["files"] and all(len(f["sha256"]) == 64 for f in s["files"])
+        assert s["url"].startswith("https://") or s["dataset"] == "links"
+    import hashlib
+    from _shared import REPO
+    link_file = REPO / "data" / "links" / "m96.1-orthopedic-code-page.csv"
+    [links] = [s for s in page["sources"] if s["dataset"] == "links"]
+    assert links["sha256"] == hashlib.sha256(link_file.read_bytes()).hexdigest()
+
+
+def test_as_of_picks_the_pfs_release_in_effect(built):
+    r = runner.invoke(app, ["code", "M96.1", "--json", "--as-of", "2025-11-01", "--data-dir", str(built)])
+    p = json.loads(r.stdout)
+    assert p["procedures"]["pfs_release"] == "2025-D"  # 2025-10-01 .. 2025-12-31 (catalog)
+    assert p["release"]["release"] == "2026" and p["release"]["in_effect"] is True  # FY2026 October 2025 release
+
+
+def test_cpt_page(built):
+    r = runner.invoke(app, ["cpt", "99213", "--json", "--as-of", "2026-05-01", "--data-dir", str(built)])
+    assert r.exit_code == 0, r.output
+    p = json.loads(r.stdout)
+    [row] = p["rows"]
+    assert row["national"]["nonfacility_amount"] == seed_fees()["99213"]
+    assert row["status"]["code"] == "A" and row["status"]["payable"] is True
+    assert row["global_days"] == "XXX" and row["conversion_factor"] == "33.4009"
+    assert "American Medical Association" in p["copyright"]
+    r = runner.invoke(app, ["cpt", "99213", "--locality", "01112-05", "--json", "--data-dir", str(built)])
+    loc = json.loads(r.stdout)["rows"][0]["locality"]
+    assert loc["locality"] == "01112-05" and loc["nonfacility_amount"] is not None
+
+
+def test_cpt_errors(built):
+    r = runner.invoke(app, ["cpt", "9921", "--data-dir", str(built)])
+    assert r.exit_code == 2 and "not a CPT/HCPCS code" in r.stderr
+    r = runner.invoke(app, ["cpt", "99213", "--locality", "nowhere-at-all", "--data-dir", str(built)])
+    assert r.exit_code == 1 and "no PFS locality" in r.stderr
+
+
+NOT_IN_EFFECT = "That release is not in effect on the requested date; it is the latest one loaded before it."
+
+
+def flat(text: str) -> str:
+    return " ".join(text.replace("│", " ").split())
+
+
+def test_cpt_as_of_between_releases(built):
+    """Loaded: 2025-D (2025-10-01..2025-12-31) and 2026-B (from 2026-04-01). On 2026-01-15 the page uses
+    2025-D, flagged not in effect, never 2026-B, which took effect later."""
+    r = runner.invoke(app, ["cpt", "99213", "--json", "--as-of", "2026-01-15", "--data-dir", str(built)])
+    assert r.exit_code == 0, r.output
+    rel = json.loads(r.stdout)["release"]
+    assert (rel["release"], rel["in_effect"]) == ("2025-D", False)
+    r = runner.invoke(app, ["cpt", "99213", "--as-of", "2026-01-15", "--data-dir", str(built)])
+    assert NOT_IN_EFFECT in flat(r.stdout)
+    r = runner.invoke(app, ["cpt", "99213", "--json", "--as-of", "2026-05-01", "--data-dir", str(built)])
+    assert json.loads(r.stdout)["release"]["in_effect"] is True
+    r = runner.invoke(app, ["cpt", "99213", "--as-of", "2026-05-01", "--data-dir", str(built)])
+    assert NOT_IN_EFFECT not in flat(r.stdout)
+
+
+def test_cpt_as_of_before_every_loaded_release(built):
+    r = runner.invoke(app, ["cpt", "99213", "--as-of", "2025-01-01", "--data-dir", str(built)])
+    assert r.exit_code == 1 and "Traceback" not in r.output
+    assert "no pfs release loaded was in effect on 2025-01-01; loaded: 2025-D (from 2025-10-01), 2026-B (from 2026-04-01)" in flat(r.stderr)
+
+
+def test_procedures_section_says_when_its_release_is_not_in_effect(built):
+    r = runner.invoke(app, ["code", "M96.1", "--json", "--as-of", "2026-01-15", "--data-dir", str(built)])
+    s = json.loads(r.stdout)["procedures"]
+    assert (s["pfs_release"], s["pfs_in_effect"]) == ("2025-D", False)
+    r = runner.invoke(app, ["code", "M96.1", "--as-of", "2026-01-15", "--data-dir", str(built)])
+    out = flat(r.stdout)
+    assert NOT_IN_EFFECT in out[out.index("Related procedures"):]
+
+
+@pytest.mark.parametrize("pattern", ["%", "_", "\\", "man%tan"])
+def test_locality_text_is_matched_literally(built, pattern):
+    r = runner.invoke(app, ["cpt", "99213", "--locality", pattern, "--data-dir", str(built)])
+    assert r.exit_code == 1 and f"no PFS locality {pattern!r}" in r.stderr
+
+
+def test_locality_by_name(built):
+    r = runner.invoke(app, ["cpt", "99213", "--locality", "manhattan", "--json", "--data-dir", str(built)])
+    assert r.exit_code == 0, r.output
+    assert "MANHATTAN" in json.loads(r.stdout)["rows"][0]["locality"]["locality_name"].upper()
+
+
+def test_malformed_hcpcs_is_malformed_code():
+    from codeetl.pages.cpt import normalise_hcpcs
+    from codeetl.pages.common import MalformedCode
+
+    with pytest.raises(MalformedCode, match="is not a CPT/HCPCS code"):
+        normalise_hcpcs("9921")
+    assert normalise_hcpcs(" g0438 ") == "G0438"
+
+
+def test_copyright_notice_is_the_one_the_release_file_carries(built):
+    """2026-B's RVU file states 2026; 2025-D's CSV title rows state 2024 (its .txt says 2026: the page follows
+    the file loaded, the fixed-width one)."""
+    r = runner.invoke(app, ["cpt", "99213", "--json", "--as-of", "2026-05-01", "--data-dir", str(built)])
+    assert "copyright 2026 American Medical Association" in json.loads(r.stdout)["copyright"]
+    from _shared import CMS
+    header = " ".join(l[4:] for l in (CMS / "pfs" / "2025-D" / "PPRRVU2025_Oct.txt").read_text(encoding="cp1252").splitlines()[:3])
+    year = re.search(r"COPYRIGHT\s+(\d{4})\s+AMERICAN MEDICAL", " ".join(header.split())).group(1)
+    r = runner.invoke(app, ["cpt", "99213", "--json", "--as-of", "2025-11-01", "--data-dir", str(built)])
+    assert f"copyright {year} American Medical Association" in json.loads(r.stdout)["copyright"]
