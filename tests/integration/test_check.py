@@ -220,12 +220,14 @@ def test_validity_says_what_changed_after_the_pages_date(facts):
     deleted = next(c for c in fy25 if not any(n.startswith(c) for n in fy26))  # gone, no codes below it either
     expanded = next(c for c in fy25 if c not in fy26 and any(n.startswith(c) for n in fy26))  # now a header
     revised = next(c for c in fy25 if c in fy26 and fy25[c] != fy26[c])
-    for nodot, says in ((deleted, "not in 2026-04"), (expanded, "a header in 2026-04"),
-                        (revised, f"described '{fy26[revised]}' in 2026")):
+    for nodot, says in ((deleted, ["until 2025-09-30", "not in the releases loaded after 2025-09-30"]),
+                        (expanded, ["until 2025-09-30", "a header"]),
+                        (revised, ["until 2025-09-30", f"from 2025-10-01: billable, '{fy26[revised]}'"])):
         code = f"{nodot[:3]}.{nodot[3:]}"
         r = check_text(facts, f"{code}\n\nVerified June 1, 2025\n", "p.txt")
         [v] = verdicts(r, "validity")
-        assert v.verdict == "confirmed" and "ICD-10-CM 2025" in v.official and says in v.note, (code, v.note)
+        assert v.verdict == "confirmed" and "ICD-10-CM 2025" in v.official, (code, v.official)
+        assert all(x in v.note for x in says), (code, v.note)
     later = check_text(facts, f"{deleted[:3]}.{deleted[3:]}\n\nVerified May 8, 2026\n", "p.txt")
     [v] = verdicts(later, "validity")
     assert v.verdict == "contradicted" and "2025" in v.official  # where it still is

@@ -130,10 +130,11 @@ def page_info(page: Page, code: str | None = None) -> PageInfo:
     updated, as of, effective, published)."""
     found_code, code_line = code, None
     heads = [ln for ln in page.lines if ln.heading]
-    for ln in heads + page.lines:
-        ms = [m for m in icd10_mentions(ln.text) if m.form == "code"]
-        if ms and found_code is None and ln.heading:
-            found_code, code_line = ms[0].code, ln.no
+    for form in ("code", "category"):  # a 3-character code (I10, D71) heads its page too
+        for ln in heads:
+            ms = [m for m in icd10_mentions(ln.text) if m.form == form]
+            if ms and found_code is None:
+                found_code, code_line = ms[0].code, ln.no
     if found_code is None:
         count = Counter(m.code for ln in page.lines for m in icd10_mentions(ln.text) if m.form == "code")
         found_code = count.most_common(1)[0][0] if count else None

@@ -21,7 +21,7 @@ from codeetl.errors import CodeEtlError
 from codeetl.pages.code import code_page
 from codeetl.pages.common import CodeNotFound, MalformedCode, NoReleaseInEffect
 from codeetl.pages.drg import _ipps_used
-from codeetl.pages.resolver import pick_release
+from codeetl.pages.resolver import resolve
 from codeetl.warehouse_sql import sql_text
 
 __all__ = ["Facts", "MissingData", "CodeNotFound", "MalformedCode", "NoReleaseInEffect", "CodeEtlError"]
@@ -84,9 +84,10 @@ class Facts:
 
     # ------------------------------------------------------------------------------------ releases
 
-    def release(self, dataset: str, as_of: dt.date, table: str, column: str = "release") -> dict:
-        """The release of `dataset` in effect on `as_of` (see codeetl.pages.resolver.pick_release)."""
-        return self._cached(("rel", dataset, as_of, table), lambda: pick_release(self.con, dataset, as_of, table, column))
+    def release(self, dataset: str, as_of: dt.date) -> dict:
+        """The release of `dataset` for `as_of` (codeetl.pages.resolver: the one in effect, else the latest
+        before it with ``in_effect`` false; NoReleaseInEffect when every loaded one starts later)."""
+        return self._cached(("rel", dataset, as_of), lambda: resolve(self.con, dataset, as_of))
 
     def icd10_release(self, as_of: dt.date, release: str | None = None) -> dict:
         """The ICD-10-CM release of the day (or the one named)."""
@@ -95,7 +96,7 @@ class Facts:
             if not rows:
                 raise CodeEtlError(f"the warehouse has no ICD-10-CM release {release!r}")
             return rows[0] | {"in_effect": True}
-        return self.release("icd10cm", as_of, "icd10cm_codes")
+        return self.release("icd10cm", as_of)
 
     def source(self, dataset: str, release: str, role: str | None = None) -> dict:
         """{'dataset', 'release', 'file'}: the source file of a release (the one with `role`, else the
@@ -228,7 +229,7 @@ class Facts:
 
     def msdrg(self, as_of: dt.date) -> dict:
         """The MS-DRG version in effect on `as_of` (release id such as 'v43')."""
-        return self.release("msdrg", as_of, "msdrg_dx_drg", "version")
+        return self.release("msdrg", as_of)
 
     def msdrg_versions(self) -> list[str]:
         """MS-DRG versions loaded."""
@@ -253,7 +254,7 @@ class Facts:
 
     def pfs(self, as_of: dt.date) -> dict:
         """The Medicare PFS release in effect on `as_of`."""
-        return self.release("pfs", as_of, "pfs_rvu")
+        return self.release("pfs", as_of)
 
     def pfs_item(self, hcpcs: str, release: str | None = None) -> list[dict]:
         """The PFS row (global service) of `hcpcs` with national amounts, in `release` or in every release."""

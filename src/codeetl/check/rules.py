@@ -58,15 +58,16 @@ def _absent(code: str, ctx: Context) -> tuple:
 def later_changes(code: str, ctx: Context) -> str:
     """What changed for `code` after the day, in the releases loaded (or the history table when present)."""
     try:
-        spans = [h for h in ctx.facts.history(code) if h["valid_from"] and h["valid_from"] > ctx.as_of]
-        if spans:
-            return "; ".join(f"from {h['valid_from']}: {'billable' if h['is_billable'] else 'header'}, "
-                             f"'{h['description']}'" for h in spans)
+        rels = ctx.facts.icd10_releases()
+        last_day = rels[-1]["effective_to"] if rels else None
+        told = _history_changes(ctx.facts.history(code), ctx.as_of, last_day)
+        if told:
+            return told
     except MissingData:
         pass
     every = ctx.facts.code_everywhere(code)
     rid = ctx.icd10()["release"]
-    mine = next((r for r in every if r["release"] == rid), None)
+    mine = next((r for r in every if r["release"] == rid and r["description"] is not None), None)
     later = [r for r in every if r["effective_from"] > ctx.as_of and r["release"] != rid]
     if not later:
         latest = every[-1]["release"] if every else rid
@@ -84,6 +85,28 @@ def later_changes(code: str, ctx: Context) -> str:
     return "; ".join(notes) or f"unchanged in the later release(s) loaded ({', '.join(r['release'] for r in later)})"
 
 
+def _history_changes(spans: list[dict], day, last_day) -> str | None:
+    """What icd10cm_code_history says happened to a code after `day` (data reach `last_day`, None when open):
+    when its span ends, what it is in the spans after (billable/header, description) and the days it is no
+    valid code. None when nothing changes."""
+    import datetime as dt
+
+    one = dt.timedelta(days=1)
+    now = next((h for h in spans if h["valid_from"] <= day and (h["valid_to"] is None or day <= h["valid_to"])), None)
+    later = [h for h in spans if h["valid_from"] > day]
+    if now is None or (now["valid_to"] is None or now["valid_to"] == last_day) and not later:
+        return None
+    told, end = [f"as on the page's date until {now['valid_to']}"], now["valid_to"]
+    for h in later:
+        if end is not None and h["valid_from"] > end + one:
+            told.append(f"not a valid code from {end + one} to {h['valid_from'] - one}")
+        told.append(f"from {h['valid_from']}: {'billable' if h['is_billable'] else 'a header'}, '{h['description']}'")
+        end = h["valid_to"]
+    if end is not None and end != last_day:
+        told.append(f"not in the releases loaded after {end}")
+    return "; ".join(told) + " (icd10cm_code_history)"
+
+
 def validity(c: Claim, ctx: Context):
     """The page's code exists on the day: confirmed with its status and release, and what later releases change."""
     rel, row = _row_or_absent(c.subject, ctx)
@@ -92,7 +115,9 @@ def validity(c: Claim, ctx: Context):
     span = f"{rel['effective_from']} to {rel['effective_to'] or 'open'}"
     note = ("" if rel.get("in_effect", True) else "that release is not in effect on the date; it is the latest loaded "
             "before it. ") + "Since then: " + later_changes(c.subject, ctx)
-    return ok(f"{describe_row(row)} — in ICD-10-CM {rel['release']} ({rel['label']}, {span})", ctx.icd10_source(), note)
+    seen = f"; ICD-10-CM {rel['release']} lists valid codes only, {c.subject} is a header in {row['seen_in']}" if row.get(
+        "seen_in") else ""
+    return ok(f"{describe_row(row)} — in ICD-10-CM {rel['release']} ({rel['label']}, {span}){seen}", ctx.icd10_source(), note)
 
 
 def _since(code: str, ctx: Context) -> str:
