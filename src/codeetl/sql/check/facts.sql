@@ -76,3 +76,41 @@ WHERE dataset = $dataset AND release = $release ORDER BY role;
 -- name: release_row
 SELECT DISTINCT dataset, release, label, effective_from, effective_to FROM releases
 WHERE dataset = $dataset AND release = $release;
+
+-- Batch reads for a folder of pages (the same rows as the queries above, for many codes at once).
+
+-- name: code_rows_many
+SELECT release, code, is_billable, description, description_tabular, parent, category, chapter, seventh_char_from
+FROM icd10cm_codes WHERE release = $release AND code IN (SELECT unnest($codes::VARCHAR[]));
+
+-- name: code_everywhere_many
+SELECT code, release, is_billable, description FROM icd10cm_codes WHERE code IN (SELECT unnest($codes::VARCHAR[]));
+
+-- name: inclusion_terms_many
+SELECT code, note FROM icd10cm_notes WHERE release = $release AND note_type = 'inclusionTerm'
+  AND code IN (SELECT unnest($codes::VARCHAR[])) ORDER BY code, note_no;
+
+-- name: drg_family_many
+SELECT dx, mdc, mdc_name, drg, title, weight FROM dx_drg_family
+WHERE version = $version AND dx IN (SELECT unnest($codes::VARCHAR[])) ORDER BY dx, mdc, drg;
+
+-- name: pfs_item_many
+SELECT r.release, r.hcpcs, r.description, r.status, s.meaning AS status_meaning, s.payable,
+       p.nonfacility_amount, p.nonfacility_note, p.facility_amount, p.facility_note
+FROM pfs_rvu r
+LEFT JOIN pfs_status s ON s.status = r.status
+LEFT JOIN pfs_payment p ON p.release = r.release AND p.hcpcs = r.hcpcs AND p.modifier = r.modifier AND p.locality = 'national'
+WHERE r.hcpcs IN (SELECT unnest($hcpcs::VARCHAR[])) AND r.modifier = ''
+ORDER BY r.hcpcs, r.release;
+
+-- name: billable_below_many
+SELECT h.code AS header, c.code, c.description
+FROM (SELECT unnest($codes::VARCHAR[]) AS code) h
+JOIN icd10cm_codes c ON c.release = $release AND c.is_billable AND c.code <> h.code
+     AND c.code_nodot LIKE replace(h.code, '.', '') || '%'
+QUALIFY row_number() OVER (PARTITION BY h.code ORDER BY c.seq) <= 12
+ORDER BY h.code, c.seq;
+
+-- name: code_history_many
+SELECT code, valid_from, valid_to, is_billable, description, first_release, last_release
+FROM icd10cm_code_history WHERE code IN (SELECT unnest($codes::VARCHAR[])) ORDER BY code, valid_from;
