@@ -233,8 +233,26 @@ class Facts:
             return entries, by_word
         return self._cached(("index", release), build)
 
+    INDEX_AFTER = 40  # lookups answered by one query each before the description index is built
+
     def described_as(self, release: str, words: frozenset, slack: int) -> list[tuple[str, str]]:
-        """Codes of `release` whose description has all of `words` and at most `slack` more, closest first."""
+        """Codes of `release` whose description has all of `words` and at most `slack` more, closest first.
+        The first lookups of a release are single queries; after :data:`INDEX_AFTER` of them (a folder of
+        pages) the description index is built once and answers the rest."""
+        if not words:
+            return []
+        asked = self._cache.get(("asked", release), 0)
+        if ("index", release) not in self._cache and asked < self.INDEX_AFTER:
+            self._cache[("asked", release)] = asked + 1
+            near = []
+            starts = sorted(w[:5] for w in words)[:8]
+            starts += [""] * (8 - len(starts))
+            for r in self.rows("described_like", release=release, **{f"w{i + 1}": w for i, w in enumerate(starts)}):
+                for d in {r["description"], r["description_tabular"]} - {None}:
+                    cw = content_words(d)
+                    if words <= cw and len(cw - words) <= slack:
+                        near.append((len(cw - words), r["code"], d))
+            return [(c, d) for _, c, d in sorted(near)]
         entries, by_word = self.description_index(release)
         if not words or any(w not in by_word for w in words):
             return []

@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from codeetl.check.claims import Claim
-from codeetl.check.facts import CodeEtlError, MissingData
+from codeetl.check.facts import MissingData
 from codeetl.check.mentions import icd9_range
 from codeetl.check.verify import (
     Context,

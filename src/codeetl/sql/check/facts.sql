@@ -114,3 +114,13 @@ ORDER BY h.code, c.seq;
 -- name: code_history_many
 SELECT code, valid_from, valid_to, is_billable, description, first_release, last_release
 FROM icd10cm_code_history WHERE code IN (SELECT unnest($codes::VARCHAR[])) ORDER BY code, valid_from;
+
+-- name: described_like
+-- Codes whose description contains each of the word starts $w1..$w8 ('' for none): the candidates of
+-- described_as while the description index is not built (a single page).
+SELECT code, description, description_tabular FROM icd10cm_codes
+WHERE release = $release
+  AND description ILIKE '%' || $w1 || '%' AND description ILIKE '%' || $w2 || '%'
+  AND description ILIKE '%' || $w3 || '%' AND description ILIKE '%' || $w4 || '%'
+  AND description ILIKE '%' || $w5 || '%' AND description ILIKE '%' || $w6 || '%'
+  AND description ILIKE '%' || $w7 || '%' AND description ILIKE '%' || $w8 || '%';
