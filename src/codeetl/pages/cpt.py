@@ -63,6 +63,7 @@ def resolve_locality(con, release: str, text: str) -> dict:
 
 def cpt_page(con: duckdb.DuckDBPyConnection, text: str, as_of: dt.date | None = None,
              locality: str | None = None) -> dict[str, Any]:
+    """The CPT/HCPCS page of `text` in the PFS release of `as_of` (default today; JSON keys in the module docstring), with the amounts of `locality` when given."""
 
     code = normalise_hcpcs(text)
     rel = pick_release(con, "pfs", as_of)

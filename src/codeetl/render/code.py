@@ -118,13 +118,20 @@ def render_notes(console: Console, p: dict) -> None:
                 console.print(f"    • {n['text']}", highlight=False)
 
 
+def _open(console: Console, section: dict | None, title) -> dict | None:
+    """Start a section of the page: a blank line and a rule titled ``title(section)``; returns the section, or
+    None (printing nothing) when the page has none."""
+    if section:
+        console.print()
+        console.rule(title(section), style="dim")
+    return section
+
+
 def render_icd9(console: Console, p: dict) -> None:
     """Print the ICD-9-CM section (both GEMs, combinations read out), if any."""
-    s = p.get("icd9")
+    s = _open(console, p.get("icd9"), lambda s: f"ICD-9-CM equivalents (GEMs {s['release']})")
     if not s:
         return
-    console.print()
-    console.rule(f"ICD-9-CM equivalents (GEMs {s['release']})", style="dim")
     console.print(Text.assemble("Equivalents: ", (", ".join(s["equivalents"]) or "none (no map)", "bold")))
     for key, label, other in (("icd10_to_icd9", f"{p['code']} → ICD-9-CM (backward GEM)", "target"),
                               ("icd9_to_icd10", f"ICD-9-CM → {p['code']} (forward GEM)", "source")):
@@ -149,11 +156,9 @@ def render_icd9(console: Console, p: dict) -> None:
 
 def render_msdrg(console: Console, p: dict) -> None:
     """Print the MS-DRG section (MDCs, DRGs with weights and when each applies, CC/MCC level), if any."""
-    s = p.get("ms_drg")
+    s = _open(console, p.get("ms_drg"), lambda s: f"MS-DRG {s['version']} (FY{s['fiscal_year']})")
     if not s:
         return
-    console.print()
-    console.rule(f"MS-DRG {s['version']} (FY{s['fiscal_year']})", style="dim")
     for line in _not_in_effect(s.get("in_effect"), p.get("day"), {"dataset": "MS-DRG", "release": s["version"]}):
         console.print(line)
     for g in s["as_principal"]:
