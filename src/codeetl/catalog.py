@@ -28,6 +28,13 @@ Schema of ``datasets/<dataset>/catalog.toml``::
         names = ["icd10cm_tabular_2026.xml", "icd10cm-tabular-April-1-2026.xml"]
         required = false                # a release loads when at least one member is found
         sha256 = "..."                  # optional: of the member's bytes
+        max_bytes = 40_000_000          # optional: ceiling of the member's size (default: the dataset's)
+
+Size ceilings (a zip bomb or a runaway download stops at them, see ``codeetl.fetch``): top-level
+``member_max_bytes`` (default for every member: about 4x the largest real file of the dataset;
+``DEFAULT_MEMBER_MAX_BYTES`` when absent) and ``download_max_bytes`` (every download, zips included;
+``DEFAULT_DOWNLOAD_MAX_BYTES`` when absent); ``max_bytes`` on a ``[[releases.files]]`` or a member block
+overrides them for that file.
 
 Member names are matched by base name, case-insensitively, anywhere in the archive (CMS sometimes
 nests files in a folder). Every name in ``names`` is an accepted spelling: CMS and CDC publish the
@@ -44,12 +51,17 @@ from pathlib import Path
 from codeetl.errors import CatalogError
 
 
+DEFAULT_MEMBER_MAX_BYTES = 64_000_000  # 3.5x the largest real member (IPPS Table 6K, 17 MB)
+DEFAULT_DOWNLOAD_MAX_BYTES = 512_000_000  # a whole published zip (the MS-DRG manual zip is the largest)
+
+
 @dataclass(frozen=True)
 class Member:
     role: str
     names: tuple[str, ...]
     required: bool = False
     sha256: str | None = None
+    max_bytes: int | None = None  # ceiling of the extracted size; None: the download's
 
 
 @dataclass(frozen=True)
@@ -58,6 +70,7 @@ class SourceFile:
     archive: str  # "zip" | "none"
     members: tuple[Member, ...]
     sha256: str | None = None
+    max_bytes: int = DEFAULT_DOWNLOAD_MAX_BYTES  # ceiling of the download's size
 
     @property
     def url_name(self) -> str:
@@ -97,6 +110,7 @@ class Dataset:
     releases: tuple[Release, ...] = field(default_factory=tuple)
 
     def release(self, release_id: str) -> Release:
+        """The release `release_id` of this dataset; CatalogError naming the known ones when there is none."""
         for r in self.releases:
             if r.release == release_id:
                 return r
@@ -116,6 +130,13 @@ def _date(value, where: str) -> dt.date:
         raise CatalogError(f"{where}: expected an ISO date (YYYY-MM-DD), found {value!r}") from None
 
 
+def _size(value, where: str) -> int:
+    """A size ceiling in bytes: a positive integer."""
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise CatalogError(f"{where}: a max_bytes must be a positive number of bytes, found {value!r}")
+    return value
+
+
 def _need(table: dict, key: str, where: str):
     if key not in table:
         raise CatalogError(f"{where}: missing key {key!r}")
@@ -125,6 +146,8 @@ def _need(table: dict, key: str, where: str):
 def parse_dataset(data: dict, where: str) -> Dataset:
     """Validate one catalog file's parsed TOML and build a :class:`Dataset`."""
     name = _need(data, "dataset", where)
+    member_max = _size(data.get("member_max_bytes", DEFAULT_MEMBER_MAX_BYTES), where)
+    download_max = _size(data.get("download_max_bytes", DEFAULT_DOWNLOAD_MAX_BYTES), where)
     releases = []
     seen: set[str] = set()
     for i, r in enumerate(data.get("releases", []), 1):
@@ -151,11 +174,13 @@ def parse_dataset(data: dict, where: str) -> Dataset:
                         names=tuple(names),
                         required=bool(m.get("required", False)),
                         sha256=m.get("sha256"),
+                        max_bytes=_size(m.get("max_bytes", member_max), mw),
                     )
                 )
             if archive == "none" and len(members) != 1:
                 raise CatalogError(f"{fw}: a plain file (archive = 'none') has exactly one member")
-            files.append(SourceFile(url=_need(f, "url", fw), archive=archive, members=tuple(members), sha256=f.get("sha256")))
+            files.append(SourceFile(url=_need(f, "url", fw), archive=archive, members=tuple(members), sha256=f.get("sha256"),
+                                    max_bytes=_size(f.get("max_bytes", download_max), fw)))
         eff_from = _date(_need(r, "effective_from", rw), rw)
         eff_to = _date(r["effective_to"], rw) if "effective_to" in r else None
         if eff_to is not None and eff_to < eff_from:

@@ -2,24 +2,28 @@
 
 What a fetch guarantees:
 
-* **Atomic files.** A download streams into a temporary file beside its target and is renamed into
-  ``data/raw/<dataset>/<release>/`` only when complete and checked; an interrupted fetch leaves the
-  previous file untouched.
+* **Atomic, verified files.** Everything new for a release (downloads, extracted members) is staged in
+  ``data/raw/<dataset>/<release>/.incoming/`` and moved into place only when complete and checked (type,
+  size, the catalog's sha256 of the download and of every member); a failed fetch removes the staging
+  folder and leaves the previous files and manifest untouched.
 * **A manifest** ``data/raw/<dataset>/<release>/manifest.json`` records, per download: url, where the
   bytes actually came from, size, sha256, fetched_at, ETag and Last-Modified, and every member used.
 * **Unchanged sources are skipped.** Over HTTP a conditional request (If-None-Match /
   If-Modified-Since) is sent when the manifest has validators; a 304, or a body whose sha256 equals the
   recorded one, keeps the existing file. A mirror directory file with the recorded sha256 is not copied.
-* **Retries only where retrying can help**: connection errors, timeouts, HTTP 429 and 5xx, with
-  exponential backoff (honouring Retry-After). A 404 or a 403 is final. Every request has explicit
-  connect/read timeouts.
+* **Retries only where retrying can help**: connection errors (a reset or short body mid-transfer
+  included), timeouts, HTTP 429 and 5xx, with exponential backoff (honouring Retry-After), all within one
+  time budget per download (:class:`Transport`: ``timeout``, default 60 s, and ``retries``). A 404 or a
+  403 is final, and so is a host name that does not resolve; a refused connection is retried once.
+* **Bounded size**: a body past the catalog's ceiling for the file is refused (by its Content-Length) or
+  stopped; see *Safe extraction* for archives.
 * **Content checks.** A zip must be a readable zip; a text/XML/CSV file must not be an HTML page (a
   portal's error or login page served with status 200 is the classic failure).
 * **Safe extraction.** Only the members the catalog names are extracted, by base name, from the archive
   or from the zips inside it (CMS ships some downloads as a zip in a zip: the IPPS Tables 6 zip, the MCD
   export), searched up to ``MAX_ZIP_DEPTH`` levels down; a member of an archive wins over a same-named one
-  in its inner zips. A name with an absolute path, ``..`` or a drive letter is never extracted nor opened,
-  at any level; the real (streamed) size of every member read, inner zips included, is capped, so a zip
+  in its inner zips. A name with an absolute path, ``..`` or a drive letter, and a member stored as a
+  symbolic link, is never extracted nor opened, at any level; the real (streamed) size of every member read, inner zips included, is capped, so a zip
   bomb stops early. Inner zips are not kept: each is spooled to a temporary file while it is searched
   (unless the catalog names it as a member itself); a damaged one is an error naming both archives.
 
@@ -55,20 +59,28 @@ import requests
 
 from codeetl.catalog import Member, Release, SourceFile
 from codeetl.errors import FetchError
+from codeetl.faulthooks import stage
 from codeetl.provenance import fingerprint, sha256_file, utc_now as _now
 
-CONNECT_TIMEOUT = 15.0  # seconds to establish a connection
-READ_TIMEOUT = 120.0  # seconds between bytes
-MAX_ATTEMPTS = 5
-BACKOFF_BASE = 1.0  # seconds; attempt n waits BACKOFF_BASE * 2**(n-1)
+CONNECT_TIMEOUT = 10.0  # seconds to establish a connection (at most; less when the budget is nearly spent)
+READ_TIMEOUT = 30.0  # seconds without a byte before a response counts as stalled
+DEFAULT_TIMEOUT = 60.0  # seconds: a failing download gives up within this (connects, stalls, retry waits)
+DEFAULT_RETRIES = 4  # retries after the first attempt, on errors that may pass
+MAX_ATTEMPTS = DEFAULT_RETRIES + 1
+MIN_RATE = 50_000  # bytes/s: past the timeout, a transfer must have averaged this much to go on
+BACKOFF_BASE = 1.0  # seconds; retry n waits BACKOFF_BASE * 2**(n-1), or the server's Retry-After
 MAX_BACKOFF = 60.0
 CHUNK = 1 << 20
-MAX_MEMBER_BYTES = 4 << 30  # no single code-set file comes near 4 GiB
+MAX_MEMBER_BYTES = 4 << 30  # absolute ceiling; the catalog gives each member a far smaller one
+MAX_RATIO = 100  # a member expanding past this many times its compressed size is refused (real files: < 20)
+RATIO_FLOOR = 1 << 20  # ... once it has passed this many bytes (tiny files compress oddly)
 MAX_ZIP_DEPTH = 3  # levels of zips inside a download searched for catalog members
 USER_AGENT = "codeetl (+https://github.com/codeetl/codeetl)"
 
 Progress = Callable[[str, int, int | None], None]
 """progress(label, bytes_done, bytes_total_or_None)"""
+Notify = Callable[[str], None]
+"""notify(message): one line for the user, e.g. why a download is waiting"""
 
 
 class TransientFetchError(FetchError):
@@ -116,6 +128,7 @@ class FetchedRelease:
 
     @property
     def members(self) -> list[LocalMember]:
+        """Every member of every download."""
         return [m for d in self.downloads for m in d.members]
 
 
@@ -148,13 +161,13 @@ def check_content(path: Path, archive: str, label: str) -> None:
         if not head.startswith(b"PK") or not zipfile.is_zipfile(path):
             what = "an HTML page" if _looks_like_html(head) else f"bytes starting {head[:16]!r}"
             raise FetchError(f"{label}: expected a zip archive, got {what}")
+        # Only the central directory is read here: the members used are checked (CRC, size, ratio) as they
+        # are extracted; inflating every member of an unknown archive up front is how zip bombs win.
         try:
             with zipfile.ZipFile(path) as z:
-                bad = z.testzip()
-        except zipfile.BadZipFile as e:
-            raise FetchError(f"{label}: the zip archive is damaged: {e}") from None
-        if bad:
-            raise FetchError(f"{label}: the zip member {bad!r} is damaged (CRC mismatch)")
+                z.infolist()
+        except (*_UNREADABLE, ValueError, OSError) as e:
+            raise FetchError(f"{label}: the zip archive is damaged: {_short(e)}") from None
     elif _looks_like_html(head):
         raise FetchError(f"{label}: expected a data file, got an HTML page (an error or login page?)")
 
@@ -163,84 +176,197 @@ def check_content(path: Path, archive: str, label: str) -> None:
 
 
 class Transport:
-    """Gets one location (URL or local path) into a local file, with retries and validators."""
+    """Gets one location (URL or local path) into a local file, with retries, a time budget and a size cap.
+
+    Time: a download that keeps failing gives up within ``timeout`` seconds (default 60): every connect
+    (``CONNECT_TIMEOUT``), every wait for a byte (``READ_TIMEOUT``) and every wait between attempts is cut to
+    what is left of it, and at most ``retries`` retries are made. A transfer that is receiving bytes may run
+    longer, but only while it averages ``MIN_RATE`` bytes/s, so a body dripping a byte at a time ends too.
+    A host name that does not resolve is not retried at all; a refused connection is retried once.
+    """
 
     def __init__(self, session: requests.Session | None = None, sleep: Callable[[float], None] = time.sleep,
-                 progress: Progress | None = None):
+                 progress: Progress | None = None, notify: Notify | None = None,
+                 timeout: float | None = None, retries: int | None = None,
+                 clock: Callable[[], float] = time.monotonic):
         self.session = session or requests.Session()
         self.session.headers.setdefault("User-Agent", USER_AGENT)
         self.sleep = sleep
         self.progress = progress
+        self.notify = notify
+        self.timeout = DEFAULT_TIMEOUT if timeout is None else float(timeout)
+        self.retries = DEFAULT_RETRIES if retries is None else int(retries)
+        self.clock = clock
 
     def get(self, location: str, dest: Path, label: str, etag: str | None = None,
-            last_modified: str | None = None) -> tuple[bool, str | None, str | None]:
+            last_modified: str | None = None, max_bytes: int = MAX_MEMBER_BYTES) -> tuple[bool, str | None, str | None]:
         """Download `location` to `dest` (atomically). Returns (changed, etag, last_modified).
 
         changed is False when the server answered 304 Not Modified (dest is then left as it was).
-        Raises NotFound for a missing file, FetchError for anything else that is wrong.
+        Raises NotFound for a missing file, TransientFetchError when retries or time ran out on errors that
+        may pass, FetchError for anything else that is wrong (including a body larger than `max_bytes`).
         """
         if not _is_url(location):
             src = Path(location)
             if not src.is_file():
                 raise NotFound(f"{label}: {location} does not exist")
-            self._atomic_copy(src, dest)
+            if src.stat().st_size > max_bytes:
+                raise FetchError(f"{label}: {location} has {src.stat().st_size:,} bytes, more than the "
+                                 f"{max_bytes:,} the catalog allows for it")
+            self._atomic_copy(src, dest, max_bytes)
             return True, None, None
         headers = {}
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        for attempt in range(1, MAX_ATTEMPTS + 1):
-            retry_after: float | None = None
+        start = self.clock()
+        attempts = self.retries + 1
+        for attempt in range(1, attempts + 1):
             try:
-                with self.session.get(location, headers=headers, stream=True,
-                                      timeout=(CONNECT_TIMEOUT, READ_TIMEOUT)) as r:
-                    if r.status_code == 304:
-                        return False, etag, last_modified
-                    if r.status_code in (404, 410):
-                        raise NotFound(f"{label}: {location} answered {r.status_code} {r.reason}")
-                    if r.status_code == 429 or r.status_code >= 500:
-                        retry_after = _retry_after(r.headers.get("Retry-After"))
-                        raise _Transient(f"{location} answered {r.status_code} {r.reason}")
-                    if r.status_code != 200:
-                        raise FetchError(f"{label}: {location} answered {r.status_code} {r.reason}")
-                    total = int(r.headers["Content-Length"]) if r.headers.get("Content-Length", "").isdigit() else None
-                    self._atomic_stream(r.iter_content(CHUNK), dest, label, total)
-                    return True, r.headers.get("ETag"), r.headers.get("Last-Modified")
-            except (requests.ConnectionError, requests.Timeout, _Transient) as e:
-                if attempt == MAX_ATTEMPTS:
-                    raise TransientFetchError(f"{label}: {location} failed after {MAX_ATTEMPTS} attempts: {e}") from None
-                wait = min(MAX_BACKOFF, retry_after if retry_after is not None else BACKOFF_BASE * 2 ** (attempt - 1))
+                return self._attempt(location, dest, label, headers, max_bytes, start)
+            except _Transient as e:
+                spent = self.clock() - start
+                if attempt >= min(attempts, e.max_attempts):
+                    raise TransientFetchError(f"{label}: {location}: failed after {attempt} attempts in "
+                                              f"{spent:.0f} s: {e}") from None
+                backoff = BACKOFF_BASE * 2 ** (attempt - 1)
+                wait = min(MAX_BACKOFF, e.retry_after if e.retry_after is not None else backoff)
+                if spent + wait >= self.timeout:
+                    raise TransientFetchError(
+                        f"{label}: {location}: failed after {attempt} attempts in {spent:.0f} s: {e} "
+                        f"(the next try, in {wait:.0f} s, would pass the {self.timeout:.0f} s timeout)") from None
+                self._say(f"{label}: {e}; retrying in {wait:.0f} s (attempt {attempt + 1} of {attempts}, "
+                          f"gives up {self.timeout - spent:.0f} s from now)")
                 self.sleep(wait)
-            except requests.RequestException as e:  # invalid URL, too many redirects, ...: not transient
-                raise FetchError(f"{label}: {location}: {e}") from None
         raise AssertionError("unreachable")
 
-    def _atomic_stream(self, chunks, dest: Path, label: str, total: int | None) -> None:
+    def _too_slow(self, done: int, start: float) -> str | None:
+        """Why a transfer that has `done` bytes should stop (None: it may go on): past the timeout, it must
+        have averaged MIN_RATE bytes/s since the download started."""
+        elapsed = self.clock() - start
+        if elapsed > self.timeout and done < MIN_RATE * elapsed:
+            return (f"the transfer is too slow: {done:,} bytes in {elapsed:.0f} s (past the {self.timeout:.0f} s "
+                    f"timeout a download must average {MIN_RATE:,} bytes/s)")
+        return None
+
+    def _say(self, message: str) -> None:
+        if self.notify is not None:
+            self.notify(message)
+
+    def _attempt(self, location: str, dest: Path, label: str, headers: dict, max_bytes: int,
+                 start: float) -> tuple[bool, str | None, str | None]:
+        """One request. Raises _Transient for what a retry may fix."""
+        left = max(0.5, self.timeout - (self.clock() - start))
+        try:
+            with self.session.get(location, headers=headers, stream=True,
+                                  timeout=(min(CONNECT_TIMEOUT, left), min(READ_TIMEOUT, left))) as r:
+                if r.status_code == 304:
+                    return False, headers.get("If-None-Match"), headers.get("If-Modified-Since")
+                if r.status_code in (404, 410):
+                    raise NotFound(f"{label}: {location} answered {r.status_code} {r.reason}")
+                if r.status_code == 429 or r.status_code >= 500:
+                    raise _Transient(f"{location} answered {r.status_code} {r.reason}",
+                                     retry_after=_retry_after(r.headers.get("Retry-After")))
+                if r.status_code != 200:
+                    raise FetchError(f"{label}: {location} answered {r.status_code} {r.reason}")
+                length = r.headers.get("Content-Length", "")
+                total = int(length) if length.isdigit() else None
+                if r.headers.get("Content-Encoding", "identity").lower() not in ("", "identity"):
+                    total = None  # the length is of the encoded body; the cap still applies to the decoded one
+                if total is not None and total > max_bytes:
+                    raise FetchError(f"{label}: {location} announces {total:,} bytes, more than the "
+                                     f"{max_bytes:,} the catalog allows for it; not downloaded")
+                body = _body(r, lambda done: self._too_slow(done, start))
+                self._atomic_stream(body, dest, label, total, max_bytes)
+                return True, r.headers.get("ETag"), r.headers.get("Last-Modified")
+        except requests.ConnectionError as e:
+            raise _connection_error(location, e) from None
+        except requests.Timeout as e:
+            raise _Transient(f"no answer from {urlsplit(location).netloc} ({_short(e)})") from None
+        except requests.RequestException as e:  # invalid URL, too many redirects, ...: not transient
+            raise FetchError(f"{label}: {location}: {_short(e)}") from None
+
+    def _atomic_stream(self, chunks, dest: Path, label: str, total: int | None,
+                       max_bytes: int = MAX_MEMBER_BYTES) -> None:
         dest.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
         done = 0
         try:
             with os.fdopen(fd, "wb") as f:
                 for block in chunks:
-                    f.write(block)
                     done += len(block)
+                    if done > max_bytes:
+                        raise FetchError(f"{label}: more than the {max_bytes:,} bytes the catalog allows for "
+                                         "this file; stopped")
+                    f.write(block)
+                    if done == len(block):
+                        stage("fetch")  # a file half-written
                     if self.progress:
                         self.progress(label, done, total)
             if total is not None and done != total:
-                raise FetchError(f"{label}: connection closed after {done} of {total} bytes")
+                raise _Transient(f"connection closed after {done} of {total} bytes")
             os.replace(tmp, dest)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
 
-    def _atomic_copy(self, src: Path, dest: Path) -> None:
+    def _atomic_copy(self, src: Path, dest: Path, max_bytes: int = MAX_MEMBER_BYTES) -> None:
         with open(src, "rb") as f:
-            self._atomic_stream(iter(lambda: f.read(CHUNK), b""), dest, src.name, src.stat().st_size)
+            self._atomic_stream(iter(lambda: f.read(CHUNK), b""), dest, src.name, src.stat().st_size, max_bytes)
 
 
-class _Transient(Exception):
-    pass
+class _Transient(FetchError):
+    """An error a retry may fix; max_attempts caps the attempts for kinds that rarely pass (refused)."""
+
+    def __init__(self, message: str, retry_after: float | None = None, max_attempts: int = 1 << 30):
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.max_attempts = max_attempts
+
+
+def _short(e: BaseException, limit: int = 200) -> str:
+    """An exception as one line, cut to `limit` characters (urllib3 nests whole reprs)."""
+    text = " ".join(str(e).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _connection_error(location: str, e: requests.ConnectionError) -> Exception:
+    """Map a connection error: a name that does not resolve is final (no network or no DNS: retrying
+    will not help within a minute), a refused connection is retried once, anything else (reset, closed
+    mid-body) is retried like a timeout."""
+    from urllib3.exceptions import NameResolutionError, NewConnectionError
+
+    host = urlsplit(location).hostname or location
+    reason = e.args[0] if e.args else None
+    reason = getattr(reason, "reason", reason)
+    if isinstance(reason, NameResolutionError) or "Name or service not known" in str(e) \
+            or "nodename nor servname" in str(e) or "Temporary failure in name resolution" in str(e):
+        return FetchError(f"cannot resolve the host name {host} (no network, or no DNS?): not retried; "
+                          f"for an offline refresh use --mirror")
+    if isinstance(reason, NewConnectionError) and "refused" in str(reason).lower():
+        return _Transient(f"{host} refused the connection", max_attempts=2)
+    return _Transient(f"connection to {host} failed: {_short(e)}")
+
+
+def _body(r: requests.Response, too_slow: Callable[[int], str | None]) -> Iterator[bytes]:
+    """The response body as it arrives (``read1``: whatever one receive gives, not a full chunk), so the
+    transfer's pace is checked between receives; a reset or stall mid-body raises _Transient."""
+    from urllib3.exceptions import HTTPError as Urllib3Error
+
+    done = 0
+    while True:
+        try:
+            block = r.raw.read1(CHUNK, decode_content=True)
+        except (Urllib3Error, OSError, requests.RequestException) as e:
+            raise _Transient(f"the transfer broke after {done:,} bytes ({_short(e)})") from None
+        if not block:
+            return
+        done += len(block)
+        why = too_slow(done)
+        if why:
+            raise _Transient(why, max_attempts=0)
+        yield block
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -255,6 +381,11 @@ def _retry_after(value: str | None) -> float | None:
 def _safe_member_name(name: str) -> bool:
     p = PurePosixPath(name.replace("\\", "/"))
     return not p.is_absolute() and ".." not in p.parts and not (len(name) > 1 and name[1] == ":")
+
+
+def _is_link(info: zipfile.ZipInfo) -> bool:
+    """A member stored as a symbolic link (Unix mode in the high bits of external_attr): never extracted."""
+    return (info.external_attr >> 16) & 0o170000 == 0o120000
 
 
 def _base_name(name: str) -> str:
@@ -285,15 +416,17 @@ class _Extraction:
         self.max_bytes = max_bytes
         self.max_depth = max_depth
         self.found: dict[str, LocalMember] = {}  # role -> extracted member
+        self.caps = {m.role: m.max_bytes for m in members if m.max_bytes}  # per-member ceilings
 
     def pending(self) -> list[Member]:
+        """The catalog members not found yet."""
         return [m for m in self.members if m.role not in self.found]
 
     def walk(self, z: zipfile.ZipFile, chain: tuple[str, ...]) -> None:
         """Extract the pending members found in `z`, then search its inner zips for those still pending.
 
         chain: the archive names from the download down to `z` (the download's own name first)."""
-        infos = [i for i in z.infolist() if not i.is_dir() and _safe_member_name(i.filename)]
+        infos = [i for i in z.infolist() if not i.is_dir() and _safe_member_name(i.filename) and not _is_link(i)]
         by_base: dict[str, zipfile.ZipInfo] = {}
         for info in infos:
             by_base.setdefault(_base_name(info.filename).lower(), info)
@@ -316,22 +449,32 @@ class _Extraction:
         """A member's path inside the download, with ``!/`` between nested archives."""
         return "!/".join(chain[1:] + (info.filename,))
 
-    def _copy(self, z: zipfile.ZipFile, info: zipfile.ZipInfo, chain: tuple[str, ...], dst) -> tuple[int, str]:
-        """Stream one member into the open file `dst`, capped at max_bytes. Returns (bytes, sha256)."""
+    def _copy(self, z: zipfile.ZipFile, info: zipfile.ZipInfo, chain: tuple[str, ...], dst,
+              cap: int | None = None) -> tuple[int, str]:
+        """Stream one member into the open file `dst`, capped at `cap` bytes (default max_bytes) and at
+        MAX_RATIO times its compressed size: a zip bomb stops after a few MB, in well under a second.
+        Returns (bytes, sha256)."""
         where = self._where(chain, info)
-        if info.file_size > self.max_bytes:
-            raise FetchError(f"{self.label}: member {where} declares {info.file_size} bytes (cap {self.max_bytes})")
+        cap = self.max_bytes if cap is None else min(cap, self.max_bytes)
+        if info.file_size > cap:
+            raise FetchError(f"{self.label}: member {where} declares {info.file_size} bytes (cap {cap})")
+        ratio_cap = max(RATIO_FLOOR, info.compress_size * MAX_RATIO)
         h, n = hashlib.sha256(), 0
         try:
             with z.open(info) as src:
                 for block in iter(lambda: src.read(CHUNK), b""):
                     n += len(block)
-                    if n > self.max_bytes:
-                        raise FetchError(f"{self.label}: member {where} exceeds {self.max_bytes} bytes when extracted")
+                    if n > cap:
+                        raise FetchError(f"{self.label}: member {where} exceeds {cap} bytes when extracted "
+                                         "(its catalog ceiling); stopped")
+                    if n > ratio_cap:
+                        raise FetchError(f"{self.label}: member {where} expands to more than {MAX_RATIO} times its "
+                                         f"compressed size ({info.compress_size:,} bytes): no CMS file does that "
+                                         "(a zip bomb?); stopped")
                     h.update(block)
                     dst.write(block)
         except _UNREADABLE as e:
-            raise FetchError(f"{self.label}: member {where} cannot be read: {e}") from None
+            raise FetchError(f"{self.label}: member {where} cannot be read (damaged archive): {_short(e)}") from None
         return n, h.hexdigest()
 
     def _extract(self, z: zipfile.ZipFile, info: zipfile.ZipInfo, chain: tuple[str, ...], role: str) -> LocalMember:
@@ -342,7 +485,7 @@ class _Extraction:
         fd, tmp = tempfile.mkstemp(prefix=f".{base}.", suffix=".part", dir=self.out_dir)
         try:
             with os.fdopen(fd, "wb") as f:
-                n, digest = self._copy(z, info, chain, f)
+                n, digest = self._copy(z, info, chain, f, self.caps.get(role))
             os.replace(tmp, dest)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -363,7 +506,7 @@ class _Extraction:
                     self._copy(z, info, chain, f)
             try:
                 inner = zipfile.ZipFile(extracted or spool)
-            except (zipfile.BadZipFile, EOFError, ValueError, OSError) as e:
+            except (zipfile.BadZipFile, EOFError, ValueError, OSError, *_UNREADABLE) as e:
                 raise FetchError(f"{self.label}: the inner zip {info.filename!r} in {'!/'.join(chain)} "
                                  f"is damaged: {e}") from None
             with inner:
@@ -384,8 +527,15 @@ def extract_members(zip_path: Path, members: tuple[Member, ...], out_dir: Path, 
     order; raises FetchError when a required member is in none of the archives, or one cannot be read.
     """
     run = _Extraction(members, out_dir, label, max_bytes, max_depth)
-    with zipfile.ZipFile(zip_path) as z:
-        run.walk(z, (zip_path.name,))
+    try:
+        z = zipfile.ZipFile(zip_path)
+    except (*_UNREADABLE, ValueError, OSError) as e:
+        raise FetchError(f"{label}: the zip archive {zip_path.name} is damaged: {_short(e)}") from None
+    with z:
+        try:
+            run.walk(z, (zip_path.name,))
+        except _UNREADABLE as e:  # a damaged central directory entry met while walking
+            raise FetchError(f"{label}: the zip archive {zip_path.name} is damaged: {_short(e)}") from None
     for m in members:
         if m.required and m.role not in run.found:
             raise FetchError(f"{label}: the archive has no member named {' or '.join(m.names)}"
@@ -401,6 +551,7 @@ def _manifest_path(release_dir: Path) -> Path:
 
 
 def read_manifest(release_dir: Path) -> dict[str, dict]:
+    """The release's manifest as catalog URL -> download record; {} when there is none (or it is damaged)."""
     p = _manifest_path(release_dir)
     if not p.exists():
         return {}
@@ -411,6 +562,7 @@ def read_manifest(release_dir: Path) -> dict[str, dict]:
 
 
 def write_manifest(release_dir: Path, fetched: FetchedRelease) -> None:
+    """Write the release's manifest atomically. Returns None."""
     p = _manifest_path(release_dir)
     tmp = p.with_suffix(".json.part")
     tmp.write_text(json.dumps({"dataset": fetched.dataset, "release": fetched.release,
@@ -441,12 +593,40 @@ def fetch_release(release: Release, raw_root: str | Path, mirror: str | None = N
                   transport: Transport | None = None) -> FetchedRelease:
     """Fetch every download of one catalog release into ``raw_root/<dataset>/<release>/``.
 
-    Returns what was found; downloads the source does not have are listed in ``missing``. Raises
-    FetchError when something found is broken, or a member's sha256 differs from the catalog's.
+    Everything new is staged in ``.incoming/`` and checked there (type, size, the catalog's sha256 of the
+    download and of each member) before any of it replaces a file of the release; on any error the staging
+    folder is removed, the release's files and manifest stay as they were, and a release folder this call
+    created is removed again. Returns what was found; downloads the source does not have are listed in
+    ``missing``. Raises FetchError when something found is broken.
     """
     transport = transport or Transport()
     rdir = Path(raw_root) / release.dataset / release.release
+    created = [p for p in (Path(raw_root), rdir.parent, rdir) if not p.exists()]
     rdir.mkdir(parents=True, exist_ok=True)
+    incoming = rdir / ".incoming"
+    try:
+        fetched = _fetch_staged(release, rdir, mirror, transport)
+        _commit(incoming, rdir, fetched.downloads)
+        if fetched.downloads:
+            write_manifest(rdir, fetched)
+    except BaseException:
+        shutil.rmtree(incoming, ignore_errors=True)
+        _remove_if_empty(reversed(created))
+        raise
+    shutil.rmtree(incoming, ignore_errors=True)
+    if not fetched.downloads:
+        _remove_if_empty(reversed(created + [rdir]))  # no empty folders for releases the source lacks
+    return fetched
+
+
+def _remove_if_empty(dirs) -> None:
+    for d in dirs:
+        with contextlib.suppress(OSError):
+            d.rmdir()
+
+
+def _fetch_staged(release: Release, rdir: Path, mirror: str | None, transport: Transport) -> FetchedRelease:
+    """Every download of the release, new files staged in ``rdir/.incoming`` and verified there."""
     previous = read_manifest(rdir)
     downloads: list[Download] = []
     missing: list[str] = []
@@ -459,10 +639,10 @@ def fetch_release(release: Release, raw_root: str | Path, mirror: str | None = N
         for m in d.members:
             want = next((x.sha256 for x in sf.members if x.role == m.role and x.sha256), None)
             if want and want != m.sha256:
-                raise FetchError(f"{label}: member {m.name} has sha256 {m.sha256}, the catalog expects {want}")
+                raise FetchError(f"{label}: member {m.name} has sha256 {m.sha256}, the catalog expects {want}; "
+                                 "the previous files are kept")
         downloads.append(d)
     fetched = FetchedRelease(release.dataset, release.release, downloads, missing)
-    shutil.rmtree(rdir / ".incoming", ignore_errors=True)
     if downloads:
         absent = [m.role for f in release.files for m in f.members if m.required and m.role not in fetched.inputs]
         if absent:
@@ -470,60 +650,48 @@ def fetch_release(release: Release, raw_root: str | Path, mirror: str | None = N
             # loading the rest would publish a warehouse with holes, so the refresh stops here.
             raise FetchError(f"{release.dataset} {release.release}: required file(s) {', '.join(absent)} not found "
                              f"(missing downloads: {', '.join(missing) or 'none'}); the previous warehouse is kept")
-    if downloads:
-        write_manifest(rdir, fetched)
-    elif not any(rdir.iterdir()):
-        rdir.rmdir()  # leave no empty folders for releases the source does not have
     return fetched
+
+
+def _commit(incoming: Path, rdir: Path, downloads: list[Download]) -> None:
+    """Move the verified files staged in `incoming` to their places in `rdir` (each move atomic), and
+    point the downloads' paths there."""
+    for d in downloads:
+        for obj in (d, *d.members):
+            p = Path(obj.path)
+            if incoming not in p.parents:
+                continue
+            final = rdir / p.relative_to(incoming)
+            if p.exists():
+                final.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(p, final)
+            obj.path = str(final)
 
 
 def _fetch_one(sf: SourceFile, release: Release, rdir: Path, mirror: str | None, transport: Transport,
                prev: dict | None, label: str) -> Download | None:
+    """One catalog download, from the first location that has it; new files are left in ``.incoming``."""
     members_found: list[LocalMember] = []
     sources: list[str] = []
+    incoming = rdir / ".incoming"
     for kind, location in _candidates(sf, release, mirror):
         if kind == "download":
-            dest = rdir / sf.url_name
-            incoming = rdir / ".incoming" / sf.url_name  # checked here before it may replace `dest`
-            prev_ok = prev is not None and prev.get("source") == location and dest.is_file()
-            changed, etag, lm = _get(transport, location, incoming, label, prev if prev_ok else None)
-            if changed is None:
+            got = _fetch_download(sf, rdir, location, transport, prev, label)
+            if got is None:
                 continue  # not at this location
-            if not changed or (prev_ok and sha256_file(incoming) == prev["sha256"]):
-                incoming.unlink(missing_ok=True)
-                d = Download(**{k: v for k, v in prev.items() if k != "members"})
-                d.members = [LocalMember(**m) for m in prev["members"]]
-                d.unchanged = True
-                if all(Path(m.path).is_file() and sha256_file(m.path) == m.sha256 for m in d.members):
-                    return d
-                changed, etag, lm = _get(transport, location, incoming, label, None)  # members damaged: fetch again
-            check_content(incoming, sf.archive, label)
-            digest = sha256_file(incoming)
-            if sf.sha256 and digest != sf.sha256:
-                raise FetchError(f"{label}: download has sha256 {digest}, the catalog expects {sf.sha256}")
-            os.replace(incoming, dest)
-            if sf.archive == "zip":
-                members = extract_members(dest, sf.members, rdir / dest.stem, label)
-                if not members:
-                    raise FetchError(f"{label}: the archive has none of the members {[n for m in sf.members for n in m.names]}")
-            else:
-                m = sf.members[0]
-                members = [LocalMember(role=m.role, name=dest.name, path=str(dest), bytes=dest.stat().st_size, sha256=digest)]
-            return Download(url=sf.url, source=location, path=str(dest), bytes=dest.stat().st_size, sha256=digest,
-                            fetched_at=_now(), etag=etag, last_modified=lm, members=members)
+            return got
         # an extracted member kept by the mirror
         _, role, name = kind.split(":", 2)
         if any(m.role == role for m in members_found):
             continue
-        dest = rdir / name
-        incoming = rdir / ".incoming" / name
-        changed, _, _ = _get(transport, location, incoming, label, None)
+        member = next(m for m in sf.members if m.role == role)
+        staged = incoming / name
+        changed, _, _ = _get(transport, location, staged, label, None, member.max_bytes or sf.max_bytes)
         if changed is None:
             continue
-        check_content(incoming, "none", f"{label} ({name})")
-        os.replace(incoming, dest)
-        members_found.append(LocalMember(role=role, name=name, path=str(dest), bytes=dest.stat().st_size,
-                                         sha256=sha256_file(dest)))
+        check_content(staged, "none", f"{label} ({name})")
+        members_found.append(LocalMember(role=role, name=name, path=str(staged), bytes=staged.stat().st_size,
+                                         sha256=sha256_file(staged)))
         sources.append(location)
     if not members_found:
         return None
@@ -537,10 +705,48 @@ def _fetch_one(sf: SourceFile, release: Release, rdir: Path, mirror: str | None,
                     fetched_at=prev["fetched_at"] if unchanged else _now(), unchanged=unchanged, members=members_found)
 
 
-def _get(transport: Transport, location: str, dest: Path, label: str, prev: dict | None):
+def _fetch_download(sf: SourceFile, rdir: Path, location: str, transport: Transport, prev: dict | None,
+                    label: str) -> Download | None:
+    """The published file at `location` (None when it is not there), staged and checked in ``.incoming``;
+    the previous download when the source says it is unchanged and its members are intact."""
+    dest = rdir / sf.url_name
+    incoming = rdir / ".incoming"
+    staged = incoming / sf.url_name
+    prev_ok = prev is not None and prev.get("source") == location and dest.is_file()
+    changed, etag, lm = _get(transport, location, staged, label, prev if prev_ok else None, sf.max_bytes)
+    if changed is None:
+        return None
+    if not changed or (prev_ok and sha256_file(staged) == prev["sha256"]):
+        staged.unlink(missing_ok=True)
+        d = Download(**{k: v for k, v in prev.items() if k != "members"})
+        d.members = [LocalMember(**m) for m in prev["members"]]
+        d.unchanged = True
+        if all(Path(m.path).is_file() and sha256_file(m.path) == m.sha256 for m in d.members):
+            return d
+        changed, etag, lm = _get(transport, location, staged, label, None, sf.max_bytes)  # members damaged: again
+    check_content(staged, sf.archive, label)
+    digest = sha256_file(staged)
+    if sf.sha256 and digest != sf.sha256:
+        raise FetchError(f"{label}: download has sha256 {digest}, the catalog expects {sf.sha256}; "
+                         "the previous files are kept")
+    if sf.archive == "zip":
+        stage("extract")
+        members = extract_members(staged, sf.members, incoming / Path(sf.url_name).stem, label, max_bytes=sf.max_bytes)
+        if not members:
+            raise FetchError(f"{label}: the archive has none of the members {[n for m in sf.members for n in m.names]}")
+    else:
+        m = sf.members[0]
+        members = [LocalMember(role=m.role, name=sf.url_name, path=str(staged), bytes=staged.stat().st_size,
+                               sha256=digest)]
+    return Download(url=sf.url, source=location, path=str(staged), bytes=staged.stat().st_size, sha256=digest,
+                    fetched_at=_now(), etag=etag, last_modified=lm, members=members)
+
+
+def _get(transport: Transport, location: str, dest: Path, label: str, prev: dict | None,
+         max_bytes: int = MAX_MEMBER_BYTES):
     """Transport.get that returns (None, None, None) for a missing file instead of raising."""
     try:
-        return transport.get(location, dest, label,
-                             etag=(prev or {}).get("etag"), last_modified=(prev or {}).get("last_modified"))
+        return transport.get(location, dest, label, etag=(prev or {}).get("etag"),
+                             last_modified=(prev or {}).get("last_modified"), max_bytes=max_bytes)
     except NotFound:
         return None, None, None

@@ -15,8 +15,11 @@ On-disk layout (``root`` is the project's ``data/`` folder by default)::
     warehouse/parquet -> current/parquet
 
 A build always starts from an empty database and loads the latest parse of every catalog release that
-has one, so a refresh of one dataset keeps the others. A build that fails any step or check is deleted
-and ``current`` keeps pointing at the previous good build.
+has one, so a refresh of one dataset keeps the others. A build that fails any step or quality gate
+(:mod:`codeetl.gates`) is deleted and ``current`` keeps pointing at the previous good build.
+
+One refresh runs at a time per data folder (:func:`refresh_lock`); taking the lock also removes what a
+killed refresh left half-written (:func:`cleanup_leftovers`) and reports a stale lock.
 """
 
 from __future__ import annotations
@@ -33,20 +36,16 @@ from pathlib import Path
 
 import duckdb
 
-from codeetl import datasets
+from codeetl import datasets, gates
 from codeetl.catalog import Dataset, Release
 from codeetl.errors import WarehouseError
+from codeetl.faulthooks import stage
 from codeetl.fetch import FetchedRelease, Transport, fetch_release
+from codeetl.paths import DB_NAME, current_database, default_root  # noqa: F401  (part of the pipeline API)
 from codeetl.provenance import fingerprint, utc_now
 from codeetl.warehouse_sql import insert_parquet, schema_scripts
 
-DB_NAME = "codeetl.duckdb"
 COMPLETE = "COMPLETE"  # written last into a build folder: only complete builds are published or kept
-
-
-def default_root() -> Path:
-    """``$CODEETL_DATA`` if set, else ``./data``."""
-    return Path(os.environ.get("CODEETL_DATA", "data"))
 
 
 # ----------------------------------------------------------------------------------------------- parse
@@ -75,7 +74,7 @@ def parse_key(release: Release, members: list[tuple[str, str]]) -> str:
 def _parse_frames(release: Release, fetched: FetchedRelease) -> dict:
     """Run the dataset's parser; every table it returns must be one its ``tables.sql`` creates."""
     folder = datasets.dataset(release.dataset)
-    frames = folder.module().parse_release(release, fetched.inputs)
+    frames = _parse(folder.module(), release, fetched)
     foreign = sorted(set(frames) - set(folder.tables()))
     if foreign:
         raise WarehouseError(f"the {release.dataset} parser returned table(s) {', '.join(foreign)} that its "
@@ -101,10 +100,11 @@ def parse_release_cached(release: Release, fetched: FetchedRelease, raw_root: st
     tmp = parsed_root / f".{key}.part"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    tables = {}
-    for name, frame in frames.items():
-        frame.write_parquet(tmp / f"{name}.parquet")
-        tables[name] = frame.height
+    try:
+        tables = _write_parse(frames, tmp)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     meta = {
         "dataset": release.dataset,
         "release": release.release,
@@ -117,11 +117,43 @@ def parse_release_cached(release: Release, fetched: FetchedRelease, raw_root: st
             for d in fetched.downloads
         ],
     }
-    (tmp / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
-    shutil.rmtree(out, ignore_errors=True)
-    os.replace(tmp, out)
+    try:
+        (tmp / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        shutil.rmtree(out, ignore_errors=True)
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     _write_current(parsed_root, key)
     return ParsedRelease(release.dataset, release.release, str(out), key, False, tables)
+
+
+def _parse(module, release: Release, fetched: FetchedRelease) -> dict:
+    """module.parse_release, with any unexpected error from reading a source file (a parser's own error
+    names file and line already) made a :class:`SourceFormatError` naming the release's files."""
+    from codeetl.errors import CodeEtlError, SourceFormatError
+
+    try:
+        return module.parse_release(release, fetched.inputs)
+    except (CodeEtlError, OSError):
+        raise
+    except Exception as e:  # noqa: BLE001 - a damaged file can make any library raise anything
+        files = ", ".join(sorted({m.name for m in fetched.members}))
+        text = " ".join(str(e).split())
+        raise SourceFormatError(f"{release.dataset} {release.release} ({files})", None,
+                                f"files the {release.dataset} parser can read",
+                                f"{e.__class__.__name__}: {text[:200]}") from None
+
+
+def _write_parse(frames: dict, tmp: Path) -> dict[str, int]:
+    """Write each frame as ``tmp/<table>.parquet``; returns table -> rows."""
+    tables = {}
+    for i, (name, frame) in enumerate(frames.items()):
+        frame.write_parquet(tmp / f"{name}.parquet")
+        tables[name] = frame.height
+        if i == 0:
+            stage("parse")  # one table written, the others not yet
+    return tables
 
 
 def _write_current(parsed_root: Path, key: str) -> None:
@@ -195,14 +227,16 @@ class BuildResult:
     database: str
     tables: dict[str, int]
     link_problems: list[str] = field(default_factory=list)
+    gates: list[dict] = field(default_factory=list)  # every quality gate's result (codeetl.gates)
 
 
 def build_warehouse(parse_dirs: list[str | Path], catalog: dict[str, Dataset], warehouse_root: str | Path,
                     link_dirs: list[Path] | None = None) -> BuildResult:
     """Build a complete new warehouse from parse directories, in ``warehouse/builds/<id>``.
 
-    Nothing outside that folder is touched; call :func:`publish` to make it current. On any error the
-    half-built folder is removed and the error re-raised.
+    Nothing outside that folder is touched; call :func:`publish` to make it current. Every quality gate
+    (:mod:`codeetl.gates`) must pass: a failed one raises :class:`codeetl.gates.GateFailure` naming it, the
+    file and offending rows. On any error the half-built folder is removed and the error re-raised.
     """
     wroot = Path(warehouse_root)
     build_id = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
@@ -221,7 +255,8 @@ def build_warehouse(parse_dirs: list[str | Path], catalog: dict[str, Dataset], w
             problems = load_curated_links(con, link_dirs or [])
             for _, text in schema_scripts("views"):
                 con.execute(text)
-            run_checks(con)
+            stage("build")  # tables loaded, checks and export to come
+            results = run_checks(con)
             counts = table_counts(con)
             export_all(con, bdir / "parquet")
             con.execute("CHECKPOINT")
@@ -234,7 +269,7 @@ def build_warehouse(parse_dirs: list[str | Path], catalog: dict[str, Dataset], w
     except BaseException:
         shutil.rmtree(bdir, ignore_errors=True)
         raise
-    return BuildResult(build_id, str(bdir), str(db), counts, problems)
+    return BuildResult(build_id, str(bdir), str(db), counts, problems, [r.to_dict() for r in results])
 
 
 def _load(con: duckdb.DuckDBPyConnection, parse_dirs: list[Path], catalog: dict[str, Dataset]) -> None:
@@ -261,41 +296,20 @@ def _load(con: duckdb.DuckDBPyConnection, parse_dirs: list[Path], catalog: dict[
             con.execute("INSERT INTO release_uses VALUES (?, ?, ?, ?)", [rel.dataset, rel.release, other, rid])
 
 
-def run_checks(con: duckdb.DuckDBPyConnection) -> None:
-    """Checks a build must pass before it can be published (each names what failed)."""
-    problems = []
-    for table, keys in CHECK_UNIQUE.items():
-        exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [table]).fetchone()[0]
-        if not exists:
-            continue
-        cols = ", ".join(keys)
-        dup = con.execute(f"SELECT {cols}, count(*) FROM {table} GROUP BY ALL HAVING count(*) > 1 LIMIT 1").fetchone()
-        if dup:
-            problems.append(f"{table}: duplicate key ({cols}) = {dup[:-1]}")
-    orphans = con.execute(
-        "SELECT c.release, c.code, c.parent FROM icd10cm_codes c LEFT JOIN icd10cm_codes p "
-        "ON p.release = c.release AND p.code = c.parent WHERE c.parent IS NOT NULL AND p.code IS NULL LIMIT 1"
-    ).fetchone()
-    if orphans:
-        problems.append(f"icd10cm_codes: {orphans[1]} (release {orphans[0]}) has parent {orphans[2]}, which is not a code")
-    undocumented = con.execute(
-        "SELECT table_name || '.' || column_name FROM duckdb_columns() WHERE NOT internal AND schema_name = 'main' "
-        "AND (comment IS NULL OR comment = '') LIMIT 5"
-    ).fetchall()
-    if undocumented:
-        problems.append("columns without COMMENT: " + ", ".join(r[0] for r in undocumented))
-    if problems:
-        raise WarehouseError("the new warehouse failed its checks (the previous one is kept):\n  " + "\n  ".join(problems))
+def run_checks(con: duckdb.DuckDBPyConnection) -> list[gates.GateResult]:
+    """Run every quality gate a build must pass before it can be published; returns their results.
 
-
-CHECK_UNIQUE = {
-    "icd10cm_codes": ("release", "code"),
-    "icd10cm_chapters": ("release", "chapter"),
-    "icd10cm_sections": ("release", "section"),
-}
+    Raises :class:`codeetl.gates.GateFailure` (a WarehouseError) naming each failed gate, the source files
+    it concerns and offending rows. The gates live in ``datasets/<dataset>/gates.sql`` and ``sql/gates.sql``.
+    """
+    results = gates.run_gates(con)
+    if any(not r.passed for r in results):
+        raise gates.GateFailure(results)
+    return results
 
 
 def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Rows per table of the database."""
     names = [r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' ORDER BY 1").fetchall()]
     return {n: con.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0] for n in names}
 
@@ -349,10 +363,15 @@ def publish(build: BuildResult, warehouse_root: str | Path) -> Path:
         raise WarehouseError(f"build {build.build_id} is older than the current build {previous}; not publishing it")
     if not (wroot / "builds" / build.build_id / COMPLETE).exists():
         raise WarehouseError(f"build {build.build_id} is not complete; not publishing it")
+    stage("publish")  # the build is complete, current not yet swapped
     tmp = wroot / f".current.{build.build_id}"
     tmp.unlink(missing_ok=True)
     tmp.symlink_to(Path("builds") / build.build_id, target_is_directory=True)
-    os.replace(tmp, current)
+    try:
+        os.replace(tmp, current)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     for name in (DB_NAME, "parquet"):
         link = wroot / name
         if not link.is_symlink():
@@ -374,28 +393,88 @@ def _prune(wroot: Path, keep: set[str | None]) -> None:
             shutil.rmtree(b, ignore_errors=True)
 
 
+LOCK_NAME = ".refresh.lock"
+_HELD: set[str] = set()  # data folders whose lock this process holds (the lock is re-entrant)
+
+
 @contextlib.contextmanager
-def refresh_lock(root: str | Path):
-    """One refresh at a time per data folder (an exclusive lock on ``<root>/.refresh.lock``)."""
-    Path(root).mkdir(parents=True, exist_ok=True)
-    with open(Path(root) / ".refresh.lock", "w") as f:
+def refresh_lock(root: str | Path, reentrant: bool = False):
+    """One refresh at a time per data folder: an exclusive lock on ``<root>/.refresh.lock``.
+
+    The file holds the holder's pid and start time while it runs, and is removed when it ends; the kernel
+    drops the lock of a killed process, so a lock file found with content is a killed refresh's stale
+    lock, reported as such. Taking the lock also removes what that refresh left half-written
+    (:func:`cleanup_leftovers`). With `reentrant`, a lock this process already holds is simply used (the
+    CLI takes it before Prefect starts, the flow takes it again). Yields the list of those reports (empty
+    in the usual case).
+    """
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    key = str(root.resolve())
+    if reentrant and key in _HELD:
+        yield []
+        return
+    path = root / LOCK_NAME
+    fd = _acquire(path, root)
+    try:
+        previous = os.pread(fd, 4096, 0).decode("utf-8", "replace").strip()
+        notes = [f"a previous refresh ({previous}) was killed before it finished; its lock was stale"] if previous else []
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()}, started {utc_now()}\n".encode(), 0)
+        _HELD.add(key)
+        notes += cleanup_leftovers(root)
+        yield notes
+    finally:
+        _HELD.discard(key)
+        with contextlib.suppress(OSError):
+            path.unlink()
+        os.close(fd)
+
+
+def _acquire(path: Path, root: Path) -> int:
+    """Open and lock the lock file; returns its descriptor. WarehouseError naming the holder if it is held."""
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise WarehouseError(f"another refresh is running on {root} (lock {root}/.refresh.lock)") from None
+            holder = os.pread(fd, 4096, 0).decode("utf-8", "replace").strip() or "just starting"
+            os.close(fd)
+            raise WarehouseError(f"another refresh is running on {root} ({holder}; lock file {path}); "
+                                 "wait for it to finish") from None
         try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
+            same = os.fstat(fd).st_ino == os.stat(path).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            return fd
+        os.close(fd)  # the previous holder removed the file while we opened it: lock the new one
 
 
-def current_database(root: str | Path | None = None) -> Path:
-    """The published warehouse file; WarehouseError when there is none yet."""
-    root = Path(root) if root is not None else default_root()
-    db = root / "warehouse" / DB_NAME
-    if not db.exists():
-        raise WarehouseError(f"no warehouse at {db}: run `codeetl refresh` first (offline: `codeetl refresh --mirror ../shared/cms`)")
-    return db
+def cleanup_leftovers(root: str | Path) -> list[str]:
+    """Remove what a killed refresh left half-written under `root` (call it holding the refresh lock):
+    staging folders ``raw/<dataset>/<release>/.incoming``, ``*.part`` files and folders, builds without
+    their COMPLETE marker, temporary ``.current.*`` links. Returns one line naming what was removed, or []."""
+    root = Path(root)
+    found: list[Path] = []
+    raw, wh = root / "raw", root / "warehouse"
+    if raw.is_dir():
+        found += sorted(raw.glob("*/*/.incoming"))
+        found += [p for p in sorted(raw.rglob("*.part")) if not any(q in found for q in p.parents)]
+    if (wh / "builds").is_dir():
+        found += [b for b in sorted((wh / "builds").iterdir()) if b.is_dir() and not (b / COMPLETE).exists()]
+    if wh.is_dir():
+        found += sorted(wh.glob(".current.*"))
+    for p in found:
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink(missing_ok=True)
+    if not found:
+        return []
+    names = [str(p.relative_to(root)) for p in found]
+    shown = ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
+    return [f"removed {len(found)} half-written item(s) left by an interrupted refresh: {shown}"]
 
 
 # ----------------------------------------------------------------------------------- the whole refresh
@@ -419,4 +498,5 @@ def select_releases(catalog: dict[str, Dataset], dataset_names: list[str] | None
 
 
 def fetch_step(release: Release, root: Path, mirror: str | None, transport: Transport | None = None) -> FetchedRelease:
+    """Fetch one release into ``root/raw`` (see :func:`codeetl.fetch.fetch_release`); returns what was found."""
     return fetch_release(release, root / "raw", mirror=mirror, transport=transport)

@@ -9,10 +9,19 @@ import polars as pl
 from codeetl.errors import SourceFormatError
 
 
+def _reject_utf16(raw: bytes, where: str | Path) -> None:
+    """CMS text is never UTF-16 (or UTF-32): say so, rather than failing later on a garbled layout."""
+    head = raw[:4096]
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in head:
+        raise SourceFormatError(where, 1, "8-bit text (UTF-8 or Windows-1252)",
+                                "UTF-16 or binary data (NUL bytes or a UTF-16 byte order mark)")
+
+
 def decode_cms_text(raw: bytes, where: str | Path) -> str:
     """Bytes of a CMS text/CSV file as text: UTF-8 (a BOM is dropped) when they decode as such, else
     Windows-1252 (CMS writes many files from Windows tools, e.g. 2026-B's RVU file has one 0xA0 byte).
-    A byte undefined in Windows-1252 raises :class:`SourceFormatError` naming its line."""
+    A byte undefined in Windows-1252, or UTF-16/binary data, raises :class:`SourceFormatError` naming its line."""
+    _reject_utf16(raw, where)
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -24,17 +33,41 @@ def decode_cms_text(raw: bytes, where: str | Path) -> str:
         raise SourceFormatError(where, line, "UTF-8 or Windows-1252 text", repr(raw[e.start : e.end])) from None
 
 
+MAX_READ_BYTES = 128_000_000
+"""Parsers read a source file whole only up to this size: 7x the largest real one (IPPS Table 6K, 17 MB).
+Downloads are capped lower still by the catalog (``max_bytes``); this is the parsers' own guard, for
+files that reach them another way."""
+
+
+def check_size(path: str | Path, limit: int = MAX_READ_BYTES) -> int:
+    """The file's size in bytes; :class:`SourceFormatError` when it is larger than `limit`, before any of
+    it is read (a parser reads files whole, so a file far larger than any real one is refused)."""
+    size = Path(path).stat().st_size
+    if size > limit:
+        raise SourceFormatError(path, None, f"a file of at most {limit:,} bytes (the real ones are far smaller)",
+                                f"{size:,} bytes")
+    return size
+
+
+def read_bytes(path: str | Path, limit: int = MAX_READ_BYTES) -> bytes:
+    """The file's bytes, after :func:`check_size`."""
+    check_size(path, limit)
+    return Path(path).read_bytes()
+
+
 def read_text(path: str | Path) -> str:
-    """A CMS text file as text (see :func:`decode_cms_text`)."""
-    return decode_cms_text(Path(path).read_bytes(), path)
+    """A CMS text file as text (see :func:`decode_cms_text`), after :func:`check_size`."""
+    return decode_cms_text(read_bytes(path), path)
 
 
 def read_lines(path: str | Path, encoding: str = "ascii") -> pl.DataFrame:
     """The file as a frame ``(line_no: UInt32 1-based, text: str)``; CR of CRLF removed.
 
-    A byte that is not valid in ``encoding`` raises :class:`SourceFormatError` naming its line.
+    A byte that is not valid in ``encoding`` raises :class:`SourceFormatError` naming its line; a file
+    larger than ``MAX_READ_BYTES`` is refused before it is read.
     """
-    raw = Path(path).read_bytes()
+    raw = read_bytes(path)
+    _reject_utf16(raw, path)
     try:
         text = raw.decode(encoding)
     except UnicodeDecodeError as e:

@@ -80,9 +80,8 @@ def test_sources_block_lists_every_dataset_used(page):
 def test_as_of_picks_the_pfs_release_in_effect(built):
     r = runner.invoke(app, ["code", "M96.1", "--json", "--as-of", "2025-11-01", "--data-dir", str(built)])
     p = json.loads(r.stdout)
-    assert p["procedures"]["pfs_release"] == "2025-D"
-    # FY2026 October is not loaded: the latest ICD-10-CM release before the day is 2024 (never 2026-04, later)
-    assert p["release"]["release"] == "2024" and p["release"]["in_effect"] is False
+    assert p["procedures"]["pfs_release"] == "2025-D"  # 2025-10-01 .. 2025-12-31 (catalog)
+    assert p["release"]["release"] == "2026" and p["release"]["in_effect"] is True  # FY2026 October 2025 release
 
 
 def test_cpt_page(built):
@@ -104,24 +103,6 @@ def test_cpt_errors(built):
     assert r.exit_code == 2 and "not a CPT/HCPCS code" in r.stderr
     r = runner.invoke(app, ["cpt", "99213", "--locality", "nowhere-at-all", "--data-dir", str(built)])
     assert r.exit_code == 1 and "no PFS locality" in r.stderr
-
-
-def test_code_page_export_one_row_per_valid_code(built):
-    pq = pl.read_parquet(built / "warehouse" / "parquet" / "code_page" / "code_page.parquet")
-    codes = pl.read_parquet(built / "warehouse" / "parquet" / "icd10cm_codes" / "icd10cm_codes.parquet")
-    valid = codes.filter((pl.col("release") == "2026-04") & pl.col("is_billable"))
-    assert pq.height == valid.height == 74_795
-    assert set(pq["code"]) == set(valid["code"])
-    row = pq.filter(pl.col("code") == "M96.1").row(0, named=True)
-    assert row["chapter"]["number"] == 13 and row["category"]["code"] == "M96"
-    assert [s["code"] for s in row["siblings"]][:5] == ["M96.0", "M96.2", "M96.3", "M96.4", "M96.5"]
-    assert sorted({g["icd9"] for g in row["icd9"]}) == ["722.80", "722.81", "722.82", "722.83"]
-    assert [d["drg"] for d in row["ms_drg"]] == ["551", "552"]
-    fees = {p["hcpcs"]: p["fee"] for p in row["procedures"]}
-    assert {k: f"{fees[k]:.2f}" for k in seed_fees()} == seed_fees()
-    assert fees["97014"] is None  # status I
-    assert set(fees) == set(seed_procedures())
-    assert any(n["from_code"] == "M96" and n["type"] == "excludes2" and n["inherited"] for n in row["notes"])
 
 
 NOT_IN_EFFECT = "That release is not in effect on the requested date; it is the latest one loaded before it."

@@ -19,7 +19,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from codeetl import pipeline
+from codeetl import paths
 from codeetl.errors import CodeEtlError
 
 app = typer.Typer(
@@ -41,9 +41,30 @@ def _fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
+MAX_ARG = 40  # characters: no code, number, date or locality name comes near
+
+
+def _clip(text: str, limit: int = 60) -> str:
+    """User text made safe to echo: at most `limit` characters, non-printable ones escaped."""
+    shown = text[:limit].encode("utf-8", "backslashreplace").decode("utf-8", "replace")
+    shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in shown)
+    return shown + (f"... ({len(text):,} characters)" if len(text) > limit else "")
+
+
+def _check_arg(text: str | None, what: str) -> None:
+    """Refuse an over-long or binary command-line value with a short message (exit 2) before it is used."""
+    if text is None:
+        return
+    if len(text) > MAX_ARG:
+        _fail(f"{what} {_clip(text, 20)!s}: too long ({len(text):,} characters; at most {MAX_ARG})", 2)
+    if not text.isprintable():
+        _fail(f"{what} {_clip(text, 20)!s}: not printable text", 2)
+
+
 def _date(text: str | None) -> dt.date | None:
     if text is None:
         return None
+    _check_arg(text, "--as-of")
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
@@ -52,7 +73,7 @@ def _date(text: str | None) -> dt.date | None:
 
 def _connect(data_dir: Path) -> duckdb.DuckDBPyConnection:
     try:
-        db = pipeline.current_database(data_dir)
+        db = paths.current_database(data_dir)
     except CodeEtlError as e:
         _fail(str(e))
     return duckdb.connect(str(db), read_only=True)

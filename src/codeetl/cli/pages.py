@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from codeetl.cli.app import AsJson, AsOf, DataDir, _date, _fail, _show, app
+from codeetl.cli.app import AsJson, AsOf, DataDir, _check_arg, _date, _fail, _show, app
 
 
 @app.command()
@@ -22,6 +22,8 @@ def code(
     from codeetl.pages.code import code_page
     from codeetl.render.code import render_code_page
 
+    _check_arg(code, "code")
+    _check_arg(release, "--release")
     if release and as_of:
         _fail("--release and --as-of cannot be used together: --release fixes the date (the release's first day)", 2)
     day = _date(as_of)
@@ -36,24 +38,18 @@ def drg(
     data_dir: DataDir = Path("data"),
 ) -> None:
     """Show an MS-DRG page: title, MDC, type, weights, lengths of stay, family and defining diagnoses."""
-    from codeetl.pages.drg import drg_page
-    from codeetl.render.drg import render_drg_page
-
-    day = _date(as_of)
-    _show(data_dir, lambda con: drg_page(con, number, as_of=day), render_drg_page, as_json)
+    _page("drg", number, "MS-DRG", as_of, data_dir, as_json)
 
 
 @app.command()
 def icd9(
     code: Annotated[str, typer.Argument(help="An ICD-9-CM diagnosis code: 722.83, 25012, V45.4")],
     as_json: AsJson = False,
+    as_of: AsOf = None,
     data_dir: DataDir = Path("data"),
 ) -> None:
     """Show an ICD-9-CM code's ICD-10-CM equivalents (GEMs), with combination scenarios and choice lists."""
-    from codeetl.pages.icd9 import icd9_page
-    from codeetl.render.icd9 import render_icd9_page
-
-    _show(data_dir, lambda con: icd9_page(con, code), render_icd9_page, as_json)
+    _page("icd9", code, "ICD-9-CM code", as_of, data_dir, as_json)
 
 
 @app.command()
@@ -65,8 +61,17 @@ def cpt(
     data_dir: DataDir = Path("data"),
 ) -> None:
     """Show a procedure's Medicare Physician Fee Schedule page: descriptor, status, RVUs, national and locality amounts."""
-    from codeetl.pages.cpt import cpt_page
-    from codeetl.render.cpt import render_cpt_page
+    _check_arg(locality, "--locality")
+    _page("cpt", code, "code", as_of, data_dir, as_json, locality=locality)
 
+
+def _page(name: str, value: str, what: str, as_of: str | None, data_dir: Path, as_json: bool, **options) -> None:
+    """Show page `name` of `value`: ``codeetl.pages.<name>.<name>_page(con, value, as_of=day, **options)``
+    rendered by ``codeetl.render.<name>.render_<name>_page`` (imported when used: pages load duckdb)."""
+    import importlib
+
+    _check_arg(value, what)
     day = _date(as_of)
-    _show(data_dir, lambda con: cpt_page(con, code, as_of=day, locality=locality), render_cpt_page, as_json)
+    make = getattr(importlib.import_module(f"codeetl.pages.{name}"), f"{name}_page")
+    render = getattr(importlib.import_module(f"codeetl.render.{name}"), f"render_{name}_page")
+    _show(data_dir, lambda con: make(con, value, as_of=day, **options), render, as_json)

@@ -1,7 +1,14 @@
-"""``codeetl refresh``: download, parse what changed, build and publish (the Prefect flow)."""
+"""``codeetl refresh``: download, parse what changed, build and publish (the Prefect flow).
+
+The command runs the refresh in a worker process that dies with it (:mod:`codeetl.supervise`), takes the
+refresh lock before Prefect starts, and turns every failure into one message (and, with ``--json``, a
+summary object with every quality gate).
+"""
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -9,8 +16,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from codeetl import pipeline
-from codeetl.cli.app import DataDir, _fail, app, err, out
+from codeetl.cli.app import DataDir, _clip, _fail, app, err, out
 from codeetl.errors import CodeEtlError
 
 
@@ -20,30 +26,49 @@ def refresh(
     dataset: Annotated[Optional[list[str]], typer.Option(help="Only this dataset (repeatable).")] = None,
     release: Annotated[Optional[list[str]], typer.Option(help="Only this release id (repeatable).")] = None,
     data_dir: DataDir = Path("data"),
+    timeout: Annotated[Optional[float], typer.Option(min=1, help="Seconds a failing download may take, retries and waits included, before the refresh gives up (default 60).")] = None,
+    retries: Annotated[Optional[int], typer.Option(min=0, max=20, help="Retries of a download after a connection error, timeout, 429 or 5xx (default 4).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a summary object (tables, loaded, skipped, gates) as JSON on stdout, also when the refresh fails.")] = False,
 ) -> None:
     """Download every catalog release (from CMS/CDC, or --mirror), parse what changed and publish a new warehouse.
 
     Without --mirror the official URLs in the catalog are used. Releases the mirror does not carry
     are skipped with a warning. A failure leaves the previous warehouse untouched.
     """
-    from rich.progress import (
-        BarColumn,
-        DownloadColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-    )
-
+    from codeetl import pipeline, supervise
     from codeetl.catalog import load_catalog
 
     try:  # bad names fail here, before Prefect starts
         pipeline.select_releases(load_catalog(), dataset, release)
     except CodeEtlError as e:
         _fail(str(e), 2)
+    if mirror is not None and not mirror.startswith(("http://", "https://")) and not Path(mirror).is_dir():
+        _fail(f"--mirror {_clip(mirror)}: no such folder (a mirror is a folder or an http(s):// base URL)", 2)
     try:  # and so does a data folder that cannot be one
         data_dir.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         _fail(f"--data-dir {data_dir}: {e}\nThe previous warehouse (if any) is unchanged.")
+    argv = ["refresh", "--data-dir", str(data_dir)] + (["--mirror", mirror] if mirror else [])
+    argv += [a for d in dataset or [] for a in ("--dataset", d)] + [a for r in release or [] for a in ("--release", r)]
+    argv += (["--timeout", str(timeout)] if timeout else []) + (["--retries", str(retries)] if retries is not None else [])
+    code = supervise.run_supervised(argv + (["--json"] if as_json else []))
+    if code is not None:  # the worker did the refresh and said everything
+        raise typer.Exit(code)
+    supervise.raise_on_sigterm()
+    try:
+        with pipeline.refresh_lock(data_dir) as notes:  # a second refresh stops here, before Prefect starts
+            for note in notes:
+                err.print(f"[yellow]warning:[/] {escape(note)}", highlight=False)
+            summary = _run_flow(data_dir, mirror, dataset, release, timeout, retries)
+            summary["notes"] = notes + summary.get("notes", [])
+    except BaseException as e:  # every failure is one message, never a traceback
+        _refresh_failed(e, as_json)
+    _print_summary(summary, as_json)
+
+
+def _run_flow(data_dir: Path, mirror, dataset, release, timeout, retries) -> dict:
+    """Run the Prefect flow with progress bars and one line per stage on stderr; returns its summary."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 
     from codeetl import orchestrator
 
@@ -65,22 +90,49 @@ def refresh(
         err.print(f"[dim]·[/] {escape(message)}", highlight=False)
 
     err.print(f"Refreshing into {data_dir}/ from {mirror or 'the official CMS/CDC URLs'} ...")
-    try:
-        orchestrator.start_api(notify)
-        with progress, flow_module.reporting(on_progress, notify):
-            summary = flow_module.refresh(root=str(data_dir), mirror=mirror, datasets=dataset, releases=release)
-    except CodeEtlError as e:
-        _fail(f"{e}\nThe previous warehouse (if any) is unchanged.")
-    except RuntimeError as e:
-        _fail(str(e))
-    except OSError as e:  # unreadable/unwritable data folder, full disk, ...
-        _fail(f"{e}\nThe previous warehouse (if any) is unchanged.")
+    orchestrator.start_api(notify)
+    with progress, flow_module.reporting(on_progress, notify):
+        return flow_module.refresh(root=str(data_dir), mirror=mirror, datasets=dataset, releases=release,
+                                   timeout=timeout, retries=retries)
+
+
+def _refresh_failed(e: BaseException, as_json: bool) -> None:
+    """Report a failed refresh as one message (and the gates as JSON with --json); exits non-zero."""
+    from codeetl.gates import GateFailure
+    from codeetl.supervise import Terminated
+
+    if isinstance(e, typer.Exit):
+        raise e
+    kept = "\nThe previous warehouse (if any) is unchanged."
+    if isinstance(e, (KeyboardInterrupt, Terminated)):
+        code, msg = 130 if isinstance(e, KeyboardInterrupt) else 143, "the refresh was interrupted; nothing half-written is left." + kept
+    elif isinstance(e, CodeEtlError):
+        code, msg = 1, f"{e}{kept}"
+    elif isinstance(e, RuntimeError) and "nothing was fetched" in str(e):
+        code, msg = 1, str(e)
+    elif isinstance(e, OSError):  # unreadable/unwritable data folder, full disk, ...
+        code, msg = 1, f"{e}{kept}"
+    else:
+        code, msg = 1, f"unexpected error ({e.__class__.__name__}: {_clip(str(e), 300)}){kept}"
+    if as_json:
+        gates = [r.to_dict() for r in e.results] if isinstance(e, GateFailure) else []
+        sys.stdout.write(json.dumps({"ok": False, "error": msg.strip(), "gates": gates}, indent=2, default=str) + "\n")
+    _fail(msg, code)
+
+
+def _print_summary(summary: dict, as_json: bool) -> None:
+    """The published build: a table of row counts, loaded and skipped releases (or the JSON summary)."""
+    if as_json:
+        sys.stdout.write(json.dumps({"ok": True, **summary}, indent=2, default=str) + "\n")
+        return
     table = Table(title=f"Published {summary['database']} (build {summary['build_id']})")
     table.add_column("table")
     table.add_column("rows", justify="right")
     for name, rows in summary["tables"].items():
         table.add_row(name, f"{rows:,}")
     out.print(table)
+    passed = sum(1 for g in summary.get("gates", []) if g["passed"])
+    out.print(f"[green]quality gates[/] {passed} of {len(summary.get('gates', []))} passed")
     for line in summary["loaded"]:
         out.print(f"[green]loaded[/] {line}")
     for line in summary["skipped"]:

@@ -11,7 +11,7 @@ import duckdb
 import typer
 from rich.table import Table
 
-from codeetl import pipeline
+from codeetl import paths
 from codeetl.cli.app import AsJson, DataDir, _fail, app, out
 from codeetl.errors import CodeEtlError
 
@@ -32,7 +32,7 @@ def validate(
     from codeetl.validate import BadInput, validate_file
 
     try:
-        db = pipeline.current_database(data_dir)
+        db = paths.current_database(data_dir)
     except CodeEtlError as e:
         _fail(str(e))
     try:

@@ -3,8 +3,9 @@
 Run it with ``codeetl refresh`` or ``python -m codeetl.flows.refresh [--mirror ../shared/cms]``.
 
 Prefect is a thin layer here: every task calls one plain function of :mod:`codeetl.pipeline` and hands
-the next task paths and hashes, never DataFrames. Only fetching is retried (network trouble is
-transient; a parse error is not), and only for errors the downloader itself gave up on. Parsing is
+the next task paths and hashes, never DataFrames. Retrying is the downloader's job alone, inside one
+time budget (``timeout``/``retries``, see :class:`codeetl.fetch.Transport`): Prefect does not retry a
+fetch on top of it, so a host that answers 5xx forever fails the refresh within about a minute. Parsing is
 cached by content: the parse key hashes the parser (source, table DDL, reference data) and every input
 file's sha256, and the parse is stored beside the raw files, so an unchanged source is not parsed again,
 even across Prefect database resets.
@@ -30,7 +31,7 @@ from prefect.cache_policies import NO_CACHE
 from codeetl import pipeline
 from codeetl.catalog import load_catalog
 from codeetl.datasets.links.build import default_link_dirs
-from codeetl.fetch import FetchedRelease, Progress, Transport, TransientFetchError
+from codeetl.fetch import FetchedRelease, Progress, Transport
 
 
 @dataclass
@@ -40,25 +41,17 @@ class RefreshSummary:
     tables: dict[str, int]
     loaded: list[str] = field(default_factory=list)  # "dataset/release (parsed|reused)"
     skipped: list[str] = field(default_factory=list)  # "dataset/release: why"
+    gates: list[dict] = field(default_factory=list)  # every quality gate's result (codeetl.gates)
+    notes: list[str] = field(default_factory=list)  # stale lock, leftovers removed
 
 
-def _transient_only(task, task_run, state) -> bool:
-    """Retry a fetch only when the downloader gave up on errors that may pass (network, 429, 5xx); a
-    checksum mismatch, an HTML page or a missing required file will not fix itself in 30 seconds."""
-    try:
-        state.result()
-    except TransientFetchError:
-        return True
-    except Exception:
-        return False
-    return False
-
-
-@task(retries=2, retry_delay_seconds=[30, 120], retry_condition_fn=_transient_only, cache_policy=NO_CACHE,
-      task_run_name="fetch {dataset}/{release_id}")
-def fetch(dataset: str, release_id: str, root: str, mirror: str | None) -> FetchedRelease:
+@task(cache_policy=NO_CACHE, task_run_name="fetch {dataset}/{release_id}")
+def fetch(dataset: str, release_id: str, root: str, mirror: str | None, timeout: float | None = None,
+          retries: int | None = None) -> FetchedRelease:
     release = load_catalog()[dataset].release(release_id)
-    fetched = pipeline.fetch_step(release, Path(root), mirror, Transport(progress=_progress_hook()))
+    transport = Transport(progress=_progress_hook(), notify=lambda m: _notify(m, warning=True),
+                          timeout=timeout, retries=retries)
+    fetched = pipeline.fetch_step(release, Path(root), mirror, transport)
     if fetched.downloads:
         state = "unchanged" if all(d.unchanged for d in fetched.downloads) else "downloaded"
         _notify(f"fetched {dataset}/{release_id}: {state}, {sum(d.bytes for d in fetched.downloads):,} bytes")
@@ -92,11 +85,12 @@ def publish(result: pipeline.BuildResult, root: str) -> str:
 
 
 @flow(name="refresh-dataset", flow_run_name="refresh {dataset}")
-def refresh_dataset(dataset: str, release_ids: list[str], root: str, mirror: str | None) -> dict:
+def refresh_dataset(dataset: str, release_ids: list[str], root: str, mirror: str | None,
+                    timeout: float | None = None, retries: int | None = None) -> dict:
     """Fetch and parse the selected releases of one dataset."""
     loaded, skipped = [], []
     for rid in release_ids:
-        fetched = fetch(dataset, rid, root, mirror)
+        fetched = fetch(dataset, rid, root, mirror, timeout, retries)
         if not fetched.downloads:
             why = "not in the mirror" if mirror else "not published at the catalog URL"
             _notify(f"skipped {dataset}/{rid}: {why} ({', '.join(fetched.missing)})", warning=True)
@@ -112,10 +106,11 @@ def refresh_dataset(dataset: str, release_ids: list[str], root: str, mirror: str
 
 @flow(name="codeetl-refresh")
 def refresh(root: str = "data", mirror: str | None = None, datasets: list[str] | None = None,
-            releases: list[str] | None = None) -> dict:
+            releases: list[str] | None = None, timeout: float | None = None, retries: int | None = None) -> dict:
     """Refresh the warehouse: every catalog release (or the selected ones), then one atomic publish.
 
-    A failure anywhere raises before `publish`, so the previous warehouse stays current.
+    A failure anywhere raises before `publish`, so the previous warehouse stays current. `timeout` and
+    `retries` bound each download (defaults: :data:`codeetl.fetch.DEFAULT_TIMEOUT`, ``DEFAULT_RETRIES``).
     """
     catalog = load_catalog()
     selected = pipeline.select_releases(catalog, datasets, releases)
@@ -123,9 +118,12 @@ def refresh(root: str = "data", mirror: str | None = None, datasets: list[str] |
     for r in selected:
         by_dataset.setdefault(r.dataset, []).append(r.release)
     summary = RefreshSummary(database="", build_id="", tables={})
-    with pipeline.refresh_lock(root):
+    with pipeline.refresh_lock(root, reentrant=True) as notes:
+        for note in notes:
+            _notify(note, warning=True)
+        summary.notes += notes
         for ds, rids in by_dataset.items():
-            out = refresh_dataset(ds, rids, root, mirror)
+            out = refresh_dataset(ds, rids, root, mirror, timeout, retries)
             summary.loaded += out["loaded"]
             summary.skipped += out["skipped"]
         if not summary.loaded:
@@ -133,7 +131,7 @@ def refresh(root: str = "data", mirror: str | None = None, datasets: list[str] |
                                + (f"in the mirror {mirror}" if mirror else "at the catalog URLs"))
         result = build(root)
         summary.database = publish(result, root)
-    summary.build_id, summary.tables = result.build_id, result.tables
+    summary.build_id, summary.tables, summary.gates = result.build_id, result.tables, result.gates
     summary.skipped += [f"curated link {p}" for p in result.link_problems]
     return asdict(summary)
 
@@ -176,6 +174,9 @@ if __name__ == "__main__":
     ap.add_argument("--data-dir", default="data")
     ap.add_argument("--dataset", action="append")
     ap.add_argument("--release", action="append")
+    ap.add_argument("--timeout", type=float, help="seconds a failing download may take (default 60)")
+    ap.add_argument("--retries", type=int, help="retries of a download (default 4)")
     a = ap.parse_args()
-    print(refresh(root=a.data_dir, mirror=a.mirror, datasets=a.dataset, releases=a.release))
+    print(refresh(root=a.data_dir, mirror=a.mirror, datasets=a.dataset, releases=a.release,
+                  timeout=a.timeout, retries=a.retries))
     sys.exit(0)

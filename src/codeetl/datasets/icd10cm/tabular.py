@@ -15,6 +15,7 @@ import polars as pl
 from lxml import etree
 
 from codeetl.errors import SourceFormatError
+from codeetl.textio import check_size
 
 NOTE_TYPES = (
     "inclusionTerm",
@@ -358,6 +359,9 @@ def _key(v) -> int:
     return v if isinstance(v, int) else 0
 
 
+MAX_TABULAR_BYTES = 40_000_000  # the tree takes ~25x the file in memory; the real file has 10 MB
+
+
 def parse_tabular(path: str | Path, release: str) -> dict[str, pl.DataFrame]:
     """Parse a Tabular List XML into frames ``icd10cm_chapters``, ``icd10cm_sections``,
     ``icd10cm_codes``, ``icd10cm_notes`` and ``icd10cm_seventh_chars`` (all with a ``release`` column).
@@ -367,8 +371,10 @@ def parse_tabular(path: str | Path, release: str) -> dict[str, pl.DataFrame]:
     (``seventh_char_rules.csv``: the S06 note).
     """
     path = str(path)
+    check_size(path, MAX_TABULAR_BYTES)
     try:
-        root = etree.parse(path, etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)).getroot()
+        root = etree.parse(path, etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True,
+                                                 load_dtd=False)).getroot()
     except etree.XMLSyntaxError as e:
         raise SourceFormatError(path, e.lineno, "well-formed XML", str(e)) from None
     if root.tag != "ICD10CM.tabular":

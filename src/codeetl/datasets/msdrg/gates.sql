@@ -1,0 +1,39 @@
+-- Quality gates of the MS-DRG Definitions Manual tables (format: see codeetl/gates.py).
+-- An MS-DRG release id is its grouper version (v43), the `version` column of the msdrg_* tables.
+
+-- gate: msdrg.files_not_empty
+-- checks: Appendix A gave MS-DRGs and Appendix B gave diagnoses with their MS-DRGs (a file holding only its header fails)
+-- file: appendix_a, appendix_b
+WITH f AS (SELECT DISTINCT release, role, file_name FROM source_files WHERE dataset = 'msdrg')
+SELECT f.release, f.role, f.file_name FROM f
+WHERE (f.role = 'appendix_a' AND NOT EXISTS (SELECT 1 FROM msdrg_drg_def d WHERE d.version = f.release))
+   OR (f.role = 'appendix_b' AND (NOT EXISTS (SELECT 1 FROM msdrg_dx_drg d WHERE d.version = f.release)
+                               OR NOT EXISTS (SELECT 1 FROM msdrg_dx d WHERE d.version = f.release)))
+ORDER BY 1, 2;
+
+-- gate: msdrg.dx_drg_is_defined
+-- checks: every MS-DRG a diagnosis leads to (Appendix B) is an MS-DRG of Appendix A of the same version
+-- file: appendix_b
+SELECT x.version AS release, x.dx, x.mdc, x.drg
+FROM msdrg_dx_drg x
+WHERE EXISTS (SELECT 1 FROM msdrg_drg_def d WHERE d.version = x.version)
+  AND NOT EXISTS (SELECT 1 FROM msdrg_drg_def d WHERE d.version = x.version AND d.drg = x.drg)
+ORDER BY 1, 2;
+
+-- gate: msdrg.plausible_vs_previous
+-- checks: a version keeps at least 95% of the MS-DRGs and 98% of the Appendix B diagnoses of the previous loaded version
+-- file: appendix_a, appendix_b
+WITH r AS (SELECT DISTINCT release, effective_from FROM releases WHERE dataset = 'msdrg'),
+o AS (SELECT release, lag(release) OVER (ORDER BY effective_from, release) AS previous FROM r),
+drg AS (
+    SELECT o.release, o.previous, 'MS-DRGs' AS what, count(*) AS in_previous, count(*) FILTER (WHERE c.drg IS NULL) AS lost, 0.05 AS tolerance
+    FROM o JOIN msdrg_drg_def p ON p.version = o.previous
+    LEFT JOIN msdrg_drg_def c ON c.version = o.release AND c.drg = p.drg GROUP BY ALL),
+dx AS (
+    SELECT o.release, o.previous, 'diagnoses', count(*), count(*) FILTER (WHERE c.dx IS NULL), 0.02
+    FROM o JOIN msdrg_dx p ON p.version = o.previous
+    LEFT JOIN msdrg_dx c ON c.version = o.release AND c.dx = p.dx GROUP BY ALL)
+SELECT release, previous, what, lost, in_previous, round(100.0 * lost / in_previous, 2) AS pct_lost
+FROM (SELECT * FROM drg UNION ALL SELECT * FROM dx)
+WHERE lost > tolerance * in_previous
+ORDER BY 1, 3;

@@ -1,0 +1,87 @@
+"""One code page: `codeetl code X --release R --json` equals the code_page parquet export's row of X, field by
+field, for a few hundred codes of every loaded ICD-10-CM release (the export computes every code of a release
+at once; the CLI one code: different paths through the same SQL)."""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+import pytest
+from typer.testing import CliRunner
+
+from codeetl.cli import app
+from codeetl.pages.code import code_page, code_page_rows
+from codeetl.pages.common import page_json
+
+SAMPLE = 300  # codes per release compared through the Python page function
+CLI_SAMPLE = 12  # of which through the whole command (JSON printed and read back)
+ALWAYS = ["M96.1", "M96", "M54.5", "T36.0X1A", "S72.001A", "V43.52XA", "A02.1", "E11.65"]
+
+
+def export_rows(built, release: str, codes: list[str]) -> dict[str, dict]:
+    """The export's rows of `codes`, read with DuckDB straight from the parquet file, JSON-ready."""
+    path = built / "warehouse" / "parquet" / "code_page" / f"icd10cm_release={release}" / "code_page.parquet"
+    con = duckdb.connect()
+    cur = con.execute("SELECT * FROM read_parquet(?, hive_partitioning = false) WHERE list_contains(?, code)", [str(path), codes])
+    cols = [d[0] for d in cur.description]
+    return {r[0]: page_json(dict(zip(cols, r))) for r in cur.fetchall()}
+
+
+@pytest.fixture(scope="module")
+def warehouse(built):
+    con = duckdb.connect(str(built / "warehouse" / "codeetl.duckdb"), read_only=True)
+    yield con
+    con.close()
+
+
+def sample(con, release: str) -> list[str]:
+    """Every n-th code node of the release (headers and valid codes alike) and a few known ones."""
+    codes = [r[0] for r in con.execute("SELECT code FROM icd10cm_codes WHERE release = ? ORDER BY code", [release]).fetchall()]
+    step = max(1, len(codes) // SAMPLE)
+    present = set(codes)
+    return sorted(set(codes[::step]) | {c for c in ALWAYS if c in present})
+
+
+def releases(con) -> list[str]:
+    return [r[0] for r in con.execute(
+        "SELECT DISTINCT release FROM releases WHERE dataset = 'icd10cm' ORDER BY release").fetchall()]
+
+
+def test_every_loaded_release_is_exported(built, warehouse):
+    for rid in releases(warehouse):
+        n = warehouse.execute("SELECT count(*) FROM icd10cm_codes WHERE release = ?", [rid]).fetchone()[0]
+        path = built / "warehouse" / "parquet" / "code_page" / f"icd10cm_release={rid}" / "code_page.parquet"
+        assert duckdb.connect().execute("SELECT count(*) FROM read_parquet(?, hive_partitioning = false)", [str(path)]).fetchone()[0] == n
+
+
+def test_pages_of_a_few_codes_equal_export_rows(built, warehouse):
+    """The page SQL asked for a few hundred codes (the CLI's path: a list of codes) gives the export's rows
+    (computed for every code of the release at once), field by field."""
+    assert {"2024", "2026-04"} <= set(releases(warehouse))
+    for rid in releases(warehouse):
+        codes = sample(warehouse, rid)
+        exported = export_rows(built, rid, codes)
+        assert set(exported) == set(codes)
+        for page in code_page_rows(warehouse, rid, None, codes):
+            row = exported[page["code"]]
+            diff = [k for k in row if page[k] != row[k]]
+            assert not diff, f"{rid} {page['code']}: {diff}"
+    page = code_page(warehouse, "M96.1", release="2026-04")  # the CLI's page adds only the provenance
+    assert set(page) - set(exported_row(built, "2026-04", "M96.1")) == {"sources", "built_at"}
+
+
+def exported_row(built, release: str, code: str) -> dict:
+    return export_rows(built, release, [code])[code]
+
+
+def test_command_equals_export_row(built, warehouse):
+    runner = CliRunner()
+    for rid in releases(warehouse):
+        codes = sample(warehouse, rid)[:: max(1, SAMPLE // CLI_SAMPLE)]
+        exported = export_rows(built, rid, codes)
+        for code in codes:
+            r = runner.invoke(app, ["code", code, "--release", rid, "--json", "--data-dir", str(built)])
+            assert r.exit_code == 0, r.output
+            page = json.loads(r.stdout)
+            assert {k: page[k] for k in exported[code]} == exported[code], f"{rid} {code}"
