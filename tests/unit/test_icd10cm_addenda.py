@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 
 from _shared import apply_schema
+from codeetl import gates
 from codeetl.datasets import dataset
 from codeetl.datasets.icd10cm import addenda
 from codeetl.errors import SourceFormatError
@@ -123,19 +124,12 @@ def _warehouse(with_new: bool, new_rows: list[tuple] = NEW) -> duckdb.DuckDBPyCo
     return con
 
 
-def run_gates(con) -> dict[str, list[tuple]]:
-    """Every gate of every dataset's gates.sql (format: '-- gate: <name>' then its SELECT) -> offending rows."""
-    out = {}
-    for _, text in schema_scripts("gates"):
-        for block in re.split(r"(?m)^(?=-- gate: )", text):
-            m = re.match(r"-- gate: (\S+)", block)
-            if m:
-                out[m.group(1)] = con.execute(block).fetchall()
-    return out
+ADDENDA_GATES = ("icd10cm.addenda_base_count", "icd10cm.addenda_count_after", "icd10cm.addenda_equal_diff")
 
 
 def icd_gates(con) -> dict[str, list[tuple]]:
-    return {k: v for k, v in run_gates(con).items() if k.startswith("icd10cm.")}
+    """The addenda gates, read by the gate runner (codeetl.gates) -> their offending rows."""
+    return {g.name: con.execute(g.sql).fetchall() for g in gates.load_gates() if g.name in ADDENDA_GATES}
 
 
 def test_both_releases_loaded_and_the_diff_equals_the_addenda():
@@ -198,12 +192,9 @@ def test_derivation_against_the_wrong_base_fails_the_gate():
 
 
 def test_gates_file_format():
-    """Each gate: '-- gate: <name>', '-- checks: ...', '-- file: ...', then one SELECT."""
+    """The addenda gates parse with the gate runner's reader: name, what they check, the catalog roles."""
     text = dataset("icd10cm").sql("gates")
-    blocks = [b for b in re.split(r"(?m)^(?=-- gate: )", text) if b.startswith("-- gate: ")]
-    assert [re.match(r"-- gate: (\S+)", b).group(1) for b in blocks] == [
-        "icd10cm.addenda_base_count", "icd10cm.addenda_count_after", "icd10cm.addenda_equal_diff"]
-    for b in blocks:
-        lines = b.splitlines()
-        assert lines[1].startswith("-- checks: ") and lines[2].startswith("-- file: ")
-        assert b.rstrip().endswith(";") and b.count(";") == 1, "one statement per gate, no ; in its comments"
+    found = {g.name: g for g in gates.parse_gates(text, "icd10cm", "datasets/icd10cm/gates.sql")}
+    assert set(ADDENDA_GATES) <= set(found)
+    for name in ADDENDA_GATES:
+        assert found[name].checks and {"icd10cm:order_addenda", "icd10cm:code_addenda"} <= set(found[name].roles)
