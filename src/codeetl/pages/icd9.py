@@ -20,8 +20,9 @@ def icd9_page(con: duckdb.DuckDBPyConnection, text: str, as_of: dt.date | None =
     """An ICD-9-CM diagnosis code through the GEMs: its ICD-10-CM targets (forward GEM), grouped into
     combination scenarios and choice lists, and the ICD-10-CM codes that map back to it (backward GEM).
 
-    JSON keys: ``code``, ``release``, ``icd9_to_icd10`` {entries, combinations [{scenario, choice_lists,
-    reads}]}, ``icd10_to_icd9`` {entries}, ``sources``. Each entry has target/source, the five flags and
+    JSON keys: ``code``, ``release``, ``description`` (the ICD-9-CM v32 title), ``kind`` (code or category),
+    ``codes`` (for a category: its codes with their titles), ``icd9_to_icd10`` {entries, combinations
+    [{scenario, choice_lists, reads}]}, ``icd10_to_icd9`` {entries}, ``sources``. Each entry has target/source, the five flags and
     ``meaning`` (the flags in words); the GEM release and the ICD-10-CM release of the descriptions are those of
     `as_of` (default today), by the resolver.
     """
@@ -44,17 +45,34 @@ def icd9_page(con: duckdb.DuckDBPyConnection, text: str, as_of: dt.date | None =
     back = _entries(con, f"SELECT {entry.replace('{side}', 'source')} FROM gem_icd10_to_icd9 g LEFT JOIN icd10cm_codes c "
                          "ON c.release = ? AND c.code = g.source WHERE g.release = ? AND g.target = ? ORDER BY g.line_no",
                     [icd_rel, rel, code])
-    if not fwd and not back:
-        raise CodeNotFound(f"{code} is in neither GEM ({rel}): not an ICD-9-CM diagnosis code", [])
+    title, below = _icd9_title(con, code, day)
+    if not fwd and not back and not below:
+        raise CodeNotFound(f"{code} is in neither GEM ({rel}) nor the ICD-9-CM code titles: not an ICD-9-CM diagnosis code", [])
     combos = con.execute("SELECT gem_combinations(?::STRUCT(code VARCHAR, scenario SMALLINT, choice_list SMALLINT)[])",
                          [[{"code": e["target"], "scenario": e["scenario"], "choice_list": e["choice_list"]}
                            for e in fwd if e["combination"]]]).fetchone()[0]
     return {
-        "code": code, "release": rel,
+        "code": code, "release": rel, "description": title, "kind": "code" if title else "category",
+        "codes": below if not title else [],
         "icd9_to_icd10": {"entries": fwd, "combinations": page_json(combos)},
         "icd10_to_icd9": {"entries": back},
-        "sources": sources(con, [("gems", rel)]),
+        "sources": sources(con, [("gems", rel)] + ([("icd9cm", r[0]) for r in con.execute(
+            "SELECT DISTINCT release FROM release_calendar WHERE dataset = 'icd9cm'").fetchall()])),
     }
+
+
+def _icd9_title(con, code: str, day: dt.date) -> tuple[str | None, list[dict]]:
+    """The ICD-9-CM title of `code` (v32 diagnosis titles, by the resolver), and, when it is not a code but a
+    category or subcategory (250, 250.1), the codes below it with their titles. The v32 files list codes
+    only: a category's own title is not in them."""
+    try:
+        rel = resolve(con, "icd9cm", day)["release"]
+    except CodeEtlError:
+        return None, []
+    rows = con.execute("SELECT code, description FROM icd9cm_codes WHERE release = ? AND kind = 'diagnosis' "
+                       "AND (code = ? OR code_nodot LIKE ?) ORDER BY code", [rel, code, code.replace(".", "") + "%"]).fetchall()
+    title = next((d for c, d in rows if c == code), None)
+    return title, [{"code": c, "description": d} for c, d in rows if c != code]
 
 
 def _entries(con, sql: str, params: list) -> list[dict]:

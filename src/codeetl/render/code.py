@@ -76,23 +76,27 @@ def render_head(console: Console, p: dict) -> None:
 
 
 def render_history(console: Console, p: dict) -> None:
-    """Print the code's history line: since when it is known valid (or a header), and its changes over the
-    loaded releases, from the ``history`` section."""
+    """Print the code's history: since when it is what it is over the loaded releases, its changes, and the codes
+    that replaced it or that it replaced (the CDC conversion table)."""
     h = p.get("history")
     if not h:
         return
-    spans = h["spans"]
-    kind = lambda s: "valid code" if s["is_billable"] else "header"  # noqa: E731
-    line = f"History: {kind(spans[-1])} since {spans[-1]['valid_from']} ({spans[-1]['first_release']})"
-    if len(spans) > 1 or spans[0]["valid_from"] != h["first_valid_from"]:
-        line += f"; known since {h['first_valid_from']} ({spans[0]['first_release']})"
-    changes = []
-    if h["descriptions"] > 1:
-        changes.append(f"{h['descriptions'] - 1} description change(s)")
-    if h["billable_changes"]:
-        changes.append("changed between valid code and header")
-    line += "; " + (", ".join(changes) if changes else "unchanged") + " over the loaded releases"
-    console.print(Text(line, style="dim"))
+    parts = []
+    if h["spans"]:
+        last = h["spans"][-1]
+        kind = "valid code" if last["is_billable"] else "header"
+        parts.append(f"{kind} in the loaded releases since {last['valid_from']} ({last['first_release']})")
+        if h["first_valid_from"] != last["valid_from"]:
+            parts.append(f"known since {h['first_valid_from']}")
+        changes = ([f"{h['descriptions'] - 1} title change(s)"] if h["descriptions"] > 1 else []) + (
+            ["changed between valid code and header"] if h["billable_changes"] else [])
+        parts.append(", ".join(changes) if changes else "unchanged over them")
+    for key, verb in (("replaced_by", "replaced by"), ("replaces", "replaced")):
+        by_date: dict[str, list[str]] = {}
+        for r in h[key]:
+            by_date.setdefault(r["effective"], []).append(r["code"])
+        parts += [f"{verb} {', '.join(codes)} on {day} (CDC conversion table)" for day, codes in sorted(by_date.items())]
+    console.print(Text("History: " + "; ".join(parts), style="dim"))
 
 
 def render_notes(console: Console, p: dict) -> None:
@@ -132,7 +136,10 @@ def render_icd9(console: Console, p: dict) -> None:
     s = _open(console, p.get("icd9"), lambda s: f"ICD-9-CM equivalents (GEMs {s['release']})")
     if not s:
         return
-    console.print(Text.assemble("Equivalents: ", (", ".join(s["equivalents"]) or "none (no map)", "bold")))
+    described = s.get("equivalents_described") or [{"code": c, "description": None} for c in s["equivalents"]]
+    console.print(Text("Equivalents: " + ("" if described else "none (no map)"), style="bold"))
+    for e in described:
+        console.print(f"  {e['code']:<8} {e['description'] or ''}", highlight=False)
     for key, label, other in (("icd10_to_icd9", f"{p['code']} → ICD-9-CM (backward GEM)", "target"),
                               ("icd9_to_icd10", f"ICD-9-CM → {p['code']} (forward GEM)", "source")):
         part = s[key]

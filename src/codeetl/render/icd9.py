@@ -10,8 +10,17 @@ from rich.text import Text
 
 def render_icd9_page(console: Console, p: dict) -> None:
     """Print the ICD-9-CM page: forward and backward GEM entries, combinations read out."""
-    console.print(Panel(Text.assemble(("ICD-9-CM " + p["code"], "bold cyan"), f"  through the GEMs ({p['release']})"), expand=False))
+    title = p.get("description") or ("a category: the ICD-9-CM v32 files list its codes, not its own title"
+                                     if p.get("codes") else "")
+    console.print(Panel(Text.assemble(("ICD-9-CM " + p["code"], "bold cyan"), "  ", (title, "bold"),
+                                      f"\nthrough the GEMs ({p['release']})"), expand=False))
+    if p.get("codes"):
+        console.print(Text(f"Codes in {p['code']} ({len(p['codes'])}):", style="bold"))
+        for c in p["codes"]:
+            console.print(f"  {c['code']:<8} {c['description']}", highlight=False)
     fwd = p["icd9_to_icd10"]
+    if not fwd["entries"] and not p["icd10_to_icd9"]["entries"]:
+        return
     console.print(Text(f"{p['code']} → ICD-10-CM (forward GEM)", style="bold"))
     for e in fwd["entries"]:
         flags = ", ".join(m.split(":")[0] for m in e["meaning"])

@@ -109,27 +109,28 @@ WHERE (t.kind = 'codes' AND c.codes <> t.count_after)
 -- gate: icd10cm.addenda_equal_diff
 -- checks: when a release with addenda and the release they are read against are both loaded, the difference of their code sets is exactly the addenda: every valid code (and every header, when both have headers) of the new release is in the old one or added, every one of the old release is in the new one or deleted, added and retitled codes carry the addenda's long title and every other valid code keeps its title
 -- file: order_addenda, code_addenda, tabular, codes, order
-WITH pairs AS (
+-- (every CTE MATERIALIZED: inlined into the five branches below, DuckDB 2.0 plans this for minutes)
+WITH pairs AS MATERIALIZED (
     SELECT b.release, b.base_release,
            b.base_headers > 0 AND EXISTS (SELECT 1 FROM icd10cm_codes h WHERE h.release = b.release AND NOT h.is_billable) AS with_headers
     FROM icd10cm_addenda_base b WHERE b.base_release IS NOT NULL
-), old AS (
+), old AS MATERIALIZED (
     SELECT p.release, c.code, c.is_billable, c.description FROM pairs p JOIN icd10cm_codes c ON c.release = p.base_release
     WHERE c.is_billable OR p.with_headers
-), new AS (
+), new AS MATERIALIZED (
     SELECT p.release, c.code, c.is_billable, c.description FROM pairs p JOIN icd10cm_codes c ON c.release = p.release
     WHERE c.is_billable OR p.with_headers
-), adds AS (
+), adds AS MATERIALIZED (
     SELECT a.release, a.code, a.is_billable, a.description FROM icd10cm_addenda a JOIN pairs p USING (release)
     WHERE a.action = 'add' AND (a.is_billable OR p.with_headers)
-), dels AS (
+), dels AS MATERIALIZED (
     SELECT a.release, a.code, a.is_billable FROM icd10cm_addenda a JOIN pairs p USING (release)
     WHERE a.action = 'delete' AND (a.is_billable OR p.with_headers)
-), expected AS (
+), expected AS MATERIALIZED (
     SELECT release, code, is_billable FROM old
     EXCEPT SELECT release, code, is_billable FROM dels
     UNION SELECT release, code, is_billable FROM adds
-), retitled AS (
+), retitled AS MATERIALIZED (
     SELECT a.release, a.code, a.description FROM icd10cm_addenda a JOIN pairs USING (release)
     WHERE a.action = 'revise_to' AND a.is_billable
 )

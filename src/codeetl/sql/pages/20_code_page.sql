@@ -164,17 +164,23 @@ COMMENT ON MACRO gem_combinations IS 'gem_combinations(entries): a combination G
 -- The icd9 section: both GEMs of the release gem, this code on the ICD-10-CM side.
 CREATE OR REPLACE MACRO cp_icd9(icd, day, codes) AS TABLE
 WITH rel AS (SELECT p.gems.release AS gem FROM page_releases(icd, day) p),
+icd9 AS (  -- ICD-9-CM titles (v32, the final release) of the codes on the ICD-9 side
+    SELECT d.code, d.description FROM icd9cm_codes d
+    WHERE d.kind = 'diagnosis' AND d.release = (SELECT r.release FROM release_on('icd9cm', page_day(icd, day)) r)
+),
 back AS (
     SELECT g.source AS code, list({'source': g.source, 'target': g.target, 'approximate': g.approximate, 'no_map': g.no_map,
                                    'combination': g.combination, 'scenario': g.scenario, 'choice_list': g.choice_list,
-                                   'meaning': gem_meaning(g.no_map, g.combination, g.approximate)} ORDER BY g.line_no) AS entries
-    FROM gem_icd10_to_icd9 g WHERE g.release = (SELECT gem FROM rel) AND g.source IN (SELECT n.code FROM cp_nodes(icd, codes) n)
+                                   'meaning': gem_meaning(g.no_map, g.combination, g.approximate),
+                                   'icd9_description': d.description} ORDER BY g.line_no) AS entries
+    FROM gem_icd10_to_icd9 g LEFT JOIN icd9 d ON d.code = g.target WHERE g.release = (SELECT gem FROM rel) AND g.source IN (SELECT n.code FROM cp_nodes(icd, codes) n)
     GROUP BY g.source
 ), fwd AS (
     SELECT g.target AS code, list({'source': g.source, 'target': g.target, 'approximate': g.approximate, 'no_map': g.no_map,
                                    'combination': g.combination, 'scenario': g.scenario, 'choice_list': g.choice_list,
-                                   'meaning': gem_meaning(g.no_map, g.combination, g.approximate)} ORDER BY g.line_no) AS entries
-    FROM gem_icd9_to_icd10 g WHERE g.release = (SELECT gem FROM rel) AND g.target IN (SELECT n.code FROM cp_nodes(icd, codes) n)
+                                   'meaning': gem_meaning(g.no_map, g.combination, g.approximate),
+                                   'icd9_description': d.description} ORDER BY g.line_no) AS entries
+    FROM gem_icd9_to_icd10 g LEFT JOIN icd9 d ON d.code = g.source WHERE g.release = (SELECT gem FROM rel) AND g.target IN (SELECT n.code FROM cp_nodes(icd, codes) n)
     GROUP BY g.target
 ), fwd_scen AS (  -- ICD-9 codes that map to this code only together with others: their whole scenarios
     SELECT DISTINCT g.target AS code, g.source, g.scenario
@@ -193,6 +199,9 @@ SELECT n.code,
            'equivalents': list_sort(list_distinct(list_concat(
                list_transform(list_filter(coalesce(b.entries, []), lambda e: NOT e.no_map), lambda e: e.target),
                list_transform(list_filter(coalesce(f.entries, []), lambda e: NOT e.no_map), lambda e: e.source)))),
+           'equivalents_described': list_sort(list_distinct(list_concat(
+               list_transform(list_filter(coalesce(b.entries, []), lambda e: NOT e.no_map), lambda e: {'code': e.target, 'description': e.icd9_description}),
+               list_transform(list_filter(coalesce(f.entries, []), lambda e: NOT e.no_map), lambda e: {'code': e.source, 'description': e.icd9_description})))),
            'icd10_to_icd9': {'entries': coalesce(b.entries, []),
                              'combinations': gem_combinations(list_transform(list_filter(coalesce(b.entries, []), lambda e: e.combination),
                                                               lambda e: {'code': e.target, 'scenario': e.scenario, 'choice_list': e.choice_list})),
@@ -282,21 +291,42 @@ COMMENT ON MACRO TABLE cp_procedures IS 'cp_procedures(icd, day, codes): the pro
 -- The history section: the code's spans of unchanged validity and description over the loaded releases
 -- (icd10cm_code_history), oldest first.
 CREATE OR REPLACE MACRO cp_history(icd, codes) AS TABLE
-SELECT h.code,
-       {'spans': list({'valid_from': h.valid_from, 'valid_to': h.valid_to, 'is_billable': h.is_billable,
-                       'description': h.description, 'first_release': h.first_release, 'last_release': h.last_release}
-                      ORDER BY h.valid_from),
-        'first_valid_from': min(h.valid_from),
-        'descriptions': count(DISTINCT h.description),
-        'billable_changes': count(DISTINCT h.is_billable) - 1} AS history
-FROM icd10cm_code_history h
-WHERE h.code IN (SELECT n.code FROM cp_nodes(icd, codes) n)
-GROUP BY h.code;
-COMMENT ON MACRO TABLE cp_history IS 'cp_history(icd, codes): the history section of each code: its spans of unchanged validity and description over the loaded releases (icd10cm_code_history), the first day it is known valid, how many descriptions it had and how often it changed between billable and header. A part of code_page.';
+WITH spans AS (
+    SELECT h.code,
+           list({'valid_from': h.valid_from, 'valid_to': h.valid_to, 'is_billable': h.is_billable,
+                 'description': h.description, 'first_release': h.first_release, 'last_release': h.last_release}
+                ORDER BY h.valid_from) AS spans,
+           min(h.valid_from) AS first_valid_from, count(DISTINCT h.description) AS descriptions,
+           count(DISTINCT h.is_billable) - 1 AS billable_changes
+    FROM icd10cm_code_history h
+    WHERE h.code IN (SELECT n.code FROM cp_nodes(icd, codes) n)
+    GROUP BY h.code
+), replaced AS (  -- the CDC conversion table: this code was replaced by these codes on a date
+    SELECT x.code, list(DISTINCT {'code': x.replaced_by, 'effective': x.effective} ORDER BY {'code': x.replaced_by, 'effective': x.effective}) AS by
+    FROM icd10cm_replacements x WHERE x.code IN (SELECT n.code FROM cp_nodes(icd, codes) n) AND NOT x.is_range
+    GROUP BY x.code
+), replaces AS (  -- ... and this code replaced those
+    SELECT x.replaced_by AS code, list(DISTINCT {'code': x.code, 'effective': x.effective} ORDER BY {'code': x.code, 'effective': x.effective}) AS old
+    FROM icd10cm_replacements x WHERE x.replaced_by IN (SELECT n.code FROM cp_nodes(icd, codes) n) AND NOT x.is_range
+    GROUP BY x.replaced_by
+)
+SELECT n.code,
+       CASE WHEN s.code IS NOT NULL OR r.code IS NOT NULL OR o.code IS NOT NULL THEN
+       {'spans': coalesce(s.spans, []), 'first_valid_from': s.first_valid_from, 'descriptions': coalesce(s.descriptions, 0),
+        'billable_changes': coalesce(s.billable_changes, 0),
+        'replaced_by': coalesce(r.by, []), 'replaces': coalesce(o.old, [])} END AS history
+FROM cp_nodes(icd, codes) n
+LEFT JOIN spans s ON s.code = n.code
+LEFT JOIN replaced r ON r.code = n.code
+LEFT JOIN replaces o ON o.code = n.code;
+COMMENT ON MACRO TABLE cp_history IS 'cp_history(icd, codes): the history section of each code: its spans of unchanged validity and description over the loaded releases (icd10cm_code_history), the first day it is known valid, how many descriptions it had and how often it changed between billable and header, and the codes that replaced it and that it replaced, with the dates, from the CDC conversion table (icd10cm_replacements). A part of code_page.';
 
 -- What a page of this release lacks because it was not loaded from the Tabular List XML; NULL when it was.
 CREATE OR REPLACE MACRO cp_hierarchy_note(icd) AS
-CASE WHEN EXISTS (SELECT 1 FROM icd10cm_chapters h WHERE h.release = icd) THEN NULL
+CASE WHEN EXISTS (SELECT 1 FROM releases r WHERE r.dataset = 'icd10cm' AND r.release = icd AND r.derivation IS NOT NULL)
+     THEN (SELECT 'this release was derived, not loaded from its own files: ' || any_value(r.derivation)
+           FROM releases r WHERE r.dataset = 'icd10cm' AND r.release = icd AND r.derivation IS NOT NULL)
+     WHEN EXISTS (SELECT 1 FROM icd10cm_chapters h WHERE h.release = icd) THEN NULL
      WHEN EXISTS (SELECT 1 FROM icd10cm_codes h WHERE h.release = icd AND h.parent IS NOT NULL)
      THEN 'this release was loaded from the order file without the Tabular List: no chapters, sections or notes'
      ELSE 'this release was loaded from the code file only: no hierarchy or notes' END;
