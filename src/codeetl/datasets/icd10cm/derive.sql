@@ -101,14 +101,20 @@ JOIN prefixes p ON p.new_release = x.new_release AND p.code = x.code
 LEFT JOIN seventh sv ON sv.new_release = x.new_release AND sv.code = x.code
 LEFT JOIN base_cat bc ON bc.release = x.base_release AND bc.code = left(x.code, 3);
 
--- Kept rows whose parent the addenda deleted take the longest remaining prefix.
+-- Kept rows whose parent the addenda deleted take the longest remaining prefix (joins, not a subquery per row).
 CREATE OR REPLACE TEMP TABLE _kept_parent AS
-SELECT k.new_release, k.code,
-       CASE WHEN k.parent IS NULL OR EXISTS (SELECT 1 FROM _final_set f WHERE f.release = k.new_release AND f.code = k.parent)
-            THEN k.parent
-            ELSE (SELECT max_by(f.code, length(f.code_nodot)) FROM _final_set f WHERE f.release = k.new_release
-                    AND length(f.code_nodot) < length(k.code_nodot) AND starts_with(k.code_nodot, f.code_nodot)) END AS parent
-FROM _kept k;
+WITH flagged AS (
+    SELECT k.new_release, k.code, k.code_nodot, k.parent, (k.parent IS NULL OR f.code IS NOT NULL) AS parent_kept
+    FROM _kept k LEFT JOIN _final_set f ON f.release = k.new_release AND f.code = k.parent
+), orphans AS (
+    SELECT o.new_release, o.code, max_by(f.code, length(f.code_nodot)) AS parent
+    FROM flagged o JOIN _final_set f
+      ON f.release = o.new_release AND length(f.code_nodot) < length(o.code_nodot) AND starts_with(o.code_nodot, f.code_nodot)
+    WHERE NOT o.parent_kept
+    GROUP BY ALL
+)
+SELECT g.new_release, g.code, CASE WHEN g.parent_kept THEN g.parent ELSE o.parent END AS parent
+FROM flagged g LEFT JOIN orphans o ON o.new_release = g.new_release AND o.code = g.code;
 
 CREATE OR REPLACE TEMP TABLE _derived_codes AS
 WITH revised AS (

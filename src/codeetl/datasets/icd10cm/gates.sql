@@ -92,7 +92,8 @@ WHERE b.base_release IS NOT NULL
 UNION ALL
 SELECT b.release, NULL, 'codes', NULL, NULL
 FROM icd10cm_addenda_base b
-WHERE b.base_release IS NULL AND b.release NOT IN (SELECT release FROM icd10cm_codes);
+WHERE b.base_release IS NULL AND b.release NOT IN (SELECT release FROM icd10cm_codes)
+ORDER BY 1, 2;
 
 -- gate: icd10cm.addenda_count_after
 -- checks: a release with addenda has exactly the valid codes its trailer counts after the change (FY2027: 74,879), and the headers too when it has any (23,524)
@@ -104,7 +105,8 @@ WITH counts AS (
 SELECT t.release, t.kind, t.count_after AS expected, CASE t.kind WHEN 'codes' THEN c.codes ELSE c.headers END AS found
 FROM icd10cm_addenda_totals t JOIN counts c ON c.release = t.release
 WHERE (t.kind = 'codes' AND c.codes <> t.count_after)
-   OR (t.kind = 'headers' AND c.headers > 0 AND c.headers <> t.count_after);
+   OR (t.kind = 'headers' AND c.headers > 0 AND c.headers <> t.count_after)
+ORDER BY 1, 2;
 
 -- gate: icd10cm.addenda_equal_diff
 -- checks: when a release with addenda and the release they are read against are both loaded, the difference of their code sets is exactly the addenda: every valid code (and every header, when both have headers) of the new release is in the old one or added, every one of the old release is in the new one or deleted, added and retitled codes carry the addenda's long title and every other valid code keeps its title
@@ -151,4 +153,5 @@ UNION ALL
 SELECT n.release, n.code, n.is_billable, 'title changed without a revision in the addenda: ' || o.description || ' -> ' || n.description
 FROM new n JOIN old o ON o.release = n.release AND o.code = n.code AND o.is_billable AND n.is_billable
 WHERE n.description <> o.description
-  AND NOT EXISTS (SELECT 1 FROM icd10cm_addenda a WHERE a.release = n.release AND a.code = n.code AND a.action IN ('revise_to', 'add'));
+  AND NOT EXISTS (SELECT 1 FROM icd10cm_addenda a WHERE a.release = n.release AND a.code = n.code AND a.action IN ('revise_to', 'add'))
+ORDER BY 1, 2;
