@@ -257,10 +257,10 @@ def corrupt_deflate(archive: bytes) -> bytes:
 
 def plain_refresh(root: str = "data", mirror: str | None = None, datasets: list[str] | None = None,
                   releases: list[str] | None = None, timeout: float | None = None, retries: int | None = None,
-                  notify: Callable[[str], None] | None = None) -> dict:
-    """The refresh flow's steps without Prefect (same order, same lock, same summary keys)."""
+                  notify: Callable[[str], None] | None = None, trigger: str = "cli") -> dict:
+    """The refresh flow's steps without Prefect (same order, same lock, same ledger, same summary keys)."""
     from codeetl import catalog as catalog_module
-    from codeetl import pipeline
+    from codeetl import ledger, pipeline
     from codeetl.fetch import Transport
 
     if notify is None and "codeetl.flows.refresh" in sys.modules:  # the CLI's stage lines, as with the flow
@@ -269,7 +269,7 @@ def plain_refresh(root: str = "data", mirror: str | None = None, datasets: list[
     catalog = catalog_module.load_catalog()
     selected = pipeline.select_releases(catalog, datasets, releases)
     loaded, skipped = [], []
-    with pipeline.refresh_lock(root, reentrant=True) as notes:
+    with pipeline.refresh_lock(root, reentrant=True) as notes, ledger.recording(root, datasets, trigger) as run:
         for n in notes:
             say(n)
         transport = Transport(timeout=timeout, retries=retries, notify=say)
@@ -282,11 +282,12 @@ def plain_refresh(root: str = "data", mirror: str | None = None, datasets: list[
             loaded.append(f"{r.dataset}/{r.release} ({'reused parse' if parsed.reused else 'parsed'})")
         if not loaded:
             raise RuntimeError(f"nothing was fetched: no release of the selected datasets was found in the mirror {mirror}")
-        result = pipeline.build_warehouse(pipeline.latest_parses(Path(root) / "raw", catalog), catalog,
-                                          Path(root) / "warehouse", link_dirs=[])
-        database = str(pipeline.publish(result, Path(root) / "warehouse"))
-    return {"database": database, "build_id": result.build_id, "tables": result.tables, "loaded": loaded,
-            "skipped": skipped, "gates": result.gates, "notes": notes}
+        outcome = pipeline.build_step(root, catalog, link_dirs=[])
+        pipeline.publish_step(outcome, Path(root) / "warehouse")
+        summary = pipeline.refresh_summary(outcome, loaded, skipped, notes)
+        summary["run_id"] = run.row["run_id"]
+        run.outcome = pipeline.ledger_outcome(summary)
+    return summary
 
 
 def run_cli(args: list[str], monkeypatch=None):

@@ -228,24 +228,31 @@ class BuildResult:
     tables: dict[str, int]
     link_problems: list[str] = field(default_factory=list)
     gates: list[dict] = field(default_factory=list)  # every quality gate's result (codeetl.gates)
+    inputs: dict = field(default_factory=dict)  # what it was built from (codeetl.changes.build_inputs)
 
 
 def build_warehouse(parse_dirs: list[str | Path], catalog: dict[str, Dataset], warehouse_root: str | Path,
-                    link_dirs: list[Path] | None = None) -> BuildResult:
+                    link_dirs: list[Path] | None = None, inputs: dict | None = None) -> BuildResult:
     """Build a complete new warehouse from parse directories, in ``warehouse/builds/<id>``.
 
-    Nothing outside that folder is touched; call :func:`publish` to make it current. Every quality gate
-    (:mod:`codeetl.gates`) must pass: a failed one raises :class:`codeetl.gates.GateFailure` naming it, the
-    file and offending rows. On any error the half-built folder is removed and the error re-raised.
+    Nothing outside that folder is touched (but for creating an empty run ledger when there is none); call
+    :func:`publish` to make it current. Every quality gate (:mod:`codeetl.gates`) must pass: a failed one
+    raises :class:`codeetl.gates.GateFailure` naming it, the file and offending rows. On any error the
+    half-built folder is removed and the error re-raised. The build records its inputs and build key
+    (:mod:`codeetl.changes`; `inputs` when the caller computed them already).
     """
+    from codeetl import changes, ledger
+
     wroot = Path(warehouse_root)
+    ledger_file = ledger.ensure_ledger(wroot.parent)
+    inputs = inputs or changes.build_inputs([Path(p) for p in parse_dirs], link_dirs, ledger_file)
     build_id = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
     bdir = wroot / "builds" / build_id
     bdir.mkdir(parents=True)
     db = bdir / DB_NAME
     try:
         con = duckdb.connect(str(db))
-        con.execute("SET enable_progress_bar = false")
+        _configure(con, bdir)
         try:
             _load(con, [Path(p) for p in parse_dirs], catalog)
             for _, text in schema_scripts("derive"):  # cross-release derivations, before anything reads the tables
@@ -255,6 +262,7 @@ def build_warehouse(parse_dirs: list[str | Path], catalog: dict[str, Dataset], w
             problems = load_curated_links(con, link_dirs or [])
             for _, text in schema_scripts("views"):
                 con.execute(text)
+            con.execute(_runs_view(ledger_file))
             stage("build")  # tables loaded, checks and export to come
             results = run_checks(con)
             counts = table_counts(con)
@@ -262,6 +270,8 @@ def build_warehouse(parse_dirs: list[str | Path], catalog: dict[str, Dataset], w
             con.execute("CHECKPOINT")
         finally:
             con.close()
+        shutil.rmtree(bdir / ".tmp", ignore_errors=True)
+        changes.write_inputs(bdir, inputs)
         (bdir / COMPLETE).write_text(utc_now(), encoding="utf-8")
     except duckdb.Error as e:
         shutil.rmtree(bdir, ignore_errors=True)
@@ -269,7 +279,21 @@ def build_warehouse(parse_dirs: list[str | Path], catalog: dict[str, Dataset], w
     except BaseException:
         shutil.rmtree(bdir, ignore_errors=True)
         raise
-    return BuildResult(build_id, str(bdir), str(db), counts, problems, [r.to_dict() for r in results])
+    return BuildResult(build_id, str(bdir), str(db), counts, problems, [r.to_dict() for r in results], inputs)
+
+
+def _configure(con: duckdb.DuckDBPyConnection, bdir: Path) -> None:
+    """Settings of the build's connection: no progress bar, spill folder inside the build."""
+    con.execute("SET enable_progress_bar = false")
+    tmp = str(bdir / ".tmp").replace("'", "''")
+    con.execute(f"SET temp_directory = '{tmp}'")
+
+
+def _runs_view(ledger_file: Path) -> str:
+    """The ``refresh_runs`` view over the run ledger (``sql/runs.sql``), bound to the ledger's absolute path."""
+    from codeetl.named_sql import named_statements
+
+    return named_statements("runs.sql")["view"].replace("{ledger}", str(ledger_file.resolve()).replace("'", "''"))
 
 
 def _load(con: duckdb.DuckDBPyConnection, parse_dirs: list[Path], catalog: dict[str, Dataset]) -> None:
@@ -322,6 +346,9 @@ def export_all(con: duckdb.DuckDBPyConnection, out: Path) -> None:
     ).fetchall()]
     for n in names:
         (out / n).mkdir(parents=True, exist_ok=True)
+        if n == "refresh_runs":  # the live ledger, not a copy: warehouse/refresh_runs.parquet, relative to the build
+            (out / n / f"{n}.parquet").symlink_to(Path("../../../..") / f"{n}.parquet")
+            continue
         target = str(out / n / f"{n}.parquet").replace("'", "''")
         con.execute(f"COPY (SELECT * FROM \"{n}\") TO '{target}' (FORMAT parquet, COMPRESSION zstd)")
     export_code_pages(con, out / "code_page")
@@ -474,6 +501,78 @@ def cleanup_leftovers(root: str | Path) -> list[str]:
     names = [str(p.relative_to(root)) for p in found]
     shown = ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
     return [f"removed {len(found)} half-written item(s) left by an interrupted refresh: {shown}"]
+
+
+# ------------------------------------------------------------------------------ build only what changed
+
+
+@dataclass
+class BuildOutcome:
+    """What the build step did: built a new warehouse (``changed``, ``result``, ``changes``), or found the
+    published one made from the same inputs and kept it (``changed`` false, nothing built)."""
+
+    changed: bool
+    build_id: str
+    database: str
+    result: BuildResult | None = None
+    changes: dict | None = None  # codeetl.changes.summarize: releases added, counts, ...
+
+
+def build_step(root: str | Path, catalog: dict[str, Dataset], link_dirs: list[Path] | None = None) -> BuildOutcome:
+    """Build a new warehouse from the latest parse of every release, unless the published build was made
+    from exactly the same inputs (:mod:`codeetl.changes`): then nothing is built and the current build is
+    kept. Returns what it did; a new build also says what changed since the published one."""
+    from codeetl import changes, ledger
+
+    root = Path(root)
+    wroot = root / "warehouse"
+    parses = latest_parses(root / "raw", catalog)
+    inputs = changes.build_inputs(parses, link_dirs, ledger.ensure_ledger(root))
+    if changes.unchanged(wroot, inputs):
+        build_id = os.readlink(wroot / "current").split("/")[-1]
+        return BuildOutcome(False, build_id, str(wroot / DB_NAME))
+    previous = changes.published_inputs(wroot)
+    result = build_warehouse(parses, catalog, wroot, link_dirs=link_dirs, inputs=inputs)
+    try:
+        summary = changes.summarize(previous, inputs, result.database)
+    except BaseException:
+        shutil.rmtree(result.directory, ignore_errors=True)
+        raise
+    return BuildOutcome(True, result.build_id, result.database, result, summary)
+
+
+def publish_step(outcome: BuildOutcome, warehouse_root: str | Path) -> str:
+    """Publish the outcome's new build (:func:`publish`); with nothing built, the current database stays.
+    Returns the published database's path."""
+    if outcome.result is None:
+        return outcome.database
+    return str(publish(outcome.result, warehouse_root))
+
+
+def refresh_summary(outcome: BuildOutcome, loaded: list[str], skipped: list[str], notes: list[str]) -> dict:
+    """The summary of a refresh (the flow's return value, ``codeetl refresh --json``): ``changed``, ``status``
+    (published / unchanged), ``database``, ``build_id``, ``releases_added``, ``changes``, ``tables``,
+    ``loaded``, ``skipped``, ``gates``, ``notes``."""
+    result = outcome.result
+    return {
+        "changed": outcome.changed,
+        "status": "published" if outcome.changed else "unchanged",
+        "database": outcome.database,
+        "build_id": outcome.build_id,
+        "releases_added": (outcome.changes or {}).get("releases_added", []),
+        "changes": outcome.changes,
+        "tables": result.tables if result else {},
+        "loaded": loaded,
+        "skipped": skipped + [f"curated link {p}" for p in (result.link_problems if result else [])],
+        "gates": result.gates if result else [],
+        "notes": notes,
+    }
+
+
+def ledger_outcome(summary: dict) -> dict:
+    """The ledger fields of a finished refresh's summary (:mod:`codeetl.ledger`)."""
+    return {"status": summary["status"], "changed": summary["changed"], "releases_added": summary["releases_added"],
+            "build_id": summary["build_id"], "changes": summary["changes"]}
 
 
 # ----------------------------------------------------------------------------------- the whole refresh

@@ -55,8 +55,10 @@ def refresh(
     if code is not None:  # the worker did the refresh and said everything
         raise typer.Exit(code)
     supervise.raise_on_sigterm()
-    try:
-        with pipeline.refresh_lock(data_dir) as notes:  # a second refresh stops here, before Prefect starts
+    from codeetl import ledger
+
+    try:  # a second refresh stops at the lock, before Prefect starts; every run that got the lock is recorded
+        with pipeline.refresh_lock(data_dir) as notes, ledger.recording(data_dir, dataset, "cli"):
             for note in notes:
                 err.print(f"[yellow]warning:[/] {escape(note)}", highlight=False)
             summary = _run_flow(data_dir, mirror, dataset, release, timeout, retries)
@@ -121,9 +123,18 @@ def _refresh_failed(e: BaseException, as_json: bool) -> None:
 
 
 def _print_summary(summary: dict, as_json: bool) -> None:
-    """The published build: a table of row counts, loaded and skipped releases (or the JSON summary)."""
+    """What the refresh did: nothing changed (one line), or the published build's row counts, gates, loaded and
+    skipped releases and what changed (or the JSON summary)."""
+    from codeetl.changes import describe
+
     if as_json:
         sys.stdout.write(json.dumps({"ok": True, **summary}, indent=2, default=str) + "\n")
+        return
+    if not summary["changed"]:
+        out.print(f"[green]nothing changed[/]: build {summary['build_id']} stays current ({summary['database']}); "
+                  f"{len(summary['loaded'])} releases checked, nothing downloaded, parsed or built")
+        for line in summary["skipped"]:
+            out.print(f"[yellow]skipped[/] {escape(line)}")
         return
     table = Table(title=f"Published {summary['database']} (build {summary['build_id']})")
     table.add_column("table")
@@ -137,3 +148,5 @@ def _print_summary(summary: dict, as_json: bool) -> None:
         out.print(f"[green]loaded[/] {line}")
     for line in summary["skipped"]:
         out.print(f"[yellow]skipped[/] {line}")
+    for line in describe(summary):
+        out.print(f"[bold]changed[/] {escape(line)}")
