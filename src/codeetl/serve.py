@@ -57,7 +57,8 @@ def ensure_server(log: Path, say: Callable[[str], None], timeout: float = STARTU
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "ab") as f:
         proc = subprocess.Popen([sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-                                stdout=f, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                                stdout=f, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True)  # Ctrl-C stops serve first; serve then stops the server
     started = time.monotonic()
     while not _answers(api, timeout=2):
         if proc.poll() is not None or time.monotonic() - started > timeout:

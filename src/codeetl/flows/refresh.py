@@ -126,7 +126,11 @@ def refresh(root: str = "data", mirror: str | None = None, datasets: list[str] |
         summary["run_id"] = run.row["run_id"]
         run.outcome = pipeline.ledger_outcome(summary)
     _artifact(summary)
-    return summary
+    if summary["changed"]:
+        return summary
+    from prefect.states import Completed  # shown as "Unchanged" by `prefect flow-run ls` and the UI
+
+    return Completed(name="Unchanged", message="nothing changed: nothing was built", data=summary)
 
 
 def _flow_run_id() -> str | None:
@@ -142,8 +146,9 @@ def _artifact(summary: dict) -> None:
 
     lines = [f"# codeetl refresh: {'new build ' + summary['build_id'] if summary['changed'] else 'nothing changed'}", ""]
     lines += [f"- {line}" for line in changes.describe(summary)]
-    lines += ["", f"database: `{summary['database']}`", "", "| loaded | |", "|---|---|"]
-    lines += [f"| {line} | |" for line in summary["loaded"]]
+    lines += ["", f"Database: `{summary['database']}`", "", "Releases checked: " + ", ".join(summary["loaded"])]
+    if summary["skipped"]:
+        lines += ["", "Skipped: " + "; ".join(summary["skipped"])]
     create_markdown_artifact(markdown="\n".join(lines), key="codeetl-refresh",
                              description="What this refresh changed (codeetl)")
 
