@@ -257,8 +257,10 @@ def corrupt_deflate(archive: bytes) -> bytes:
 
 def plain_refresh(root: str = "data", mirror: str | None = None, datasets: list[str] | None = None,
                   releases: list[str] | None = None, timeout: float | None = None, retries: int | None = None,
-                  notify: Callable[[str], None] | None = None, trigger: str = "cli") -> dict:
-    """The refresh flow's steps without Prefect (same order, same lock, same ledger, same summary keys)."""
+                  notify: Callable[[str], None] | None = None, trigger: str = "cli",
+                  link_dirs: list[Path] | None = None) -> dict:
+    """The refresh flow's steps without Prefect (same order, same lock, same ledger, same summary keys);
+    no curated link files unless `link_dirs` says where."""
     from codeetl import catalog as catalog_module
     from codeetl import ledger, pipeline
     from codeetl.fetch import Transport
@@ -273,6 +275,7 @@ def plain_refresh(root: str = "data", mirror: str | None = None, datasets: list[
         for n in notes:
             say(n)
         transport = Transport(timeout=timeout, retries=retries, notify=say)
+        clock = pipeline.Stopwatch()
         for r in selected:
             fetched = pipeline.fetch_step(r, Path(root), mirror, transport)
             if not fetched.downloads:
@@ -282,10 +285,13 @@ def plain_refresh(root: str = "data", mirror: str | None = None, datasets: list[
             loaded.append(f"{r.dataset}/{r.release} ({'reused parse' if parsed.reused else 'parsed'})")
         if not loaded:
             raise RuntimeError(f"nothing was fetched: no release of the selected datasets was found in the mirror {mirror}")
-        outcome = pipeline.build_step(root, catalog, link_dirs=[])
+        clock.lap("fetch_parse")
+        outcome = pipeline.build_step(root, catalog, link_dirs=link_dirs)
+        clock.lap("build")
         pipeline.publish_step(outcome, Path(root) / "warehouse")
+        clock.lap("publish")
         summary = pipeline.refresh_summary(outcome, loaded, skipped, notes)
-        summary["run_id"] = run.row["run_id"]
+        summary["run_id"], summary["seconds"] = run.row["run_id"], clock.laps
         run.outcome = pipeline.ledger_outcome(summary)
     return summary
 

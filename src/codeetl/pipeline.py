@@ -569,6 +569,24 @@ def refresh_summary(outcome: BuildOutcome, loaded: list[str], skipped: list[str]
     }
 
 
+class Stopwatch:
+    """Wall-clock seconds of consecutive steps: ``lap(name)`` records the time since the previous lap."""
+
+    def __init__(self) -> None:
+        import time
+
+        self._now = time.perf_counter
+        self._last = self._now()
+        self.laps: dict[str, float] = {}
+
+    def lap(self, name: str) -> float:
+        """Record and return the seconds since the previous lap (or the start) as step `name`."""
+        now = self._now()
+        self.laps[name] = round(now - self._last, 3)
+        self._last = now
+        return self.laps[name]
+
+
 def ledger_outcome(summary: dict) -> dict:
     """The ledger fields of a finished refresh's summary (:mod:`codeetl.ledger`)."""
     return {"status": summary["status"], "changed": summary["changed"], "releases_added": summary["releases_added"],

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -92,10 +93,16 @@ def _run_flow(data_dir: Path, mirror, dataset, release, timeout, retries) -> dic
         err.print(f"[dim]·[/] {escape(message)}", highlight=False)
 
     err.print(f"Refreshing into {data_dir}/ from {mirror or 'the official CMS/CDC URLs'} ...")
+    started = time.perf_counter()
     orchestrator.start_api(notify)
+    api = time.perf_counter()
     with progress, flow_module.reporting(on_progress, notify):
-        return flow_module.refresh(root=str(data_dir), mirror=mirror, datasets=dataset, releases=release,
-                                   timeout=timeout, retries=retries)
+        summary = flow_module.refresh(root=str(data_dir), mirror=mirror, datasets=dataset, releases=release,
+                                      timeout=timeout, retries=retries)
+    seconds = summary.setdefault("seconds", {})
+    seconds["orchestrator_start"] = round(api - started, 3)
+    seconds["flow"] = round(time.perf_counter() - api, 3)
+    return summary
 
 
 def _refresh_failed(e: BaseException, as_json: bool) -> None:

@@ -116,14 +116,18 @@ def refresh(root: str = "data", mirror: str | None = None, datasets: list[str] |
             ledger.recording(root, datasets, trigger, run_id=_flow_run_id()) as run:
         for note in notes:
             _notify(note, warning=True)
+        clock = pipeline.Stopwatch()
         loaded, skipped = fetch_and_parse(selected, root, mirror, timeout, retries)
+        clock.lap("fetch_parse")
         if not loaded:
             raise RuntimeError("nothing was fetched: no release of the selected datasets was found "
                                + (f"in the mirror {mirror}" if mirror else "at the catalog URLs"))
         outcome = build(root)
+        clock.lap("build")
         publish(outcome, root)
+        clock.lap("publish")
         summary = pipeline.refresh_summary(outcome, loaded, skipped, notes)
-        summary["run_id"] = run.row["run_id"]
+        summary["run_id"], summary["seconds"] = run.row["run_id"], clock.laps
         run.outcome = pipeline.ledger_outcome(summary)
     _artifact(summary)
     if summary["changed"]:
