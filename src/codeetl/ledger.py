@@ -101,7 +101,7 @@ def recording(root: str | Path, datasets: list[str] | None = None, trigger: str 
         yield _ACTIVE[key]
         return
     started = _now()
-    row = {"run_id": run_id or f"{started:%Y%m%dT%H%M%S}-{os.getpid()}", "started_at": started, "status": "running",
+    row = {"run_id": run_id or f"{started:%Y%m%dT%H%M%S.%f}-{os.getpid()}", "started_at": started, "status": "running",
            "datasets": list(datasets) if datasets else None, "trigger": trigger}
     runs = [{**r, "status": "interrupted"} if r["status"] == "running" else r for r in read_runs(root)]
     _write(root, runs + [row])
