@@ -61,6 +61,7 @@ def plain(root: Path, mirror: str) -> dict:
 
 def with_prefect(root: Path, mirror: str, home: Path) -> dict:
     """`codeetl refresh --json` as a process with HOME=`home`: wall time and the summary's seconds."""
+    home.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "HOME": str(home)}
     env.pop("PREFECT_API_URL", None)
     t = time.perf_counter()
@@ -115,13 +116,17 @@ def main() -> None:
                  "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
     with tempfile.TemporaryDirectory(prefix="codeetl-bench-") as tmp:
         tmp = Path(tmp)
-        res["plain_cold"] = plain(tmp / "plain", mirror)
-        res["plain_noop"] = plain(tmp / "plain", mirror)
-        res["code_process_s"] = code_process(tmp / "plain", a.runs)
-        res["code_page_parquet"] = parquet_read(tmp / "plain", 20)
+        def measure(name, fn, *args):
+            res[name] = fn(*args)
+            print(name, json.dumps(res[name]), file=sys.stderr, flush=True)
+
+        measure("plain_cold", plain, tmp / "plain", mirror)
+        measure("plain_noop", plain, tmp / "plain", mirror)
+        measure("code_process_s", code_process, tmp / "plain", a.runs)
+        measure("code_page_parquet", parquet_read, tmp / "plain", 20)
         if not a.no_prefect:
-            res["prefect_cold"] = with_prefect(tmp / "prefect", mirror, tmp / "home")
-            res["prefect_noop"] = with_prefect(tmp / "prefect", mirror, tmp / "home")
+            measure("prefect_cold", with_prefect, tmp / "prefect", mirror, tmp / "home")
+            measure("prefect_noop", with_prefect, tmp / "prefect", mirror, tmp / "home")
             for kind in ("cold", "noop"):
                 p, q = res[f"prefect_{kind}"]["seconds"], res[f"plain_{kind}"]["seconds"]
                 stages = sum(q.values())
