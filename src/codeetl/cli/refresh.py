@@ -78,6 +78,8 @@ def _run_flow(data_dir: Path, mirror, dataset, release, timeout, retries) -> dic
     # The CLI reports every stage and warning itself: Prefect stays quiet, sends no telemetry, and its
     # API server gets time to start on a busy machine. Before Prefect is imported.
     orchestrator.configure_prefect_env()
+    err.print(f"Refreshing into {data_dir}/ from {mirror or 'the official CMS/CDC URLs'} ...")
+    started = time.perf_counter()  # the orchestrator's start: importing Prefect, then its API server
     from codeetl.flows import refresh as flow_module
 
     progress = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeElapsedColumn(),
@@ -92,8 +94,6 @@ def _run_flow(data_dir: Path, mirror, dataset, release, timeout, retries) -> dic
     def notify(message: str) -> None:
         err.print(f"[dim]·[/] {escape(message)}", highlight=False)
 
-    err.print(f"Refreshing into {data_dir}/ from {mirror or 'the official CMS/CDC URLs'} ...")
-    started = time.perf_counter()
     orchestrator.start_api(notify)
     api = time.perf_counter()
     with progress, flow_module.reporting(on_progress, notify):

@@ -1,4 +1,5 @@
-"""The refresh flow: fetch → parse (every release concurrently) → build → publish, or nothing when nothing changed.
+"""The refresh flow: fetch → parse (one task per dataset, the datasets concurrently) → build → publish, or
+nothing when nothing changed.
 
 Run it with ``codeetl refresh`` or ``python -m codeetl.flows.refresh [--mirror ../shared/cms]``.
 
@@ -34,13 +35,9 @@ from codeetl.datasets.links.build import default_link_dirs
 from codeetl.fetch import FetchedRelease, Progress, Transport
 
 
-@task(cache_policy=NO_CACHE, task_run_name="fetch {dataset}/{release_id}")
-def fetch(dataset: str, release_id: str, root: str, mirror: str | None, timeout: float | None = None,
-          retries: int | None = None) -> FetchedRelease:
+def _fetch(dataset: str, release_id: str, root: str, mirror: str | None, transport: Transport) -> FetchedRelease:
     """Fetch one release (:func:`codeetl.pipeline.fetch_step`); returns what was found."""
     release = load_catalog()[dataset].release(release_id)
-    transport = Transport(progress=_progress_hook(), notify=lambda m: _notify(m, warning=True),
-                          timeout=timeout, retries=retries)
     fetched = pipeline.fetch_step(release, Path(root), mirror, transport)
     if fetched.downloads:
         state = "unchanged" if all(d.unchanged for d in fetched.downloads) else "downloaded"
@@ -48,14 +45,36 @@ def fetch(dataset: str, release_id: str, root: str, mirror: str | None, timeout:
     return fetched
 
 
-@task(cache_policy=NO_CACHE, task_run_name="parse {dataset}/{release_id}")
-def parse(dataset: str, release_id: str, fetched: FetchedRelease, root: str) -> pipeline.ParsedRelease:
+def _parse(dataset: str, release_id: str, fetched: FetchedRelease, root: str) -> pipeline.ParsedRelease:
     """Parse one fetched release, or reuse its parse (:func:`codeetl.pipeline.parse_release_cached`)."""
     release = load_catalog()[dataset].release(release_id)
     parsed = pipeline.parse_release_cached(release, fetched, Path(root) / "raw")
     rows = sum(parsed.tables.values())
     _notify(f"{'reused the parse of' if parsed.reused else 'parsed'} {dataset}/{release_id}: {rows:,} rows")
     return parsed
+
+
+@task(cache_policy=NO_CACHE, task_run_name="fetch and parse {dataset}")
+def fetch_and_parse(dataset: str, release_ids: list[str], root: str, mirror: str | None,
+                    timeout: float | None = None, retries: int | None = None) -> dict:
+    """Fetch and parse the selected releases of one dataset, in order (one task per dataset: the datasets run
+    concurrently); returns ``{"loaded": [...], "skipped": [...]}`` lines."""
+    transport = Transport(progress=_progress_hook(), notify=lambda m: _notify(m, warning=True),
+                          timeout=timeout, retries=retries)
+    loaded, skipped = [], []
+    for rid in release_ids:
+        fetched = _fetch(dataset, rid, root, mirror, transport)
+        if not fetched.downloads:
+            why = "not in the mirror" if mirror else "not published at the catalog URL"
+            _notify(f"skipped {dataset}/{rid}: {why} ({', '.join(fetched.missing)})", warning=True)
+            skipped.append(f"{dataset}/{rid}: {why}")
+            continue
+        if fetched.missing:
+            _notify(f"{dataset}/{rid}: {len(fetched.missing)} optional download(s) not found, loading the rest: "
+                    f"{', '.join(fetched.missing)}", warning=True)
+        parsed = _parse(dataset, rid, fetched, root)
+        loaded.append(f"{dataset}/{rid} ({'reused parse' if parsed.reused else 'parsed'})")
+    return {"loaded": loaded, "skipped": skipped}
 
 
 @task(cache_policy=NO_CACHE)
@@ -75,26 +94,19 @@ def publish(outcome: pipeline.BuildOutcome, root: str) -> str:
     return pipeline.publish_step(outcome, Path(root) / "warehouse")
 
 
-def fetch_and_parse(selected: list, root: str, mirror: str | None, timeout: float | None,
-                    retries: int | None) -> tuple[list[str], list[str]]:
-    """Fetch and parse every selected release, the releases concurrently (Prefect's thread pool: downloads
-    overlap); returns the loaded and skipped lines."""
-    fetches = [(r, fetch.submit(r.dataset, r.release, root, mirror, timeout, retries)) for r in selected]
-    parses, loaded, skipped = [], [], []
-    for r, future in fetches:
-        fetched = future.result()
-        if not fetched.downloads:
-            why = "not in the mirror" if mirror else "not published at the catalog URL"
-            _notify(f"skipped {r.dataset}/{r.release}: {why} ({', '.join(fetched.missing)})", warning=True)
-            skipped.append(f"{r.dataset}/{r.release}: {why}")
-            continue
-        if fetched.missing:
-            _notify(f"{r.dataset}/{r.release}: {len(fetched.missing)} optional download(s) not found, loading the rest: "
-                    f"{', '.join(fetched.missing)}", warning=True)
-        parses.append((r, parse.submit(r.dataset, r.release, fetched, root)))
-    for r, future in parses:
-        parsed = future.result()
-        loaded.append(f"{r.dataset}/{r.release} ({'reused parse' if parsed.reused else 'parsed'})")
+def _every_dataset(selected: list, root: str, mirror: str | None, timeout: float | None,
+                   retries: int | None) -> tuple[list[str], list[str]]:
+    """Fetch and parse every selected release: one task per dataset, submitted together (Prefect's thread
+    pool: downloads overlap); returns the loaded and skipped lines in catalog order."""
+    by_dataset: dict[str, list[str]] = {}
+    for r in selected:
+        by_dataset.setdefault(r.dataset, []).append(r.release)
+    futures = [fetch_and_parse.submit(ds, rids, root, mirror, timeout, retries) for ds, rids in by_dataset.items()]
+    loaded, skipped = [], []
+    for future in futures:
+        out = future.result()
+        loaded += out["loaded"]
+        skipped += out["skipped"]
     return loaded, skipped
 
 
@@ -117,7 +129,7 @@ def refresh(root: str = "data", mirror: str | None = None, datasets: list[str] |
         for note in notes:
             _notify(note, warning=True)
         clock = pipeline.Stopwatch()
-        loaded, skipped = fetch_and_parse(selected, root, mirror, timeout, retries)
+        loaded, skipped = _every_dataset(selected, root, mirror, timeout, retries)
         clock.lap("fetch_parse")
         if not loaded:
             raise RuntimeError("nothing was fetched: no release of the selected datasets was found "
