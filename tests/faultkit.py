@@ -321,14 +321,21 @@ def run_cli(args: list[str], monkeypatch=None):
 # ------------------------------------------------------------------------------------------ snapshots
 
 
+LEDGER = "warehouse/refresh_runs.parquet"
+"""The run ledger: a failed refresh records itself there, so snapshots leave it out."""
+
+
 def snapshot(root: Path, under: str = "") -> dict[str, str]:
-    """Every file, folder and link under root/under: relative path -> sha256, "dir" or "-> target"."""
+    """Every file, folder and link under root/under: relative path -> sha256, "dir" or "-> target" (but the
+    run ledger, which every refresh that took the lock appends to, failed ones included)."""
     out: dict[str, str] = {}
     base = Path(root) / under
     if not base.exists():
         return out
     for p in sorted(base.rglob("*")):
         rel = str(p.relative_to(root))
+        if rel == LEDGER:
+            continue
         if p.is_symlink():
             out[rel] = "-> " + os.readlink(p)
         elif p.is_dir():
