@@ -110,6 +110,7 @@ class Dataset:
     releases: tuple[Release, ...] = field(default_factory=tuple)
 
     def release(self, release_id: str) -> Release:
+        """The release `release_id` of this dataset; CatalogError naming the known ones when there is none."""
         for r in self.releases:
             if r.release == release_id:
                 return r

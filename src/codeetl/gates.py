@@ -71,6 +71,7 @@ def parse_gates(text: str, dataset: str, source: str) -> list[Gate]:
     start = 0
 
     def close() -> None:
+        """Close the block being read, if any, into a Gate."""
         if not head:
             return
         missing = [k for k in ("gate", "checks", "file") if k not in head]

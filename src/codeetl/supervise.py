@@ -50,7 +50,8 @@ def run_supervised(argv: list[str]) -> int | None:
         return None
     parent = os.getpid()
 
-    def die_with_parent() -> None:  # runs in the child between fork and exec
+    def die_with_parent() -> None:
+        """In the child, between fork and exec: ask the kernel for SIGTERM when the parent dies (Linux prctl)."""
         _prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
         if os.getppid() != parent:  # the parent died before the request took effect
             os._exit(143)
@@ -59,6 +60,7 @@ def run_supervised(argv: list[str]) -> int | None:
     child = subprocess.Popen([sys.executable, "-m", "codeetl", *argv], env=env, preexec_fn=die_with_parent)
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the worker, which cleans up
     try:
+        """In the child before exec: ask the kernel to send SIGTERM when the parent dies (Linux prctl)."""
         code = child.wait()
     finally:
         signal.signal(signal.SIGINT, previous)
@@ -116,6 +118,7 @@ def _children() -> list[int]:
 def raise_on_sigterm() -> None:
     """Make SIGTERM raise :class:`Terminated` in the main thread, so cleanup code runs. Returns None."""
     def handler(signum, frame):
+        """Turn SIGTERM into Terminated, so the refresh unwinds and cleans up."""
         raise Terminated()
 
     signal.signal(signal.SIGTERM, handler)

@@ -399,13 +399,14 @@ def pfs_mirror(tmp_path: Path, rvu: bytes | Path = PFS / RVU, gpci: bytes | Path
     return fk.mirror_with(tmp_path, {f"pfs/2026-B/{RVU}": rvu, f"pfs/2026-B/{GPCI}": gpci})
 
 
-def test_header_only_gpci_file_fails_its_gate(monkeypatch, prev, tmp_path):
+def test_header_only_gpci_file_fails_the_refresh(monkeypatch, prev, tmp_path):
+    """The GPCI parser itself refuses a file with no locality row (the files_not_empty gate would too)."""
     before = kept(prev)
     lines = (PFS / GPCI).read_bytes().splitlines(keepends=True)
     header = next(i for i, line in enumerate(lines) if b"Locality Name" in line or b"LOCALITY NAME" in line.upper())
     r, _ = refresh(monkeypatch, prev, str(pfs_mirror(tmp_path, gpci=b"".join(lines[: header + 1]))),
                    "--dataset", "pfs", "--release", "2026-B")
-    assert_failed_and_kept(r, prev, before, "gate pfs.files_not_empty", "GPCI2026.csv (pfs 2026-B)", "role=gpci")
+    assert_failed_and_kept(r, prev, before, "GPCI2026.csv", "expected at least one locality row after the header")
 
 
 def test_header_only_appendix_b_fails(monkeypatch, prev, tmp_path):

@@ -38,12 +38,7 @@ def drg(
     data_dir: DataDir = Path("data"),
 ) -> None:
     """Show an MS-DRG page: title, MDC, type, weights, lengths of stay, family and defining diagnoses."""
-    from codeetl.pages.drg import drg_page
-    from codeetl.render.drg import render_drg_page
-
-    _check_arg(number, "MS-DRG")
-    day = _date(as_of)
-    _show(data_dir, lambda con: drg_page(con, number, as_of=day), render_drg_page, as_json)
+    _page("drg", number, "MS-DRG", as_of, data_dir, as_json)
 
 
 @app.command()
@@ -54,12 +49,7 @@ def icd9(
     data_dir: DataDir = Path("data"),
 ) -> None:
     """Show an ICD-9-CM code's ICD-10-CM equivalents (GEMs), with combination scenarios and choice lists."""
-    from codeetl.pages.icd9 import icd9_page
-    from codeetl.render.icd9 import render_icd9_page
-
-    _check_arg(code, "ICD-9-CM code")
-    day = _date(as_of)
-    _show(data_dir, lambda con: icd9_page(con, code, as_of=day), render_icd9_page, as_json)
+    _page("icd9", code, "ICD-9-CM code", as_of, data_dir, as_json)
 
 
 @app.command()
@@ -71,10 +61,17 @@ def cpt(
     data_dir: DataDir = Path("data"),
 ) -> None:
     """Show a procedure's Medicare Physician Fee Schedule page: descriptor, status, RVUs, national and locality amounts."""
-    from codeetl.pages.cpt import cpt_page
-    from codeetl.render.cpt import render_cpt_page
-
-    _check_arg(code, "code")
     _check_arg(locality, "--locality")
+    _page("cpt", code, "code", as_of, data_dir, as_json, locality=locality)
+
+
+def _page(name: str, value: str, what: str, as_of: str | None, data_dir: Path, as_json: bool, **options) -> None:
+    """Show page `name` of `value`: ``codeetl.pages.<name>.<name>_page(con, value, as_of=day, **options)``
+    rendered by ``codeetl.render.<name>.render_<name>_page`` (imported when used: pages load duckdb)."""
+    import importlib
+
+    _check_arg(value, what)
     day = _date(as_of)
-    _show(data_dir, lambda con: cpt_page(con, code, as_of=day, locality=locality), render_cpt_page, as_json)
+    make = getattr(importlib.import_module(f"codeetl.pages.{name}"), f"{name}_page")
+    render = getattr(importlib.import_module(f"codeetl.render.{name}"), f"render_{name}_page")
+    _show(data_dir, lambda con: make(con, value, as_of=day, **options), render, as_json)

@@ -63,6 +63,7 @@ def resolve_locality(con, release: str, text: str) -> dict:
 
 def cpt_page(con: duckdb.DuckDBPyConnection, text: str, as_of: dt.date | None = None,
              locality: str | None = None) -> dict[str, Any]:
+    """The CPT/HCPCS page of `text` in the PFS release of `as_of` (default today; JSON keys in the module docstring), with the amounts of `locality` when given."""
 
     code = normalise_hcpcs(text)
     rel = pick_release(con, "pfs", as_of)
@@ -105,7 +106,7 @@ def cpt_page(con: duckdb.DuckDBPyConnection, text: str, as_of: dt.date | None = 
                                    "state": lp[0]["state"], **_amounts(lp[0])}
         out_rows.append(row)
     notice = copyright_notice(con, rid, dental=code.startswith("D"))
-    return {"hcpcs": code, "release": _jsonable(rel), "copyright": notice, "rows": out_rows,
+    return {"hcpcs": code, "release": _jsonable(rel), "day": (as_of or dt.date.today()).isoformat(), "copyright": notice, "rows": out_rows,
             "sources": sources(con, [("pfs", rid)])}
 
 

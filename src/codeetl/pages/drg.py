@@ -49,7 +49,8 @@ def drg_page(con: duckdb.DuckDBPyConnection, text: str, as_of: dt.date | None = 
                     "LEFT JOIN msdrg_dx c ON c.version = x.version AND c.dx = x.dx WHERE x.version = ? AND x.drg = ? "
                     "ORDER BY x.dx LIMIT ?", [version, drg, examples])
     return {
-        "drg": drg, "version": version, "release": _jsonable(rel), "fiscal_year": d["fiscal_year"],
+        "drg": drg, "version": version, "release": _jsonable(rel), "day": (as_of or dt.date.today()).isoformat(),
+        "fiscal_year": d["fiscal_year"],
         "title": d["title"] or d["title_ipps"],
         "mdc": {"code": d["mdc"], "name": mdc[0]["name"] if mdc else None},
         "type": {"M": "medical", "P": "surgical"}.get(d["type"], d["type"]),

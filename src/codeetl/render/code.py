@@ -17,6 +17,7 @@ def render_code_page(console: Console, p: dict) -> None:
     """Print the code page `p` (from :func:`codeetl.pages.code.code_page`): head, where the code sits, its
     notes, 7th characters, siblings and children, the ICD-9, MS-DRG and procedure sections, and the sources."""
     render_head(console, p)
+    render_history(console, p)
     render_notes(console, p)
     if p["seventh_characters"]:
         console.print()
@@ -54,7 +55,7 @@ def render_head(console: Console, p: dict) -> None:
     head = Group(
         Text.assemble((p["code"], "bold cyan"), "  ", (p["description_tabular"] or p["description"], "bold")),
         Text.assemble("Status: ", status, f"   ICD-10-CM release {p['release']['release']} ({p['release']['label']})"),
-        *_not_in_effect(p["release"].get("in_effect")),
+        *_not_in_effect(p["release"].get("in_effect"), p.get("day"), p["release"]),
     )
     console.print(Panel(head, expand=False))
     where = Table(show_header=False, box=None)
@@ -72,6 +73,26 @@ def render_head(console: Console, p: dict) -> None:
     console.print(where)
     if p.get("hierarchy_note"):
         console.print(Text(f"Note: {p['hierarchy_note']}.", style="yellow"))
+
+
+def render_history(console: Console, p: dict) -> None:
+    """Print the code's history line: since when it is known valid (or a header), and its changes over the
+    loaded releases, from the ``history`` section."""
+    h = p.get("history")
+    if not h:
+        return
+    spans = h["spans"]
+    kind = lambda s: "valid code" if s["is_billable"] else "header"  # noqa: E731
+    line = f"History: {kind(spans[-1])} since {spans[-1]['valid_from']} ({spans[-1]['first_release']})"
+    if len(spans) > 1 or spans[0]["valid_from"] != h["first_valid_from"]:
+        line += f"; known since {h['first_valid_from']} ({spans[0]['first_release']})"
+    changes = []
+    if h["descriptions"] > 1:
+        changes.append(f"{h['descriptions'] - 1} description change(s)")
+    if h["billable_changes"]:
+        changes.append("changed between valid code and header")
+    line += "; " + (", ".join(changes) if changes else "unchanged") + " over the loaded releases"
+    console.print(Text(line, style="dim"))
 
 
 def render_notes(console: Console, p: dict) -> None:
@@ -97,13 +118,20 @@ def render_notes(console: Console, p: dict) -> None:
                 console.print(f"    • {n['text']}", highlight=False)
 
 
+def _open(console: Console, section: dict | None, title) -> dict | None:
+    """Start a section of the page: a blank line and a rule titled ``title(section)``; returns the section, or
+    None (printing nothing) when the page has none."""
+    if section:
+        console.print()
+        console.rule(title(section), style="dim")
+    return section
+
+
 def render_icd9(console: Console, p: dict) -> None:
     """Print the ICD-9-CM section (both GEMs, combinations read out), if any."""
-    s = p.get("icd9")
+    s = _open(console, p.get("icd9"), lambda s: f"ICD-9-CM equivalents (GEMs {s['release']})")
     if not s:
         return
-    console.print()
-    console.rule(f"ICD-9-CM equivalents (GEMs {s['release']})", style="dim")
     console.print(Text.assemble("Equivalents: ", (", ".join(s["equivalents"]) or "none (no map)", "bold")))
     for key, label, other in (("icd10_to_icd9", f"{p['code']} → ICD-9-CM (backward GEM)", "target"),
                               ("icd9_to_icd10", f"ICD-9-CM → {p['code']} (forward GEM)", "source")):
@@ -128,12 +156,10 @@ def render_icd9(console: Console, p: dict) -> None:
 
 def render_msdrg(console: Console, p: dict) -> None:
     """Print the MS-DRG section (MDCs, DRGs with weights and when each applies, CC/MCC level), if any."""
-    s = p.get("ms_drg")
+    s = _open(console, p.get("ms_drg"), lambda s: f"MS-DRG {s['version']} (FY{s['fiscal_year']})")
     if not s:
         return
-    console.print()
-    console.rule(f"MS-DRG {s['version']} (FY{s['fiscal_year']})", style="dim")
-    for line in _not_in_effect(s.get("in_effect")):
+    for line in _not_in_effect(s.get("in_effect"), p.get("day"), {"dataset": "MS-DRG", "release": s["version"]}):
         console.print(line)
     for g in s["as_principal"]:
         console.print(Text.assemble("MDC ", (g["mdc"] or "—", "bold"), f" {g['mdc_name'] or ''}"))
@@ -161,7 +187,7 @@ def render_procedures(console: Console, p: dict) -> None:
     else:  # no fee schedule for the date: say so once, not on every row
         console.rule("Related procedures", style="dim")
         console.print(Text(f"No fees: {s['items'][0]['no_fee_reason']}.", style="yellow"))
-    for line in _not_in_effect(s.get("pfs_in_effect")):
+    for line in _not_in_effect(s.get("pfs_in_effect"), p.get("day"), {"dataset": "PFS", "release": s["pfs_release"]}):
         console.print(line)
     t = Table(box=None, pad_edge=False)
     for c in ("code", "descriptor", "status", "fee", "source"):

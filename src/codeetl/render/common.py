@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from rich.table import Table
 from rich.text import Text
 
 NOT_IN_EFFECT = "That release is not in effect on the requested date; it is the latest one loaded before it."
 
 
-def not_in_effect(in_effect: bool | None) -> list[Text]:
-    """The warning line (a list of one Text, or empty) for a page or section whose release is not in effect on the requested date."""
-    return [Text(NOT_IN_EFFECT, style="yellow")] if in_effect is False else []
+DATASET_TITLES = {"icd10cm": "ICD-10-CM", "msdrg": "MS-DRG", "ipps": "IPPS", "pfs": "Medicare PFS", "gems": "GEM"}
+
+
+def not_in_effect(in_effect: bool | None, day: str | None = None, release: dict | None = None) -> list[Text]:
+    """The warning line (a list of one Text, or empty) for a page or section whose release is not in effect on
+    its date. When the date is today, it says plainly that the warehouse is behind (no loaded release of the
+    dataset is in effect today) and what to run."""
+    if in_effect is not False:
+        return []
+    if day is not None and day == dt.date.today().isoformat():
+        ended = f" ({release['release']} ended {release['effective_to']})" if release and release.get("effective_to") else ""
+        name = DATASET_TITLES.get((release or {}).get("dataset", ""), (release or {}).get("dataset", ""))
+        return [Text(f"The warehouse is behind: no loaded {name} release is in effect today"
+                     f"{ended}; this is the latest one loaded. Run `codeetl refresh`; `codeetl status` shows what is due.",
+                     style="yellow")]
+    return [Text(NOT_IN_EFFECT, style="yellow")]
 
 
 def code_list(title: str, rows: list[dict], highlight: str | None = None) -> Table:

@@ -17,7 +17,7 @@ def render_cpt_page(console: Console, p: dict) -> None:
         Text.assemble((p["hcpcs"], "bold cyan"), "  ", (first["description"], "bold")),
         Text(f"Medicare Physician Fee Schedule {p['release']['release']} ({p['release']['label']}), "
              f"conversion factor {first['conversion_factor']}"),
-        *_not_in_effect(p["release"].get("in_effect")),
+        *_not_in_effect(p["release"].get("in_effect"), p.get("day"), p["release"]),
     ), expand=False))
     for r in p["rows"]:
         mod = f" modifier {r['modifier']}" if r["modifier"] else " (global service)"

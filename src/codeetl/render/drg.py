@@ -16,7 +16,7 @@ def render_drg_page(console: Console, p: dict) -> None:
     console.print(Panel(Group(
         Text.assemble(("MS-DRG " + p["drg"], "bold cyan"), "  ", (p["title"], "bold")),
         Text(f"Version {p['version']} (FY{p['fiscal_year']}) · MDC {mdc} · {p['type'] or '—'}"),
-        *_not_in_effect(p["release"].get("in_effect")),
+        *_not_in_effect(p["release"].get("in_effect"), p.get("day"), p["release"]),
     ), expand=False))
     t = Table(show_header=False, box=None)
     t.add_column(style="dim")

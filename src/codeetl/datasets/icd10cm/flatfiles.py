@@ -76,6 +76,7 @@ def codes_from_order(order: pl.DataFrame) -> pl.DataFrame:
     known = set(codes["code_nodot"].to_list())
 
     def parent_of(c: str) -> str | None:
+        """The longest shorter code of the file that prefixes `c`, or None."""
         for n in range(len(c) - 1, 2, -1):
             if c[:n] in known:
                 return c[:n]

@@ -96,27 +96,9 @@ def read_link_files(folder: str | Path) -> pl.DataFrame:
     return pl.concat(frames)
 
 
-def validate_links(frame: pl.DataFrame, known_dx: set[str], known_hcpcs: set[str]) -> tuple[pl.DataFrame, list[LinkProblem]]:
-    """Split curated links into the loadable ones and the problems.
-
-    ``known_dx``: the ICD-10-CM codes a link may use (dotted or not; pass only billable codes to reject
-    headers such as M96). ``known_hcpcs``: the CPT/HCPCS codes (e.g. the PFS release's ``pfs_rvu.hcpcs``).
-    A row is valid when its dx and hcpcs have the right shape and are known, it has a source, and it does
-    not repeat an earlier row of the same file (same dx, hcpcs and source). Every failed check of a row is
-    reported; a row with any problem is not in the valid frame.
-
-    Returns ``(valid, problems)``: ``valid`` has :data:`FRAME_COLUMNS` with ``dx`` dotted; ``problems``
-    is ordered by file and line.
-    """
-    dx_known = pl.Series([icd10_nodot(c) for c in known_dx], dtype=pl.String)
-    hcpcs_known = pl.Series([c.strip().upper() for c in known_hcpcs], dtype=pl.String)
-    dx = pl.col("dx").str.replace_all(".", "", literal=True)
-    checked = frame.with_row_index("_row").with_columns(
-        dx.alias("_dx_nodot"),
-        pl.struct("file", dx, "hcpcs", "source").is_first_distinct().alias("_first"),
-        pl.col("line_no").first().over("file", dx, "hcpcs", "source").alias("_first_line"),
-    )
-    checks: list[tuple[pl.Expr, pl.Expr, str | pl.Expr]] = [
+def _link_checks(dx_known: pl.Series, hcpcs_known: pl.Series) -> list[tuple[pl.Expr, pl.Expr, str | pl.Expr]]:
+    """The checks of a link row, in report order: (is a problem, code shown, why)."""
+    return [
         # (is a problem, code shown, why)
         (pl.col("dx") == "", pl.lit(""), "missing ICD-10-CM code (dx)"),
         (
@@ -143,6 +125,29 @@ def validate_links(frame: pl.DataFrame, known_dx: set[str], known_hcpcs: set[str
             pl.format("duplicate of line {}", pl.col("_first_line")),
         ),
     ]
+
+
+def validate_links(frame: pl.DataFrame, known_dx: set[str], known_hcpcs: set[str]) -> tuple[pl.DataFrame, list[LinkProblem]]:
+    """Split curated links into the loadable ones and the problems.
+
+    ``known_dx``: the ICD-10-CM codes a link may use (dotted or not; pass only billable codes to reject
+    headers such as M96). ``known_hcpcs``: the CPT/HCPCS codes (e.g. the PFS release's ``pfs_rvu.hcpcs``).
+    A row is valid when its dx and hcpcs have the right shape and are known, it has a source, and it does
+    not repeat an earlier row of the same file (same dx, hcpcs and source). Every failed check of a row is
+    reported; a row with any problem is not in the valid frame.
+
+    Returns ``(valid, problems)``: ``valid`` has :data:`FRAME_COLUMNS` with ``dx`` dotted; ``problems``
+    is ordered by file and line.
+    """
+    dx_known = pl.Series([icd10_nodot(c) for c in known_dx], dtype=pl.String)
+    hcpcs_known = pl.Series([c.strip().upper() for c in known_hcpcs], dtype=pl.String)
+    dx = pl.col("dx").str.replace_all(".", "", literal=True)
+    checked = frame.with_row_index("_row").with_columns(
+        dx.alias("_dx_nodot"),
+        pl.struct("file", dx, "hcpcs", "source").is_first_distinct().alias("_first"),
+        pl.col("line_no").first().over("file", dx, "hcpcs", "source").alias("_first_line"),
+    )
+    checks = _link_checks(dx_known, hcpcs_known)
     found = pl.concat(
         [
             checked.filter(bad).select(

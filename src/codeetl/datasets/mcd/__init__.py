@@ -117,9 +117,11 @@ class _Table:
             start = reader.line_num + 1
 
     def fail(self, line: int, expected: str, found: str):
+        """Raise SourceFormatError for `line` of this table."""
         raise SourceFormatError(self.where, line, expected, found)
 
     def integer(self, line: int, row: dict, col: str, optional: bool = False) -> int | None:
+        """The integer in `col` of `row` (None when empty and `optional`); raises naming the line otherwise."""
         v = row.get(col, "")
         if v == "" and optional:
             return None
@@ -128,6 +130,7 @@ class _Table:
         return int(v)
 
     def date(self, line: int, row: dict, col: str) -> dt.date | None:
+        """The date in `col` of `row` (YYYY-MM-DD or MM/DD/YYYY; None when empty); raises naming the line otherwise."""
         v = row.get(col, "")
         if not v:
             return None
@@ -243,72 +246,56 @@ def _articles(t: _Table | None, release: str) -> pl.DataFrame:
     return pl.DataFrame(recs, schema=schema)
 
 
-def _covered(t: _Table, release: str) -> pl.DataFrame:
+def _article_code_rows(t: _Table, release: str, check, columns: dict) -> pl.DataFrame:
+    """Rows of an article x code table: release, article id and version, then each of `columns` (name ->
+    (dtype, value(line, row))), and the line. ``check(line, row)`` raises for a bad code first."""
     recs = []
     for line, r in t.rows:
-        code = r["icd10_code_id"].upper()
-        if not looks_like_icd10(code):
-            t.fail(line, "icd10_code_id: an ICD-10-CM code (M96.1)", r["icd10_code_id"])
-        recs.append(
-            {
-                "release": release,
-                "article_id": t.integer(line, r, "article_id"),
-                "article_version": t.integer(line, r, "article_version"),
-                "icd10_code": icd10_dotted(code),
-                "covered_group": t.integer(line, r, "icd10_covered_group"),
-                "range_flag": r.get("range") or None,
-                "sort_order": t.integer(line, r, "sort_order", optional=True),
-                "description": r.get("description") or None,
-                "asterisk": r.get("asterisk") or None,
-                "line_no": line,
-            }
-        )
-    schema = {
-        "release": pl.String,
-        "article_id": pl.Int64,
-        "article_version": pl.Int32,
-        "icd10_code": pl.String,
-        "covered_group": pl.Int32,
-        "range_flag": pl.String,
-        "sort_order": pl.Int32,
-        "description": pl.String,
-        "asterisk": pl.String,
-        "line_no": pl.Int32,
-    }
+        check(line, r)
+        recs.append({"release": release, "article_id": t.integer(line, r, "article_id"),
+                     "article_version": t.integer(line, r, "article_version"),
+                     **{name: value(line, r) for name, (_, value) in columns.items()}, "line_no": line})
+    schema = {"release": pl.String, "article_id": pl.Int64, "article_version": pl.Int32,
+              **{name: dtype for name, (dtype, _) in columns.items()}, "line_no": pl.Int32}
     return pl.DataFrame(recs, schema=schema)
+
+
+def _text(col: str):
+    """A column's value: the cell's text, or None when it is empty."""
+    return lambda line, r: r.get(col) or None
+
+
+def _covered(t: _Table, release: str) -> pl.DataFrame:
+    """``mcd_article_icd10_covered`` rows: each covered ICD-10-CM code (dotted) of an article version."""
+    def check(line, r):
+        """Raise naming the line unless the row's code is an ICD-10-CM code."""
+        if not looks_like_icd10(r["icd10_code_id"].upper()):
+            t.fail(line, "icd10_code_id: an ICD-10-CM code (M96.1)", r["icd10_code_id"])
+
+    return _article_code_rows(t, release, check, {
+        "icd10_code": (pl.String, lambda line, r: icd10_dotted(r["icd10_code_id"].upper())),
+        "covered_group": (pl.Int32, lambda line, r: t.integer(line, r, "icd10_covered_group")),
+        "range_flag": (pl.String, _text("range")),
+        "sort_order": (pl.Int32, lambda line, r: t.integer(line, r, "sort_order", optional=True)),
+        "description": (pl.String, _text("description")),
+        "asterisk": (pl.String, _text("asterisk")),
+    })
 
 
 def _hcpcs(t: _Table, release: str) -> pl.DataFrame:
-    recs = []
-    for line, r in t.rows:
-        code = r["hcpc_code_id"].upper()
-        if not _HCPCS.match(code):
+    """``mcd_article_hcpcs`` rows: each CPT/HCPCS code of an article version."""
+    def check(line, r):
+        """Raise naming the line unless the row's code is a CPT/HCPCS code."""
+        if not _HCPCS.match(r["hcpc_code_id"].upper()):
             t.fail(line, "hcpc_code_id: a 5-character CPT/HCPCS code", r["hcpc_code_id"])
-        recs.append(
-            {
-                "release": release,
-                "article_id": t.integer(line, r, "article_id"),
-                "article_version": t.integer(line, r, "article_version"),
-                "hcpcs": code,
-                "hcpcs_group": t.integer(line, r, "hcpc_code_group"),
-                "range_flag": r.get("range") or None,
-                "short_description": r.get("short_description") or None,
-                "long_description": r.get("long_description") or None,
-                "line_no": line,
-            }
-        )
-    schema = {
-        "release": pl.String,
-        "article_id": pl.Int64,
-        "article_version": pl.Int32,
-        "hcpcs": pl.String,
-        "hcpcs_group": pl.Int32,
-        "range_flag": pl.String,
-        "short_description": pl.String,
-        "long_description": pl.String,
-        "line_no": pl.Int32,
-    }
-    return pl.DataFrame(recs, schema=schema)
+
+    return _article_code_rows(t, release, check, {
+        "hcpcs": (pl.String, lambda line, r: r["hcpc_code_id"].upper()),
+        "hcpcs_group": (pl.Int32, lambda line, r: t.integer(line, r, "hcpc_code_group")),
+        "range_flag": (pl.String, _text("range")),
+        "short_description": (pl.String, _text("short_description")),
+        "long_description": (pl.String, _text("long_description")),
+    })
 
 
 def _groups(tables: dict[str, _Table], release: str) -> pl.DataFrame:

@@ -279,6 +279,21 @@ FROM items i LEFT JOIN fees f ON f.hcpcs = i.hcpcs
 GROUP BY i.code;
 COMMENT ON MACRO TABLE cp_procedures IS 'cp_procedures(icd, day, codes): the procedures section (linked procedures with PFS descriptor, status and national fee of the PFS release of day). A part of code_page.';
 
+-- The history section: the code's spans of unchanged validity and description over the loaded releases
+-- (icd10cm_code_history), oldest first.
+CREATE OR REPLACE MACRO cp_history(icd, codes) AS TABLE
+SELECT h.code,
+       {'spans': list({'valid_from': h.valid_from, 'valid_to': h.valid_to, 'is_billable': h.is_billable,
+                       'description': h.description, 'first_release': h.first_release, 'last_release': h.last_release}
+                      ORDER BY h.valid_from),
+        'first_valid_from': min(h.valid_from),
+        'descriptions': count(DISTINCT h.description),
+        'billable_changes': count(DISTINCT h.is_billable) - 1} AS history
+FROM icd10cm_code_history h
+WHERE h.code IN (SELECT n.code FROM cp_nodes(icd, codes) n)
+GROUP BY h.code;
+COMMENT ON MACRO TABLE cp_history IS 'cp_history(icd, codes): the history section of each code: its spans of unchanged validity and description over the loaded releases (icd10cm_code_history), the first day it is known valid, how many descriptions it had and how often it changed between billable and header. A part of code_page.';
+
 -- What a page of this release lacks because it was not loaded from the Tabular List XML; NULL when it was.
 CREATE OR REPLACE MACRO cp_hierarchy_note(icd) AS
 CASE WHEN EXISTS (SELECT 1 FROM icd10cm_chapters h WHERE h.release = icd) THEN NULL
@@ -296,17 +311,19 @@ SELECT
     n.code, n.code_nodot, n.description, n.description_tabular, n.is_billable,
     CASE WHEN n.is_billable THEN 'valid code' ELSE 'header' END AS kind,
     (SELECT icd10cm FROM r) AS release,
+    (SELECT r.day FROM r) AS day,
     (SELECT note IS NULL FROM hn) AS hierarchy,
     (SELECT note FROM hn) AS hierarchy_note,
     h.chapter, h.section, h.category, h.ancestors,
     coalesce(nt.notes, []) AS notes,
     h.seventh_characters, h.siblings, h.children,
-    g.icd9, d.ms_drg, p.procedures
+    g.icd9, d.ms_drg, p.procedures, hs.history
 FROM cp_nodes(icd, codes) n
 JOIN cp_hierarchy(icd, codes) h ON h.code = n.code
 LEFT JOIN cp_notes(icd, codes) nt ON nt.code = n.code
 LEFT JOIN cp_icd9(icd, day, codes) g ON g.code = n.code
 LEFT JOIN cp_msdrg(icd, day, codes) d ON d.code = n.code
 LEFT JOIN cp_procedures(icd, day, codes) p ON p.code = n.code
+LEFT JOIN cp_history(icd, codes) hs ON hs.code = n.code
 ORDER BY n.code;
-COMMENT ON MACRO TABLE code_page IS 'code_page(icd_release, day, codes): the code page of every code node of ICD-10-CM release icd_release (or of those in the list codes), with the MS-DRG, GEM and PFS releases of day (NULL: the release''s first day; see page_releases): code, description, is_billable, kind, release, hierarchy, chapter, section, category, ancestors, notes (own and inherited, with where each is printed), seventh_characters, siblings, children, icd9, ms_drg, procedures. `codeetl code X --json` and the parquet export code_page/release=<id>/ both read it.';
+COMMENT ON MACRO TABLE code_page IS 'code_page(icd_release, day, codes): the code page of every code node of ICD-10-CM release icd_release (or of those in the list codes), with the MS-DRG, GEM and PFS releases of day (NULL: the release''s first day; see page_releases): code, description, is_billable, kind, release, day (the date the page is for), hierarchy, chapter, section, category, ancestors, notes (own and inherited, with where each is printed), seventh_characters, siblings, children, icd9, ms_drg, procedures, history. `codeetl code X --json` and the parquet export code_page/release=<id>/ both read it.';

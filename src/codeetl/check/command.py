@@ -1,0 +1,118 @@
+"""``codeetl check PAGE``: verify a published code page (or a folder of pages) against the warehouse.
+
+Exit status: 0 when nothing is contradicted, 1 when something is, 2 when nothing could be checked
+(unreadable input, bad options, no warehouse). Errors are one line, never a traceback.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+out = Console()
+err = Console(stderr=True)
+
+
+def _fail(message: str, code: int = 2) -> None:
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    raise typer.Exit(code)
+
+
+def _connect(data_dir: Path):
+    import duckdb
+
+    from codeetl import pipeline
+    from codeetl.errors import CodeEtlError
+
+    try:
+        db = pipeline.current_database(data_dir)
+    except CodeEtlError as e:
+        _fail(str(e))
+    return duckdb.connect(str(db), read_only=True)
+
+
+def _as_of(text: str | None) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        _fail(f"--as-of {text!r}: expected a date as YYYY-MM-DD")
+
+
+def check(
+    page: Annotated[str, typer.Argument(help="A code page (plain text, Markdown or HTML), '-' for standard input, or a folder of pages.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON: the page's claims, one object each (text, kind, verdict, official, source, line).")] = False,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Check as of this date (YYYY-MM-DD) instead of the date the page states.")] = None,
+    release: Annotated[Optional[str], typer.Option(help="Check against this ICD-10-CM release (and the other datasets' releases of its first day).")] = None,
+    code: Annotated[Optional[str], typer.Option(help="The page's code, when the page does not make it plain.")] = None,
+    summary: Annotated[Optional[Path], typer.Option(help="Folder mode: where to write the summary parquet (default <data-dir>/check/<folder>-summary.parquet).")] = None,
+    data_dir: Annotated[Path, typer.Option("--data-dir", envvar="CODEETL_DATA", help="Folder holding raw/ and warehouse/.")] = Path("data"),
+) -> None:
+    """Verify a published code page against the official files, claim by claim, as of the page's date."""
+    from codeetl.check.facts import Facts
+
+    if release and as_of:
+        _fail("--release and --as-of cannot be used together: --release fixes the date (the release's first day)")
+    day = _as_of(as_of)
+    if page != "-" and not Path(page).exists():
+        _fail(f"{page}: no such file or folder")
+    facts = Facts(_connect(data_dir))
+    if page != "-" and Path(page).is_dir():
+        _check_folder(facts, Path(page), summary or data_dir / "check" / f"{Path(page).resolve().name}-summary.parquet",
+                      as_json, as_of=day, release=release, code=code)
+    _check_one(facts, page, as_json, as_of=day, release=release, code=code)
+
+
+def _check_one(facts, page: str, as_json: bool, **kw) -> None:
+    from codeetl.check.read import UnreadablePage
+    from codeetl.check.report import render, report_json
+    from codeetl.check.run import check_file
+    from codeetl.errors import CodeEtlError
+
+    try:
+        r = check_file(facts, page, **kw)
+    except UnreadablePage as e:
+        _fail(str(e))
+    except CodeEtlError as e:
+        _fail(str(e))
+    if as_json:
+        sys.stdout.write(json.dumps(report_json(r), indent=2, default=str) + "\n")
+    else:
+        render(out, r)
+    raise typer.Exit(1 if r.contradicted else 0)
+
+
+def _check_folder(facts, folder: Path, parquet: Path, as_json: bool, **kw) -> None:
+    from codeetl.check.report import render_summary, report_json, write_summary
+    from codeetl.check.run import check_folder, page_files
+    from codeetl.errors import CodeEtlError
+
+    if not page_files(folder):
+        _fail(f"{folder}: no pages (.txt, .md, .html) in it")
+    t = time.perf_counter()
+    try:
+        reports = check_folder(facts, folder, **kw)
+    except CodeEtlError as e:
+        _fail(str(e))
+    seconds = time.perf_counter() - t
+    try:
+        write_summary(reports, parquet)
+    except OSError as e:
+        _fail(f"{parquet}: {e.strerror or e}")
+    if as_json:
+        sys.stdout.write(json.dumps([report_json(r) for r in reports], indent=2, default=str) + "\n")
+    else:
+        render_summary(out, reports, seconds)
+        err.print(f"summary written to {parquet}")
+    if any(r.contradicted for r in reports):
+        raise typer.Exit(1)
+    raise typer.Exit(2 if any(r.error for r in reports) else 0)

@@ -1,0 +1,155 @@
+"""Checking a page (or a folder of pages): read -> find claims -> verify, as of the page's date.
+
+The day is the one the page states ("Verified May 8, 2026"), unless ``as_of`` or ``release`` (an
+ICD-10-CM release, whose first day is then the day) is given; a page that states no date is checked as of
+today, and the report says so.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from codeetl.check.claims import PageInfo, find_claims
+from codeetl.check.facts import CodeEtlError, Facts
+from codeetl.check.read import UnreadablePage, decode, read_page
+from codeetl.check.verify import CONTRADICTED, Context, Verdict, verify_all
+
+PAGE_SUFFIXES = (".txt", ".text", ".md", ".markdown", ".html", ".htm", ".xhtml")
+
+
+@dataclass
+class Report:
+    """The verdicts on one page and the day and releases they were checked against."""
+
+    page: str
+    info: PageInfo | None
+    as_of: dt.date | None
+    as_of_from: str
+    verdicts: list[Verdict] = field(default_factory=list)
+    releases: dict[str, str | None] = field(default_factory=dict)
+    error: str | None = None
+
+    @property
+    def contradicted(self) -> list[Verdict]:
+        """The verdicts that contradict the page."""
+        return [v for v in self.verdicts if v.verdict == CONTRADICTED]
+
+
+def _day(info: PageInfo, facts: Facts, as_of: dt.date | None, release: str | None) -> tuple[dt.date, str]:
+    """The day to check against and where it comes from ('--as-of', '--release', 'page', 'today')."""
+    if release:
+        return facts.icd10_release(dt.date.today(), release)["effective_from"], f"--release {release}"
+    if as_of:
+        return as_of, "--as-of"
+    if info.date:
+        return info.date, f"page: {info.date_text}"
+    return dt.date.today(), "today (the page states no date)"
+
+
+def _releases(facts: Facts, day: dt.date, release: str | None) -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    for name, get in (("icd10cm", lambda: facts.icd10_release(day, release)), ("msdrg", lambda: facts.msdrg(day)),
+                      ("pfs", lambda: facts.pfs(day))):
+        try:
+            out[name] = get()["release"]
+        except Exception:  # noqa: BLE001 - a dataset with no release for the day: its claims say why
+            out[name] = None
+    return out
+
+
+@dataclass
+class Prepared:
+    """A page read and its claims found (no warehouse yet), with the day to check it as of."""
+
+    name: str
+    info: PageInfo
+    claims: list
+    day: dt.date
+    day_from: str
+
+
+def prepare(facts: Facts, text: str, name: str = "-", as_of: dt.date | None = None, release: str | None = None,
+            code: str | None = None, fmt: str | None = None) -> Prepared:
+    """Read a page given as text (`name` gives the format by its extension) and find its claims."""
+    page = read_page(text, name, fmt)
+    info, claims = find_claims(page, code)
+    day, source = _day(info, facts, as_of, release)
+    return Prepared(name, info, claims, day, source)
+
+
+def verify_prepared(facts: Facts, p: Prepared, release: str | None = None) -> Report:
+    """The report on a prepared page: its claims verified as of its day."""
+    ctx = Context(facts=facts, as_of=p.day, release=release, page_code=p.info.code)
+    return Report(page=p.name, info=p.info, as_of=p.day, as_of_from=p.day_from, verdicts=verify_all(p.claims, ctx),
+                  releases=_releases(facts, p.day, release))
+
+
+def check_text(facts: Facts, text: str, name: str = "-", as_of: dt.date | None = None,
+               release: str | None = None, code: str | None = None, fmt: str | None = None) -> Report:
+    """The report on one page given as text (`name` gives the format by its extension)."""
+    return verify_prepared(facts, prepare(facts, text, name, as_of, release, code, fmt), release)
+
+
+def _read(path: str) -> tuple[str, str]:
+    """(text, name) of a page file, '-' for standard input; UnreadablePage when it is not a text page."""
+    import sys
+
+    if path == "-":
+        return decode(sys.stdin.buffer.read(), "-"), "-"
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as e:
+        raise UnreadablePage(f"{path}: {e.strerror or e}") from None
+    return decode(raw, path), path
+
+
+def check_file(facts: Facts, path: str, **kw) -> Report:
+    """The report on a page file ('-' reads standard input); UnreadablePage when it is not a text page."""
+    text, name = _read(path)
+    return check_text(facts, text, name, **kw)
+
+
+def page_files(folder: Path) -> list[Path]:
+    """The pages of a folder (and its subfolders), by name: .txt, .md, .html and the like."""
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in PAGE_SUFFIXES)
+
+
+def check_folder(facts: Facts, folder: Path, as_of: dt.date | None = None, release: str | None = None,
+                 code: str | None = None) -> list[Report]:
+    """One report per page of `folder`, in name order; a page that cannot be read gets a report with its
+    error. Pages are read first, then the code pages of every page's code are read at once per day."""
+    prepared: list[Prepared | Report] = []
+    for p in page_files(folder):
+        try:
+            text, name = _read(str(p))
+            prepared.append(prepare(facts, text, name, as_of, release, code))
+        except UnreadablePage as e:
+            prepared.append(Report(page=str(p), info=None, as_of=None, as_of_from="", error=str(e)))
+    _prefetch(facts, [p for p in prepared if isinstance(p, Prepared)], release)
+    return [verify_prepared(facts, p, release) if isinstance(p, Prepared) else p for p in prepared]
+
+
+_ICD10_SHAPE = re.compile(r"^[A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?$")
+_PROCEDURE_KINDS = ("fee", "fee_missing", "procedure_descriptor")
+
+
+def _prefetch(facts: Facts, prepared: list[Prepared], release: str | None) -> None:
+    """Read, per day, the code pages of every page's code and the rows every claim will ask about, at once."""
+    by_day: dict[dt.date, tuple[set[str], set[str], set[str]]] = {}
+    for p in prepared:
+        pages, codes, hcpcs = by_day.setdefault(p.day, (set(), set(), set()))
+        if p.info.code:
+            pages.add(p.info.code)
+        for c in p.claims:
+            if c.kind in _PROCEDURE_KINDS:
+                hcpcs.add(c.subject)
+            codes |= {x for x in (c.subject, c.value) if isinstance(x, str) and _ICD10_SHAPE.match(x)}
+    for day, (pages, codes, hcpcs) in by_day.items():
+        try:
+            facts.prefetch_pages(sorted(pages), day, release)
+            facts.prefetch(sorted(codes | pages), sorted(hcpcs), day, release)
+        except CodeEtlError:
+            pass  # no release for the day: each page's claims say so
