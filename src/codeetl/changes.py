@@ -26,7 +26,7 @@ from codeetl.provenance import sha256_file
 
 BUILD_KEY = "BUILD_KEY"
 BUILD_INPUTS = "BUILD_INPUTS.json"
-NOT_BUILD_CODE = ("cli", "pages", "render", "__pycache__", "schedules.toml", "schedules.py", "status.py", "serve.py")
+NOT_BUILD_CODE = ("cli", "pages", "render", "check", "__pycache__", "schedules.toml", "schedules.py", "status.py", "serve.py")
 """Package folders and files whose code does not shape a build (editing them does not rebuild)."""
 
 
