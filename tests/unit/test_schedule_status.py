@@ -183,3 +183,34 @@ def test_status_without_a_catalog_release_for_the_day():
     st = dataset_status(ds, TODAY, None, [])
     assert st["in_effect"] is None and st["ok"] is False and st["newest_loaded"] is None
     assert "the catalog has no Demo release in effect on 2026-11-30" in st["problem"]
+
+
+# ------------------------------------------------------------------------------------------- serve
+
+
+def test_commands_start_without_prefect():
+    """Only refresh and serve import Prefect (1-5 s): loading the CLI, status and the calendars does not."""
+    import subprocess
+    import sys
+
+    code = ("import sys, codeetl.cli, codeetl.status, codeetl.schedules, codeetl.ledger, codeetl.changes; "
+            "sys.exit('prefect' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_serve_deploys_each_dataset_on_its_calendar(tmp_path):
+    """The deployments codeetl serve registers (built without a server): one per dataset with its crons and
+    only that dataset, and refresh-all without a schedule; the flow runs by module path."""
+    from codeetl.orchestrator import configure_prefect_env
+
+    configure_prefect_env()
+    from codeetl.serve import deployments
+
+    deps = {d.name: d for d in deployments(tmp_path, "/mirror")}
+    assert set(deps) == {"refresh-all"} | {f"refresh-{ds}" for ds in ("gems", "icd10cm", "ipps", "mcd", "msdrg", "pfs")}
+    icd = deps["refresh-icd10cm"]
+    assert sorted(s.schedule.cron for s in icd.schedules) == sorted(schedules.calendars()["icd10cm"].cron)
+    assert icd.parameters == {"root": str(tmp_path.resolve()), "mirror": "/mirror", "datasets": ["icd10cm"],
+                              "trigger": "refresh-icd10cm"}
+    assert deps["refresh-all"].schedules == [] and deps["refresh-gems"].schedules == []
+    assert icd.entrypoint == "codeetl.flows.refresh.refresh"
