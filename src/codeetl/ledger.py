@@ -19,6 +19,7 @@ from pathlib import Path
 
 import duckdb
 
+from codeetl.errors import WarehouseError
 from codeetl.named_sql import named_statements
 
 LEDGER_NAME = "refresh_runs.parquet"
@@ -32,7 +33,8 @@ def ledger_path(root: str | Path) -> Path:
 
 
 def read_runs(root: str | Path) -> list[dict]:
-    """Every run recorded for `root`, oldest first, as dicts (timestamps as aware datetimes); [] when none."""
+    """Every run recorded for `root`, oldest first, as dicts (timestamps as aware datetimes); [] when none.
+    WarehouseError when the file cannot be read (damaged)."""
     path = ledger_path(root)
     if not path.exists():
         return []
@@ -41,8 +43,21 @@ def read_runs(root: str | Path) -> list[dict]:
         cur = con.execute("SELECT * FROM read_parquet(?) ORDER BY started_at, run_id", [str(path)])
         cols = [d[0] for d in cur.description]
         return [dict(zip(cols, r)) for r in cur.fetchall()]
+    except duckdb.Error as e:
+        raise WarehouseError(f"the run ledger {path} cannot be read ({str(e).splitlines()[0]})") from None
     finally:
         con.close()
+
+
+def _readable_runs(root: Path) -> list[dict]:
+    """The recorded runs; a damaged ledger is moved aside (``refresh_runs.parquet.damaged-<time>``, kept for
+    inspection) and a new one started, rather than stopping every refresh from now on."""
+    try:
+        return read_runs(root)
+    except WarehouseError:
+        path = ledger_path(root)
+        os.replace(path, path.with_name(f"{LEDGER_NAME}.damaged-{_now():%Y%m%dT%H%M%S}"))
+        return []
 
 
 def _write(root: str | Path, runs: list[dict]) -> None:
@@ -103,7 +118,7 @@ def recording(root: str | Path, datasets: list[str] | None = None, trigger: str 
     started = _now()
     row = {"run_id": run_id or f"{started:%Y%m%dT%H%M%S.%f}-{os.getpid()}", "started_at": started, "status": "running",
            "datasets": list(datasets) if datasets else None, "trigger": trigger}
-    runs = [{**r, "status": "interrupted"} if r["status"] == "running" else r for r in read_runs(root)]
+    runs = [{**r, "status": "interrupted"} if r["status"] == "running" else r for r in _readable_runs(root)]
     _write(root, runs + [row])
     run = _ACTIVE[key] = Run(root, row)
     try:

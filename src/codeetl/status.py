@@ -82,7 +82,10 @@ def warehouse_status(root: str | Path, day: dt.date | None = None, datasets: lis
     catalog dataset, or of `datasets`) and ``ok`` (every one's release in effect is loaded)."""
     day = day or dt.date.today()
     catalog = load_catalog()
-    runs = ledger.read_runs(root)
+    try:
+        runs = ledger.read_runs(root)
+    except WarehouseError:  # damaged: the next refresh moves it aside; status reports no runs meanwhile
+        runs = []
     try:
         db = current_database(root)
     except WarehouseError:

@@ -90,6 +90,17 @@ def test_ledger_records_published_unchanged_failed_and_interrupted(tmp_path):
     assert [p.name for p in (tmp_path / "warehouse").iterdir()] == ["refresh_runs.parquet"]  # no temporary left
 
 
+def test_a_damaged_ledger_is_moved_aside(tmp_path):
+    ledger.ledger_path(tmp_path).parent.mkdir(parents=True)
+    ledger.ledger_path(tmp_path).write_bytes(b"PAR1 not a parquet file")
+    with pytest.raises(Exception, match="cannot be read"):
+        ledger.read_runs(tmp_path)
+    with ledger.recording(tmp_path):
+        pass
+    assert [r["status"] for r in ledger.read_runs(tmp_path)] == ["published"]
+    assert len(list((tmp_path / "warehouse").glob("refresh_runs.parquet.damaged-*"))) == 1
+
+
 def test_refresh_runs_view_reads_the_ledger_read_only(tmp_path):
     """The warehouse's refresh_runs view reads the ledger file, also from a read-only connection, and shows
     rows appended after the build."""

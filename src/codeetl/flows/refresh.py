@@ -27,6 +27,7 @@ if __name__ == "__main__":  # run as a script: codeetl's Prefect settings (no te
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.futures import wait
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from codeetl import changes, ledger, pipeline
@@ -102,8 +103,9 @@ def _every_dataset(selected: list, root: str, mirror: str | None, timeout: float
     for r in selected:
         by_dataset.setdefault(r.dataset, []).append(r.release)
     futures = [fetch_and_parse.submit(ds, rids, root, mirror, timeout, retries) for ds, rids in by_dataset.items()]
+    wait(futures)  # all of them, also when one fails: none may still write once the flow lets go of the lock
     loaded, skipped = [], []
-    for future in futures:
+    for future in futures:  # the first failure, in catalog order, ends the refresh
         out = future.result()
         loaded += out["loaded"]
         skipped += out["skipped"]
