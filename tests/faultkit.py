@@ -286,7 +286,7 @@ def plain_refresh(root: str = "data", mirror: str | None = None, datasets: list[
         if not loaded:
             raise RuntimeError(f"nothing was fetched: no release of the selected datasets was found in the mirror {mirror}")
         clock.lap("fetch_parse")
-        outcome = pipeline.build_step(root, catalog, link_dirs=link_dirs)
+        outcome = pipeline.build_step(root, catalog, link_dirs=link_dirs, notify=say)
         clock.lap("build")
         pipeline.publish_step(outcome, Path(root) / "warehouse")
         clock.lap("publish")

@@ -33,6 +33,7 @@ import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import duckdb
 
@@ -232,15 +233,18 @@ class BuildResult:
 
 
 def build_warehouse(parse_dirs: list[str | Path], catalog: dict[str, Dataset], warehouse_root: str | Path,
-                    link_dirs: list[Path] | None = None, inputs: dict | None = None) -> BuildResult:
+                    link_dirs: list[Path] | None = None, inputs: dict | None = None,
+                    notify: Callable[[str], None] | None = None) -> BuildResult:
     """Build a complete new warehouse from parse directories, in ``warehouse/builds/<id>``.
 
     Nothing outside that folder is touched (but for creating an empty run ledger when there is none); call
     :func:`publish` to make it current. Every quality gate (:mod:`codeetl.gates`) must pass: a failed one
     raises :class:`codeetl.gates.GateFailure` naming it, the file and offending rows. On any error the
     half-built folder is removed and the error re-raised. The build records its inputs and build key
-    (:mod:`codeetl.changes`; `inputs` when the caller computed them already).
+    (:mod:`codeetl.changes`; `inputs` when the caller computed them already). `notify` receives one line per
+    stage (the build's progress).
     """
+    say = notify or (lambda message: None)
     from codeetl import changes, ledger
 
     wroot = Path(warehouse_root)
@@ -254,7 +258,9 @@ def build_warehouse(parse_dirs: list[str | Path], catalog: dict[str, Dataset], w
         con = duckdb.connect(str(db))
         _configure(con, bdir)
         try:
+            say(f"build: loading {len(parse_dirs)} parsed releases")
             _load(con, [Path(p) for p in parse_dirs], catalog)
+            say("build: deriving histories and changes, curated links, views")
             for _, text in schema_scripts("derive"):  # cross-release derivations, before anything reads the tables
                 con.execute(text)
             from codeetl.datasets.links.build import load_curated_links  # polars: only when building
@@ -264,9 +270,10 @@ def build_warehouse(parse_dirs: list[str | Path], catalog: dict[str, Dataset], w
                 con.execute(text)
             con.execute(_runs_view(ledger_file))
             stage("build")  # tables loaded, checks and export to come
+            say("build: quality gates")
             results = run_checks(con)
             counts = table_counts(con)
-            export_all(con, bdir / "parquet")
+            export_all(con, bdir / "parquet", say)
             con.execute("CHECKPOINT")
         finally:
             con.close()
@@ -337,9 +344,9 @@ def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     return {n: con.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0] for n in names}
 
 
-def export_all(con: duckdb.DuckDBPyConnection, out: Path) -> None:
+def export_all(con: duckdb.DuckDBPyConnection, out: Path, notify: Callable[[str], None] | None = None) -> None:
     """Every table and view as ``parquet/<name>/<name>.parquet`` (DuckDB's own parquet writer, zstd), and the
-    code page of every loaded ICD-10-CM release (:func:`export_code_pages`)."""
+    code page of every loaded ICD-10-CM release (:func:`export_code_pages`); `notify` gets the progress."""
     names = [r[0] for r in con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' "
         "UNION ALL SELECT view_name FROM duckdb_views() WHERE NOT internal AND schema_name = 'main' ORDER BY 1"
@@ -351,7 +358,9 @@ def export_all(con: duckdb.DuckDBPyConnection, out: Path) -> None:
             continue
         target = str(out / n / f"{n}.parquet").replace("'", "''")
         con.execute(f"COPY (SELECT * FROM \"{n}\") TO '{target}' (FORMAT parquet, COMPRESSION zstd)")
-    export_code_pages(con, out / "code_page")
+    if notify:
+        notify(f"build: exported {len(names)} tables and views to parquet")
+    export_code_pages(con, out / "code_page", notify)
 
 
 CODE_PAGE_ROW_GROUP = 2048
@@ -359,12 +368,14 @@ CODE_PAGE_ROW_GROUP = 2048
 sorted by it) skips every other group by its min/max statistics."""
 
 
-def export_code_pages(con: duckdb.DuckDBPyConnection, out: Path) -> None:
+def export_code_pages(con: duckdb.DuckDBPyConnection, out: Path, notify: Callable[[str], None] | None = None) -> None:
     """The SQL code page (``code_page`` macro) of every code node of every loaded ICD-10-CM release, each
     release for its own first day, as ``<out>/icd10cm_release=<id>/code_page.parquet`` sorted by code."""
     releases = [r[0] for r in con.execute(
         "SELECT release FROM release_calendar WHERE dataset = 'icd10cm' ORDER BY effective_from").fetchall()]
-    for rid in releases:
+    for i, rid in enumerate(releases, 1):
+        if notify:
+            notify(f"build: code pages of ICD-10-CM {rid} ({i} of {len(releases)})")
         folder = out / f"icd10cm_release={rid}"
         folder.mkdir(parents=True, exist_ok=True)
         target = str(folder / "code_page.parquet").replace("'", "''")
@@ -518,10 +529,12 @@ class BuildOutcome:
     changes: dict | None = None  # codeetl.changes.summarize: releases added, counts, ...
 
 
-def build_step(root: str | Path, catalog: dict[str, Dataset], link_dirs: list[Path] | None = None) -> BuildOutcome:
+def build_step(root: str | Path, catalog: dict[str, Dataset], link_dirs: list[Path] | None = None,
+               notify: Callable[[str], None] | None = None) -> BuildOutcome:
     """Build a new warehouse from the latest parse of every release, unless the published build was made
     from exactly the same inputs (:mod:`codeetl.changes`): then nothing is built and the current build is
-    kept. Returns what it did; a new build also says what changed since the published one."""
+    kept. Returns what it did; a new build also says what changed since the published one. `notify` gets
+    the build's progress, one line per stage."""
     from codeetl import changes, ledger
 
     root = Path(root)
@@ -532,13 +545,28 @@ def build_step(root: str | Path, catalog: dict[str, Dataset], link_dirs: list[Pa
         build_id = os.readlink(wroot / "current").split("/")[-1]
         return BuildOutcome(False, build_id, str(wroot / DB_NAME))
     previous = changes.published_inputs(wroot)
-    result = build_warehouse(parses, catalog, wroot, link_dirs=link_dirs, inputs=inputs)
+    if notify:
+        notify(f"building a new warehouse: {_why(changes.published_inputs(wroot), inputs)}")
+    result = build_warehouse(parses, catalog, wroot, link_dirs=link_dirs, inputs=inputs, notify=notify)
     try:
         summary = changes.summarize(previous, inputs, result.database)
     except BaseException:
         shutil.rmtree(result.directory, ignore_errors=True)
         raise
     return BuildOutcome(True, result.build_id, result.database, result, summary)
+
+
+def _why(previous: dict | None, inputs: dict) -> str:
+    """Why a build is needed, in a few words."""
+    if previous is None:
+        return "no build with a build key yet"
+    reasons = [f"{k} new" for k in inputs["parses"] if k not in previous.get("parses", {})]
+    reasons += [f"{k} changed" for k, v in inputs["parses"].items() if previous.get("parses", {}).get(k) not in (None, v)]
+    reasons += [f"{k} no longer loaded" for k in previous.get("parses", {}) if k not in inputs["parses"]]
+    reasons += [what for key, what in (("code", "build code changed"), ("links", "curated links changed"),
+                                       ("duckdb", "DuckDB version changed"), ("ledger", "data folder moved"))
+                if previous.get(key) != inputs[key]]
+    return ", ".join(reasons[:6]) + (f" and {len(reasons) - 6} more" if len(reasons) > 6 else "") or "inputs changed"
 
 
 def publish_step(outcome: BuildOutcome, warehouse_root: str | Path) -> str:

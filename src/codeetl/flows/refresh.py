@@ -81,7 +81,7 @@ def fetch_and_parse(dataset: str, release_ids: list[str], root: str, mirror: str
 @task(cache_policy=NO_CACHE)
 def build(root: str) -> pipeline.BuildOutcome:
     """Build a new warehouse, or keep the published one when nothing changed (:func:`codeetl.pipeline.build_step`)."""
-    outcome = pipeline.build_step(root, load_catalog(), link_dirs=default_link_dirs(root))
+    outcome = pipeline.build_step(root, load_catalog(), link_dirs=default_link_dirs(root), notify=_notify)
     if not outcome.changed:
         _notify(f"nothing changed since build {outcome.build_id}: nothing to build, it stays current")
     for line in outcome.result.link_problems if outcome.result else []:
