@@ -273,7 +273,7 @@ def build_warehouse(parse_dirs: list[str | Path], catalog: dict[str, Dataset], w
             say("build: quality gates")
             results = run_checks(con)
             counts = table_counts(con)
-            export_all(con, bdir / "parquet", say)
+            export_all(con, bdir / "parquet", say, wroot / CODE_PAGE_CACHE, inputs)
             con.execute("CHECKPOINT")
         finally:
             con.close()
@@ -344,9 +344,11 @@ def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     return {n: con.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0] for n in names}
 
 
-def export_all(con: duckdb.DuckDBPyConnection, out: Path, notify: Callable[[str], None] | None = None) -> None:
+def export_all(con: duckdb.DuckDBPyConnection, out: Path, notify: Callable[[str], None] | None = None,
+               cache: Path | None = None, inputs: dict | None = None) -> None:
     """Every table and view as ``parquet/<name>/<name>.parquet`` (DuckDB's own parquet writer, zstd), and the
-    code page of every loaded ICD-10-CM release (:func:`export_code_pages`); `notify` gets the progress."""
+    code page of every loaded ICD-10-CM release (:func:`export_code_pages`, reusing unchanged ones from
+    `cache`); `notify` gets the progress."""
     names = [r[0] for r in con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' "
         "UNION ALL SELECT view_name FROM duckdb_views() WHERE NOT internal AND schema_name = 'main' ORDER BY 1"
@@ -360,28 +362,85 @@ def export_all(con: duckdb.DuckDBPyConnection, out: Path, notify: Callable[[str]
         con.execute(f"COPY (SELECT * FROM \"{n}\") TO '{target}' (FORMAT parquet, COMPRESSION zstd)")
     if notify:
         notify(f"build: exported {len(names)} tables and views to parquet")
-    export_code_pages(con, out / "code_page", notify)
+    export_code_pages(con, out / "code_page", notify, cache, inputs)
 
+
+CODE_PAGE_CACHE = "cache/code_page"
+"""Under the warehouse folder: code-page files by :func:`code_page_key`, hard-linked into the builds that use them."""
 
 CODE_PAGE_ROW_GROUP = 2048
 """Rows per parquet row group of the code_page export: small, so a reader filtering on ``code`` (the file is
 sorted by it) skips every other group by its min/max statistics."""
 
 
-def export_code_pages(con: duckdb.DuckDBPyConnection, out: Path, notify: Callable[[str], None] | None = None) -> None:
+def export_code_pages(con: duckdb.DuckDBPyConnection, out: Path, notify: Callable[[str], None] | None = None,
+                      cache: Path | None = None, inputs: dict | None = None) -> None:
     """The SQL code page (``code_page`` macro) of every code node of every loaded ICD-10-CM release, each
-    release for its own first day, as ``<out>/icd10cm_release=<id>/code_page.parquet`` sorted by code."""
+    release for its own first day, as ``<out>/icd10cm_release=<id>/code_page.parquet`` sorted by code.
+
+    With a `cache` folder and the build's `inputs` (:mod:`codeetl.changes`), a release whose pages depend on
+    nothing that changed reuses the file an earlier build wrote (a hard link), see :func:`code_page_key`."""
     releases = [r[0] for r in con.execute(
         "SELECT release FROM release_calendar WHERE dataset = 'icd10cm' ORDER BY effective_from").fetchall()]
+    used = set()
     for i, rid in enumerate(releases, 1):
-        if notify:
-            notify(f"build: code pages of ICD-10-CM {rid} ({i} of {len(releases)})")
         folder = out / f"icd10cm_release={rid}"
         folder.mkdir(parents=True, exist_ok=True)
+        key = code_page_key(con, rid, inputs) if cache is not None and inputs else None
+        cached = cache / f"{key}.parquet" if key else None
+        used.add(cached)
+        if cached is not None and cached.exists():
+            _link_or_copy(cached, folder / "code_page.parquet")
+            if notify:
+                notify(f"build: code pages of ICD-10-CM {rid} ({i} of {len(releases)}): unchanged, reused")
+            continue
+        if notify:
+            notify(f"build: code pages of ICD-10-CM {rid} ({i} of {len(releases)})")
         target = str(folder / "code_page.parquet").replace("'", "''")
         release = rid.replace("'", "''")
         con.execute(f"COPY (SELECT * FROM code_page('{release}', NULL::DATE, NULL::VARCHAR[])) TO '{target}' "
                     f"(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {CODE_PAGE_ROW_GROUP})")
+        if cached is not None:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cached.with_suffix(".part")
+            _link_or_copy(folder / "code_page.parquet", tmp)
+            os.replace(tmp, cached)
+    if cache is not None and cache.is_dir():  # files no build links any more (an old build was pruned)
+        for f in cache.glob("*.parquet"):
+            if f not in used and f.stat().st_nlink == 1:
+                f.unlink(missing_ok=True)
+
+
+RESOLVED_BY_DAY = ("gems", "msdrg", "pfs")
+"""Datasets of which a code page uses only the release ``page_releases`` picks for its day."""
+
+
+def code_page_key(con: duckdb.DuckDBPyConnection, rid: str, inputs: dict) -> str:
+    """What the code pages of ICD-10-CM release `rid` (for its first day) are made of: the build code, the
+    curated links, the releases ``page_releases`` picks (with their ``in_effect``), the parses of those
+    releases, and every parse of every other dataset (all ICD-10-CM releases: the history section spans
+    them; IPPS, MCD, and any dataset added later) but the releases of :data:`RESOLVED_BY_DAY` it does not
+    pick (and the IPPS rules of MS-DRG versions it does not pick). Returns a hex SHA-256."""
+    picked = json.loads(con.execute("SELECT to_json(p) FROM page_releases(?, NULL::DATE) p", [rid]).fetchone()[0])
+    chosen = {f"{ds}/{picked[ds]['release']}" for ds in RESOLVED_BY_DAY if picked.get(ds)}
+    version = (picked.get("msdrg") or {}).get("release")
+    uses = {f"{d}/{r}" for d, r, u in con.execute(
+        "SELECT dataset, release, uses_release FROM release_uses WHERE uses_dataset = 'msdrg'").fetchall() if u != version}
+    parses = {k: v for k, v in inputs["parses"].items()
+              if (k.split("/", 1)[0] not in RESOLVED_BY_DAY or k in chosen) and k not in uses}
+    has_pfs = con.execute("SELECT count(*) > 0 FROM release_calendar WHERE dataset = 'pfs'").fetchone()[0]
+    text = json.dumps({"release": rid, "picked": picked, "parses": parses, "links": inputs["links"], "has_pfs": has_pfs,
+                       "code": inputs["code"], "duckdb": inputs["duckdb"]}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _link_or_copy(src: Path, dst: Path) -> None:
+    """Hard-link `src` to `dst` (a copy where links are not possible)."""
+    dst.unlink(missing_ok=True)
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copyfile(src, dst)
 
 
 # --------------------------------------------------------------------------------------------- publish
@@ -501,7 +560,7 @@ def cleanup_leftovers(root: str | Path) -> list[str]:
     if (wh / "builds").is_dir():
         found += [b for b in sorted((wh / "builds").iterdir()) if b.is_dir() and not (b / COMPLETE).exists()]
     if wh.is_dir():
-        found += sorted(wh.glob(".current.*"))
+        found += sorted(wh.glob(".current.*")) + sorted(wh.glob("cache/*/*.part"))
     for p in found:
         if p.is_dir() and not p.is_symlink():
             shutil.rmtree(p, ignore_errors=True)

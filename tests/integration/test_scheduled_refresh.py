@@ -89,3 +89,25 @@ def test_status_json_and_exit_code(refreshed, monkeypatch):
     assert r.exit_code == 0 and json.loads(r.stdout)["datasets"][0]["in_effect_loaded"] is True
     r = run_cli(["status", "--data-dir", str(root), "--dataset", "nope"], monkeypatch)
     assert r.exit_code == 2
+
+
+def test_code_pages_reused_when_their_inputs_did_not_change(tmp_path):
+    """A new PFS release that no ICD-10-CM release's first day uses leaves the code pages as they were: the next
+    build links the previous build's files instead of computing them again."""
+    from codeetl.pipeline import CODE_PAGE_CACHE
+
+    root = tmp_path / "data"
+    lines = []
+    plain_refresh(str(root), str(CMS), ["icd10cm", "pfs"], ["2024", "2025-D"], notify=lines.append)
+    first = root / "warehouse" / "current" / "parquet" / "code_page" / "icd10cm_release=2024" / "code_page.parquet"
+    inode = first.stat().st_ino
+    assert any(line.endswith("(1 of 1)") for line in lines)
+    lines.clear()
+    second = plain_refresh(str(root), str(CMS), ["icd10cm", "pfs"], ["2024", "2025-D", "2026-B"], notify=lines.append)
+    assert second["changed"] and second["releases_added"] == ["pfs/2026-B"]
+    assert "build: code pages of ICD-10-CM 2024 (1 of 1): unchanged, reused" in lines
+    again = root / "warehouse" / "current" / "parquet" / "code_page" / "icd10cm_release=2024" / "code_page.parquet"
+    assert again.stat().st_ino == inode  # the same file, linked
+    rows = query(root, f"SELECT count(*) FROM read_parquet('{again}')")[0][0]
+    assert rows == query(root, "SELECT count(*) FROM icd10cm_codes WHERE release = '2024'")[0][0] == 74_044
+    assert len(list((root / "warehouse" / CODE_PAGE_CACHE).glob("*.parquet"))) == 1
