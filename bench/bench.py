@@ -11,6 +11,7 @@ Each measure runs in a fresh process, on a fresh data folder under a temporary d
   orchestrator's start, the flow, and the flow's stages; Prefect's own overhead = the flow's wall time less
   its stages (fetch + parse, build, publish) in the same run, cold and no-op (the stages themselves run as
   Prefect tasks, and take what they take without Prefect: compare with the runs without it);
+* a refresh that adds one PFS release to a warehouse without it (the code pages are reused);
 * `codeetl code M96.1 --json` as a process, and reading one code from the code_page parquet with polars.
 
 The load average is recorded with each figure: the build machine is shared. Results print as Markdown and
@@ -36,7 +37,7 @@ import json, resource, sys, time
 sys.path.insert(0, {tests!r})
 from faultkit import plain_refresh
 t = time.perf_counter()
-s = plain_refresh({root!r}, {mirror!r}, link_dirs=[__import__("pathlib").Path({links!r})])
+s = plain_refresh({root!r}, {mirror!r}, releases={releases!r}, link_dirs=[__import__("pathlib").Path({links!r})])
 peak = [int(l.split()[1]) // 1024 for l in open("/proc/self/status") if l.startswith("VmHWM:")]  # this process's own
 print(json.dumps({{"wall": round(time.perf_counter() - t, 3), "seconds": s["seconds"], "changed": s["changed"],
                   "maxrss_mb": peak[0] if peak else round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}}))
@@ -54,9 +55,9 @@ def python(code: str) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
-def plain(root: Path, mirror: str) -> dict:
-    """A refresh through the pipeline functions (no Prefect) in a process of its own."""
-    code = PLAIN.format(tests=str(HERE.parent / "tests"), root=str(root), mirror=mirror,
+def plain(root: Path, mirror: str, releases: list[str] | None = None) -> dict:
+    """A refresh through the pipeline functions (no Prefect) in a process of its own (of `releases` only)."""
+    code = PLAIN.format(tests=str(HERE.parent / "tests"), root=str(root), mirror=mirror, releases=releases,
                         links=str(HERE.parent / "data" / "links"))
     return {**python(code), "load": load()}
 
@@ -125,6 +126,11 @@ def main() -> None:
         measure("plain_cold", plain, tmp / "plain", mirror)
         measure("plain_noop", plain, tmp / "plain", mirror)
         measure("code_process_s", code_process, tmp / "plain", a.runs)
+        from codeetl.catalog import load_catalog  # a new PFS release on a warehouse without it: code pages reused
+
+        before = [r.release for ds in load_catalog().values() for r in ds.releases if r.release != "2026-B"]
+        measure("plain_before_pfs", plain, tmp / "changed", mirror, before)
+        measure("plain_new_pfs", plain, tmp / "changed", mirror)
         measure("code_page_parquet", parquet_read, tmp / "plain", 20)
         if not a.no_prefect:
             measure("prefect_cold", with_prefect, tmp / "prefect", mirror, tmp / "home")
@@ -155,6 +161,10 @@ def report(res: dict) -> None:
                          f"{p['seconds']['orchestrator_start']:.1f} / {p['seconds']['flow']:.1f} / {p['wall']:.1f} s (load {p['load']})"))
             rows.append((f"Prefect's own overhead, {kind} (flow - its stages)", f"{res[f'prefect_overhead_{kind}_s']:.2f} s "
                          f"({res[f'prefect_overhead_{kind}_s'] / p['seconds']['flow']:.0%} of the flow)"))
+    if "plain_new_pfs" in res:
+        p = res["plain_new_pfs"]["seconds"]
+        rows.append(("refresh adding one PFS release (2026-B): fetch + parse / build (code pages reused)",
+                     f"{p['fetch_parse']:.2f} / {p['build']:.2f} s ({p['build'] / c['seconds']['build']:.0%} of the cold build)"))
     cp = res["code_process_s"]
     rows.append(("`codeetl code M96.1 --json` as a process, median / max", f"{cp['median']:.2f} / {cp['max']:.2f} s (load {cp['load']})"))
     pq = res["code_page_parquet"]
