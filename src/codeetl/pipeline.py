@@ -315,7 +315,8 @@ def _load(con: duckdb.DuckDBPyConnection, parse_dirs: list[Path], catalog: dict[
             insert_parquet(con, table, d / f"{table}.parquet")
         for dl in meta["downloads"]:
             con.execute(
-                "INSERT INTO releases VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO releases (dataset, release, label, effective_from, effective_to, source_url, fetched_from, "
+                "sha256, fetched_at, loaded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [rel.dataset, rel.release, rel.label, rel.effective_from, rel.effective_to, dl["url"], dl["source"],
                  dl["sha256"], dl["fetched_at"], loaded_at],
             )

@@ -51,7 +51,7 @@ def make_history(path: Path | str = ":memory:", gap: bool = False, releases: dic
     con = duckdb.connect(str(path))
     apply_schema(con, "tables")
     for r, (f, t) in rel.items():
-        con.execute("INSERT INTO releases VALUES ('icd10cm', ?, ?, ?, ?, 'u', 'u', 's', NULL, now())", [r, f"label {r}", f, t])
+        con.execute("INSERT INTO releases (dataset, release, label, effective_from, effective_to, source_url, fetched_from, sha256, fetched_at, loaded_at) VALUES ('icd10cm', ?, ?, ?, ?, 'u', 'u', 's', NULL, now())", [r, f"label {r}", f, t])
     seq = 0
     for code, per in (codes or CODES).items():
         for r, (billable, desc) in per.items():

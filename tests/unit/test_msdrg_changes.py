@@ -26,7 +26,7 @@ def con():
     c = duckdb.connect()
     apply_schema(c, "tables")
     for v, day in (("vA", "2024-10-01"), ("vB", "2025-10-01")):
-        c.execute("INSERT INTO releases VALUES ('msdrg', ?, ?, ?, NULL, 'u', 'u', 's', NULL, now())", [v, v, day])
+        c.execute("INSERT INTO releases (dataset, release, label, effective_from, effective_to, source_url, fetched_from, sha256, fetched_at, loaded_at) VALUES ('msdrg', ?, ?, ?, NULL, 'u', 'u', 's', NULL, now())", [v, v, day])
         c.executemany("INSERT INTO msdrg_drg_def VALUES (?, ?, ?, ?, ?)", [(v, *d) for d in DRGS[v]])
         c.executemany("INSERT INTO msdrg_dx_drg VALUES (?, ?, ?, ?)", [(v, *d) for d in DX[v]])
     apply_dataset_sql(c, "ipps", "views")  # views.sql (msdrg_drg: families) then views_history.sql

@@ -45,7 +45,8 @@ def data_dir(tmp_path_factory):
     (root / "warehouse").mkdir()
     con = make_history(root / "warehouse" / "codeetl.duckdb")
     con.execute("CREATE TABLE IF NOT EXISTS icd10cm_replacements (code VARCHAR, replaced_by VARCHAR, effective DATE)")
-    con.execute("INSERT INTO icd10cm_replacements (code, replaced_by, effective) VALUES ('A01', 'A00.1', DATE '2024-10-01')")
+    con.execute("INSERT INTO icd10cm_replacements (release, line_no, code, is_range, replaced_by, effective, effective_text, previous_text) "
+                "VALUES ('R2', 4, 'A01', false, 'A00.1', DATE '2024-10-01', '2024', 'A01')")
     con.close()
     return root
 

@@ -10,7 +10,9 @@ CREATE TABLE releases (
     fetched_from    VARCHAR NOT NULL,
     sha256          VARCHAR NOT NULL,
     fetched_at      TIMESTAMPTZ,
-    loaded_at       TIMESTAMPTZ NOT NULL
+    loaded_at       TIMESTAMPTZ NOT NULL,
+    derived_from    VARCHAR DEFAULT NULL,
+    derivation      VARCHAR DEFAULT NULL
 );
 COMMENT ON TABLE releases IS 'Every dataset release loaded into this warehouse: one row per source download (a release published as two zips has two rows).';
 COMMENT ON COLUMN releases.dataset IS 'Dataset name (catalog file name): icd10cm, gems, msdrg, ipps, pfs, mcd.';
@@ -23,6 +25,8 @@ COMMENT ON COLUMN releases.fetched_from IS 'Where the bytes actually came from: 
 COMMENT ON COLUMN releases.sha256 IS 'SHA-256 of the downloaded file (the zip, or the plain file; for a download assembled from several mirror files, the SHA-256 of their role=sha256 lines).';
 COMMENT ON COLUMN releases.fetched_at IS 'When the file was downloaded (UTC).';
 COMMENT ON COLUMN releases.loaded_at IS 'When this warehouse was built (UTC).';
+COMMENT ON COLUMN releases.derived_from IS 'For a release the build derived rather than parsed (an ICD-10-CM release with addenda but no Tabular, code or order file of its own, e.g. 2027 offline): the release it was derived from (2026-04). NULL for releases loaded from their own files.';
+COMMENT ON COLUMN releases.derivation IS 'How a derived release was made and what it lacks, in words shown on every page built from it: previous release 2026-04 + FY2027 order addenda (icd10cm_order_addenda_2027.txt): no notes or Tabular hierarchy for new codes. NULL when not derived.';
 
 CREATE TABLE source_files (
     dataset     VARCHAR NOT NULL,
