@@ -218,7 +218,9 @@ def test_serve_deploys_each_dataset_on_its_calendar(tmp_path):
     from codeetl.serve import deployments
 
     deps = {d.name: d for d in deployments(tmp_path, "/mirror")}
-    assert set(deps) == {"refresh-all"} | {f"refresh-{ds}" for ds in ("gems", "icd10cm", "ipps", "mcd", "msdrg", "pfs")}
+    from codeetl.catalog import load_catalog
+
+    assert set(deps) == {"refresh-all"} | {f"refresh-{ds}" for ds in load_catalog()}
     icd = deps["refresh-icd10cm"]
     assert sorted(s.schedule.cron for s in icd.schedules) == sorted(schedules.calendars()["icd10cm"].cron)
     assert icd.parameters == {"root": str(tmp_path.resolve()), "mirror": "/mirror", "datasets": ["icd10cm"],
