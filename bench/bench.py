@@ -1,18 +1,29 @@
-"""Benchmark: a cold refresh from the mirror, stage by stage, its peak memory, and code-page latency.
+"""Benchmark of the refresh and of reading a code page: the figures of the README's "Benchmark".
 
-    uv run python bench/bench.py [--mirror ../shared/cms] [--runs 50]
+    uv run python bench/bench.py [--mirror ../shared/cms] [--runs 5] [--no-prefect]
 
-Stages run through the same pipeline functions the Prefect flow calls (Prefect's own start-up, ~10-30 s
-on a small machine, is measured separately as the `codeetl refresh` wall time when --with-cli is given).
-Results print as a Markdown table and are saved to bench/results/<timestamp>.json.
+Each measure runs in a fresh process, on a fresh data folder under a temporary directory:
+
+* cold refresh through the pipeline functions, no Prefect (fetch + parse, build, publish; peak memory of
+  the process, which includes DuckDB's);
+* the same refresh again: nothing changed (no-op);
+* the refresh through Prefect (`codeetl refresh --json`, a fresh HOME so Prefect's database is new): the
+  orchestrator's start, the flow, and the flow's stages; Prefect's own overhead = the flow's wall time less
+  its stages (fetch + parse, build, publish) in the same run, cold and no-op (the stages themselves run as
+  Prefect tasks, and take what they take without Prefect: compare with the runs without it);
+* a refresh that adds one PFS release to a warehouse without it (the code pages are reused);
+* `codeetl code M96.1 --json` as a process, and reading one code from the code_page parquet with polars.
+
+The load average is recorded with each figure: the build machine is shared. Results print as Markdown and
+are saved to bench/results/<timestamp>.json.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -20,110 +31,148 @@ import tempfile
 import time
 from pathlib import Path
 
-import duckdb
-
-from codeetl import pipeline
-from codeetl.catalog import load_catalog
-from codeetl.datasets.links.build import default_link_dirs
-from codeetl.pages.code import code_page
-
 HERE = Path(__file__).resolve().parent
+PLAIN = """
+import json, resource, sys, time
+sys.path.insert(0, {tests!r})
+from faultkit import plain_refresh
+t = time.perf_counter()
+s = plain_refresh({root!r}, {mirror!r}, releases={releases!r}, link_dirs=[__import__("pathlib").Path({links!r})])
+peak = [int(l.split()[1]) // 1024 for l in open("/proc/self/status") if l.startswith("VmHWM:")]  # this process's own
+print(json.dumps({{"wall": round(time.perf_counter() - t, 3), "seconds": s["seconds"], "changed": s["changed"],
+                  "maxrss_mb": peak[0] if peak else round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}}))
+"""
 
 
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def load() -> float:
+    """The 1-minute load average."""
+    return round(os.getloadavg()[0], 2)
+
+
+def python(code: str) -> dict:
+    """Run `code` in a fresh interpreter of this environment; returns the JSON it prints last."""
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def plain(root: Path, mirror: str, releases: list[str] | None = None) -> dict:
+    """A refresh through the pipeline functions (no Prefect) in a process of its own (of `releases` only)."""
+    code = PLAIN.format(tests=str(HERE.parent / "tests"), root=str(root), mirror=mirror, releases=releases,
+                        links=str(HERE.parent / "data" / "links"))
+    return {**python(code), "load": load()}
+
+
+def with_prefect(root: Path, mirror: str, home: Path) -> dict:
+    """`codeetl refresh --json` as a process with HOME=`home`: wall time and the summary's seconds."""
+    home.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "HOME": str(home)}
+    env.pop("PREFECT_API_URL", None)
+    t = time.perf_counter()
+    out = subprocess.run([sys.executable, "-m", "codeetl", "refresh", "--mirror", mirror, "--data-dir", str(root), "--json"],
+                         capture_output=True, text=True, env=env)
+    wall = time.perf_counter() - t
+    if out.returncode != 0:
+        raise SystemExit(f"codeetl refresh failed: {out.stdout[-500:]} {out.stderr[-500:]}")
+    s = json.loads(out.stdout)
+    return {"wall": round(wall, 3), "seconds": s["seconds"], "changed": s["changed"], "load": load()}
+
+
+def code_process(root: Path, runs: int) -> dict:
+    """`codeetl code M96.1 --json` as a process, `runs` times: median and max seconds."""
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "codeetl", "code", "M96.1", "--json", "--data-dir", str(root)],
+                       check=True, capture_output=True)
+        times.append(time.perf_counter() - t)
+    return {"median": round(statistics.median(times), 3), "max": round(max(times), 3), "load": load()}
+
+
+def parquet_read(root: Path, runs: int) -> dict:
+    """Reading one code from the newest release's code_page parquet with polars (in a fresh process):
+    median ms over `runs` reads, and the file's row groups."""
+    code = f"""
+import json, time, statistics, glob
+import polars as pl
+files = sorted(glob.glob({str(root / 'warehouse' / 'parquet' / 'code_page' / '*' / 'code_page.parquet')!r}))
+path = files[-1]
+times = []
+for _ in range({runs}):
+    t = time.perf_counter()
+    df = pl.scan_parquet(path).filter(pl.col("code") == "M96.1").collect()
+    times.append((time.perf_counter() - t) * 1000)
+assert df.height == 1
+print(json.dumps({{"file": path.split("/")[-2], "median_ms": round(statistics.median(times), 1),
+                  "first_ms": round(times[0], 1)}}))
+"""
+    return {**python(code), "load": load()}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--mirror", default=str(HERE.parent.parent / "shared" / "cms"))
-    ap.add_argument("--runs", type=int, default=50)
-    ap.add_argument("--with-cli", action="store_true", help="also time `codeetl refresh` and `codeetl code` as processes")
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--no-prefect", action="store_true", help="skip the refreshes through Prefect")
     a = ap.parse_args()
-    results: dict = {"machine": {"python": platform.python_version(), "cpus": __import__("os").cpu_count(),
-                                 "platform": platform.platform()}}
+    mirror = str(Path(a.mirror).resolve())
+    res: dict = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
+                 "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
     with tempfile.TemporaryDirectory(prefix="codeetl-bench-") as tmp:
-        root = Path(tmp)
-        catalog = load_catalog()
-        stages = {"fetch": 0.0, "parse": 0.0}
-        fetched = []
-        for r in pipeline.select_releases(catalog):
-            t = time.perf_counter()
-            f = pipeline.fetch_step(r, root, a.mirror)
-            stages["fetch"] += time.perf_counter() - t
-            if f.downloads:
-                fetched.append((r, f))
-        per_dataset: dict[str, float] = {}
-        for r, f in fetched:
-            t = time.perf_counter()
-            pipeline.parse_release_cached(r, f, root / "raw")
-            dt_ = time.perf_counter() - t
-            stages["parse"] += dt_
-            per_dataset[f"parse {r.dataset}/{r.release}"] = round(dt_, 3)
-        t = time.perf_counter()
-        build = pipeline.build_warehouse(pipeline.latest_parses(root / "raw", catalog), catalog, root / "warehouse",
-                                         link_dirs=default_link_dirs(root))
-        stages["load (build + checks + parquet export)"] = time.perf_counter() - t
-        t = time.perf_counter()
-        pipeline.publish(build, root / "warehouse")
-        stages["publish"] = time.perf_counter() - t
-        t = time.perf_counter()
-        for r, f in fetched:
-            pipeline.parse_release_cached(r, pipeline.fetch_step(r, root, a.mirror), root / "raw")
-        stages["warm re-run of fetch+parse (unchanged sources)"] = time.perf_counter() - t
-        results["stages_s"] = {k: round(v, 3) for k, v in stages.items()}
-        results["parse_by_release_s"] = per_dataset
-        results["peak_rss_mb"] = round(peak_rss_mb(), 1)
-        results["tables"] = build.tables
-        # the code_page export alone: rebuild the table and write its parquet file, on a copy of the warehouse
-        import shutil
+        tmp = Path(tmp)
+        def measure(name, fn, *args):
+            res[name] = fn(*args)
+            print(name, json.dumps(res[name]), file=sys.stderr, flush=True)
 
-        from codeetl.warehouse_sql import apply_sql
+        measure("plain_cold", plain, tmp / "plain", mirror)
+        measure("plain_noop", plain, tmp / "plain", mirror)
+        measure("code_process_s", code_process, tmp / "plain", a.runs)
+        from codeetl.catalog import load_catalog  # a new PFS release on a warehouse without it: code pages reused
 
-        scratch = root / "scratch.duckdb"
-        shutil.copy(root / "warehouse" / "codeetl.duckdb", scratch)
-        con = duckdb.connect(str(scratch))
-        con.execute("SET enable_progress_bar = false")
-        con.execute("DROP TABLE code_page")
-        t = time.perf_counter()
-        apply_sql(con, "views/90_code_page.sql")
-        results["code_page_table_s"] = round(time.perf_counter() - t, 2)
-        t = time.perf_counter()
-        con.execute(f"COPY code_page TO '{root / 'code_page.parquet'}' (FORMAT parquet, COMPRESSION zstd)")
-        results["code_page_parquet_s"] = round(time.perf_counter() - t, 2)
-        results["code_page_rows"] = con.execute("SELECT count(*) FROM code_page").fetchone()[0]
-        results["code_page_parquet_mb"] = round((root / "code_page.parquet").stat().st_size / 1e6, 1)
-        con.close()
-        con = duckdb.connect(str(root / "warehouse" / "codeetl.duckdb"), read_only=True)
-        lat = []
-        for _ in range(a.runs):
-            t = time.perf_counter()
-            code_page(con, "M96.1")
-            lat.append((time.perf_counter() - t) * 1000)
-        con.close()
-        results["code_page_ms"] = {"median": round(statistics.median(lat), 2), "p95": round(sorted(lat)[int(0.95 * len(lat)) - 1], 2)}
-        if a.with_cli:
-            t = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "codeetl", "code", "M96.1", "--json", "--data-dir", str(root)],
-                           check=True, capture_output=True)
-            results["cli_code_process_s"] = round(time.perf_counter() - t, 3)
-            t = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "codeetl", "refresh", "--mirror", a.mirror, "--data-dir", str(root / "cli")],
-                           check=True, capture_output=True)
-            results["cli_cold_refresh_with_prefect_s"] = round(time.perf_counter() - t, 1)
+        before = [r.release for ds in load_catalog().values() for r in ds.releases if r.release != "2026-B"]
+        measure("plain_before_pfs", plain, tmp / "changed", mirror, before)
+        measure("plain_new_pfs", plain, tmp / "changed", mirror)
+        measure("code_page_parquet", parquet_read, tmp / "plain", 20)
+        if not a.no_prefect:
+            measure("prefect_cold", with_prefect, tmp / "prefect", mirror, tmp / "home")
+            measure("prefect_noop", with_prefect, tmp / "prefect", mirror, tmp / "home")
+            for kind in ("cold", "noop"):  # the flow's wall time less its own stages (same run: no load noise)
+                p = res[f"prefect_{kind}"]["seconds"]
+                res[f"prefect_overhead_{kind}_s"] = round(p["flow"] - p["fetch_parse"] - p["build"] - p["publish"], 3)
     out = HERE / "results"
     out.mkdir(exist_ok=True)
-    (out / f"{time.strftime('%Y%m%dT%H%M%S')}.json").write_text(json.dumps(results, indent=2))
+    (out / f"{time.strftime('%Y%m%dT%H%M%S')}.json").write_text(json.dumps(res, indent=2))
+    report(res)
+
+
+def report(res: dict) -> None:
+    """Print the results as a Markdown table."""
+    rows = []
+    c, n = res["plain_cold"], res["plain_noop"]
+    rows.append(("cold refresh, no Prefect: fetch + parse / build / publish",
+                 f"{c['seconds']['fetch_parse']:.2f} / {c['seconds']['build']:.2f} / {c['seconds']['publish']:.2f} s "
+                 f"(process {c['wall']:.1f} s, load {c['load']})"))
+    rows.append(("peak memory of the cold refresh (RSS)", f"{c['maxrss_mb']} MB"))
+    rows.append(("unchanged refresh, no Prefect", f"{sum(n['seconds'].values()):.2f} s (process {n['wall']:.1f} s; "
+                 f"{sum(n['seconds'].values()) / sum(c['seconds'].values()):.1%} of the cold one)"))
+    for kind in ("cold", "noop"):
+        if f"prefect_{kind}" in res:
+            p = res[f"prefect_{kind}"]
+            rows.append((f"`codeetl refresh` {kind}: orchestrator start / flow / whole process",
+                         f"{p['seconds']['orchestrator_start']:.1f} / {p['seconds']['flow']:.1f} / {p['wall']:.1f} s (load {p['load']})"))
+            rows.append((f"Prefect's own overhead, {kind} (flow - its stages)", f"{res[f'prefect_overhead_{kind}_s']:.2f} s "
+                         f"({res[f'prefect_overhead_{kind}_s'] / p['seconds']['flow']:.0%} of the flow)"))
+    if "plain_new_pfs" in res:
+        p = res["plain_new_pfs"]["seconds"]
+        rows.append(("refresh adding one PFS release (2026-B): fetch + parse / build (code pages reused)",
+                     f"{p['fetch_parse']:.2f} / {p['build']:.2f} s ({p['build'] / c['seconds']['build']:.0%} of the cold build)"))
+    cp = res["code_process_s"]
+    rows.append(("`codeetl code M96.1 --json` as a process, median / max", f"{cp['median']:.2f} / {cp['max']:.2f} s (load {cp['load']})"))
+    pq = res["code_page_parquet"]
+    rows.append((f"one code from `code_page` parquet ({pq['file']}) with polars, median / first",
+                 f"{pq['median_ms']} / {pq['first_ms']} ms"))
     print("| measure | value |\n|---|---|")
-    for k, v in results["stages_s"].items():
-        print(f"| {k} | {v:.2f} s |")
-    print(f"| peak memory (RSS) | {results['peak_rss_mb']} MB |")
-    print(f"| `code_page('M96.1')` median / p95 | {results['code_page_ms']['median']} / {results['code_page_ms']['p95']} ms |")
-    print(f"| `code_page` export: build table / write parquet ({results['code_page_rows']:,} rows, "
-          f"{results['code_page_parquet_mb']} MB) | {results['code_page_table_s']} s / {results['code_page_parquet_s']} s |")
-    for k in ("cli_code_process_s", "cli_cold_refresh_with_prefect_s"):
-        if k in results:
-            print(f"| {k} | {results[k]} s |")
+    for k, v in rows:
+        print(f"| {k} | {v} |")
 
 
 if __name__ == "__main__":

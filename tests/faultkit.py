@@ -257,10 +257,12 @@ def corrupt_deflate(archive: bytes) -> bytes:
 
 def plain_refresh(root: str = "data", mirror: str | None = None, datasets: list[str] | None = None,
                   releases: list[str] | None = None, timeout: float | None = None, retries: int | None = None,
-                  notify: Callable[[str], None] | None = None) -> dict:
-    """The refresh flow's steps without Prefect (same order, same lock, same summary keys)."""
+                  notify: Callable[[str], None] | None = None, trigger: str = "cli",
+                  link_dirs: list[Path] | None = None) -> dict:
+    """The refresh flow's steps without Prefect (same order, same lock, same ledger, same summary keys);
+    no curated link files unless `link_dirs` says where."""
     from codeetl import catalog as catalog_module
-    from codeetl import pipeline
+    from codeetl import ledger, pipeline
     from codeetl.fetch import Transport
 
     if notify is None and "codeetl.flows.refresh" in sys.modules:  # the CLI's stage lines, as with the flow
@@ -269,10 +271,11 @@ def plain_refresh(root: str = "data", mirror: str | None = None, datasets: list[
     catalog = catalog_module.load_catalog()
     selected = pipeline.select_releases(catalog, datasets, releases)
     loaded, skipped = [], []
-    with pipeline.refresh_lock(root, reentrant=True) as notes:
+    with pipeline.refresh_lock(root, reentrant=True) as notes, ledger.recording(root, datasets, trigger) as run:
         for n in notes:
             say(n)
         transport = Transport(timeout=timeout, retries=retries, notify=say)
+        clock = pipeline.Stopwatch()
         for r in selected:
             fetched = pipeline.fetch_step(r, Path(root), mirror, transport)
             if not fetched.downloads:
@@ -282,11 +285,15 @@ def plain_refresh(root: str = "data", mirror: str | None = None, datasets: list[
             loaded.append(f"{r.dataset}/{r.release} ({'reused parse' if parsed.reused else 'parsed'})")
         if not loaded:
             raise RuntimeError(f"nothing was fetched: no release of the selected datasets was found in the mirror {mirror}")
-        result = pipeline.build_warehouse(pipeline.latest_parses(Path(root) / "raw", catalog), catalog,
-                                          Path(root) / "warehouse", link_dirs=[])
-        database = str(pipeline.publish(result, Path(root) / "warehouse"))
-    return {"database": database, "build_id": result.build_id, "tables": result.tables, "loaded": loaded,
-            "skipped": skipped, "gates": result.gates, "notes": notes}
+        clock.lap("fetch_parse")
+        outcome = pipeline.build_step(root, catalog, link_dirs=link_dirs, notify=say)
+        clock.lap("build")
+        pipeline.publish_step(outcome, Path(root) / "warehouse")
+        clock.lap("publish")
+        summary = pipeline.refresh_summary(outcome, loaded, skipped, notes)
+        summary["run_id"], summary["seconds"] = run.row["run_id"], clock.laps
+        run.outcome = pipeline.ledger_outcome(summary)
+    return summary
 
 
 def run_cli(args: list[str], monkeypatch=None):
@@ -314,14 +321,21 @@ def run_cli(args: list[str], monkeypatch=None):
 # ------------------------------------------------------------------------------------------ snapshots
 
 
+LEDGER = "warehouse/refresh_runs.parquet"
+"""The run ledger: a failed refresh records itself there, so snapshots leave it out."""
+
+
 def snapshot(root: Path, under: str = "") -> dict[str, str]:
-    """Every file, folder and link under root/under: relative path -> sha256, "dir" or "-> target"."""
+    """Every file, folder and link under root/under: relative path -> sha256, "dir" or "-> target" (but the
+    run ledger, which every refresh that took the lock appends to, failed ones included)."""
     out: dict[str, str] = {}
     base = Path(root) / under
     if not base.exists():
         return out
     for p in sorted(base.rglob("*")):
         rel = str(p.relative_to(root))
+        if rel == LEDGER:
+            continue
         if p.is_symlink():
             out[rel] = "-> " + os.readlink(p)
         elif p.is_dir():

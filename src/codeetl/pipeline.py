@@ -33,6 +33,7 @@ import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import duckdb
 
@@ -228,26 +229,38 @@ class BuildResult:
     tables: dict[str, int]
     link_problems: list[str] = field(default_factory=list)
     gates: list[dict] = field(default_factory=list)  # every quality gate's result (codeetl.gates)
+    inputs: dict = field(default_factory=dict)  # what it was built from (codeetl.changes.build_inputs)
 
 
 def build_warehouse(parse_dirs: list[str | Path], catalog: dict[str, Dataset], warehouse_root: str | Path,
-                    link_dirs: list[Path] | None = None) -> BuildResult:
+                    link_dirs: list[Path] | None = None, inputs: dict | None = None,
+                    notify: Callable[[str], None] | None = None) -> BuildResult:
     """Build a complete new warehouse from parse directories, in ``warehouse/builds/<id>``.
 
-    Nothing outside that folder is touched; call :func:`publish` to make it current. Every quality gate
-    (:mod:`codeetl.gates`) must pass: a failed one raises :class:`codeetl.gates.GateFailure` naming it, the
-    file and offending rows. On any error the half-built folder is removed and the error re-raised.
+    Nothing outside that folder is touched (but for creating an empty run ledger when there is none); call
+    :func:`publish` to make it current. Every quality gate (:mod:`codeetl.gates`) must pass: a failed one
+    raises :class:`codeetl.gates.GateFailure` naming it, the file and offending rows. On any error the
+    half-built folder is removed and the error re-raised. The build records its inputs and build key
+    (:mod:`codeetl.changes`; `inputs` when the caller computed them already). `notify` receives one line per
+    stage (the build's progress).
     """
+    say = notify or (lambda message: None)
+    from codeetl import changes, ledger
+
     wroot = Path(warehouse_root)
+    ledger_file = ledger.ensure_ledger(wroot.parent)
+    inputs = inputs or changes.build_inputs([Path(p) for p in parse_dirs], link_dirs, ledger_file)
     build_id = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
     bdir = wroot / "builds" / build_id
     bdir.mkdir(parents=True)
     db = bdir / DB_NAME
     try:
         con = duckdb.connect(str(db))
-        con.execute("SET enable_progress_bar = false")
+        _configure(con, bdir)
         try:
+            say(f"build: loading {len(parse_dirs)} parsed releases")
             _load(con, [Path(p) for p in parse_dirs], catalog)
+            say("build: deriving histories and changes, curated links, views")
             for _, text in schema_scripts("derive"):  # cross-release derivations, before anything reads the tables
                 con.execute(text)
             from codeetl.datasets.links.build import load_curated_links  # polars: only when building
@@ -255,13 +268,17 @@ def build_warehouse(parse_dirs: list[str | Path], catalog: dict[str, Dataset], w
             problems = load_curated_links(con, link_dirs or [])
             for _, text in schema_scripts("views"):
                 con.execute(text)
+            con.execute(_runs_view(ledger_file))
             stage("build")  # tables loaded, checks and export to come
+            say("build: quality gates")
             results = run_checks(con)
             counts = table_counts(con)
-            export_all(con, bdir / "parquet")
+            export_all(con, bdir / "parquet", say, wroot / CODE_PAGE_CACHE, inputs)
             con.execute("CHECKPOINT")
         finally:
             con.close()
+        shutil.rmtree(bdir / ".tmp", ignore_errors=True)
+        changes.write_inputs(bdir, inputs)
         (bdir / COMPLETE).write_text(utc_now(), encoding="utf-8")
     except duckdb.Error as e:
         shutil.rmtree(bdir, ignore_errors=True)
@@ -269,7 +286,21 @@ def build_warehouse(parse_dirs: list[str | Path], catalog: dict[str, Dataset], w
     except BaseException:
         shutil.rmtree(bdir, ignore_errors=True)
         raise
-    return BuildResult(build_id, str(bdir), str(db), counts, problems, [r.to_dict() for r in results])
+    return BuildResult(build_id, str(bdir), str(db), counts, problems, [r.to_dict() for r in results], inputs)
+
+
+def _configure(con: duckdb.DuckDBPyConnection, bdir: Path) -> None:
+    """Settings of the build's connection: no progress bar, spill folder inside the build."""
+    con.execute("SET enable_progress_bar = false")
+    tmp = str(bdir / ".tmp").replace("'", "''")
+    con.execute(f"SET temp_directory = '{tmp}'")
+
+
+def _runs_view(ledger_file: Path) -> str:
+    """The ``refresh_runs`` view over the run ledger (``sql/runs.sql``), bound to the ledger's absolute path."""
+    from codeetl.named_sql import named_statements
+
+    return named_statements("runs.sql")["view"].replace("{ledger}", str(ledger_file.resolve()).replace("'", "''"))
 
 
 def _load(con: duckdb.DuckDBPyConnection, parse_dirs: list[Path], catalog: dict[str, Dataset]) -> None:
@@ -314,37 +345,103 @@ def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     return {n: con.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0] for n in names}
 
 
-def export_all(con: duckdb.DuckDBPyConnection, out: Path) -> None:
+def export_all(con: duckdb.DuckDBPyConnection, out: Path, notify: Callable[[str], None] | None = None,
+               cache: Path | None = None, inputs: dict | None = None) -> None:
     """Every table and view as ``parquet/<name>/<name>.parquet`` (DuckDB's own parquet writer, zstd), and the
-    code page of every loaded ICD-10-CM release (:func:`export_code_pages`)."""
+    code page of every loaded ICD-10-CM release (:func:`export_code_pages`, reusing unchanged ones from
+    `cache`); `notify` gets the progress."""
     names = [r[0] for r in con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' "
         "UNION ALL SELECT view_name FROM duckdb_views() WHERE NOT internal AND schema_name = 'main' ORDER BY 1"
     ).fetchall()]
     for n in names:
         (out / n).mkdir(parents=True, exist_ok=True)
+        if n == "refresh_runs":  # the live ledger, not a copy: warehouse/refresh_runs.parquet, relative to the build
+            (out / n / f"{n}.parquet").symlink_to(Path("../../../..") / f"{n}.parquet")
+            continue
         target = str(out / n / f"{n}.parquet").replace("'", "''")
         con.execute(f"COPY (SELECT * FROM \"{n}\") TO '{target}' (FORMAT parquet, COMPRESSION zstd)")
-    export_code_pages(con, out / "code_page")
+    if notify:
+        notify(f"build: exported {len(names)} tables and views to parquet")
+    export_code_pages(con, out / "code_page", notify, cache, inputs)
 
+
+CODE_PAGE_CACHE = "cache/code_page"
+"""Under the warehouse folder: code-page files by :func:`code_page_key`, hard-linked into the builds that use them."""
 
 CODE_PAGE_ROW_GROUP = 2048
 """Rows per parquet row group of the code_page export: small, so a reader filtering on ``code`` (the file is
 sorted by it) skips every other group by its min/max statistics."""
 
 
-def export_code_pages(con: duckdb.DuckDBPyConnection, out: Path) -> None:
+def export_code_pages(con: duckdb.DuckDBPyConnection, out: Path, notify: Callable[[str], None] | None = None,
+                      cache: Path | None = None, inputs: dict | None = None) -> None:
     """The SQL code page (``code_page`` macro) of every code node of every loaded ICD-10-CM release, each
-    release for its own first day, as ``<out>/icd10cm_release=<id>/code_page.parquet`` sorted by code."""
+    release for its own first day, as ``<out>/icd10cm_release=<id>/code_page.parquet`` sorted by code.
+
+    With a `cache` folder and the build's `inputs` (:mod:`codeetl.changes`), a release whose pages depend on
+    nothing that changed reuses the file an earlier build wrote (a hard link), see :func:`code_page_key`."""
     releases = [r[0] for r in con.execute(
         "SELECT release FROM release_calendar WHERE dataset = 'icd10cm' ORDER BY effective_from").fetchall()]
-    for rid in releases:
+    used = set()
+    for i, rid in enumerate(releases, 1):
         folder = out / f"icd10cm_release={rid}"
         folder.mkdir(parents=True, exist_ok=True)
+        key = code_page_key(con, rid, inputs) if cache is not None and inputs else None
+        cached = cache / f"{key}.parquet" if key else None
+        used.add(cached)
+        if cached is not None and cached.exists():
+            _link_or_copy(cached, folder / "code_page.parquet")
+            if notify:
+                notify(f"build: code pages of ICD-10-CM {rid} ({i} of {len(releases)}): unchanged, reused")
+            continue
+        if notify:
+            notify(f"build: code pages of ICD-10-CM {rid} ({i} of {len(releases)})")
         target = str(folder / "code_page.parquet").replace("'", "''")
         release = rid.replace("'", "''")
         con.execute(f"COPY (SELECT * FROM code_page('{release}', NULL::DATE, NULL::VARCHAR[])) TO '{target}' "
                     f"(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {CODE_PAGE_ROW_GROUP})")
+        if cached is not None:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cached.with_suffix(".part")
+            _link_or_copy(folder / "code_page.parquet", tmp)
+            os.replace(tmp, cached)
+    if cache is not None and cache.is_dir():  # files no build links any more (an old build was pruned)
+        for f in cache.glob("*.parquet"):
+            if f not in used and f.stat().st_nlink == 1:
+                f.unlink(missing_ok=True)
+
+
+RESOLVED_BY_DAY = ("gems", "msdrg", "pfs")
+"""Datasets of which a code page uses only the release ``page_releases`` picks for its day."""
+
+
+def code_page_key(con: duckdb.DuckDBPyConnection, rid: str, inputs: dict) -> str:
+    """What the code pages of ICD-10-CM release `rid` (for its first day) are made of: the build code, the
+    curated links, the releases ``page_releases`` picks (with their ``in_effect``), the parses of those
+    releases, and every parse of every other dataset (all ICD-10-CM releases: the history section spans
+    them; IPPS, MCD, and any dataset added later) but the releases of :data:`RESOLVED_BY_DAY` it does not
+    pick (and the IPPS rules of MS-DRG versions it does not pick). Returns a hex SHA-256."""
+    picked = json.loads(con.execute("SELECT to_json(p) FROM page_releases(?, NULL::DATE) p", [rid]).fetchone()[0])
+    chosen = {f"{ds}/{picked[ds]['release']}" for ds in RESOLVED_BY_DAY if picked.get(ds)}
+    version = (picked.get("msdrg") or {}).get("release")
+    uses = {f"{d}/{r}" for d, r, u in con.execute(
+        "SELECT dataset, release, uses_release FROM release_uses WHERE uses_dataset = 'msdrg'").fetchall() if u != version}
+    parses = {k: v for k, v in inputs["parses"].items()
+              if (k.split("/", 1)[0] not in RESOLVED_BY_DAY or k in chosen) and k not in uses}
+    has_pfs = con.execute("SELECT count(*) > 0 FROM release_calendar WHERE dataset = 'pfs'").fetchone()[0]
+    text = json.dumps({"release": rid, "picked": picked, "parses": parses, "links": inputs["links"], "has_pfs": has_pfs,
+                       "code": inputs["code"], "duckdb": inputs["duckdb"]}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _link_or_copy(src: Path, dst: Path) -> None:
+    """Hard-link `src` to `dst` (a copy where links are not possible)."""
+    dst.unlink(missing_ok=True)
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copyfile(src, dst)
 
 
 # --------------------------------------------------------------------------------------------- publish
@@ -464,7 +561,7 @@ def cleanup_leftovers(root: str | Path) -> list[str]:
     if (wh / "builds").is_dir():
         found += [b for b in sorted((wh / "builds").iterdir()) if b.is_dir() and not (b / COMPLETE).exists()]
     if wh.is_dir():
-        found += sorted(wh.glob(".current.*"))
+        found += sorted(wh.glob(".current.*")) + sorted(wh.glob("cache/*/*.part"))
     for p in found:
         if p.is_dir() and not p.is_symlink():
             shutil.rmtree(p, ignore_errors=True)
@@ -475,6 +572,113 @@ def cleanup_leftovers(root: str | Path) -> list[str]:
     names = [str(p.relative_to(root)) for p in found]
     shown = ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
     return [f"removed {len(found)} half-written item(s) left by an interrupted refresh: {shown}"]
+
+
+# ------------------------------------------------------------------------------ build only what changed
+
+
+@dataclass
+class BuildOutcome:
+    """What the build step did: built a new warehouse (``changed``, ``result``, ``changes``), or found the
+    published one made from the same inputs and kept it (``changed`` false, nothing built)."""
+
+    changed: bool
+    build_id: str
+    database: str
+    result: BuildResult | None = None
+    changes: dict | None = None  # codeetl.changes.summarize: releases added, counts, ...
+
+
+def build_step(root: str | Path, catalog: dict[str, Dataset], link_dirs: list[Path] | None = None,
+               notify: Callable[[str], None] | None = None) -> BuildOutcome:
+    """Build a new warehouse from the latest parse of every release, unless the published build was made
+    from exactly the same inputs (:mod:`codeetl.changes`): then nothing is built and the current build is
+    kept. Returns what it did; a new build also says what changed since the published one. `notify` gets
+    the build's progress, one line per stage."""
+    from codeetl import changes, ledger
+
+    root = Path(root)
+    wroot = root / "warehouse"
+    parses = latest_parses(root / "raw", catalog)
+    inputs = changes.build_inputs(parses, link_dirs, ledger.ensure_ledger(root))
+    if changes.unchanged(wroot, inputs):
+        build_id = os.readlink(wroot / "current").split("/")[-1]
+        return BuildOutcome(False, build_id, str(wroot / DB_NAME))
+    previous = changes.published_inputs(wroot)
+    if notify:
+        notify(f"building a new warehouse: {_why(changes.published_inputs(wroot), inputs)}")
+    result = build_warehouse(parses, catalog, wroot, link_dirs=link_dirs, inputs=inputs, notify=notify)
+    try:
+        summary = changes.summarize(previous, inputs, result.database)
+    except BaseException:
+        shutil.rmtree(result.directory, ignore_errors=True)
+        raise
+    return BuildOutcome(True, result.build_id, result.database, result, summary)
+
+
+def _why(previous: dict | None, inputs: dict) -> str:
+    """Why a build is needed, in a few words."""
+    if previous is None:
+        return "no build with a build key yet"
+    reasons = [f"{k} new" for k in inputs["parses"] if k not in previous.get("parses", {})]
+    reasons += [f"{k} changed" for k, v in inputs["parses"].items() if previous.get("parses", {}).get(k) not in (None, v)]
+    reasons += [f"{k} no longer loaded" for k in previous.get("parses", {}) if k not in inputs["parses"]]
+    reasons += [what for key, what in (("code", "build code changed"), ("links", "curated links changed"),
+                                       ("duckdb", "DuckDB version changed"), ("ledger", "data folder moved"))
+                if previous.get(key) != inputs[key]]
+    return ", ".join(reasons[:6]) + (f" and {len(reasons) - 6} more" if len(reasons) > 6 else "") or "inputs changed"
+
+
+def publish_step(outcome: BuildOutcome, warehouse_root: str | Path) -> str:
+    """Publish the outcome's new build (:func:`publish`); with nothing built, the current database stays.
+    Returns the published database's path."""
+    if outcome.result is None:
+        return outcome.database
+    return str(publish(outcome.result, warehouse_root))
+
+
+def refresh_summary(outcome: BuildOutcome, loaded: list[str], skipped: list[str], notes: list[str]) -> dict:
+    """The summary of a refresh (the flow's return value, ``codeetl refresh --json``): ``changed``, ``status``
+    (published / unchanged), ``database``, ``build_id``, ``releases_added``, ``changes``, ``tables``,
+    ``loaded``, ``skipped``, ``gates``, ``notes``."""
+    result = outcome.result
+    return {
+        "changed": outcome.changed,
+        "status": "published" if outcome.changed else "unchanged",
+        "database": outcome.database,
+        "build_id": outcome.build_id,
+        "releases_added": (outcome.changes or {}).get("releases_added", []),
+        "changes": outcome.changes,
+        "tables": result.tables if result else {},
+        "loaded": loaded,
+        "skipped": skipped + [f"curated link {p}" for p in (result.link_problems if result else [])],
+        "gates": result.gates if result else [],
+        "notes": notes,
+    }
+
+
+class Stopwatch:
+    """Wall-clock seconds of consecutive steps: ``lap(name)`` records the time since the previous lap."""
+
+    def __init__(self) -> None:
+        import time
+
+        self._now = time.perf_counter
+        self._last = self._now()
+        self.laps: dict[str, float] = {}
+
+    def lap(self, name: str) -> float:
+        """Record and return the seconds since the previous lap (or the start) as step `name`."""
+        now = self._now()
+        self.laps[name] = round(now - self._last, 3)
+        self._last = now
+        return self.laps[name]
+
+
+def ledger_outcome(summary: dict) -> dict:
+    """The ledger fields of a finished refresh's summary (:mod:`codeetl.ledger`)."""
+    return {"status": summary["status"], "changed": summary["changed"], "releases_added": summary["releases_added"],
+            "build_id": summary["build_id"], "changes": summary["changes"]}
 
 
 # ----------------------------------------------------------------------------------- the whole refresh

@@ -30,9 +30,14 @@ def test_refresh_flow_builds_and_reuses_parses(prefect_harness, cms_server, tmp_
     # CMS's published FY2026 total; the April 2026 update added no codes (../shared/cms/README.md)
     assert con.execute("SELECT count(*) FROM icd10cm_codes WHERE release = '2026-04' AND is_billable").fetchone()[0] == 74_719
     con.close()
+    assert summary["changed"] is True and "icd10cm/2026-04" in summary["releases_added"]
     again = refresh(root=str(tmp_path), mirror=cms_server.url, datasets=["icd10cm"])
     assert "icd10cm/2026-04 (reused parse)" in again["loaded"]
-    assert again["build_id"] != summary["build_id"]
+    assert again["changed"] is False and again["build_id"] == summary["build_id"]  # nothing changed: nothing built
+    con = duckdb.connect(again["database"], read_only=True)  # the ledger has both runs, with Prefect's flow run ids
+    runs = con.execute("SELECT status, run_id FROM refresh_runs ORDER BY started_at").fetchall()
+    con.close()
+    assert [r[0] for r in runs] == ["published", "unchanged"] and all(len(r[1]) == 36 for r in runs)
 
 
 def test_refresh_flow_failure_keeps_previous_warehouse(prefect_harness, tmp_path):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -55,8 +56,10 @@ def refresh(
     if code is not None:  # the worker did the refresh and said everything
         raise typer.Exit(code)
     supervise.raise_on_sigterm()
-    try:
-        with pipeline.refresh_lock(data_dir) as notes:  # a second refresh stops here, before Prefect starts
+    from codeetl import ledger
+
+    try:  # a second refresh stops at the lock, before Prefect starts; every run that got the lock is recorded
+        with pipeline.refresh_lock(data_dir) as notes, ledger.recording(data_dir, dataset, "cli"):
             for note in notes:
                 err.print(f"[yellow]warning:[/] {escape(note)}", highlight=False)
             summary = _run_flow(data_dir, mirror, dataset, release, timeout, retries)
@@ -75,6 +78,8 @@ def _run_flow(data_dir: Path, mirror, dataset, release, timeout, retries) -> dic
     # The CLI reports every stage and warning itself: Prefect stays quiet, sends no telemetry, and its
     # API server gets time to start on a busy machine. Before Prefect is imported.
     orchestrator.configure_prefect_env()
+    err.print(f"Refreshing into {data_dir}/ from {mirror or 'the official CMS/CDC URLs'} ...")
+    started = time.perf_counter()  # the orchestrator's start: importing Prefect, then its API server
     from codeetl.flows import refresh as flow_module
 
     progress = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeElapsedColumn(),
@@ -89,11 +94,15 @@ def _run_flow(data_dir: Path, mirror, dataset, release, timeout, retries) -> dic
     def notify(message: str) -> None:
         err.print(f"[dim]·[/] {escape(message)}", highlight=False)
 
-    err.print(f"Refreshing into {data_dir}/ from {mirror or 'the official CMS/CDC URLs'} ...")
     orchestrator.start_api(notify)
+    api = time.perf_counter()
     with progress, flow_module.reporting(on_progress, notify):
-        return flow_module.refresh(root=str(data_dir), mirror=mirror, datasets=dataset, releases=release,
-                                   timeout=timeout, retries=retries)
+        summary = flow_module.refresh(root=str(data_dir), mirror=mirror, datasets=dataset, releases=release,
+                                      timeout=timeout, retries=retries)
+    seconds = summary.setdefault("seconds", {})
+    seconds["orchestrator_start"] = round(api - started, 3)
+    seconds["flow"] = round(time.perf_counter() - api, 3)
+    return summary
 
 
 def _refresh_failed(e: BaseException, as_json: bool) -> None:
@@ -121,9 +130,18 @@ def _refresh_failed(e: BaseException, as_json: bool) -> None:
 
 
 def _print_summary(summary: dict, as_json: bool) -> None:
-    """The published build: a table of row counts, loaded and skipped releases (or the JSON summary)."""
+    """What the refresh did: nothing changed (one line), or the published build's row counts, gates, loaded and
+    skipped releases and what changed (or the JSON summary)."""
+    from codeetl.changes import describe
+
     if as_json:
         sys.stdout.write(json.dumps({"ok": True, **summary}, indent=2, default=str) + "\n")
+        return
+    if not summary["changed"]:
+        out.print(f"[green]nothing changed[/]: build {summary['build_id']} stays current ({summary['database']}); "
+                  f"{len(summary['loaded'])} releases checked, nothing downloaded, parsed or built")
+        for line in summary["skipped"]:
+            out.print(f"[yellow]skipped[/] {escape(line)}")
         return
     table = Table(title=f"Published {summary['database']} (build {summary['build_id']})")
     table.add_column("table")
@@ -137,3 +155,5 @@ def _print_summary(summary: dict, as_json: bool) -> None:
         out.print(f"[green]loaded[/] {line}")
     for line in summary["skipped"]:
         out.print(f"[yellow]skipped[/] {line}")
+    for line in describe(summary):
+        out.print(f"[bold]changed[/] {escape(line)}")

@@ -1,4 +1,5 @@
-"""The refresh flow: fetch → parse → build → publish, one subflow per dataset.
+"""The refresh flow: fetch → parse (one task per dataset, the datasets concurrently) → build → publish, or
+nothing when nothing changed.
 
 Run it with ``codeetl refresh`` or ``python -m codeetl.flows.refresh [--mirror ../shared/cms]``.
 
@@ -16,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import sys
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -27,30 +27,18 @@ if __name__ == "__main__":  # run as a script: codeetl's Prefect settings (no te
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.futures import wait
+from prefect.task_runners import ThreadPoolTaskRunner
 
-from codeetl import pipeline
+from codeetl import changes, ledger, pipeline
 from codeetl.catalog import load_catalog
 from codeetl.datasets.links.build import default_link_dirs
 from codeetl.fetch import FetchedRelease, Progress, Transport
 
 
-@dataclass
-class RefreshSummary:
-    database: str
-    build_id: str
-    tables: dict[str, int]
-    loaded: list[str] = field(default_factory=list)  # "dataset/release (parsed|reused)"
-    skipped: list[str] = field(default_factory=list)  # "dataset/release: why"
-    gates: list[dict] = field(default_factory=list)  # every quality gate's result (codeetl.gates)
-    notes: list[str] = field(default_factory=list)  # stale lock, leftovers removed
-
-
-@task(cache_policy=NO_CACHE, task_run_name="fetch {dataset}/{release_id}")
-def fetch(dataset: str, release_id: str, root: str, mirror: str | None, timeout: float | None = None,
-          retries: int | None = None) -> FetchedRelease:
+def _fetch(dataset: str, release_id: str, root: str, mirror: str | None, transport: Transport) -> FetchedRelease:
+    """Fetch one release (:func:`codeetl.pipeline.fetch_step`); returns what was found."""
     release = load_catalog()[dataset].release(release_id)
-    transport = Transport(progress=_progress_hook(), notify=lambda m: _notify(m, warning=True),
-                          timeout=timeout, retries=retries)
     fetched = pipeline.fetch_step(release, Path(root), mirror, transport)
     if fetched.downloads:
         state = "unchanged" if all(d.unchanged for d in fetched.downloads) else "downloaded"
@@ -58,39 +46,25 @@ def fetch(dataset: str, release_id: str, root: str, mirror: str | None, timeout:
     return fetched
 
 
-@task(cache_policy=NO_CACHE, task_run_name="parse {dataset}/{release_id}")
-def parse(dataset: str, release_id: str, fetched: FetchedRelease, root: str) -> pipeline.ParsedRelease:
+def _parse(dataset: str, release_id: str, fetched: FetchedRelease, root: str) -> pipeline.ParsedRelease:
+    """Parse one fetched release, or reuse its parse (:func:`codeetl.pipeline.parse_release_cached`)."""
     release = load_catalog()[dataset].release(release_id)
-    _notify(f"parsing {dataset}/{release_id} ...")
     parsed = pipeline.parse_release_cached(release, fetched, Path(root) / "raw")
     rows = sum(parsed.tables.values())
     _notify(f"{'reused the parse of' if parsed.reused else 'parsed'} {dataset}/{release_id}: {rows:,} rows")
     return parsed
 
 
-@task(cache_policy=NO_CACHE)
-def build(root: str) -> pipeline.BuildResult:
-    _notify("building the new warehouse (load, checks, parquet export) ...")
-    catalog = load_catalog()
-    parses = pipeline.latest_parses(Path(root) / "raw", catalog)
-    result = pipeline.build_warehouse(parses, catalog, Path(root) / "warehouse", link_dirs=default_link_dirs(root))
-    for line in result.link_problems:
-        _notify(f"curated link not loaded: {line}")
-    return result
-
-
-@task(cache_policy=NO_CACHE)
-def publish(result: pipeline.BuildResult, root: str) -> str:
-    return str(pipeline.publish(result, Path(root) / "warehouse"))
-
-
-@flow(name="refresh-dataset", flow_run_name="refresh {dataset}")
-def refresh_dataset(dataset: str, release_ids: list[str], root: str, mirror: str | None,
+@task(cache_policy=NO_CACHE, task_run_name="fetch and parse {dataset}")
+def fetch_and_parse(dataset: str, release_ids: list[str], root: str, mirror: str | None,
                     timeout: float | None = None, retries: int | None = None) -> dict:
-    """Fetch and parse the selected releases of one dataset."""
+    """Fetch and parse the selected releases of one dataset, in order (one task per dataset: the datasets run
+    concurrently); returns ``{"loaded": [...], "skipped": [...]}`` lines."""
+    transport = Transport(progress=_progress_hook(), notify=lambda m: _notify(m, warning=True),
+                          timeout=timeout, retries=retries)
     loaded, skipped = [], []
     for rid in release_ids:
-        fetched = fetch(dataset, rid, root, mirror, timeout, retries)
+        fetched = _fetch(dataset, rid, root, mirror, transport)
         if not fetched.downloads:
             why = "not in the mirror" if mirror else "not published at the catalog URL"
             _notify(f"skipped {dataset}/{rid}: {why} ({', '.join(fetched.missing)})", warning=True)
@@ -99,41 +73,102 @@ def refresh_dataset(dataset: str, release_ids: list[str], root: str, mirror: str
         if fetched.missing:
             _notify(f"{dataset}/{rid}: {len(fetched.missing)} optional download(s) not found, loading the rest: "
                     f"{', '.join(fetched.missing)}", warning=True)
-        parsed = parse(dataset, rid, fetched, root)
+        parsed = _parse(dataset, rid, fetched, root)
         loaded.append(f"{dataset}/{rid} ({'reused parse' if parsed.reused else 'parsed'})")
     return {"loaded": loaded, "skipped": skipped}
 
 
-@flow(name="codeetl-refresh")
-def refresh(root: str = "data", mirror: str | None = None, datasets: list[str] | None = None,
-            releases: list[str] | None = None, timeout: float | None = None, retries: int | None = None) -> dict:
-    """Refresh the warehouse: every catalog release (or the selected ones), then one atomic publish.
+@task(cache_policy=NO_CACHE)
+def build(root: str) -> pipeline.BuildOutcome:
+    """Build a new warehouse, or keep the published one when nothing changed (:func:`codeetl.pipeline.build_step`)."""
+    outcome = pipeline.build_step(root, load_catalog(), link_dirs=default_link_dirs(root), notify=_notify)
+    if not outcome.changed:
+        _notify(f"nothing changed since build {outcome.build_id}: nothing to build, it stays current")
+    for line in outcome.result.link_problems if outcome.result else []:
+        _notify(f"curated link not loaded: {line}")
+    return outcome
 
-    A failure anywhere raises before `publish`, so the previous warehouse stays current. `timeout` and
-    `retries` bound each download (defaults: :data:`codeetl.fetch.DEFAULT_TIMEOUT`, ``DEFAULT_RETRIES``).
-    """
-    catalog = load_catalog()
-    selected = pipeline.select_releases(catalog, datasets, releases)
+
+@task(cache_policy=NO_CACHE)
+def publish(outcome: pipeline.BuildOutcome, root: str) -> str:
+    """Publish the new build, if any (:func:`codeetl.pipeline.publish_step`); returns the database path."""
+    return pipeline.publish_step(outcome, Path(root) / "warehouse")
+
+
+def _every_dataset(selected: list, root: str, mirror: str | None, timeout: float | None,
+                   retries: int | None) -> tuple[list[str], list[str]]:
+    """Fetch and parse every selected release: one task per dataset, submitted together (Prefect's thread
+    pool: downloads overlap); returns the loaded and skipped lines in catalog order."""
     by_dataset: dict[str, list[str]] = {}
     for r in selected:
         by_dataset.setdefault(r.dataset, []).append(r.release)
-    summary = RefreshSummary(database="", build_id="", tables={})
-    with pipeline.refresh_lock(root, reentrant=True) as notes:
+    futures = [fetch_and_parse.submit(ds, rids, root, mirror, timeout, retries) for ds, rids in by_dataset.items()]
+    wait(futures)  # all of them, also when one fails: none may still write once the flow lets go of the lock
+    loaded, skipped = [], []
+    for future in futures:  # the first failure, in catalog order, ends the refresh
+        out = future.result()
+        loaded += out["loaded"]
+        skipped += out["skipped"]
+    return loaded, skipped
+
+
+@flow(name="codeetl-refresh", task_runner=ThreadPoolTaskRunner(max_workers=4))
+def refresh(root: str = "data", mirror: str | None = None, datasets: list[str] | None = None,
+            releases: list[str] | None = None, timeout: float | None = None, retries: int | None = None,
+            trigger: str = "cli") -> dict:
+    """Refresh the warehouse: every catalog release (or the selected ones), then one atomic publish, or
+    nothing at all when no source and no build code changed. Returns the summary
+    (:func:`codeetl.pipeline.refresh_summary`).
+
+    A failure anywhere raises before `publish`, so the previous warehouse stays current. `timeout` and
+    `retries` bound each download (defaults: :data:`codeetl.fetch.DEFAULT_TIMEOUT`, ``DEFAULT_RETRIES``).
+    Every run is recorded in the ledger (``refresh_runs``), `trigger` saying what started it; the run's
+    summary is also a markdown artifact of the flow run.
+    """
+    selected = pipeline.select_releases(load_catalog(), datasets, releases)
+    with pipeline.refresh_lock(root, reentrant=True) as notes, \
+            ledger.recording(root, datasets, trigger, run_id=_flow_run_id()) as run:
         for note in notes:
             _notify(note, warning=True)
-        summary.notes += notes
-        for ds, rids in by_dataset.items():
-            out = refresh_dataset(ds, rids, root, mirror, timeout, retries)
-            summary.loaded += out["loaded"]
-            summary.skipped += out["skipped"]
-        if not summary.loaded:
+        clock = pipeline.Stopwatch()
+        loaded, skipped = _every_dataset(selected, root, mirror, timeout, retries)
+        clock.lap("fetch_parse")
+        if not loaded:
             raise RuntimeError("nothing was fetched: no release of the selected datasets was found "
                                + (f"in the mirror {mirror}" if mirror else "at the catalog URLs"))
-        result = build(root)
-        summary.database = publish(result, root)
-    summary.build_id, summary.tables, summary.gates = result.build_id, result.tables, result.gates
-    summary.skipped += [f"curated link {p}" for p in result.link_problems]
-    return asdict(summary)
+        outcome = build(root)
+        clock.lap("build")
+        publish(outcome, root)
+        clock.lap("publish")
+        summary = pipeline.refresh_summary(outcome, loaded, skipped, notes)
+        summary["run_id"], summary["seconds"] = run.row["run_id"], clock.laps
+        run.outcome = pipeline.ledger_outcome(summary)
+    _artifact(summary)
+    if summary["changed"]:
+        return summary
+    from prefect.states import Completed  # shown as "Unchanged" by `prefect flow-run ls` and the UI
+
+    return Completed(name="Unchanged", message="nothing changed: nothing was built", data=summary)
+
+
+def _flow_run_id() -> str | None:
+    """The id of the Prefect flow run we are in (None outside one)."""
+    from prefect.runtime import flow_run
+
+    return str(flow_run.id) if flow_run.id else None
+
+
+def _artifact(summary: dict) -> None:
+    """Attach what the run did to the flow run, as a markdown artifact (key ``codeetl-refresh``)."""
+    from prefect.artifacts import create_markdown_artifact
+
+    lines = [f"# codeetl refresh: {'new build ' + summary['build_id'] if summary['changed'] else 'nothing changed'}", ""]
+    lines += [f"- {line}" for line in changes.describe(summary)]
+    lines += ["", f"Database: `{summary['database']}`", "", "Releases checked: " + ", ".join(summary["loaded"])]
+    if summary["skipped"]:
+        lines += ["", "Skipped: " + "; ".join(summary["skipped"])]
+    create_markdown_artifact(markdown="\n".join(lines), key="codeetl-refresh",
+                             description="What this refresh changed (codeetl)")
 
 
 Notify = Callable[[str], None]

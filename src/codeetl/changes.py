@@ -1,0 +1,158 @@
+"""What a build is made of, and what changed since the published one.
+
+A build's **inputs** are every parse it loads (``dataset/release`` -> parse key, which hashes the parser and
+every source file), the curated link files, the code that builds (every ``.sql``, ``.py``, ``.csv`` and
+``.toml`` of the package except the commands and pages, which do not shape the warehouse), the DuckDB
+version and the ledger's path. Their hash is the **build key**, written into the build folder
+(``BUILD_KEY``, with the inputs in ``BUILD_INPUTS.json``). A refresh whose build key equals the published
+build's has nothing to do: it builds nothing and keeps the current build (:func:`unchanged`).
+
+When something changed, :func:`summarize` says what: releases added and removed, sources and code that
+changed, and for each added release the counts of ``sql/changes.sql``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+
+from codeetl.named_sql import named_statements
+from codeetl.provenance import sha256_file
+
+BUILD_KEY = "BUILD_KEY"
+BUILD_INPUTS = "BUILD_INPUTS.json"
+NOT_BUILD_CODE = ("cli", "pages", "render", "check", "__pycache__", "schedules.toml", "schedules.py", "status.py", "serve.py")
+"""Package folders and files whose code does not shape a build (editing them does not rebuild)."""
+
+
+@cache
+def code_fingerprint() -> str:
+    """A hash of the package's files that shape a build (every ``.py``, ``.sql``, ``.csv``, ``.toml`` outside
+    :data:`NOT_BUILD_CODE`); computed once per process."""
+    base = resources.files("codeetl")
+    h = hashlib.sha256()
+    stack = [(base, "")]
+    while stack:
+        folder, rel = stack.pop()
+        for p in sorted(folder.iterdir(), key=lambda p: p.name):
+            if p.name in NOT_BUILD_CODE:
+                continue
+            if p.is_dir():
+                stack.append((p, f"{rel}{p.name}/"))
+            elif p.name.endswith((".py", ".sql", ".csv", ".toml")):
+                h.update(f"\n{rel}{p.name}\n".encode() + p.read_bytes())
+    return h.hexdigest()
+
+
+def build_inputs(parse_dirs: list[Path], link_dirs: list[Path] | None, ledger: Path) -> dict:
+    """The inputs of a build (see the module's doc) as JSON-ready data."""
+    parses = {}
+    for d in parse_dirs:
+        meta = json.loads((Path(d) / "meta.json").read_text(encoding="utf-8"))
+        parses[f"{meta['dataset']}/{meta['release']}"] = meta["key"]
+    links = {}
+    for folder in link_dirs or []:
+        for f in sorted(Path(folder).glob("*.csv")):
+            links[f.name] = sha256_file(f)
+    return {"parses": dict(sorted(parses.items())), "links": links, "code": code_fingerprint(),
+            "duckdb": duckdb.__version__, "ledger": str(Path(ledger).resolve())}
+
+
+def build_key(inputs: dict) -> str:
+    """The build key of `inputs`: a hex SHA-256 of their canonical JSON."""
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+
+
+def write_inputs(build_dir: Path, inputs: dict) -> None:
+    """Record a build's inputs and key in its folder (before its COMPLETE marker)."""
+    (build_dir / BUILD_INPUTS).write_text(json.dumps(inputs, indent=2, sort_keys=True), encoding="utf-8")
+    (build_dir / BUILD_KEY).write_text(build_key(inputs) + "\n", encoding="utf-8")
+
+
+def published_inputs(warehouse_root: Path) -> dict | None:
+    """The inputs of the published build (``current/BUILD_INPUTS.json``), or None: no build yet, or one made
+    before build keys existed."""
+    path = Path(warehouse_root) / "current" / BUILD_INPUTS
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def unchanged(warehouse_root: Path, inputs: dict) -> bool:
+    """True when the published build was made from exactly these inputs (so a new build would equal it)."""
+    current = Path(warehouse_root) / "current"
+    try:
+        key = (current / BUILD_KEY).read_text(encoding="utf-8").strip()
+    except OSError:
+        return False
+    return key == build_key(inputs) and (current / "COMPLETE").exists()
+
+
+def summarize(previous: dict | None, new: dict, database: str | Path) -> dict:
+    """What the build of `new` inputs (its database at `database`) changes from the build of `previous`:
+    ``releases_added``, ``releases_removed``, ``sources_changed`` (releases whose parse changed),
+    ``code_changed``, ``links_changed`` and ``counts`` {dataset: [{release, from_release, counts {subject
+    {change: n}}}]} for each added release (:func:`release_counts`)."""
+    old = (previous or {}).get("parses", {})
+    added = [k for k in new["parses"] if k not in old]
+    con = duckdb.connect(str(database), read_only=True)
+    try:
+        counts = release_counts(con, added)
+    finally:
+        con.close()
+    return {
+        "releases_added": added,
+        "releases_removed": [k for k in old if k not in new["parses"]],
+        "sources_changed": [k for k, v in new["parses"].items() if k in old and old[k] != v],
+        "code_changed": previous is not None and previous.get("code") != new["code"],
+        "links_changed": previous is not None and previous.get("links") != new["links"],
+        "counts": counts,
+    }
+
+
+def release_counts(con: duckdb.DuckDBPyConnection, added: list[str]) -> dict:
+    """For each added release (``dataset/release``), what differs from the loaded release before it: returns
+    {dataset: [{release, from_release, counts: {subject: {change: n}}}]} (a release with none before it has
+    from_release None and no counts)."""
+    out: dict[str, dict[str, dict]] = {}
+    for key in added:
+        ds, rid = key.split("/", 1)
+        out.setdefault(ds, {})[rid] = {"release": rid, "from_release": None, "counts": {}}
+    for ds, rid, frm, subject, change, n in con.execute(named_statements("changes.sql")["counts"], {"added": added}).fetchall():
+        entry = out.setdefault(ds, {}).setdefault(rid, {"release": rid, "from_release": None, "counts": {}})
+        entry["from_release"] = frm
+        entry["counts"].setdefault(subject, {})[change] = n
+    return {ds: list(rels.values()) for ds, rels in sorted(out.items())}
+
+
+def describe(summary: dict) -> list[str]:
+    """Lines saying what a refresh changed, for people (the terminal and the Prefect artifact)."""
+    if not summary.get("changed", True):
+        return ["nothing changed: no source, parser or build code changed since the published build; nothing was built"]
+    lines = []
+    ch = summary.get("changes") or {}
+    if ch.get("releases_added"):
+        lines.append("releases added: " + ", ".join(ch["releases_added"]))
+    if ch.get("releases_removed"):
+        lines.append("releases no longer loaded: " + ", ".join(ch["releases_removed"]))
+    if ch.get("sources_changed"):
+        lines.append("sources changed: " + ", ".join(ch["sources_changed"]))
+    if ch.get("code_changed"):
+        lines.append("codeetl's build code changed (the warehouse was rebuilt with it)")
+    if ch.get("links_changed"):
+        lines.append("curated link files changed")
+    for ds, releases in (ch.get("counts") or {}).items():
+        for r in releases:
+            if not r["counts"]:
+                lines.append(f"{ds} {r['release']}: the first {ds} release loaded (nothing before it to compare with)")
+                continue
+            parts = "; ".join(f"{subject} " + ", ".join(f"{n:,} {change.replace('_', ' ')}" for change, n in changes.items())
+                              for subject, changes in r["counts"].items())
+            lines.append(f"{ds} {r['from_release']} -> {r['release']}: {parts}")
+    return lines or ["a new build was published (first build of this data folder)"]

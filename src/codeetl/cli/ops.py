@@ -1,0 +1,116 @@
+"""Running codeetl unattended: ``codeetl status`` (is the warehouse current?) and ``codeetl serve`` (the
+scheduled refresh as Prefect deployments on this machine)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from codeetl.cli.app import AsOf, DataDir, _clip, _date, _fail, app, err, out
+
+
+@app.command()
+def status(
+    data_dir: DataDir = Path("data"),
+    dataset: Annotated[Optional[list[str]], typer.Option(help="Only this dataset (repeatable).")] = None,
+    as_of: AsOf = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the status as JSON (keys in the README).")] = False,
+) -> None:
+    """Is the warehouse current? Per dataset: the release in effect today and whether it is loaded, the newest
+    loaded release, the next expected publication, the last refresh.
+
+    Exits 0 when the release in effect is loaded for every dataset (checked), 1 when one is not (or there is
+    no warehouse): a monitor can alert on it.
+    """
+    from codeetl.catalog import load_catalog
+    from codeetl.status import warehouse_status
+
+    known = list(load_catalog())
+    for name in dataset or []:
+        if name not in known:
+            _fail(f"unknown dataset {_clip(name)!r}; known: {', '.join(sorted(known))}", 2)
+    st = warehouse_status(data_dir, _date(as_of), dataset)
+    if as_json:
+        sys.stdout.write(json.dumps(st, indent=2, default=_iso) + "\n")
+    else:
+        _render_status(st)
+    raise typer.Exit(0 if st["ok"] else 1)
+
+
+def _iso(v):
+    return v.isoformat() if isinstance(v, (dt.date, dt.datetime)) else str(v)
+
+
+def _months(first: dt.date, last: dt.date) -> str:
+    """A publication window in words: Feb-Mar 2027, Aug 2027, Nov-Dec 2026."""
+    if (first.year, first.month) == (last.year, last.month):
+        return f"{first:%b %Y}"
+    return f"{first:%b}-{last:%b %Y}" if first.year == last.year else f"{first:%b %Y}-{last:%b %Y}"
+
+
+def _render_status(st: dict) -> None:
+    """The status as a table and one line per problem."""
+    wh = st["warehouse"]
+    out.print(f"Warehouse on {st['day']}: " + (f"build {wh['build_id']}, built {_iso(wh['built_at'])[:19]}" if wh else
+                                                "[red]none[/] (run `codeetl refresh`)"))
+    t = Table()
+    for c in ("dataset", "in effect today", "loaded", "newest loaded", "next expected", "last run"):
+        t.add_column(c)
+    for d in st["datasets"]:
+        exp = d["expected_in_effect"]
+        eff = d["in_effect"]["release"] if d["in_effect"] else (f"{exp['name']} (not in the catalog)" if exp else "-")
+        nxt = d["next_expected"]
+        nxt_text = "-" if not nxt else (f"{nxt['name']}: weekly" if nxt.get("expected") == "weekly" else
+                                        f"{nxt['name']}, {_months(nxt['published_from'], nxt['published_to'])}")
+        run = d["last_run"]
+        t.add_row(d["dataset"], escape(eff), "[green]yes[/]" if d["in_effect_loaded"] else "[red]no[/]",
+                  d["newest_loaded"]["release"] if d["newest_loaded"] else "-", escape(nxt_text),
+                  f"{run['status']} {_iso(run['started_at'])[:16]}" if run else "-")
+    out.print(t)
+    for d in st["datasets"]:
+        if d["problem"]:
+            out.print(f"[red]behind[/] {escape(d['problem'])}")
+    if st["ok"]:
+        out.print("[green]current[/]: every release in effect today is loaded")
+
+
+@app.command()
+def serve(
+    data_dir: DataDir = Path("data"),
+    mirror: Annotated[Optional[str], typer.Option(help="Directory or base URL to refresh from instead of the official URLs (as for refresh).")] = None,
+    run_now: Annotated[Optional[list[str]], typer.Option(help="Also start one run of this deployment right away (all, or a dataset; repeatable).")] = None,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port of the local Prefect server to use or start when PREFECT_API_URL is not set.")] = 4200,
+) -> None:
+    """Run the scheduled refresh on this machine: one Prefect deployment per dataset on its publication calendar
+    (and refresh-all, by hand), served until Ctrl-C. Starts a Prefect server when none answers.
+
+    List them with `prefect deployment ls` (schedules: `prefect deployment ls -o json`, or
+    `prefect deployment schedule ls codeetl-refresh/refresh-icd10cm`), their runs with `prefect flow-run ls`.
+    """
+    from codeetl import orchestrator
+
+    if mirror is not None and not mirror.startswith(("http://", "https://")) and not Path(mirror).is_dir():
+        _fail(f"--mirror {_clip(mirror)}: no such folder (a mirror is a folder or an http(s):// base URL)", 2)
+    names = list(run_now or [])
+    orchestrator.configure_prefect_env(quiet=False)  # serve shows Prefect's own log of each run
+    from codeetl.errors import CodeEtlError
+    from codeetl.serve import serve as run_serve
+
+    def say(message: str) -> None:
+        err.print(f"[dim]·[/] {escape(message)}", highlight=False)
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        run_serve(data_dir, str(Path(mirror).resolve()) if mirror and Path(mirror).is_dir() else mirror,
+                  [f"refresh-{n}" for n in names], say, port=port)
+    except CodeEtlError as e:
+        _fail(str(e))
+    except KeyboardInterrupt:
+        err.print("stopped")

@@ -1,0 +1,50 @@
+-- What a refresh changed: for each release it added, counts of what differs from the loaded release before
+-- it (by effective date), per dataset. Run by codeetl.changes on the new build (read-only) before it is
+-- published; the refresh prints the counts, returns them in --json and in the Prefect artifact, and the
+-- ledger keeps them (refresh_runs.changes). ICD-10-CM and MS-DRG read the history tables the build derived
+-- (icd10cm_changes, msdrg_changes); the PFS compares pfs_rvu / pfs_payment of the two releases.
+-- Parameter $added: the added releases as 'dataset/release' strings.
+-- Columns: dataset, release, from_release, subject, change, n. A release with no loaded release before it has no row.
+
+-- name: counts
+WITH added AS (SELECT unnest(CAST($added AS VARCHAR[])) AS key),
+icd AS (
+    SELECT 'icd10cm' AS dataset, c.to_release AS release, c.from_release,
+           CASE WHEN c.change LIKE 'note%' THEN 'notes' WHEN c.is_billable = false THEN 'headers' ELSE 'codes' END AS subject,
+           c.change, count(*) AS n
+    FROM icd10cm_changes c WHERE 'icd10cm/' || c.to_release IN (SELECT key FROM added)
+    GROUP BY ALL
+), drg AS (
+    SELECT 'msdrg' AS dataset, m.to_version AS release, m.from_version AS from_release,
+           CASE m.subject_kind WHEN 'drg' THEN 'drgs' ELSE 'diagnoses' END AS subject, m.change, count(*) AS n
+    FROM msdrg_changes m WHERE 'msdrg/' || m.to_version IN (SELECT key FROM added)
+    GROUP BY ALL
+), pfs_pairs AS (
+    SELECT c.release, (SELECT p.release FROM release_calendar p WHERE p.dataset = 'pfs' AND p.effective_from < c.effective_from
+                       ORDER BY p.effective_from DESC LIMIT 1) AS from_release
+    FROM release_calendar c WHERE c.dataset = 'pfs' AND 'pfs/' || c.release IN (SELECT key FROM added)
+), pfs_added AS (
+    SELECT p.release, p.from_release, 'procedures' AS subject, 'added' AS change, count(*) AS n
+    FROM pfs_pairs p JOIN pfs_rvu n ON n.release = p.release
+    WHERE p.from_release IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM pfs_rvu o WHERE o.release = p.from_release AND o.hcpcs = n.hcpcs AND o.modifier = n.modifier)
+    GROUP BY ALL
+), pfs_deleted AS (
+    SELECT p.release, p.from_release, 'procedures' AS subject, 'deleted' AS change, count(*) AS n
+    FROM pfs_pairs p JOIN pfs_rvu o ON o.release = p.from_release
+    WHERE NOT EXISTS (SELECT 1 FROM pfs_rvu n WHERE n.release = p.release AND n.hcpcs = o.hcpcs AND n.modifier = o.modifier)
+    GROUP BY ALL
+), pfs_fees AS (
+    SELECT p.release, p.from_release, 'national amounts' AS subject, 'changed' AS change, count(*) AS n
+    FROM pfs_pairs p
+    JOIN pfs_payment n ON n.release = p.release AND n.locality = 'national'
+    JOIN pfs_payment o ON o.release = p.from_release AND o.locality = 'national' AND o.hcpcs = n.hcpcs AND o.modifier = n.modifier
+    WHERE n.nonfacility_amount IS DISTINCT FROM o.nonfacility_amount OR n.facility_amount IS DISTINCT FROM o.facility_amount
+    GROUP BY ALL
+)
+SELECT * FROM icd
+UNION ALL SELECT * FROM drg
+UNION ALL SELECT 'pfs', * FROM pfs_added
+UNION ALL SELECT 'pfs', * FROM pfs_deleted
+UNION ALL SELECT 'pfs', * FROM pfs_fees
+ORDER BY dataset, release, subject, change;
