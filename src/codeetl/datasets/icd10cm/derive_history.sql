@@ -27,16 +27,24 @@ SELECT
     coalesce(lag(p.period_to) OVER (ORDER BY p.seq) + 1 < p.period_from, false)      AS follows_gap
 FROM periods AS p;
 
--- Gaps and islands: a span starts where the code was not listed by the previous release, or the release
--- follows a gap, or the billable flag or the description differs from the previous release's.
+-- Gaps and islands: a span starts where the code was not listed by the previous release that could list
+-- it (for a header: the previous release with headers — a code file lists valid codes only, so a header's
+-- absence from it says nothing), or a gap in the calendar lies between, or the billable flag or the
+-- description differs from the previous listing's.
 INSERT INTO icd10cm_code_history
-WITH listed AS (
-    SELECT c.code, c.code_nodot, c.is_billable, c.description, r.seq, r.follows_gap
+WITH rel AS (
+    SELECT r.*,
+           sum(r.follows_gap::INTEGER) OVER (ORDER BY r.seq ROWS UNBOUNDED PRECEDING) AS gap_no,
+           (SELECT max(h.seq) FROM icd10cm_history_releases AS h WHERE h.has_headers AND h.seq < r.seq) AS prev_header_seq
+    FROM icd10cm_history_releases AS r
+), listed AS (
+    SELECT c.code, c.code_nodot, c.is_billable, c.description, r.seq, r.gap_no,
+           CASE WHEN c.is_billable THEN r.seq - 1 ELSE r.prev_header_seq END AS prev_seq
     FROM icd10cm_codes AS c
-    JOIN icd10cm_history_releases AS r ON r.release = c.release
+    JOIN rel AS r ON r.release = c.release
 ), marked AS (
     SELECT *,
-           CASE WHEN lag(seq) OVER w = seq - 1 AND NOT follows_gap
+           CASE WHEN lag(seq) OVER w = prev_seq AND lag(gap_no) OVER w = gap_no
                      AND lag(is_billable) OVER w = is_billable AND lag(description) OVER w = description
                 THEN 0 ELSE 1 END AS starts
     FROM listed
