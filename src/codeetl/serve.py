@@ -113,6 +113,7 @@ def run_soon(names: list[str], say: Callable[[str], None], wait: float = 120) ->
     """In a background thread, once serve has registered them, start one run of each deployment in `names`
     (``refresh-all``, ``refresh-icd10cm``, ...). Returns the thread."""
     def go() -> None:
+        """Start one run of each named deployment as soon as serve has registered it (within ``wait`` s)."""
         from prefect.deployments import run_deployment
 
         end = time.monotonic() + wait

@@ -87,6 +87,7 @@ def _run_flow(data_dir: Path, mirror, dataset, release, timeout, retries) -> dic
     tasks: dict[str, int] = {}
 
     def on_progress(label: str, done: int, total: int | None) -> None:
+        """Show a stage's progress bar: ``done`` of ``total`` (None: unknown) under ``label``."""
         if label not in tasks:
             tasks[label] = progress.add_task(label, total=total)
         progress.update(tasks[label], completed=done, total=total)

@@ -190,6 +190,7 @@ def _table_lines(vis, path: str) -> list[str]:
     lines = []
     for cat in vis.iterfind("visCategory"):
         def cell(parent, tag: str) -> str:
+            """The text of ``parent``'s child ``tag`` ('' when absent)."""
             el = parent.find(tag)
             if el is None:
                 return ""
@@ -333,6 +334,7 @@ def parent_sections(sections: list[dict], categories: list[tuple[str, str]]) -> 
         own.setdefault(sec, []).append(pos[c])
 
     def span(s: dict) -> tuple:
+        """The (first, last) position in Tabular order of the categories section ``s`` covers."""
         if s["section"] in own:
             return (min(own[s["section"]]), max(own[s["section"]]))
         if s["first_code"] in pos and s["last_code"] in pos:
@@ -371,6 +373,12 @@ def parse_tabular(path: str | Path, release: str) -> dict[str, pl.DataFrame]:
     (``seventh_char_rules.csv``: the S06 note).
     """
     path = str(path)
+    tab = _walk_tabular(_read_tabular_root(path), path)
+    return _tabular_frames(tab, path, release)
+
+
+def _read_tabular_root(path: str) -> etree._Element:
+    """The ``<ICD10CM.tabular>`` root of a Tabular XML, parsed without entities, network or DTD."""
     check_size(path, MAX_TABULAR_BYTES)
     try:
         root = etree.parse(path, etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True,
@@ -379,6 +387,11 @@ def parse_tabular(path: str | Path, release: str) -> dict[str, pl.DataFrame]:
         raise SourceFormatError(path, e.lineno, "well-formed XML", str(e)) from None
     if root.tag != "ICD10CM.tabular":
         raise SourceFormatError(path, root.sourceline, "root element <ICD10CM.tabular>", f"<{root.tag}>")
+    return root
+
+
+def _walk_tabular(root: etree._Element, path: str) -> _Tabular:
+    """Collect the chapters, sections, notes and codes of a Tabular root, in document order."""
     tab = _Tabular(path)
     for ch_el in root.iterfind("chapter"):
         name = _text(ch_el, "name", path)
@@ -406,7 +419,12 @@ def parse_tabular(path: str | Path, release: str) -> dict[str, pl.DataFrame]:
                 _walk_diag(tab, d, None, None, sid, chapter, 1, None, None, ())
     if not tab.codes:
         raise SourceFormatError(path, None, "at least one <diag> code in the Tabular List")
+    return tab
 
+
+def _tabular_frames(tab: _Tabular, path: str, release: str) -> dict[str, pl.DataFrame]:
+    """The frames of a walked Tabular: codes numbered in order (titles also in ASCII), notes with the
+    categories they reference, sections with their parent section."""
     rel = pl.lit(release)
     codes = (
         pl.DataFrame(tab.codes, schema={
