@@ -85,3 +85,29 @@ def test_command_equals_export_row(built, warehouse):
             assert r.exit_code == 0, r.output
             page = json.loads(r.stdout)
             assert {k: page[k] for k in exported[code]} == exported[code], f"{rid} {code}"
+
+
+def test_a_page_read_from_the_export_equals_the_page_computed_for_its_day(built, warehouse):
+    """`codeetl code` reads the exported row when the day picks the releases of the export's day (SQL
+    page_is_exported); the page is then the one computed in SQL for that day, day field included. Days: each
+    release's first day, the day before the next takes effect (other datasets' releases may have moved in
+    between: then the page is computed), and today."""
+    import datetime as dt
+
+    days = {dt.date.today()}
+    for first, to in warehouse.execute(
+            "SELECT effective_from, effective_to FROM release_calendar WHERE dataset = 'icd10cm'").fetchall():
+        days |= {first} | ({to} if to else set())
+    read_from_export = 0
+    for day in sorted(days):
+        rid = warehouse.execute("SELECT release FROM release_on('icd10cm', ?::DATE)", [day]).fetchone()
+        if not rid:
+            continue
+        exported = warehouse.execute("SELECT page_is_exported(?, ?::DATE)", [rid[0], day]).fetchone()[0]
+        read_from_export += exported
+        for code in ["M96.1", "T36.0X1A", "E11.65"]:
+            fast = code_page(warehouse, code, as_of=day)
+            slow = code_page(warehouse, code, as_of=day, from_export=False)
+            assert fast == slow, f"{code} on {day} ({'from the export' if exported else 'computed'})"
+            assert fast["day"] == day.isoformat()
+    assert read_from_export >= 2  # every release's first day at least

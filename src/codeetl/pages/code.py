@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -90,10 +91,34 @@ def code_page_rows(con: duckdb.DuckDBPyConnection, release: str, day: dt.date | 
     return [page_json(dict(zip(cols, r))) for r in cur.fetchall()]
 
 
+def exported_page_row(con: duckdb.DuckDBPyConnection, release: str, day: dt.date | None, code: str) -> dict | None:
+    """The code page of `code` read from the warehouse's ``code_page`` parquet export of `release`, when the
+    page for `day` is the exported one (SQL ``page_is_exported``: same releases, nothing else dated), with
+    its ``day`` set; None when it is not, or when the build has no export file (then compute it in SQL)."""
+    if not con.execute("SELECT page_is_exported(?::VARCHAR, ?::DATE)", [release, day]).fetchone()[0]:
+        return None
+    db = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()[0]
+    path = Path(db).parent / "parquet" / "code_page" / f"icd10cm_release={release}" / "code_page.parquet"
+    if not db or not path.is_file():
+        return None
+    cur = con.execute("SELECT * FROM read_parquet(?, hive_partitioning = false) WHERE code = ?", [str(path), code])
+    cols = [d[0] for d in cur.description]
+    found = cur.fetchall()
+    if not found:
+        return None
+    row = dict(zip(cols, found[0]))
+    row["day"] = con.execute("SELECT page_day(?::VARCHAR, ?::DATE)", [release, day]).fetchone()[0]
+    return page_json(row)
+
+
 def code_page(con: duckdb.DuckDBPyConnection, text: str, as_of: dt.date | None = None,
-              release: str | None = None) -> dict[str, Any]:
+              release: str | None = None, from_export: bool = True) -> dict[str, Any]:
     """The code page of `text` with the releases of the day `as_of` (default today; see the resolver), or with
-    the ICD-10-CM release `release`, whose first day is then the day of the other sections."""
+    the ICD-10-CM release `release`, whose first day is then the day of the other sections.
+
+    The page is the ``code_page`` SQL macro's row. When the day's page is the exported one (and
+    `from_export`), that row is read from the build's parquet export instead of computed again: the same
+    row, in milliseconds instead of a quarter of a second."""
     if release and as_of:
         raise ValueError("give an ICD-10-CM release or an as-of date, not both")
     code = normalise_code(text)
@@ -104,7 +129,8 @@ def code_page(con: duckdb.DuckDBPyConnection, text: str, as_of: dt.date | None =
     else:
         day = as_of or dt.date.today()
         rid = resolve(con, "icd10cm", day)["release"]
-    found = code_page_rows(con, rid, day, [code])
+    exported = exported_page_row(con, rid, day, code) if from_export else None
+    found = [exported] if exported else code_page_rows(con, rid, day, [code])
     if not found:
         raise _not_found(con, rid, code)
     page = found[0]
@@ -125,6 +151,10 @@ def _not_found(con, rid: str, code: str) -> CodeNotFound:
     label = con.execute("SELECT label FROM release_calendar WHERE dataset = 'icd10cm' AND release = ?", [rid]).fetchone()[0]
     elsewhere = [r[0] for r in con.execute("SELECT DISTINCT release FROM icd10cm_codes WHERE code = ? ORDER BY 1", [code]).fetchall()]
     msg = f"{code} is not an ICD-10-CM code in release {rid} ({label})"
+    headers = con.execute("SELECT count(*) FILTER (WHERE NOT is_billable) FROM icd10cm_codes WHERE release = ?", [rid]).fetchone()[0]
+    if not headers and con.execute("SELECT count(*) FROM icd10cm_codes WHERE code = ? AND NOT is_billable", [code]).fetchone()[0]:
+        msg = (f"{code} is a header, and release {rid} ({label}) was loaded from its code file, which lists "
+               "valid (billable) codes only")
     if elsewhere:
         msg += f"; it is in release(s) {', '.join(elsewhere)} (use --release or --as-of)"
     return CodeNotFound(msg, suggest(con, rid, code))

@@ -43,5 +43,17 @@ SELECT
                FROM release_calendar c WHERE c.dataset = 'icd10cm' AND c.release = icd) END AS icd10cm,
     (SELECT r FROM release_on('msdrg', page_day(icd, day)) r) AS msdrg,
     (SELECT r FROM release_on('gems', page_day(icd, day)) r) AS gems,
-    (SELECT r FROM release_on('pfs', page_day(icd, day)) r) AS pfs;
-COMMENT ON MACRO TABLE page_releases IS 'page_releases(icd_release, day): the day and the release (dataset, release, label, effective_from, effective_to, in_effect) of icd10cm, msdrg, gems and pfs a code page uses: the ICD-10-CM release given, or the one of the day; each other dataset by release_on for the day (the first day of icd_release when day is NULL).';
+    (SELECT r FROM release_on('pfs', page_day(icd, day)) r) AS pfs,
+    (SELECT r FROM release_on('icd9cm', page_day(icd, day)) r) AS icd9cm;
+COMMENT ON MACRO TABLE page_releases IS 'page_releases(icd_release, day): the day and the release (dataset, release, label, effective_from, effective_to, in_effect) of icd10cm, msdrg, gems, pfs and icd9cm a code page uses: the ICD-10-CM release given, or the one of the day; each other dataset by release_on for the day (the first day of icd_release when day is NULL).';
+
+-- Is the page of a day the exported one? The code_page export holds each ICD-10-CM release's pages for its first
+-- day. A page for another day uses the same data when the day picks the same releases, each equally in or out
+-- of effect, and says nothing else about the day (only the "no PFS release was in effect on <day>" reason
+-- does): then it is the exported row but for its day field, and `codeetl code` reads that row.
+CREATE OR REPLACE MACRO page_is_exported(icd, day) AS
+(SELECT {'icd10cm': a.icd10cm, 'msdrg': a.msdrg, 'gems': a.gems, 'pfs': a.pfs, 'icd9cm': a.icd9cm}
+        IS NOT DISTINCT FROM {'icd10cm': b.icd10cm, 'msdrg': b.msdrg, 'gems': b.gems, 'pfs': b.pfs, 'icd9cm': b.icd9cm}
+        AND (a.pfs IS NOT NULL OR NOT EXISTS (SELECT 1 FROM release_calendar c WHERE c.dataset = 'pfs'))
+ FROM page_releases(icd, day) a, page_releases(icd, NULL) b);
+COMMENT ON MACRO page_is_exported IS 'page_is_exported(icd_release, day): true when the code page of ICD-10-CM release icd_release for day equals its exported page (code_page/icd10cm_release=<id>/, made for the release''s first day) except for the day field: the day picks the same release of every dataset, each equally in effect, and no reason on the page names the day.';

@@ -166,7 +166,7 @@ CREATE OR REPLACE MACRO cp_icd9(icd, day, codes) AS TABLE
 WITH rel AS (SELECT p.gems.release AS gem FROM page_releases(icd, day) p),
 icd9 AS (  -- ICD-9-CM titles (v32, the final release) of the codes on the ICD-9 side
     SELECT d.code, d.description FROM icd9cm_codes d
-    WHERE d.kind = 'diagnosis' AND d.release = (SELECT r.release FROM release_on('icd9cm', page_day(icd, day)) r)
+    WHERE d.kind = 'diagnosis' AND d.release = (SELECT p.icd9cm.release FROM page_releases(icd, day) p)
 ),
 back AS (
     SELECT g.source AS code, list({'source': g.source, 'target': g.target, 'approximate': g.approximate, 'no_map': g.no_map,
