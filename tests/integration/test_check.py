@@ -323,8 +323,8 @@ def test_plain_page_errors_found_with_the_releases_of_its_date(facts):
     assert f"${national_amounts(RVU_2025_D)['72100']['nonfacility']}" in fee.official and "2026-B" in fee.note
     [chapter] = verdicts(r, "chapter")  # release 2026 was loaded from the code file only
     assert chapter.verdict == "not checkable" and "code file only" in chapter.note
-    [since] = verdicts(r, "status_since")
-    assert since.verdict == "not checkable" and "icd10cm_replacements" in since.note
+    [since] = verdicts(r, "status_since")  # "a header ... since October 1, 2021": the CDC conversion table
+    assert since.verdict == "confirmed"
 
 
 def test_another_sites_page_about_the_seed_code(facts):
@@ -339,56 +339,25 @@ def test_another_sites_page_about_the_seed_code(facts):
     assert {v.verdict for v in verdicts(r, "note")} == {"not checkable"}
 
 
-# --------------------------------------------------------- tables a parallel change adds (issue 8)
+# ------------------------------------- ICD-9-CM titles and replacements, loaded from the official files
 
 
-@pytest.fixture(scope="module")
-def facts_with_history(built, tmp_path_factory):
-    """A copy of the warehouse with icd9cm_codes and icd10cm_replacements in the agreed shapes, filled here
-    from the official files (CMS32_DESC_*_DX.txt, the CDC conversion table)."""
-    from codeetl import pipeline
-
-    db = tmp_path_factory.mktemp("wh") / "copy.duckdb"
-    shutil.copy(pipeline.current_database(built), db)
-    con = duckdb.connect(str(db))
-    v32 = CMS / "icd9cm" / "v32"
-    long = dict(ln.split(" ", 1) for ln in (v32 / "CMS32_DESC_LONG_DX.txt").read_text(encoding="latin-1").splitlines())
-    short = dict(ln.split(" ", 1) for ln in (v32 / "CMS32_DESC_SHORT_DX.txt").read_text(encoding="latin-1").splitlines())
-    rows = [{"release": "v32", "code": (c[:4] if c.startswith("E") else c[:3]) + ("." + c[4:] if c.startswith("E") and len(c) > 4
-             else "." + c[3:] if not c.startswith("E") and len(c) > 3 else ""), "code_nodot": c, "kind": "diagnosis",
-             "description": d.strip(), "short_description": short.get(c, "").strip()} for c, d in long.items()]
-    pl.DataFrame(rows).write_parquet(db.parent / "icd9.parquet")
-    con.execute(f"CREATE TABLE icd9cm_codes AS SELECT * FROM read_parquet('{db.parent / 'icd9.parquet'}')")
-    conv = (CMS / "icd10cm" / "2025" / "icd-10-cm-conversion-table-FY2025.csv").read_text(encoding="utf-8").splitlines()
-    rep = []
-    for ln in conv[4:]:
-        cells = [c.strip().strip('"') for c in ln.split("\t")]
-        if len(cells) >= 3 and cells[1].isdigit():
-            for old in re.split(r"[,\s]+", cells[2]):
-                if old:
-                    rep.append({"code": old, "replaced_by": cells[0], "effective": f"{cells[1]}-10-01"})
-    pl.DataFrame(rep).with_columns(pl.col("effective").str.to_date()).write_parquet(db.parent / "rep.parquet")
-    con.execute(f"CREATE TABLE icd10cm_replacements AS SELECT * FROM read_parquet('{db.parent / 'rep.parquet'}')")
-    con.close()
-    return Facts(duckdb.connect(str(db), read_only=True))
-
-
-def test_with_icd9_descriptions_the_region_meanings_are_confirmed(facts_with_history):
-    r = check_text(facts_with_history, SEED.read_text(encoding="utf-8"), SEED.name)
+def test_with_icd9_descriptions_the_region_meanings_are_confirmed(facts):
+    r = check_text(facts, SEED.read_text(encoding="utf-8"), SEED.name)
     meanings = verdicts(r, "icd9_description")
     assert [(v.claim.subject, v.verdict) for v in meanings] == [
         ("722.80", "confirmed"), ("722.81", "confirmed"), ("722.82", "confirmed"), ("722.83", "confirmed")]
     assert "Postlaminectomy syndrome, lumbar region" in meanings[-1].official
-    wrong = check_text(facts_with_history, SEED.read_text(encoding="utf-8").replace("722.81 (cervical)", "722.81 (thoracic)"),
+    wrong = check_text(facts, SEED.read_text(encoding="utf-8").replace("722.81 (cervical)", "722.81 (thoracic)"),
                        SEED.name)
     assert [v.verdict for v in verdicts(wrong, "icd9_description", subject="722.81")] == ["contradicted"]
 
 
-def test_with_the_conversion_table_m54_5_has_a_since_date(facts_with_history):
-    r = check_text(facts_with_history, SEED.read_text(encoding="utf-8"), SEED.name)
+def test_with_the_conversion_table_m54_5_has_a_since_date(facts):
+    r = check_text(facts, SEED.read_text(encoding="utf-8"), SEED.name)
     for v in verdicts(r, "billable", subject="M54.5"):
         assert v.verdict == "contradicted" and "2021-10-01" in v.note and "M54.50, M54.51, M54.59" in v.note
-    plain = check_text(facts_with_history, (FIXTURES / "m54.50-plain.txt").read_text(), "m54.50-plain.txt")
+    plain = check_text(facts, (FIXTURES / "m54.50-plain.txt").read_text(), "m54.50-plain.txt")
     assert [v.verdict for v in verdicts(plain, "status_since")] == ["confirmed"]
 
 

@@ -34,7 +34,8 @@ def seed_procedures() -> list[str]:
 
 @pytest.fixture(scope="module")
 def page(built):
-    r = runner.invoke(app, ["code", "M96.1", "--json", "--data-dir", str(built)])
+    """The page as of the seed page's date ("Verified May 8, 2026"), whose fees it states."""
+    r = runner.invoke(app, ["code", "M96.1", "--json", "--as-of", "2026-05-08", "--data-dir", str(built)])
     assert r.exit_code == 0, r.output
     return json.loads(r.stdout)
 
