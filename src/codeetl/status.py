@@ -48,8 +48,12 @@ def dataset_status(ds: Dataset, day: dt.date, con, runs: list[dict]) -> dict:
     used = _rows(con, "SELECT release, in_effect FROM release_on(?, ?::DATE)", [ds.dataset, day])
     is_loaded = in_effect is not None and any(r["release"] == in_effect.release for r in loaded)
     expected = schedules.expected_in_effect(ds.dataset, day)
-    if in_effect is None:
-        latest = max(ds.releases, key=lambda r: r.effective_from, default=None)
+    cal = schedules.calendars().get(ds.dataset)
+    latest = max(ds.releases, key=lambda r: r.effective_from, default=None)
+    final = cal is not None and not cal.publications and latest is not None  # nothing more will be published
+    if in_effect is None and final and any(r["release"] == latest.release for r in loaded):
+        problem = None  # the final release (ICD-9-CM v32, ended 2015-09-30) is loaded: nothing is due
+    elif in_effect is None:
         problem = (f"the catalog has no {ds.title} release in effect on {day}"
                    + (f" (its latest, {latest.release}, ended {latest.effective_to})" if latest and latest.effective_to else "")
                    + (f"; by the calendar the {expected['name']} took effect {expected['effective_from']}: add it to "
@@ -70,6 +74,7 @@ def dataset_status(ds: Dataset, day: dt.date, con, runs: list[dict]) -> dict:
         "newest_loaded": loaded[0] if loaded else None,
         "loaded": [r["release"] for r in loaded],
         "next_expected": schedules.next_expected(ds.dataset, day),
+        "final": final,
         "last_run": _last_run(runs, ds.dataset),
         "ok": problem is None,
         "problem": problem,

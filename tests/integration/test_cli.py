@@ -219,6 +219,12 @@ def test_releases_lists_one_row_per_release(built):
     assert len(re.findall(r"^\W+ipps\b", r.stdout, re.M)) == 1
     assert len(re.findall(r"^\W+pfs\b", r.stdout, re.M)) >= 2  # at least 2025-D and 2026-B, one row each
     assert "one row per release" in r.stdout
+    from codeetl.status import warehouse_status  # and what `codeetl status` says is missing today
+
+    flat = " ".join(r.stdout.split())
+    st = warehouse_status(built)
+    assert all(" ".join(d["problem"].split()) in flat for d in st["datasets"] if d["problem"])
+    assert ("current: every release in effect today is loaded" in flat) == st["ok"]
 
 
 @pytest.mark.parametrize("args", [["code", "[/x]"], ["cpt", "99213", "--locality", "[/]"], ["code", "M96.1", "--release", "[/]"]])

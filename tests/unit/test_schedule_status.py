@@ -196,6 +196,18 @@ def test_status_without_a_catalog_release_for_the_day():
     assert "the catalog has no Demo release in effect on 2026-11-30" in st["problem"]
 
 
+def test_status_of_a_final_dataset_whose_last_release_ended():
+    """ICD-9-CM v32 ended 2015-09-30 and its calendar lists no publications: loaded, nothing is due."""
+    ds = parse_dataset({"dataset": "icd9cm", "title": "ICD-9-CM", "releases": [
+        {"release": "v32", "effective_from": D(2014, 10, 1), "effective_to": D(2015, 9, 30), "files": []}]}, "icd9cm.toml")
+    con = _warehouse([("v32", "2014-10-01", "2015-09-30")])
+    con.execute("UPDATE releases SET dataset = 'icd9cm'")
+    st = dataset_status(ds, TODAY, con, [])
+    assert st["final"] is True and st["ok"] is True and st["problem"] is None and st["in_effect"] is None
+    missing = dataset_status(ds, TODAY, _warehouse([]), [])
+    assert missing["ok"] is False  # final, but not loaded
+
+
 # ------------------------------------------------------------------------------------------- serve
 
 

@@ -14,7 +14,8 @@ from codeetl.cli.app import DataDir, _connect, app, err, out
 
 @app.command()
 def releases(data_dir: DataDir = Path("data")) -> None:
-    """List the releases loaded into the warehouse, with the sha256 of each download and where it came from."""
+    """List the releases loaded into the warehouse, with the sha256 of each download and where it came from, and
+    whether any release in effect today is missing (as `codeetl status` says)."""
     con = _connect(data_dir)
     t = Table(title="Releases loaded (one row per release; one sha256 per download)")
     for c in ("dataset", "release", "label", "effective", "sha256", "fetched from"):
@@ -25,6 +26,10 @@ def releases(data_dir: DataDir = Path("data")) -> None:
             FROM releases GROUP BY ALL ORDER BY dataset, effective_from""").fetchall():
         t.add_row(r[0], r[1], r[2], f"{r[3]} – {r[4] or ''}", "\n".join(h[:12] for h in r[5]), "\n".join(r[6]))
     out.print(t)
+    from codeetl.cli.ops import print_behind  # is anything in effect today missing? (as `codeetl status` says)
+    from codeetl.status import warehouse_status
+
+    print_behind(warehouse_status(data_dir))
 
 
 @app.command()

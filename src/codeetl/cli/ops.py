@@ -66,14 +66,21 @@ def _render_status(st: dict) -> None:
     for d in st["datasets"]:
         exp = d["expected_in_effect"]
         eff = d["in_effect"]["release"] if d["in_effect"] else (f"{exp['name']} (not in the catalog)" if exp else "-")
+        if d["final"] and d["ok"] and not d["in_effect"]:
+            eff = f"none: {d['newest_loaded']['release']} was the final release"
         nxt = d["next_expected"]
         nxt_text = "-" if not nxt else (f"{nxt['name']}: weekly" if nxt.get("expected") == "weekly" else
                                         f"{nxt['name']}, {_months(nxt['published_from'], nxt['published_to'])}")
         run = d["last_run"]
-        t.add_row(d["dataset"], escape(eff), "[green]yes[/]" if d["in_effect_loaded"] else "[red]no[/]",
+        t.add_row(d["dataset"], escape(eff), "[green]yes[/]" if d["in_effect_loaded"] else "-" if d["ok"] else "[red]no[/]",
                   d["newest_loaded"]["release"] if d["newest_loaded"] else "-", escape(nxt_text),
                   f"{run['status']} {_iso(run['started_at'])[:16]}" if run else "-")
     out.print(t)
+    print_behind(st)
+
+
+def print_behind(st: dict) -> None:
+    """One line per dataset whose release in effect today is not loaded, or that everything is current."""
     for d in st["datasets"]:
         if d["problem"]:
             out.print(f"[red]behind[/] {escape(d['problem'])}")
