@@ -119,11 +119,13 @@ def summarize(previous: dict | None, new: dict, database: str | Path) -> dict:
 def release_counts(con: duckdb.DuckDBPyConnection, added: list[str]) -> dict:
     """For each added release (``dataset/release``), what differs from the loaded release before it: returns
     {dataset: [{release, from_release, counts: {subject: {change: n}}}]} (a release with none before it has
-    from_release None and no counts)."""
+    from_release None; one identical to the one before it, empty counts)."""
     out: dict[str, dict[str, dict]] = {}
     for key in added:
         ds, rid = key.split("/", 1)
         out.setdefault(ds, {})[rid] = {"release": rid, "from_release": None, "counts": {}}
+    for ds, rid, frm in con.execute(named_statements("changes.sql")["previous"], {"added": added}).fetchall():
+        out[ds][rid]["from_release"] = frm
     for ds, rid, frm, subject, change, n in con.execute(named_statements("changes.sql")["counts"], {"added": added}).fetchall():
         entry = out.setdefault(ds, {}).setdefault(rid, {"release": rid, "from_release": None, "counts": {}})
         entry["from_release"] = frm
@@ -149,8 +151,11 @@ def describe(summary: dict) -> list[str]:
         lines.append("curated link files changed")
     for ds, releases in (ch.get("counts") or {}).items():
         for r in releases:
-            if not r["counts"]:
+            if not r["from_release"]:
                 lines.append(f"{ds} {r['release']}: the first {ds} release loaded (nothing before it to compare with)")
+                continue
+            if not r["counts"]:
+                lines.append(f"{ds} {r['from_release']} -> {r['release']}: no changes")
                 continue
             parts = "; ".join(f"{subject} " + ", ".join(f"{n:,} {change.replace('_', ' ')}" for change, n in changes.items())
                               for subject, changes in r["counts"].items())

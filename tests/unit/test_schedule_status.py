@@ -149,6 +149,10 @@ def test_describe_says_nothing_changed_or_what():
         "releases_added": ["icd10cm/2027"], "counts": {"icd10cm": [
             {"release": "2027", "from_release": "2026-04", "counts": {"codes": {"added": 190, "deleted": 30, "revised": 4}}}]}}})
     assert lines == ["releases added: icd10cm/2027", "icd10cm 2026-04 -> 2027: codes 190 added, 30 deleted, 4 revised"]
+    same = changes.describe({"changed": True, "changes": {"counts": {"icd10cm": [
+        {"release": "2026-04", "from_release": "2026", "counts": {}}, {"release": "2024", "from_release": None, "counts": {}}]}}})
+    assert same == ["icd10cm 2026 -> 2026-04: no changes",  # not "the first release loaded"
+                    "icd10cm 2024: the first icd10cm release loaded (nothing before it to compare with)"]
 
 
 # ------------------------------------------------------------------------------------------ status

@@ -48,3 +48,13 @@ UNION ALL SELECT 'pfs', * FROM pfs_added
 UNION ALL SELECT 'pfs', * FROM pfs_deleted
 UNION ALL SELECT 'pfs', * FROM pfs_fees
 ORDER BY dataset, release, subject, change;
+
+-- name: previous
+-- The loaded release before each added one (by effective date; NULL for the first of its dataset): what the
+-- counts compare against, also when nothing differs (FY2026 April 1 changed no code: "no changes").
+SELECT c.dataset, c.release,
+       (SELECT p.release FROM release_calendar p WHERE p.dataset = c.dataset AND p.effective_from < c.effective_from
+        ORDER BY p.effective_from DESC, p.release DESC LIMIT 1) AS from_release
+FROM release_calendar c
+WHERE c.dataset || '/' || c.release IN (SELECT unnest(CAST($added AS VARCHAR[])))
+ORDER BY 1, 2;
