@@ -130,6 +130,18 @@ def _refresh_failed(e: BaseException, as_json: bool) -> None:
     _fail(msg, code)
 
 
+def _print_skipped(skipped: list[str]) -> None:
+    """The skipped releases ('pfs/2024-A: not in the mirror'), one line per dataset and reason, in catalog order
+    ("skipped pfs: 2024-A, 2024-B, ... (not in the mirror)"); ``--json`` keeps one entry per release."""
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for line in skipped:
+        key, _, why = line.partition(": ")
+        ds, _, rid = key.partition("/")
+        grouped.setdefault((ds, why), []).append(rid)
+    for (ds, why), rids in grouped.items():
+        out.print(f"[yellow]skipped[/] {escape(ds)}: {escape(', '.join(rids))} ({escape(why)})")
+
+
 def _print_summary(summary: dict, as_json: bool) -> None:
     """What the refresh did: nothing changed (one line), or the published build's row counts, gates, loaded and
     skipped releases and what changed (or the JSON summary)."""
@@ -141,8 +153,7 @@ def _print_summary(summary: dict, as_json: bool) -> None:
     if not summary["changed"]:
         out.print(f"[green]nothing changed[/]: build {summary['build_id']} stays current ({summary['database']}); "
                   f"{len(summary['loaded'])} releases checked, nothing downloaded, parsed or built")
-        for line in summary["skipped"]:
-            out.print(f"[yellow]skipped[/] {escape(line)}")
+        _print_skipped(summary["skipped"])
         return
     table = Table(title=f"Published {summary['database']} (build {summary['build_id']})")
     table.add_column("table")
@@ -154,7 +165,6 @@ def _print_summary(summary: dict, as_json: bool) -> None:
     out.print(f"[green]quality gates[/] {passed} of {len(summary.get('gates', []))} passed")
     for line in summary["loaded"]:
         out.print(f"[green]loaded[/] {line}")
-    for line in summary["skipped"]:
-        out.print(f"[yellow]skipped[/] {line}")
+    _print_skipped(summary["skipped"])
     for line in describe(summary):
         out.print(f"[bold]changed[/] {escape(line)}")
