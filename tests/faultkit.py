@@ -29,6 +29,7 @@ import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Callable
+from urllib.parse import urlsplit
 
 HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
@@ -205,6 +206,14 @@ def zip_of(members: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED) -
         for name, data in members.items():
             z.writestr(name, data)
     return buf.getvalue()
+
+
+def write_at_url(root: Path, url: str, data: bytes) -> Path:
+    """Put `data` where `url`'s path points under `root` (a site a test serves)."""
+    target = root / urlsplit(url).path.lstrip("/")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+    return target
 
 
 def zip_with_link(name: str, target: str) -> bytes:

@@ -4,7 +4,6 @@ conditional requests, content checks and safe extraction."""
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import zipfile
 from pathlib import Path
@@ -14,6 +13,7 @@ import pytest
 
 from _shared import CMS, TABULAR_2026_04
 from codeetl import fetch
+from faultkit import write_at_url, zip_of as zip_bytes
 from codeetl.catalog import load_catalog, parse_dataset
 from codeetl.errors import FetchError
 
@@ -111,22 +111,6 @@ def test_member_sha256_mismatch_is_an_error(tmp_path):
 IPPS_2026 = CMS / "ipps" / "fy2026"
 TABLES_6_URL = "https://www.cms.gov/files/zip/fy2026-ipps-fr-tables-6a-6k.zip"
 INNER_6 = "CMS-1833-F Tables 6A-6K.zip"
-
-
-def zip_bytes(members: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", compression) as z:
-        for name, data in members.items():
-            z.writestr(name, data)
-    return buf.getvalue()
-
-
-def write_at_url(root: Path, url: str, data: bytes) -> Path:
-    """Put `data` where `url`'s path points under `root` (a site served by `serve`)."""
-    target = root / urlsplit(url).path.lstrip("/")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(data)
-    return target
 
 
 def tables_6_release(roles: tuple[str, ...] = ("6i", "6j", "6k")):

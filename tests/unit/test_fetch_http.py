@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import io
 import zipfile
 from pathlib import Path
-from urllib.parse import urlsplit
 import pytest
 import requests
 from codeetl import fetch
+from faultkit import write_at_url, zip_of as zip_bytes
 from codeetl.catalog import load_catalog, parse_dataset
 from codeetl.errors import FetchError
 
@@ -142,22 +141,6 @@ def test_timeouts_are_explicit(monkeypatch, tmp_path):
     with pytest.raises(FetchError):
         t.get("http://127.0.0.1:9/x", tmp_path / "x", "test")
     assert seen["timeout"] == (fetch.CONNECT_TIMEOUT, fetch.READ_TIMEOUT)
-
-
-def zip_bytes(members: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", compression) as z:
-        for name, data in members.items():
-            z.writestr(name, data)
-    return buf.getvalue()
-
-
-def write_at_url(root: Path, url: str, data: bytes) -> Path:
-    """Put `data` where `url`'s path points under `root` (a site served by `serve`)."""
-    target = root / urlsplit(url).path.lstrip("/")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(data)
-    return target
 
 
 def leftovers(root: Path) -> list[Path]:
