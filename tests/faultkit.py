@@ -35,7 +35,6 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
-from _shared import CMS  # noqa: E402
 
 # ------------------------------------------------------------------------------------------ HTTP faults
 

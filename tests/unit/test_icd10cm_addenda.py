@@ -4,7 +4,6 @@ layout codeetl documents (no CMS code addenda file was available offline), and a
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import duckdb
