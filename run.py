@@ -56,7 +56,30 @@ def main(argv: list[str]) -> int:
         print(__doc__)
         return 0
     command = ["pytest", *argv[1:]] if argv[0] == "test" else ["codeetl", *argv]
-    return subprocess.run([*find_uv(), "run", "--locked", *command], cwd=HERE).returncode
+    uv = find_uv()
+    compile_bytecode_once(uv)
+    return subprocess.run([*uv, "run", "--locked", *command], cwd=HERE).returncode
+
+
+def compile_bytecode_once(uv: list[str]) -> None:
+    """Create .venv from uv.lock with the packages' bytecode written, once per lock file. Where
+    PYTHONDONTWRITEBYTECODE is set (as on the build machine) Python would otherwise compile typer, pydantic,
+    rich and duckdb from source on every command: 0.3 s of a 0.7 s `codeetl code`. (uv's compile-bytecode
+    setting would redo it on every `uv run`.)"""
+    lock = (HERE / "uv.lock").read_bytes()
+    marker = HERE / ".venv" / ".run-py-bytecode"
+    stamp = str(hash_bytes(lock))
+    if marker.is_file() and marker.read_text() == stamp:
+        return
+    if subprocess.run([*uv, "sync", "--locked", "--compile-bytecode", "--quiet"], cwd=HERE).returncode == 0:
+        marker.write_text(stamp)
+
+
+def hash_bytes(data: bytes) -> str:
+    """The sha256 of `data`, hex."""
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
 
 
 if __name__ == "__main__":
