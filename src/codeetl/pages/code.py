@@ -98,8 +98,8 @@ def exported_page_row(con: duckdb.DuckDBPyConnection, release: str, day: dt.date
     if not con.execute("SELECT page_is_exported(?::VARCHAR, ?::DATE)", [release, day]).fetchone()[0]:
         return None
     db = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()[0]
-    path = Path(db).parent / "parquet" / "code_page" / f"icd10cm_release={release}" / "code_page.parquet"
-    if not db or not path.is_file():
+    path = Path(db or ".").parent / "parquet" / "code_page" / f"icd10cm_release={release}" / "code_page.parquet"
+    if not db or not path.is_file():  # an in-memory database, or a build without its export
         return None
     cur = con.execute("SELECT * FROM read_parquet(?, hive_partitioning = false) WHERE code = ?", [str(path), code])
     cols = [d[0] for d in cur.description]
