@@ -289,11 +289,16 @@ def build_warehouse(parse_dirs: list[str | Path], catalog: dict[str, Dataset], w
     return BuildResult(build_id, str(bdir), str(db), counts, problems, [r.to_dict() for r in results], inputs)
 
 
+BUILD_MEMORY_LIMIT = "1GB"
+"""DuckDB's memory limit in the build (it spills sorts, joins and tables beyond it into the build's .tmp)."""
+
+
 def _configure(con: duckdb.DuckDBPyConnection, bdir: Path) -> None:
-    """Settings of the build's connection: no progress bar, spill folder inside the build."""
+    """Settings of the build's connection: no progress bar, spill folder inside the build, memory limit."""
     con.execute("SET enable_progress_bar = false")
     tmp = str(bdir / ".tmp").replace("'", "''")
     con.execute(f"SET temp_directory = '{tmp}'")
+    con.execute(f"SET memory_limit = '{BUILD_MEMORY_LIMIT}'")
 
 
 def _runs_view(ledger_file: Path) -> str:
@@ -397,10 +402,7 @@ def export_code_pages(con: duckdb.DuckDBPyConnection, out: Path, notify: Callabl
             continue
         if notify:
             notify(f"build: code pages of ICD-10-CM {rid} ({i} of {len(releases)})")
-        target = str(folder / "code_page.parquet").replace("'", "''")
-        release = rid.replace("'", "''")
-        con.execute(f"COPY (SELECT * FROM code_page('{release}', NULL::DATE, NULL::VARCHAR[])) TO '{target}' "
-                    f"(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {CODE_PAGE_ROW_GROUP})")
+        _write_code_pages(con, rid, folder / "code_page.parquet")
         if cached is not None:
             cached.parent.mkdir(parents=True, exist_ok=True)
             tmp = cached.with_suffix(".part")
@@ -410,6 +412,37 @@ def export_code_pages(con: duckdb.DuckDBPyConnection, out: Path, notify: Callabl
         for f in cache.glob("*.parquet"):
             if f not in used and f.stat().st_nlink == 1:
                 f.unlink(missing_ok=True)
+
+
+CODE_PAGE_CHUNK = 12_500
+"""Code nodes per ``code_page`` call of the export. The page's nested list aggregations (1.9 million inherited
+note entries per release) do not spill to disk: computed for a whole release at once they take 2.9 GB; in
+chunks of this many codes (in code order) each call stays within the build's memory limit."""
+
+
+def _write_code_pages(con: duckdb.DuckDBPyConnection, rid: str, target: Path) -> None:
+    """The ``code_page`` rows of every code node of release `rid`, sorted by code, as one parquet file: computed
+    in chunks of :data:`CODE_PAGE_CHUNK` codes into part files beside it, then concatenated in order."""
+    codes = [r[0] for r in con.execute("SELECT code FROM icd10cm_codes WHERE release = ? ORDER BY code", [rid]).fetchall()]
+    parts = []
+    options = f"(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {CODE_PAGE_ROW_GROUP})"
+    try:
+        for n, start in enumerate(range(0, len(codes), CODE_PAGE_CHUNK)):
+            part = target.with_name(f".{target.stem}.part{n:03d}.parquet")
+            parts.append(part)
+            con.execute(f"COPY (SELECT * FROM code_page(?, NULL::DATE, ?::VARCHAR[])) TO '{_sql_path(part)}' "
+                        f"{options}", [rid, codes[start:start + CODE_PAGE_CHUNK]])
+        listed = ", ".join(f"'{_sql_path(p)}'" for p in parts)
+        con.execute(f"COPY (SELECT * FROM read_parquet([{listed}], hive_partitioning = false)) TO '{_sql_path(target)}' "
+                    f"{options}")
+    finally:
+        for part in parts:
+            part.unlink(missing_ok=True)
+
+
+def _sql_path(path: Path) -> str:
+    """A path as the inside of a SQL string literal."""
+    return str(path).replace("'", "''")
 
 
 RESOLVED_BY_DAY = ("gems", "msdrg", "pfs")

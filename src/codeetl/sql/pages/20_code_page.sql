@@ -37,7 +37,7 @@ COMMENT ON MACRO cc_level_words IS 'cc_level_words(level, alive_only): what a CC
 -- The code nodes asked for.
 CREATE OR REPLACE MACRO cp_nodes(icd, codes) AS TABLE
 SELECT c.* FROM icd10cm_codes c
-WHERE c.release = icd AND (codes IS NULL OR list_contains(codes, c.code));
+WHERE c.release = icd AND (codes IS NULL OR c.code IN (SELECT unnest(codes)));  -- a hash semi-join: chunks of thousands of codes
 COMMENT ON MACRO TABLE cp_nodes IS 'cp_nodes(icd, codes): the icd10cm_codes rows of release icd (all, or those in the list codes). A part of code_page.';
 
 -- Every (code, ancestor, depth) pair: depth 1 = parent. ICD-10-CM nests by prefix (M96 > M96.1; S02.0 >
