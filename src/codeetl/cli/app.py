@@ -72,11 +72,14 @@ def _date(text: str | None) -> dt.date | None:
 
 
 def _connect(data_dir: Path) -> duckdb.DuckDBPyConnection:
+    """The published warehouse, read-only, opened by its build's own path (not the ``current`` link), so that
+    everything a command reads, the build's parquet export included, is of one build even if a refresh
+    publishes another meanwhile."""
     try:
         db = paths.current_database(data_dir)
     except CodeEtlError as e:
         _fail(str(e))
-    return duckdb.connect(str(db), read_only=True)
+    return duckdb.connect(str(db.resolve()), read_only=True)
 
 
 def _show(data_dir: Path, make, render, as_json: bool) -> None:
