@@ -289,7 +289,7 @@ def build_warehouse(parse_dirs: list[str | Path], catalog: dict[str, Dataset], w
     return BuildResult(build_id, str(bdir), str(db), counts, problems, [r.to_dict() for r in results], inputs)
 
 
-BUILD_MEMORY_LIMIT = "1GB"
+BUILD_MEMORY_LIMIT = "700MB"
 """DuckDB's memory limit in the build (it spills sorts, joins and tables beyond it into the build's .tmp)."""
 
 
