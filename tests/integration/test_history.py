@@ -205,3 +205,14 @@ def test_valid_on_examples_in_readme(con):
     assert len(examples) == 3
     for expr, expected in examples:
         assert con.execute(f"SELECT {expr}").fetchone()[0] is {"true": True, "false": False, "NULL": None}[expected], expr
+
+
+def test_a_header_spans_code_file_releases(con):
+    """A code file lists valid codes only, so a release loaded from one (2026) says nothing about headers: M54.5,
+    a header in every Tabular from FY2025 on (it got its children M54.50/M54.51/M54.59 in FY2022, per the CDC
+    conversion table), has one span across 2026, from FY2025's first day."""
+    need(con, "2025", "2026", "2026-04")
+    tabular_2026_04 = (CMS / "icd10cm" / "2026-04" / "icd10cm-tabular-April-1-2026.xml").read_text(encoding="utf-8")
+    assert "<name>M54.50</name>" in tabular_2026_04 and "M545" not in code_file(2026)  # a header, not in the code file
+    spans = con.execute("SELECT valid_from, is_billable, first_release FROM icd10cm_code_history WHERE code = 'M54.5'").fetchall()
+    assert len(spans) == 1 and str(spans[0][0]) == "2024-10-01" and spans[0][1] is False and spans[0][2] == "2025"
