@@ -70,3 +70,38 @@ def test_an_open_ended_release_in_effect_wins(con):
 def test_no_release_loaded(con):
     with pytest.raises(CodeEtlError, match="the warehouse has no other release"):
         pick_release(con, "other", D(2024, 3, 1))
+
+
+# ------------------------------------------------------- page_is_exported: may `codeetl code` read the export?
+
+
+@pytest.fixture
+def calendar():
+    """ICD-10-CM X for a fiscal year; PFS P1 for its first quarter and P2 for the second (the rest not loaded)."""
+    c = duckdb.connect()
+    c.execute(sql_text("releases.sql"))
+    c.execute(sql_text("pages/10_resolver.sql"))
+    for ds, rid, start, end in (("icd10cm", "X", "2025-10-01", "2026-09-30"), ("pfs", "P1", "2025-10-01", "2025-12-31"),
+                                ("pfs", "P2", "2026-01-01", "2026-03-31")):
+        c.execute("INSERT INTO releases (dataset, release, label, effective_from, effective_to, source_url, fetched_from, "
+                  "sha256, loaded_at) VALUES (?, ?, ?, ?, ?, 'https://x', 'https://x', 'ab', now())", [ds, rid, rid, start, end])
+    yield c
+    c.close()
+
+
+@pytest.mark.parametrize("day, exported", [
+    (None, True),                # --release: the export's own day
+    (D(2025, 11, 15), True),     # same ICD-10-CM and PFS releases, both in effect
+    (D(2026, 2, 1), False),      # another PFS release
+    (D(2026, 5, 1), False),      # P2 still used, but no longer in effect: the page says so for this day
+])
+def test_page_is_exported_only_when_the_day_picks_the_exports_releases(calendar, day, exported):
+    assert calendar.execute("SELECT page_is_exported('X', ?::DATE)", [day]).fetchone()[0] is exported
+
+
+def test_the_code_page_sql_takes_releases_only_from_page_releases():
+    """Every section reads other datasets' releases through page_releases, which page_is_exported compares."""
+    from importlib import resources
+
+    text = resources.files("codeetl").joinpath("sql/pages/20_code_page.sql").read_text(encoding="utf-8")
+    assert "release_on(" not in text and "page_releases(icd, day)" in text
