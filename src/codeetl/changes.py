@@ -2,7 +2,8 @@
 
 A build's **inputs** are every parse it loads (``dataset/release`` -> parse key, which hashes the parser and
 every source file), the curated link files, the code that builds (every ``.sql``, ``.py``, ``.csv`` and
-``.toml`` of the package except the commands and pages, which do not shape the warehouse), the DuckDB
+``.toml`` of the package except the commands and the Python pages, which do not shape the warehouse; the
+page SQL does), the DuckDB
 version and the ledger's path. Their hash is the **build key**, written into the build folder
 (``BUILD_KEY``, with the inputs in ``BUILD_INPUTS.json``). A refresh whose build key equals the published
 build's has nothing to do: it builds nothing and keeps the current build (:func:`unchanged`).
@@ -26,8 +27,10 @@ from codeetl.provenance import sha256_file
 
 BUILD_KEY = "BUILD_KEY"
 BUILD_INPUTS = "BUILD_INPUTS.json"
-NOT_BUILD_CODE = ("cli", "pages", "render", "check", "__pycache__", "schedules.toml", "schedules.py", "status.py", "serve.py")
-"""Package folders and files whose code does not shape a build (editing them does not rebuild)."""
+NOT_BUILD_CODE = ("cli", "pages", "render", "check", "schedules.toml", "schedules.py", "status.py", "serve.py")
+"""Paths in the package (from its top: ``pages`` is ``codeetl/pages/``, not ``codeetl/sql/pages/``, whose macros
+the build stores and the code-page export is made of) whose code does not shape a build (editing them does
+not rebuild)."""
 
 
 @cache
@@ -40,7 +43,7 @@ def code_fingerprint() -> str:
     while stack:
         folder, rel = stack.pop()
         for p in sorted(folder.iterdir(), key=lambda p: p.name):
-            if p.name in NOT_BUILD_CODE:
+            if p.name == "__pycache__" or f"{rel}{p.name}" in NOT_BUILD_CODE:
                 continue
             if p.is_dir():
                 stack.append((p, f"{rel}{p.name}/"))
@@ -118,16 +121,17 @@ def summarize(previous: dict | None, new: dict, database: str | Path) -> dict:
 
 def release_counts(con: duckdb.DuckDBPyConnection, added: list[str]) -> dict:
     """For each added release (``dataset/release``), what differs from the loaded release before it: returns
-    {dataset: [{release, from_release, counts: {subject: {change: n}}}]} (a release with none before it has
-    from_release None; one identical to the one before it, empty counts)."""
+    {dataset: [{release, from_release, counted, counts: {subject: {change: n}}}]} (a release with none before it
+    has from_release None; one identical to the one before it, empty counts; counted is false for a dataset
+    the counts do not cover, e.g. IPPS)."""
     out: dict[str, dict[str, dict]] = {}
     for key in added:
         ds, rid = key.split("/", 1)
-        out.setdefault(ds, {})[rid] = {"release": rid, "from_release": None, "counts": {}}
-    for ds, rid, frm in con.execute(named_statements("changes.sql")["previous"], {"added": added}).fetchall():
-        out[ds][rid]["from_release"] = frm
+        out.setdefault(ds, {})[rid] = {"release": rid, "from_release": None, "counted": False, "counts": {}}
+    for ds, rid, frm, counted in con.execute(named_statements("changes.sql")["previous"], {"added": added}).fetchall():
+        out[ds][rid].update(from_release=frm, counted=counted)
     for ds, rid, frm, subject, change, n in con.execute(named_statements("changes.sql")["counts"], {"added": added}).fetchall():
-        entry = out.setdefault(ds, {}).setdefault(rid, {"release": rid, "from_release": None, "counts": {}})
+        entry = out.setdefault(ds, {}).setdefault(rid, {"release": rid, "from_release": None, "counted": True, "counts": {}})
         entry["from_release"] = frm
         entry["counts"].setdefault(subject, {})[change] = n
     return {ds: list(rels.values()) for ds, rels in sorted(out.items())}
@@ -153,6 +157,9 @@ def describe(summary: dict) -> list[str]:
         for r in releases:
             if not r["from_release"]:
                 lines.append(f"{ds} {r['release']}: the first {ds} release loaded (nothing before it to compare with)")
+                continue
+            if not r.get("counted", True):
+                lines.append(f"{ds} {r['release']}: added after {r['from_release']} (what changed is not counted for {ds})")
                 continue
             if not r["counts"]:
                 lines.append(f"{ds} {r['from_release']} -> {r['release']}: no changes")

@@ -153,6 +153,9 @@ def test_describe_says_nothing_changed_or_what():
         {"release": "2026-04", "from_release": "2026", "counts": {}}, {"release": "2024", "from_release": None, "counts": {}}]}}})
     assert same == ["icd10cm 2026 -> 2026-04: no changes",  # not "the first release loaded"
                     "icd10cm 2024: the first icd10cm release loaded (nothing before it to compare with)"]
+    ipps = changes.describe({"changed": True, "changes": {"counts": {"ipps": [
+        {"release": "fy2027", "from_release": "fy2026", "counted": False, "counts": {}}]}}})
+    assert ipps == ["ipps fy2027: added after fy2026 (what changed is not counted for ipps)"]  # not "no changes"
 
 
 # ------------------------------------------------------------------------------------------ status

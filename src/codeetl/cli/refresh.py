@@ -8,6 +8,7 @@ summary object with every quality gate).
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -135,9 +136,11 @@ def _print_skipped(skipped: list[str]) -> None:
     ("skipped pfs: 2024-A, 2024-B, ... (not in the mirror)"); ``--json`` keeps one entry per release."""
     grouped: dict[tuple[str, str], list[str]] = {}
     for line in skipped:
-        key, _, why = line.partition(": ")
-        ds, _, rid = key.partition("/")
-        grouped.setdefault((ds, why), []).append(rid)
+        release = re.fullmatch(r"([^/\s:]+)/(\S+): (.*)", line)
+        if release:
+            grouped.setdefault((release[1], release[3]), []).append(release[2])
+        else:  # anything else skipped (a curated link line) as it is
+            out.print(f"[yellow]skipped[/] {escape(line)}")
     for (ds, why), rids in grouped.items():
         out.print(f"[yellow]skipped[/] {escape(ds)}: {escape(', '.join(rids))} ({escape(why)})")
 

@@ -51,10 +51,12 @@ ORDER BY dataset, release, subject, change;
 
 -- name: previous
 -- The loaded release before each added one (by effective date; NULL for the first of its dataset): what the
--- counts compare against, also when nothing differs (FY2026 April 1 changed no code: "no changes").
+-- counts compare against, also when nothing differs (FY2026 April 1 changed no code: "no changes"), and
+-- whether the counts above cover its dataset at all (counted; keep in step with the branches of counts).
 SELECT c.dataset, c.release,
        (SELECT p.release FROM release_calendar p WHERE p.dataset = c.dataset AND p.effective_from < c.effective_from
-        ORDER BY p.effective_from DESC, p.release DESC LIMIT 1) AS from_release
+        ORDER BY p.effective_from DESC, p.release DESC LIMIT 1) AS from_release,
+       c.dataset IN ('icd10cm', 'msdrg', 'pfs') AS counted
 FROM release_calendar c
 WHERE c.dataset || '/' || c.release IN (SELECT unnest(CAST($added AS VARCHAR[])))
 ORDER BY 1, 2;
