@@ -18,6 +18,7 @@ import hashlib
 import json
 from functools import cache
 from importlib import resources
+from importlib.abc import Traversable
 from pathlib import Path
 
 import duckdb
@@ -33,13 +34,11 @@ the build stores and the code-page export is made of) whose code does not shape 
 not rebuild)."""
 
 
-@cache
-def code_fingerprint() -> str:
-    """A hash of the package's files that shape a build (every ``.py``, ``.sql``, ``.csv``, ``.toml`` outside
-    :data:`NOT_BUILD_CODE`); computed once per process."""
-    base = resources.files("codeetl")
-    h = hashlib.sha256()
-    stack = [(base, "")]
+def build_code_files() -> list[tuple[str, Traversable]]:
+    """The package's files that shape a build, as (path from the package's top, file), in a fixed order: every
+    ``.py``, ``.sql``, ``.csv`` and ``.toml`` outside :data:`NOT_BUILD_CODE`."""
+    out = []
+    stack = [(resources.files("codeetl"), "")]
     while stack:
         folder, rel = stack.pop()
         for p in sorted(folder.iterdir(), key=lambda p: p.name):
@@ -48,7 +47,16 @@ def code_fingerprint() -> str:
             if p.is_dir():
                 stack.append((p, f"{rel}{p.name}/"))
             elif p.name.endswith((".py", ".sql", ".csv", ".toml")):
-                h.update(f"\n{rel}{p.name}\n".encode() + p.read_bytes())
+                out.append((f"{rel}{p.name}", p))
+    return out
+
+
+@cache
+def code_fingerprint() -> str:
+    """A hash of :func:`build_code_files` (names and contents); computed once per process."""
+    h = hashlib.sha256()
+    for name, p in build_code_files():
+        h.update(f"\n{name}\n".encode() + p.read_bytes())
     return h.hexdigest()
 
 

@@ -246,3 +246,11 @@ def test_serve_deploys_each_dataset_on_its_calendar(tmp_path):
                               "trigger": "refresh-icd10cm"}
     assert deps["refresh-all"].schedules == [] and deps["refresh-gems"].schedules == []
     assert icd.entrypoint == "codeetl.flows.refresh.refresh"
+
+
+def test_the_page_sql_is_build_code_and_the_python_pages_are_not():
+    """The build stores the page macros and exports the code pages with them: editing sql/pages must rebuild
+    (and not reuse cached code pages); editing the Python pages or commands must not."""
+    names = {name for name, _ in changes.build_code_files()}
+    assert {"sql/pages/10_resolver.sql", "sql/pages/20_code_page.sql", "pipeline.py"} <= names
+    assert not {n for n in names if n.startswith(("pages/", "cli/", "render/", "check/"))}
