@@ -296,8 +296,7 @@ BUILD_MEMORY_LIMIT = "700MB"
 def _configure(con: duckdb.DuckDBPyConnection, bdir: Path) -> None:
     """Settings of the build's connection: no progress bar, spill folder inside the build, memory limit."""
     con.execute("SET enable_progress_bar = false")
-    tmp = str(bdir / ".tmp").replace("'", "''")
-    con.execute(f"SET temp_directory = '{tmp}'")
+    con.execute(f"SET temp_directory = '{_sql_path(bdir / '.tmp')}'")
     con.execute(f"SET memory_limit = '{BUILD_MEMORY_LIMIT}'")
 
 
@@ -305,7 +304,7 @@ def _runs_view(ledger_file: Path) -> str:
     """The ``refresh_runs`` view over the run ledger (``sql/runs.sql``), bound to the ledger's absolute path."""
     from codeetl.named_sql import named_statements
 
-    return named_statements("runs.sql")["view"].replace("{ledger}", str(ledger_file.resolve()).replace("'", "''"))
+    return named_statements("runs.sql")["view"].replace("{ledger}", _sql_path(ledger_file.resolve()))
 
 
 def _load(con: duckdb.DuckDBPyConnection, parse_dirs: list[Path], catalog: dict[str, Dataset]) -> None:
@@ -364,7 +363,7 @@ def export_all(con: duckdb.DuckDBPyConnection, out: Path, notify: Callable[[str]
         if n == "refresh_runs":  # the live ledger, not a copy: warehouse/refresh_runs.parquet, relative to the build
             (out / n / f"{n}.parquet").symlink_to(Path("../../../..") / f"{n}.parquet")
             continue
-        target = str(out / n / f"{n}.parquet").replace("'", "''")
+        target = _sql_path(out / n / f"{n}.parquet")
         con.execute(f"COPY (SELECT * FROM \"{n}\") TO '{target}' (FORMAT parquet, COMPRESSION zstd)")
     if notify:
         notify(f"build: exported {len(names)} tables and views to parquet")
