@@ -273,6 +273,7 @@ def build_warehouse(parse_dirs: list[str | Path], catalog: dict[str, Dataset], w
             say("build: quality gates")
             results = run_checks(con)
             counts = table_counts(con)
+            con.execute("CHECKPOINT")  # the loaded tables to disk: the export's memory is the page queries'
             export_all(con, bdir / "parquet", say, wroot / CODE_PAGE_CACHE, inputs)
             con.execute("CHECKPOINT")
         finally:

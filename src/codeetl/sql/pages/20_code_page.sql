@@ -6,6 +6,13 @@
 -- Releases of the other datasets come from page_releases (10_resolver.sql), for the day of the page.
 -- Money and weights stay DECIMAL (exact); the CLI writes them as JSON strings.
 
+-- Ordered lists: `list_transform(list_sort(list({'k': k, 'v': v})), lambda kv: kv.v)` instead of
+-- `list(v ORDER BY k)`. DuckDB sorts an ordered aggregate's values group by group, 2-3 times slower over the
+-- export's hundreds of thousands of groups; an unordered list sorted afterwards gives the same order (keys are
+-- unique within a list; where they tie, the values break the tie, so the order is still deterministic).
+-- (A scalar macro cannot hold it: DuckDB binds a macro's lambdas when it is created, and list_sort of an
+-- untyped parameter has no fields.)
+
 -- Words the pages print: flags and severities in plain language (one place).
 CREATE OR REPLACE MACRO gem_meaning(no_map, combination, approximate) AS
 CASE WHEN NOT (no_map OR combination OR approximate) THEN ['identical: an exact equivalent']
@@ -96,36 +103,44 @@ WITH applies AS (
     WHERE n.release = icd
 ), node_notes AS (
     SELECT node_kind, node,
-           list({'type': note_type, 'text': note, 'referenced_codes': referenced_codes,
-                 'from': {'kind': node_kind, 'code': node, 'title': title}, 'inherited': false} ORDER BY note_no) AS own,
-           list({'type': note_type, 'text': note, 'referenced_codes': referenced_codes,
-                 'from': {'kind': node_kind, 'code': node, 'title': title}, 'inherited': true} ORDER BY note_no) AS extended,
-           coalesce(list({'type': note_type, 'text': note, 'referenced_codes': referenced_codes,
-                          'from': {'kind': node_kind, 'code': node, 'title': title}, 'inherited': true} ORDER BY note_no)
-                    FILTER (WHERE note_type <> 'inclusionTerm'), []) AS inherited
+           list_transform(list_sort(list({'k': note_no, 'v': {'type': note_type, 'text': note, 'referenced_codes': referenced_codes,
+                          'from': {'kind': node_kind, 'code': node, 'title': title}, 'inherited': false}})), lambda kv: kv.v) AS own,
+           list_transform(list_sort(list({'k': note_no, 'v': {'type': note_type, 'text': note, 'referenced_codes': referenced_codes,
+                          'from': {'kind': node_kind, 'code': node, 'title': title}, 'inherited': true}})), lambda kv: kv.v) AS extended,
+           coalesce(list_transform(list_sort(list({'k': note_no, 'v': {'type': note_type, 'text': note, 'referenced_codes': referenced_codes,
+                                   'from': {'kind': node_kind, 'code': node, 'title': title}, 'inherited': true}})
+                             FILTER (WHERE note_type <> 'inclusionTerm')), lambda kv: kv.v), []) AS inherited
     FROM titled GROUP BY node_kind, node
+), chained AS (  -- each code's applying nodes that have notes, in reading order: codes below one node share it
+    SELECT a.code,
+           list_transform(list_sort(list({'k': a.rank, 'v': {'kind': a.kind, 'node': a.node, 'how': a.how}})), lambda kv: kv.v) AS chain
+    FROM applies a SEMI JOIN node_notes nn ON nn.node_kind = a.kind AND nn.node = a.node
+    GROUP BY a.code
+), links AS (
+    SELECT chain, unnest(chain) AS link, generate_subscripts(chain, 1) AS pos FROM (SELECT DISTINCT chain FROM chained)
+), chain_notes AS (  -- the notes of each distinct chain, computed once
+    SELECT l.chain,
+           flatten(list_transform(list_sort(list({'k': l.pos, 'v': CASE l.link.how WHEN 'own' THEN nn.own WHEN 'extended' THEN nn.extended ELSE nn.inherited END})),
+                                  lambda kv: kv.v)) AS notes
+    FROM links l JOIN node_notes nn ON nn.node_kind = l.link.kind AND nn.node = l.link.node
+    GROUP BY l.chain
 )
-SELECT a.code,
-       flatten(list(CASE a.how WHEN 'own' THEN nn.own WHEN 'extended' THEN nn.extended ELSE nn.inherited END
-                    ORDER BY a.rank)) AS notes
-FROM applies a
-JOIN node_notes nn ON nn.node_kind = a.kind AND nn.node = a.node
-GROUP BY a.code;
+SELECT c.code, n.notes FROM chained c JOIN chain_notes n ON n.chain = c.chain;
 COMMENT ON MACRO TABLE cp_notes IS 'cp_notes(icd, codes): every note that applies to each code, in reading order: chapter, enclosing sections, section, ancestors, the code (inherited ones without their inclusion terms, except for the code a 7th-character code extends). A part of code_page.';
 
 -- Chapter, section, category, ancestors, 7th characters, siblings and children.
 CREATE OR REPLACE MACRO cp_hierarchy(icd, codes) AS TABLE
 WITH anc AS (
-    SELECT u.code, list({'code': a.code, 'description': a.description} ORDER BY u.depth DESC) AS ancestors
+    SELECT u.code, list_transform(list_sort(list({'k': -(u.depth), 'v': {'code': a.code, 'description': a.description}})), lambda kv: kv.v) AS ancestors
     FROM cp_up(icd, codes) u JOIN icd10cm_codes a ON a.release = icd AND a.code = u.ancestor
     GROUP BY u.code
 ), kids AS (
-    SELECT k.parent, list({'code': k.code, 'description': k.description, 'is_billable': k.is_billable} ORDER BY k.seq) AS kids
+    SELECT k.parent, list_transform(list_sort(list({'k': k.seq, 'v': {'code': k.code, 'description': k.description, 'is_billable': k.is_billable}})), lambda kv: kv.v) AS kids
     FROM icd10cm_codes k
     WHERE k.release = icd AND k.parent IN (SELECT n.code FROM cp_nodes(icd, codes) n UNION SELECT n.parent FROM cp_nodes(icd, codes) n)
     GROUP BY k.parent
 ), seventh AS (
-    SELECT s.code AS defined_at, list({'char': s.char, 'meaning': s.meaning, 'defined_at': s.code} ORDER BY s.char) AS chars
+    SELECT s.code AS defined_at, list_transform(list_sort(list({'k': s.char, 'v': {'char': s.char, 'meaning': s.meaning, 'defined_at': s.code}})), lambda kv: kv.v) AS chars
     FROM icd10cm_seventh_chars s WHERE s.release = icd GROUP BY s.code
 )
 SELECT n.code,
@@ -169,17 +184,17 @@ icd9 AS (  -- ICD-9-CM titles (v32, the final release) of the codes on the ICD-9
     WHERE d.kind = 'diagnosis' AND d.release = (SELECT p.icd9cm.release FROM page_releases(icd, day) p)
 ),
 back AS (
-    SELECT g.source AS code, list({'source': g.source, 'target': g.target, 'approximate': g.approximate, 'no_map': g.no_map,
+    SELECT g.source AS code, list_transform(list_sort(list({'k': g.line_no, 'v': {'source': g.source, 'target': g.target, 'approximate': g.approximate, 'no_map': g.no_map,
                                    'combination': g.combination, 'scenario': g.scenario, 'choice_list': g.choice_list,
                                    'meaning': gem_meaning(g.no_map, g.combination, g.approximate),
-                                   'icd9_description': d.description} ORDER BY g.line_no) AS entries
+                                   'icd9_description': d.description}})), lambda kv: kv.v) AS entries
     FROM gem_icd10_to_icd9 g LEFT JOIN icd9 d ON d.code = g.target WHERE g.release = (SELECT gem FROM rel) AND g.source IN (SELECT n.code FROM cp_nodes(icd, codes) n)
     GROUP BY g.source
 ), fwd AS (
-    SELECT g.target AS code, list({'source': g.source, 'target': g.target, 'approximate': g.approximate, 'no_map': g.no_map,
+    SELECT g.target AS code, list_transform(list_sort(list({'k': g.line_no, 'v': {'source': g.source, 'target': g.target, 'approximate': g.approximate, 'no_map': g.no_map,
                                    'combination': g.combination, 'scenario': g.scenario, 'choice_list': g.choice_list,
                                    'meaning': gem_meaning(g.no_map, g.combination, g.approximate),
-                                   'icd9_description': d.description} ORDER BY g.line_no) AS entries
+                                   'icd9_description': d.description}})), lambda kv: kv.v) AS entries
     FROM gem_icd9_to_icd10 g LEFT JOIN icd9 d ON d.code = g.source WHERE g.release = (SELECT gem FROM rel) AND g.target IN (SELECT n.code FROM cp_nodes(icd, codes) n)
     GROUP BY g.target
 ), fwd_scen AS (  -- ICD-9 codes that map to this code only together with others: their whole scenarios
@@ -187,11 +202,11 @@ back AS (
     FROM gem_icd9_to_icd10 g WHERE g.release = (SELECT gem FROM rel) AND g.combination AND g.target IN (SELECT n.code FROM cp_nodes(icd, codes) n)
 ), fwd_combo AS (
     SELECT f.code, f.source, min(a.line_no) AS first,
-           gem_combinations(list({'code': a.target, 'scenario': a.scenario, 'choice_list': a.choice_list} ORDER BY a.line_no)) AS scenarios
+           gem_combinations(list_transform(list_sort(list({'k': a.line_no, 'v': {'code': a.target, 'scenario': a.scenario, 'choice_list': a.choice_list}})), lambda kv: kv.v)) AS scenarios
     FROM fwd_scen f JOIN gem_icd9_to_icd10 a ON a.release = (SELECT gem FROM rel) AND a.source = f.source AND a.scenario = f.scenario
     GROUP BY f.code, f.source
 ), fwd_combos AS (
-    SELECT code, list({'source': source, 'scenarios': scenarios} ORDER BY first) AS combos FROM fwd_combo GROUP BY code
+    SELECT code, list_transform(list_sort(list({'k': first, 'v': {'source': source, 'scenarios': scenarios}})), lambda kv: kv.v) AS combos FROM fwd_combo GROUP BY code
 )
 SELECT n.code,
        CASE WHEN (SELECT gem FROM rel) IS NOT NULL THEN {
@@ -217,18 +232,36 @@ COMMENT ON MACRO TABLE cp_icd9 IS 'cp_icd9(icd, day, codes): the icd9 section (b
 -- The ms_drg section: MDCs and MS-DRGs of the diagnosis (Appendix B) with weights, and its CC/MCC level.
 CREATE OR REPLACE MACRO cp_msdrg(icd, day, codes) AS TABLE
 WITH rel AS (SELECT p.msdrg.release AS v, p.msdrg.in_effect AS in_effect FROM page_releases(icd, day) p),
-fam AS (
-    SELECT f.dx AS code, f.mdc, f.mdc_name,
-           list({'drg': f.drg, 'title': f.title, 'type': CASE f.type WHEN 'M' THEN 'medical' WHEN 'P' THEN 'surgical' ELSE f.type END,
-                 'family': f.family, 'severity': f.severity, 'applies': severity_words(f.severity),
-                 'weight': f.weight, 'weight_before_cap': d.weight_before_cap, 'gmlos': f.gmlos, 'amlos': f.amlos,
-                 'post_acute': d.post_acute, 'special_pay': d.special_pay} ORDER BY f.drg) AS drgs
-    FROM dx_drg_family f LEFT JOIN msdrg_drg d ON d.version = f.version AND d.drg = f.drg
-    WHERE f.version = (SELECT v FROM rel) AND f.dx IN (SELECT n.code FROM cp_nodes(icd, codes) n)
-    GROUP BY f.dx, f.mdc, f.mdc_name
+keyed AS (  -- each code's MDCs (Appendix B) with their MS-DRG numbers: most codes share theirs with many others,
+            -- so each distinct list is read out once below
+    SELECT x.dx AS code, list_sort(list({'k': coalesce(x.mdc, ''), 'mdc': x.mdc, 'drgs': x.drgs})) AS mdcs
+    FROM (SELECT x.dx, x.mdc, list_sort(list(x.drg)) AS drgs
+          FROM msdrg_dx_drg x SEMI JOIN cp_nodes(icd, codes) n ON n.code = x.dx
+          WHERE x.version = (SELECT v FROM rel)
+          GROUP BY x.dx, x.mdc) x
+    GROUP BY x.dx
+), entries AS (
+    SELECT l.mdcs, unnest(l.mdcs) AS m, generate_subscripts(l.mdcs, 1) AS pos FROM (SELECT DISTINCT mdcs FROM keyed) l
+), mdc_drgs AS (  -- each distinct (MDC, MS-DRGs): the MDC's name and the MS-DRGs with titles and weights
+    SELECT p.mdc, p.drgs, any_value(mm.name) AS mdc_name,
+           list_transform(list_sort(list({'k': g.drg, 'v': {
+                 'drg': g.drg, 'title': d.title, 'type': CASE d.type WHEN 'M' THEN 'medical' WHEN 'P' THEN 'surgical' ELSE d.type END,
+                 'family': d.family, 'severity': d.severity, 'applies': severity_words(d.severity),
+                 'weight': d.weight, 'weight_before_cap': d.weight_before_cap, 'gmlos': d.gmlos, 'amlos': d.amlos,
+                 'post_acute': d.post_acute, 'special_pay': d.special_pay}})), lambda kv: kv.v) AS items
+    FROM (SELECT DISTINCT e.m.mdc AS mdc, e.m.drgs AS drgs FROM entries e) p
+    CROSS JOIN LATERAL (SELECT unnest(p.drgs) AS drg) g
+    LEFT JOIN msdrg_drg d ON d.version = (SELECT v FROM rel) AND d.drg = g.drg
+    LEFT JOIN msdrg_mdc mm ON mm.version = (SELECT v FROM rel) AND mm.mdc = p.mdc
+    GROUP BY p.mdc, p.drgs
+), principal AS (
+    SELECT e.mdcs,
+           list_transform(list_sort(list({'k': e.pos, 'v': {'mdc': e.m.mdc, 'mdc_name': md.mdc_name, 'drgs': md.items}})),
+                          lambda kv: kv.v) AS as_principal
+    FROM entries e JOIN mdc_drgs md ON md.mdc IS NOT DISTINCT FROM e.m.mdc AND md.drgs = e.m.drgs
+    GROUP BY e.mdcs
 ), grouped AS (
-    SELECT code, list({'mdc': mdc, 'mdc_name': mdc_name, 'drgs': drgs} ORDER BY coalesce(mdc, '')) AS as_principal
-    FROM fam GROUP BY code
+    SELECT k.code, p.as_principal FROM keyed k JOIN principal p ON p.mdcs = k.mdcs
 )
 SELECT n.code,
        CASE WHEN (SELECT v FROM rel) IS NOT NULL THEN {
@@ -293,9 +326,9 @@ COMMENT ON MACRO TABLE cp_procedures IS 'cp_procedures(icd, day, codes): the pro
 CREATE OR REPLACE MACRO cp_history(icd, codes) AS TABLE
 WITH spans AS (
     SELECT h.code,
-           list({'valid_from': h.valid_from, 'valid_to': h.valid_to, 'is_billable': h.is_billable,
+           list_transform(list_sort(list({'k': h.valid_from, 'v': {'valid_from': h.valid_from, 'valid_to': h.valid_to, 'is_billable': h.is_billable,
                  'description': h.description, 'first_release': h.first_release, 'last_release': h.last_release}
-                ORDER BY h.valid_from) AS spans,
+               })), lambda kv: kv.v) AS spans,
            min(h.valid_from) AS first_valid_from, count(DISTINCT h.description) AS descriptions,
            count(DISTINCT h.is_billable) - 1 AS billable_changes
     FROM icd10cm_code_history h
