@@ -415,9 +415,10 @@ def export_code_pages(con: duckdb.DuckDBPyConnection, out: Path, notify: Callabl
 
 
 CODE_PAGE_CHUNK = 12_500
-"""Code nodes per ``code_page`` call of the export. The page's nested list aggregations (1.9 million inherited
-note entries per release) do not spill to disk: computed for a whole release at once they take 2.9 GB; in
-chunks of this many codes (in code order) each call stays within the build's memory limit."""
+"""Code nodes per ``code_page`` call of the export. A page row holds every note the code inherits (1.9 million
+note entries, 500 MB of text per Tabular release); computed and sorted for a whole release at once that takes
+3.3 GB (DuckDB does not spill it); in chunks of this many codes (in code order) each call stays within the
+build's memory limit. The chunk size hardly matters for time (12,500 to 34,000: within 3 %)."""
 
 
 def _write_code_pages(con: duckdb.DuckDBPyConnection, rid: str, target: Path) -> None:
