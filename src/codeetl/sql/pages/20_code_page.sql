@@ -232,33 +232,32 @@ COMMENT ON MACRO TABLE cp_icd9 IS 'cp_icd9(icd, day, codes): the icd9 section (b
 -- The ms_drg section: MDCs and MS-DRGs of the diagnosis (Appendix B) with weights, and its CC/MCC level.
 CREATE OR REPLACE MACRO cp_msdrg(icd, day, codes) AS TABLE
 WITH rel AS (SELECT p.msdrg.release AS v, p.msdrg.in_effect AS in_effect FROM page_releases(icd, day) p),
-keyed AS (  -- each code's MDCs (Appendix B) with their MS-DRG numbers: most codes share theirs with many others,
-            -- so each distinct list is read out once below
-    SELECT x.dx AS code, list_sort(list({'k': coalesce(x.mdc, ''), 'mdc': x.mdc, 'drgs': x.drgs})) AS mdcs
-    FROM (SELECT x.dx, x.mdc, list_sort(list(x.drg)) AS drgs
-          FROM msdrg_dx_drg x SEMI JOIN cp_nodes(icd, codes) n ON n.code = x.dx
-          WHERE x.version = (SELECT v FROM rel)
-          GROUP BY x.dx, x.mdc) x
-    GROUP BY x.dx
+keyed AS (  -- each code's MDCs (Appendix B, dx_drg_family) with their MS-DRG numbers: most codes share theirs
+            -- with many others, so each distinct list is read out once below
+    SELECT f.dx AS code, list_sort(list({'k': coalesce(f.mdc, ''), 'mdc': f.mdc, 'mdc_name': f.mdc_name, 'drgs': f.drgs})) AS mdcs
+    FROM (SELECT f.dx, f.mdc, f.mdc_name, list_sort(list(f.drg)) AS drgs
+          FROM dx_drg_family f SEMI JOIN cp_nodes(icd, codes) n ON n.code = f.dx
+          WHERE f.version = (SELECT v FROM rel)
+          GROUP BY f.dx, f.mdc, f.mdc_name) f
+    GROUP BY f.dx
 ), entries AS (
     SELECT l.mdcs, unnest(l.mdcs) AS m, generate_subscripts(l.mdcs, 1) AS pos FROM (SELECT DISTINCT mdcs FROM keyed) l
-), mdc_drgs AS (  -- each distinct (MDC, MS-DRGs): the MDC's name and the MS-DRGs with titles and weights
-    SELECT p.mdc, p.drgs, any_value(mm.name) AS mdc_name,
+), mdc_drgs AS (  -- each distinct list of MS-DRGs with titles and weights
+    SELECT p.drgs,
            list_transform(list_sort(list({'k': g.drg, 'v': {
                  'drg': g.drg, 'title': d.title, 'type': CASE d.type WHEN 'M' THEN 'medical' WHEN 'P' THEN 'surgical' ELSE d.type END,
                  'family': d.family, 'severity': d.severity, 'applies': severity_words(d.severity),
                  'weight': d.weight, 'weight_before_cap': d.weight_before_cap, 'gmlos': d.gmlos, 'amlos': d.amlos,
                  'post_acute': d.post_acute, 'special_pay': d.special_pay}})), lambda kv: kv.v) AS items
-    FROM (SELECT DISTINCT e.m.mdc AS mdc, e.m.drgs AS drgs FROM entries e) p
+    FROM (SELECT DISTINCT e.m.drgs AS drgs FROM entries e) p
     CROSS JOIN LATERAL (SELECT unnest(p.drgs) AS drg) g
     LEFT JOIN msdrg_drg d ON d.version = (SELECT v FROM rel) AND d.drg = g.drg
-    LEFT JOIN msdrg_mdc mm ON mm.version = (SELECT v FROM rel) AND mm.mdc = p.mdc
-    GROUP BY p.mdc, p.drgs
+    GROUP BY p.drgs
 ), principal AS (
     SELECT e.mdcs,
-           list_transform(list_sort(list({'k': e.pos, 'v': {'mdc': e.m.mdc, 'mdc_name': md.mdc_name, 'drgs': md.items}})),
+           list_transform(list_sort(list({'k': e.pos, 'v': {'mdc': e.m.mdc, 'mdc_name': e.m.mdc_name, 'drgs': md.items}})),
                           lambda kv: kv.v) AS as_principal
-    FROM entries e JOIN mdc_drgs md ON md.mdc IS NOT DISTINCT FROM e.m.mdc AND md.drgs = e.m.drgs
+    FROM entries e JOIN mdc_drgs md ON md.drgs = e.m.drgs
     GROUP BY e.mdcs
 ), grouped AS (
     SELECT k.code, p.as_principal FROM keyed k JOIN principal p ON p.mdcs = k.mdcs
@@ -326,9 +325,10 @@ COMMENT ON MACRO TABLE cp_procedures IS 'cp_procedures(icd, day, codes): the pro
 CREATE OR REPLACE MACRO cp_history(icd, codes) AS TABLE
 WITH spans AS (
     SELECT h.code,
-           list_transform(list_sort(list({'k': h.valid_from, 'v': {'valid_from': h.valid_from, 'valid_to': h.valid_to, 'is_billable': h.is_billable,
-                 'description': h.description, 'first_release': h.first_release, 'last_release': h.last_release}
-               })), lambda kv: kv.v) AS spans,
+           list_transform(list_sort(list({'k': h.valid_from, 'v': {
+                 'valid_from': h.valid_from, 'valid_to': h.valid_to, 'is_billable': h.is_billable,
+                 'description': h.description, 'first_release': h.first_release, 'last_release': h.last_release}})),
+                 lambda kv: kv.v) AS spans,
            min(h.valid_from) AS first_valid_from, count(DISTINCT h.description) AS descriptions,
            count(DISTINCT h.is_billable) - 1 AS billable_changes
     FROM icd10cm_code_history h
