@@ -126,7 +126,7 @@ def main() -> None:
         measure("plain_cold", plain, tmp / "plain", mirror)
         measure("plain_noop", plain, tmp / "plain", mirror)
         measure("code_process_s", code_process, tmp / "plain", a.runs)
-        from codeetl.catalog import load_catalog  # a new PFS release on a warehouse without it: code pages reused
+        from codeetl.sources.catalog import load_catalog  # a new PFS release on a warehouse without it: code pages reused
 
         before = [r.release for ds in load_catalog().values() for r in ds.releases if r.release != "2026-B"]
         measure("plain_before_pfs", plain, tmp / "changed", mirror, before)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import duckdb
 
-from codeetl import pipeline
+from codeetl.build import pipeline
 from codeetl.check.facts import Facts
 from codeetl.check.report import write_summary
 from codeetl.check.run import check_folder

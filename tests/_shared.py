@@ -19,7 +19,7 @@ def apply_dataset_sql(con, dataset: str, kind: str = "tables") -> None:
 
 def apply_schema(con, kind: str = "tables") -> None:
     """Run every script of one kind (tables, views) in build order."""
-    from codeetl.warehouse_sql import schema_scripts
+    from codeetl.build.warehouse_sql import schema_scripts
 
     for _, text in schema_scripts(kind):
         con.execute(text)

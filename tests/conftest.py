@@ -94,9 +94,9 @@ def built(tmp_path_factory, cms_server):
 
     if os.environ.get("CODEETL_TEST_WAREHOUSE"):
         return Path(os.environ["CODEETL_TEST_WAREHOUSE"])
-    from codeetl import pipeline
-    from codeetl.catalog import load_catalog
-    from codeetl.datasets.links.build import default_link_dirs
+    from codeetl.build import pipeline
+    from codeetl.sources.catalog import load_catalog
+    from codeetl.build.links import default_link_dirs
 
     root = tmp_path_factory.mktemp("data")
     catalog = load_catalog()

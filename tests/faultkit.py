@@ -269,12 +269,13 @@ def plain_refresh(root: str = "data", mirror: str | None = None, datasets: list[
                   link_dirs: list[Path] | None = None) -> dict:
     """The refresh flow's steps without Prefect (same order, same lock, same ledger, same summary keys);
     no curated link files unless `link_dirs` says where."""
-    from codeetl import catalog as catalog_module
-    from codeetl import ledger, pipeline
-    from codeetl.fetch import Transport
+    from codeetl.sources import catalog as catalog_module
+    from codeetl.build import ledger
+    from codeetl.build import pipeline
+    from codeetl.sources.fetch import Transport
 
-    if notify is None and "codeetl.flows.refresh" in sys.modules:  # the CLI's stage lines, as with the flow
-        notify = sys.modules["codeetl.flows.refresh"]._REPORTING.get()[1]
+    if notify is None and "codeetl.ops.flow" in sys.modules:  # the CLI's stage lines, as with the flow
+        notify = sys.modules["codeetl.ops.flow"]._REPORTING.get()[1]
     say = notify or (lambda m: None)
     catalog = catalog_module.load_catalog()
     selected = pipeline.select_releases(catalog, datasets, releases)
@@ -314,8 +315,8 @@ def run_cli(args: list[str], monkeypatch=None):
     from codeetl.cli import app
 
     if args and args[0] == "refresh":
-        import codeetl.flows.refresh as flow_module
-        from codeetl import orchestrator
+        import codeetl.ops.flow as flow_module
+        from codeetl.ops import orchestrator
 
         monkeypatch.setattr(flow_module, "refresh", plain_refresh)
         monkeypatch.setattr(orchestrator, "start_api", lambda notify=None: None)  # no Prefect server needed
@@ -384,7 +385,7 @@ def raise_caps(limit: int) -> None:
     """Set every catalog size ceiling (members and downloads) to `limit`, in this process."""
     import dataclasses
 
-    from codeetl import catalog
+    from codeetl.sources import catalog
 
     original = catalog.load_catalog
 

@@ -10,7 +10,7 @@ import re
 import polars as pl
 
 from _shared import CMS
-from codeetl.catalog import load_catalog
+from codeetl.sources.catalog import load_catalog
 from codeetl.datasets import icd9cm
 from codeetl.datasets.icd10cm import addenda, conversion
 

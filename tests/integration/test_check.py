@@ -89,7 +89,7 @@ def seed_fees() -> dict[str, Decimal]:
 
 @pytest.fixture(scope="module")
 def facts(built):
-    from codeetl import pipeline
+    from codeetl.build import pipeline
 
     return Facts(duckdb.connect(str(pipeline.current_database(built)), read_only=True))
 

@@ -219,7 +219,7 @@ def test_releases_lists_one_row_per_release(built):
     assert len(re.findall(r"^\W+ipps\b", r.stdout, re.M)) == 1
     assert len(re.findall(r"^\W+pfs\b", r.stdout, re.M)) >= 2  # at least 2025-D and 2026-B, one row each
     assert "one row per release" in r.stdout
-    from codeetl.status import warehouse_status  # and what `codeetl status` says is missing today
+    from codeetl.ops.status import warehouse_status  # and what `codeetl status` says is missing today
 
     flat = " ".join(r.stdout.split())
     st = warehouse_status(built)

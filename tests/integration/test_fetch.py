@@ -12,9 +12,9 @@ from urllib.parse import urlsplit
 import pytest
 
 from _shared import CMS, TABULAR_2026_04
-from codeetl import fetch
+from codeetl.sources import fetch
 from faultkit import write_at_url, zip_of as zip_bytes
-from codeetl.catalog import load_catalog, parse_dataset
+from codeetl.sources.catalog import load_catalog, parse_dataset
 from codeetl.errors import FetchError
 
 

@@ -17,7 +17,7 @@ def prefect_harness():
 
 
 def test_refresh_flow_builds_and_reuses_parses(prefect_harness, cms_server, tmp_path):
-    from codeetl.flows.refresh import refresh
+    from codeetl.ops.flow import refresh
 
     summary = refresh(root=str(tmp_path), mirror=cms_server.url, datasets=["icd10cm"])
     assert "icd10cm/2026-04 (parsed)" in summary["loaded"]
@@ -45,7 +45,7 @@ def test_refresh_flow_failure_keeps_previous_warehouse(prefect_harness, tmp_path
     import os
     import shutil
 
-    from codeetl.flows.refresh import refresh
+    from codeetl.ops.flow import refresh
 
     from _shared import CODES_2024
     from codeetl.errors import SourceFormatError

@@ -14,10 +14,10 @@ import duckdb
 import polars as pl
 import pytest
 
-from codeetl.catalog import Release, load_catalog
+from codeetl.sources.catalog import Release, load_catalog
 from codeetl.errors import SourceFormatError
 from codeetl.datasets import gems
-from codeetl.warehouse_sql import insert_frame
+from codeetl.build.warehouse_sql import insert_frame
 from _shared import apply_dataset_sql
 
 from _shared import CMS  # noqa: E402

@@ -16,7 +16,7 @@ import polars as pl
 import pytest
 
 from _shared import CMS
-from codeetl.catalog import load_catalog
+from codeetl.sources.catalog import load_catalog
 from codeetl.datasets import icd10cm
 
 pytestmark = pytest.mark.slow

@@ -16,10 +16,10 @@ import duckdb
 import polars as pl
 import pytest
 
-from codeetl.catalog import Release, load_catalog
+from codeetl.sources.catalog import Release, load_catalog
 from codeetl.errors import CatalogError, FetchError, SourceFormatError
 from codeetl.datasets import ipps
-from codeetl.warehouse_sql import insert_frame
+from codeetl.build.warehouse_sql import insert_frame
 from _shared import apply_dataset_sql
 
 from _shared import CMS  # noqa: E402

@@ -15,10 +15,10 @@ import duckdb
 import polars as pl
 import pytest
 
-from codeetl.catalog import Release
+from codeetl.sources.catalog import Release
 from codeetl.errors import FetchError, SourceFormatError
 from codeetl.datasets import msdrg
-from codeetl.warehouse_sql import insert_frame
+from codeetl.build.warehouse_sql import insert_frame
 from _shared import apply_dataset_sql
 
 from _shared import CMS  # noqa: E402

@@ -12,9 +12,9 @@ from decimal import Decimal
 import duckdb
 import pytest
 
-from codeetl.catalog import Release
+from codeetl.sources.catalog import Release
 from codeetl.datasets import ipps, msdrg
-from codeetl.warehouse_sql import insert_frame
+from codeetl.build.warehouse_sql import insert_frame
 from _shared import apply_dataset_sql, apply_schema
 
 from _shared import CMS  # noqa: E402

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from codeetl.catalog import Release, load_catalog
+from codeetl.sources.catalog import Release, load_catalog
 from codeetl.errors import SourceFormatError
 from codeetl.datasets import pfs
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from codeetl.catalog import load_catalog
+from codeetl.sources.catalog import load_catalog
 from codeetl.datasets import pfs
-from codeetl.warehouse_sql import insert_frame
+from codeetl.build.warehouse_sql import insert_frame
 from _shared import apply_dataset_sql
 
 from _shared import CMS  # noqa: E402

@@ -10,8 +10,8 @@ import pytest
 
 
 from _shared import CMS, CODES_2024
-from codeetl import pipeline
-from codeetl.catalog import load_catalog
+from codeetl.build import pipeline
+from codeetl.sources.catalog import load_catalog
 from codeetl.errors import SourceFormatError, WarehouseError
 
 

@@ -7,7 +7,7 @@ import re
 import duckdb
 
 from _shared import REPO
-from codeetl.dictionary import END, START, markdown
+from codeetl.build.dictionary import END, START, markdown
 
 
 def test_data_dictionary_in_readme_is_current(built):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from codeetl import gates
+from codeetl.build import gates
 
 pytestmark = pytest.mark.slow
 

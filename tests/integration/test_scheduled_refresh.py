@@ -94,7 +94,7 @@ def test_status_json_and_exit_code(refreshed, monkeypatch):
 def test_code_pages_reused_when_their_inputs_did_not_change(tmp_path):
     """A new PFS release that no ICD-10-CM release's first day uses leaves the code pages as they were: the next
     build links the previous build's files instead of computing them again."""
-    from codeetl.pipeline import CODE_PAGE_CACHE
+    from codeetl.build.pipeline import CODE_PAGE_CACHE
 
     root = tmp_path / "data"
     lines = []

@@ -62,7 +62,7 @@ def make_history(path: Path | str = ":memory:", gap: bool = False, releases: dic
         con.execute("INSERT INTO icd10cm_notes VALUES (?, 'code', ?, ?, 1, ?, ?, [])", [r, code, kind, i, note])
     _run(con, "icd10cm", "derive_history.sql")
     _run(con, "icd10cm", "views_history.sql")
-    from codeetl.warehouse_sql import sql_text
+    from codeetl.build.warehouse_sql import sql_text
 
     con.execute(sql_text("pages/10_resolver.sql"))  # the release resolver the pages use
     return con

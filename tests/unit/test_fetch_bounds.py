@@ -10,8 +10,9 @@ import zipfile
 import pytest
 import requests
 
-from codeetl import fetch, gates, pipeline, textio
-from codeetl.catalog import Member, parse_dataset
+from codeetl.sources import fetch, textio
+from codeetl.build import gates, pipeline
+from codeetl.sources.catalog import Member, parse_dataset
 from codeetl.errors import CatalogError, FetchError, SourceFormatError, WarehouseError
 
 
@@ -256,8 +257,8 @@ def test_lock_is_reentrant_only_when_asked(tmp_path):
 
 
 def test_unexpected_parser_error_names_the_files(monkeypatch, tmp_path):
-    from codeetl.catalog import load_catalog
-    from codeetl.fetch import Download, FetchedRelease, LocalMember
+    from codeetl.sources.catalog import load_catalog
+    from codeetl.sources.fetch import Download, FetchedRelease, LocalMember
 
     release = load_catalog()["gems"].release("2018")
     f = tmp_path / "2018_I9gem.txt"
@@ -277,5 +278,5 @@ def test_readme_lists_every_gate():
 
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     table = readme.split(gates.GATES_START, 1)[1].split(gates.GATES_END, 1)[0].strip()
-    assert table == gates.markdown(), ("regenerate the gates table in the README from codeetl.gates.markdown() "
+    assert table == gates.markdown(), ("regenerate the gates table in the README from codeetl.build.gates.markdown() "
                                        "(between the gates:start and gates:end markers)")

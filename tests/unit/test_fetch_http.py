@@ -6,9 +6,9 @@ import zipfile
 from pathlib import Path
 import pytest
 import requests
-from codeetl import fetch
+from codeetl.sources import fetch
 from faultkit import write_at_url, zip_of as zip_bytes
-from codeetl.catalog import load_catalog, parse_dataset
+from codeetl.sources.catalog import load_catalog, parse_dataset
 from codeetl.errors import FetchError
 
 
@@ -124,7 +124,7 @@ def test_zip_bomb_is_stopped_by_the_size_cap(tmp_path):
     z = tmp_path / "bomb.zip"
     with zipfile.ZipFile(z, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("codes.txt", b"0" * 5_000_000)
-    from codeetl.catalog import Member
+    from codeetl.sources.catalog import Member
     with pytest.raises(FetchError, match="declares 5000000 bytes"):
         fetch.extract_members(z, (Member("codes", ("codes.txt",)),), tmp_path, "bomb.zip", max_bytes=1_000_000)
 
@@ -165,7 +165,7 @@ def test_inner_zip_named_by_the_catalog_is_kept_and_searched(serve, tmp_path):
 
 
 def test_nesting_depth_is_limited(tmp_path):
-    from codeetl.catalog import Member
+    from codeetl.sources.catalog import Member
     data = b"A000    Cholera\n"
     z = zip_bytes({"codes.txt": data})
     for level in range(4):  # codes.txt is 4 zips below the download
@@ -181,7 +181,7 @@ def test_nesting_depth_is_limited(tmp_path):
 
 
 def test_path_traversal_inside_an_inner_zip_is_never_extracted(tmp_path):
-    from codeetl.catalog import Member
+    from codeetl.sources.catalog import Member
     evil = {"../../etc/codes.txt": b"A000    x\n", "/abs/codes.txt": b"A000    x\n", "C:/win/codes.txt": b"A000    x\n",
             "..\\..\\codes.txt": b"A000    x\n"}
     outer = tmp_path / "evil.zip"
@@ -201,7 +201,7 @@ def test_path_traversal_inside_an_inner_zip_is_never_extracted(tmp_path):
 
 @pytest.mark.parametrize("where", ["member of the inner zip", "inner zip itself"])
 def test_size_cap_applies_inside_inner_zips(tmp_path, where):
-    from codeetl.catalog import Member
+    from codeetl.sources.catalog import Member
     bomb = zip_bytes({"codes.txt": b"0" * 5_000_000})  # about 5 KB, inflating to 5 MB
     if where == "inner zip itself":
         inner = zip_bytes({"codes.txt": b"A000    x\n", "padding.bin": b"0" * 5_000_000}, zipfile.ZIP_STORED)

@@ -11,11 +11,11 @@ import polars as pl
 import pytest
 
 from _shared import apply_schema
-from codeetl import gates
+from codeetl.build import gates
 from codeetl.datasets import dataset
 from codeetl.datasets.icd10cm import addenda
 from codeetl.errors import SourceFormatError
-from codeetl.warehouse_sql import insert_frame, schema_scripts
+from codeetl.build.warehouse_sql import insert_frame, schema_scripts
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "icd10cm"
 ORDER = FIX / "icd10cm_order_addenda_2099.txt"
@@ -127,7 +127,7 @@ ADDENDA_GATES = ("icd10cm.addenda_base_count", "icd10cm.addenda_count_after", "i
 
 
 def icd_gates(con) -> dict[str, list[tuple]]:
-    """The addenda gates, read by the gate runner (codeetl.gates) -> their offending rows."""
+    """The addenda gates, read by the gate runner (codeetl.build.gates) -> their offending rows."""
     return {g.name: con.execute(g.sql).fetchall() for g in gates.load_gates() if g.name in ADDENDA_GATES}
 
 

@@ -10,7 +10,7 @@ from xml.sax.saxutils import escape
 import polars as pl
 import pytest
 
-from codeetl.catalog import load_catalog
+from codeetl.sources.catalog import load_catalog
 from codeetl.datasets import icd9cm
 from codeetl.datasets.icd10cm import conversion
 from codeetl.errors import SourceFormatError

@@ -6,7 +6,7 @@ import duckdb
 import pytest
 from codeetl.datasets import links
 from codeetl.errors import SourceFormatError
-from codeetl.warehouse_sql import insert_frame
+from codeetl.build.warehouse_sql import insert_frame
 from _shared import apply_dataset_sql
 
 

@@ -12,10 +12,10 @@ import duckdb
 import polars as pl
 import pytest
 
-from codeetl.catalog import load_catalog
+from codeetl.sources.catalog import load_catalog
 from codeetl.errors import FetchError, SourceFormatError
 from codeetl.datasets import mcd
-from codeetl.warehouse_sql import insert_frame
+from codeetl.build.warehouse_sql import insert_frame
 from _shared import apply_dataset_sql
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "mcd"

@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 import polars as pl
 import pytest
-from codeetl.catalog import load_catalog
+from codeetl.sources.catalog import load_catalog
 from codeetl.errors import SourceFormatError
 from codeetl.datasets import msdrg
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from codeetl.orchestrator import QUIET, SETTINGS, configure_prefect_env
+from codeetl.ops.orchestrator import QUIET, SETTINGS, configure_prefect_env
 
 
 def test_defaults_fill_gaps_and_yield_to_the_user():

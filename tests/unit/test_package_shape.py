@@ -51,3 +51,39 @@ def test_no_dataset_module_outside_the_dataset_folders():
     assert not (SRC / "parsers").exists()
     assert not (SRC / "sql" / "tables").exists()
     assert not (SRC.parent / "flows").exists()
+
+
+LAYERS = {"errors": 0, "codes": 0, "sources": 1, "datasets": 2, "build": 3, "sql": 3, "pages": 4, "claims": 4,
+          "check": 5, "ops": 5, "cli": 6, "web": 6, "spark": 6, "__main__": 7}
+"""The package's layers, lowest first (README, Architecture): sources -> datasets -> build -> pages -> surfaces."""
+
+
+def _codeetl_imports(path: Path):
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "codeetl":
+            names = [f"codeetl.{a.name}" for a in node.names] if node.module == "codeetl" else [node.module]
+            yield from ((node.lineno, n) for n in names)
+        elif isinstance(node, ast.Import):
+            yield from ((node.lineno, a.name) for a in node.names if a.name.split(".")[0] == "codeetl")
+
+
+def test_every_top_level_module_belongs_to_a_layer():
+    """No flat module outside the layers: a new one is put in its layer's package (or named here)."""
+    tops = {p.stem if p.is_file() else p.name for p in SRC.iterdir()
+            if (p.suffix == ".py" and p.stem != "__init__") or (p.is_dir() and (p / "__init__.py").is_file())}
+    assert tops - set(LAYERS) == set()
+
+
+def test_a_module_imports_only_its_own_package_and_lower_layers():
+    """Imports go down the layers (lazy imports inside functions included), so there is no import cycle
+    between packages and the tree shows the architecture: e.g. a page never imports the CLI or the web."""
+    wrong = []
+    for path in sorted(SRC.rglob("*.py")):
+        me = path.relative_to(SRC).parts[0].removesuffix(".py")
+        if me == "__init__":
+            continue
+        for line, name in _codeetl_imports(path):
+            other = name.split(".")[1] if "." in name else "__init__"
+            if other != me and LAYERS.get(other, 99) >= LAYERS[me]:
+                wrong.append(f"{path.relative_to(SRC)}:{line} ({me}) imports {name}")
+    assert wrong == []

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import pytest
 from pathlib import Path
-from codeetl import pipeline
-from codeetl.catalog import load_catalog
+from codeetl.build import pipeline
+from codeetl.sources.catalog import load_catalog
 from codeetl.errors import WarehouseError
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from codeetl.errors import CodeEtlError
 from codeetl.pages.resolver import pick_release
-from codeetl.warehouse_sql import sql_text
+from codeetl.build.warehouse_sql import sql_text
 
 D = dt.date
 

@@ -10,10 +10,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from codeetl import changes, ledger, schedules
-from codeetl.catalog import parse_dataset
-from codeetl.status import dataset_status
-from codeetl.warehouse_sql import sql_text
+from codeetl.build import changes
+from codeetl.build import ledger
+from codeetl.ops import schedules
+from codeetl.sources.catalog import parse_dataset
+from codeetl.ops.status import dataset_status
+from codeetl.build.warehouse_sql import sql_text
 
 D = dt.date
 TODAY = D(2026, 11, 30)
@@ -51,7 +53,7 @@ def test_gems_are_final_and_mcd_weekly():
 
 
 def test_every_catalog_dataset_has_a_calendar_with_valid_crons():
-    from codeetl.catalog import load_catalog
+    from codeetl.sources.catalog import load_catalog
 
     cals = schedules.calendars()
     assert set(load_catalog()) <= set(cals)
@@ -104,7 +106,7 @@ def test_a_damaged_ledger_is_moved_aside(tmp_path):
 def test_refresh_runs_view_reads_the_ledger_read_only(tmp_path):
     """The warehouse's refresh_runs view reads the ledger file, also from a read-only connection, and shows
     rows appended after the build."""
-    from codeetl.pipeline import _runs_view
+    from codeetl.build.pipeline import _runs_view
 
     path = ledger.ensure_ledger(tmp_path)
     db = tmp_path / "w.duckdb"
@@ -223,7 +225,7 @@ def test_commands_start_without_prefect():
     import subprocess
     import sys
 
-    code = ("import sys, codeetl.cli, codeetl.status, codeetl.schedules, codeetl.ledger, codeetl.changes; "
+    code = ("import sys, codeetl.cli, codeetl.ops.status, codeetl.ops.schedules, codeetl.build.ledger, codeetl.build.changes; "
             "sys.exit('prefect' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
 
@@ -231,13 +233,13 @@ def test_commands_start_without_prefect():
 def test_serve_deploys_each_dataset_on_its_calendar(tmp_path):
     """The deployments codeetl serve registers (built without a server): one per dataset with its crons and
     only that dataset, and refresh-all without a schedule; the flow runs by module path."""
-    from codeetl.orchestrator import configure_prefect_env
+    from codeetl.ops.orchestrator import configure_prefect_env
 
     configure_prefect_env()
-    from codeetl.serve import deployments
+    from codeetl.ops.serve import deployments
 
     deps = {d.name: d for d in deployments(tmp_path, "/mirror")}
-    from codeetl.catalog import load_catalog
+    from codeetl.sources.catalog import load_catalog
 
     assert set(deps) == {"refresh-all"} | {f"refresh-{ds}" for ds in load_catalog()}
     icd = deps["refresh-icd10cm"]
@@ -245,12 +247,12 @@ def test_serve_deploys_each_dataset_on_its_calendar(tmp_path):
     assert icd.parameters == {"root": str(tmp_path.resolve()), "mirror": "/mirror", "datasets": ["icd10cm"],
                               "trigger": "refresh-icd10cm"}
     assert deps["refresh-all"].schedules == [] and deps["refresh-gems"].schedules == []
-    assert icd.entrypoint == "codeetl.flows.refresh.refresh"
+    assert icd.entrypoint == "codeetl.ops.flow.refresh"
 
 
 def test_the_page_sql_is_build_code_and_the_python_pages_are_not():
     """The build stores the page macros and exports the code pages with them: editing sql/pages must rebuild
     (and not reuse cached code pages); editing the Python pages or commands must not."""
     names = {name for name, _ in changes.build_code_files()}
-    assert {"sql/pages/10_resolver.sql", "sql/pages/20_code_page.sql", "pipeline.py"} <= names
-    assert not {n for n in names if n.startswith(("pages/", "cli/", "render/", "check/"))}
+    assert {"sql/pages/10_resolver.sql", "sql/pages/20_code_page.sql", "build/pipeline.py"} <= names
+    assert not {n for n in names if n.startswith(("pages/", "cli/", "check/", "claims/"))}

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from codeetl.cli import app
-from codeetl.validate import BadInput, validate_file
+from codeetl.claims.validate import BadInput, validate_file
 from history_fixture import make_history
 
 runner = CliRunner()

@@ -29,7 +29,7 @@ def _fail(message: str, code: int = 2) -> None:
 def _connect(data_dir: Path):
     import duckdb
 
-    from codeetl import pipeline
+    from codeetl.build import pipeline
     from codeetl.errors import CodeEtlError
 
     try:

@@ -22,7 +22,7 @@ from codeetl.pages.code import code_page, code_page_rows
 from codeetl.pages.common import CodeNotFound, MalformedCode, NoReleaseInEffect
 from codeetl.pages.drg import _ipps_used
 from codeetl.pages.resolver import resolve
-from codeetl.warehouse_sql import sql_text
+from codeetl.build.warehouse_sql import sql_text
 
 __all__ = ["Facts", "MissingData", "CodeNotFound", "MalformedCode", "NoReleaseInEffect", "CodeEtlError"]
 

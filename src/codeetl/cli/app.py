@@ -19,7 +19,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from codeetl import paths
+from codeetl.build import paths
 from codeetl.errors import CodeEtlError
 
 app = typer.Typer(

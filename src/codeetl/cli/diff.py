@@ -23,6 +23,6 @@ def diff(
     MDC or DRG family changed). `codeetl diff 2025 2026`; `codeetl diff 2026` (from the release before it);
     `codeetl diff v42 v43`."""
     from codeetl.pages.diff import diff_page
-    from codeetl.render.diff import render_diff_page
+    from codeetl.cli.render.diff import render_diff_page
 
     _show(data_dir, lambda con: diff_page(con, old, new), lambda console, p: render_diff_page(console, p, limit), as_json)

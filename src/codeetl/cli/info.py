@@ -27,7 +27,7 @@ def releases(data_dir: DataDir = Path("data")) -> None:
         t.add_row(r[0], r[1], r[2], f"{r[3]} – {r[4] or ''}", "\n".join(h[:12] for h in r[5]), "\n".join(r[6]))
     out.print(t)
     from codeetl.cli.ops import print_behind  # is anything in effect today missing? (as `codeetl status` says)
-    from codeetl.status import warehouse_status
+    from codeetl.ops.status import warehouse_status
 
     print_behind(warehouse_status(data_dir))
 
@@ -38,7 +38,7 @@ def dictionary(
     update_readme: Annotated[Optional[Path], typer.Option(help="Rewrite the data dictionary section of this README instead of printing.")] = None,
 ) -> None:
     """Print the data dictionary (every table, view and column with its COMMENT) as Markdown."""
-    from codeetl.dictionary import markdown, replace_in_readme
+    from codeetl.build.dictionary import markdown, replace_in_readme
 
     con = _connect(data_dir)
     md = markdown(con)

@@ -29,8 +29,8 @@ def status(
     Exits 0 when the release in effect is loaded for every dataset (checked), 1 when one is not (or there is
     no warehouse): a monitor can alert on it.
     """
-    from codeetl.catalog import load_catalog
-    from codeetl.status import warehouse_status
+    from codeetl.sources.catalog import load_catalog
+    from codeetl.ops.status import warehouse_status
 
     known = list(load_catalog())
     for name in dataset or []:
@@ -101,14 +101,14 @@ def serve(
     List them with `prefect deployment ls` (schedules: `prefect deployment ls -o json`, or
     `prefect deployment schedule ls codeetl-refresh/refresh-icd10cm`), their runs with `prefect flow-run ls`.
     """
-    from codeetl import orchestrator
+    from codeetl.ops import orchestrator
 
     if mirror is not None and not mirror.startswith(("http://", "https://")) and not Path(mirror).is_dir():
         _fail(f"--mirror {_clip(mirror)}: no such folder (a mirror is a folder or an http(s):// base URL)", 2)
     names = list(run_now or [])
     orchestrator.configure_prefect_env(quiet=False)  # serve shows Prefect's own log of each run
     from codeetl.errors import CodeEtlError
-    from codeetl.serve import serve as run_serve
+    from codeetl.ops.serve import serve as run_serve
 
     def say(message: str) -> None:
         err.print(f"[dim]·[/] {escape(message)}", highlight=False)

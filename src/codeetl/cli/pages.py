@@ -20,7 +20,7 @@ def code(
 ) -> None:
     """Show the code page of an ICD-10-CM code."""
     from codeetl.pages.code import code_page
-    from codeetl.render.code import render_code_page
+    from codeetl.cli.render.code import render_code_page
 
     _check_arg(code, "code")
     _check_arg(release, "--release")
@@ -67,11 +67,11 @@ def cpt(
 
 def _page(name: str, value: str, what: str, as_of: str | None, data_dir: Path, as_json: bool, **options) -> None:
     """Show page `name` of `value`: ``codeetl.pages.<name>.<name>_page(con, value, as_of=day, **options)``
-    rendered by ``codeetl.render.<name>.render_<name>_page`` (imported when used: pages load duckdb)."""
+    rendered by ``codeetl.cli.render.<name>.render_<name>_page`` (imported when used: pages load duckdb)."""
     import importlib
 
     _check_arg(value, what)
     day = _date(as_of)
     make = getattr(importlib.import_module(f"codeetl.pages.{name}"), f"{name}_page")
-    render = getattr(importlib.import_module(f"codeetl.render.{name}"), f"render_{name}_page")
+    render = getattr(importlib.import_module(f"codeetl.cli.render.{name}"), f"render_{name}_page")
     _show(data_dir, lambda con: make(con, value, as_of=day, **options), render, as_json)

@@ -1,6 +1,6 @@
 """``codeetl refresh``: download, parse what changed, build and publish (the Prefect flow).
 
-The command runs the refresh in a worker process that dies with it (:mod:`codeetl.supervise`), takes the
+The command runs the refresh in a worker process that dies with it (:mod:`codeetl.ops.supervise`), takes the
 refresh lock before Prefect starts, and turns every failure into one message (and, with ``--json``, a
 summary object with every quality gate).
 """
@@ -37,8 +37,9 @@ def refresh(
     Without --mirror the official URLs in the catalog are used. Releases the mirror does not carry
     are skipped with a warning. A failure leaves the previous warehouse untouched.
     """
-    from codeetl import pipeline, supervise
-    from codeetl.catalog import load_catalog
+    from codeetl.build import pipeline
+    from codeetl.ops import supervise
+    from codeetl.sources.catalog import load_catalog
 
     try:  # bad names fail here, before Prefect starts
         pipeline.select_releases(load_catalog(), dataset, release)
@@ -57,7 +58,7 @@ def refresh(
     if code is not None:  # the worker did the refresh and said everything
         raise typer.Exit(code)
     supervise.raise_on_sigterm()
-    from codeetl import ledger
+    from codeetl.build import ledger
 
     try:  # a second refresh stops at the lock, before Prefect starts; every run that got the lock is recorded
         with pipeline.refresh_lock(data_dir) as notes, ledger.recording(data_dir, dataset, "cli"):
@@ -74,14 +75,14 @@ def _run_flow(data_dir: Path, mirror, dataset, release, timeout, retries) -> dic
     """Run the Prefect flow with progress bars and one line per stage on stderr; returns its summary."""
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from codeetl import orchestrator
+    from codeetl.ops import orchestrator
 
     # The CLI reports every stage and warning itself: Prefect stays quiet, sends no telemetry, and its
     # API server gets time to start on a busy machine. Before Prefect is imported.
     orchestrator.configure_prefect_env()
     err.print(f"Refreshing into {data_dir}/ from {mirror or 'the official CMS/CDC URLs'} ...")
     started = time.perf_counter()  # the orchestrator's start: importing Prefect, then its API server
-    from codeetl.flows import refresh as flow_module
+    from codeetl.ops import flow as flow_module
 
     progress = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeElapsedColumn(),
                         console=err, transient=False, disable=not err.is_terminal)
@@ -109,8 +110,8 @@ def _run_flow(data_dir: Path, mirror, dataset, release, timeout, retries) -> dic
 
 def _refresh_failed(e: BaseException, as_json: bool) -> None:
     """Report a failed refresh as one message (and the gates as JSON with --json); exits non-zero."""
-    from codeetl.gates import GateFailure
-    from codeetl.supervise import Terminated
+    from codeetl.build.gates import GateFailure
+    from codeetl.ops.supervise import Terminated
 
     if isinstance(e, typer.Exit):
         raise e
@@ -148,7 +149,7 @@ def _print_skipped(skipped: list[str]) -> None:
 def _print_summary(summary: dict, as_json: bool) -> None:
     """What the refresh did: nothing changed (one line), or the published build's row counts, gates, loaded and
     skipped releases and what changed (or the JSON summary)."""
-    from codeetl.changes import describe
+    from codeetl.build.changes import describe
 
     if as_json:
         sys.stdout.write(json.dumps({"ok": True, **summary}, indent=2, default=str) + "\n")

@@ -11,7 +11,7 @@ import duckdb
 import typer
 from rich.table import Table
 
-from codeetl import paths
+from codeetl.build import paths
 from codeetl.cli.app import AsJson, DataDir, _fail, app, out
 from codeetl.errors import CodeEtlError
 
@@ -29,7 +29,7 @@ def validate(
     """Check each code against the ICD-10-CM code set in effect on its row's date; write every invalid code
     with the reason (unknown code, header code, not yet valid, deleted, no release loaded for the date,
     unreadable date). Exit 1 when any is invalid, 2 when the file or a column cannot be read."""
-    from codeetl.validate import BadInput, validate_file
+    from codeetl.claims.validate import BadInput, validate_file
 
     try:
         db = paths.current_database(data_dir)

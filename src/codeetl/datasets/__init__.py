@@ -6,7 +6,7 @@ A dataset is a folder ``src/codeetl/datasets/<name>/`` holding everything about 
 ``__init__.py``           ``PARSER_VERSION`` and ``parse_release(release, inputs) -> {table: frame}``:
                           a plain function over files (no Prefect, no DuckDB, no network). Other
                           modules of the folder hold the parsers it calls.
-``catalog.toml``          its releases: dates, official URLs, member files (see :mod:`codeetl.catalog`).
+``catalog.toml``          its releases: dates, official URLs, member files (see :mod:`codeetl.sources.catalog`).
                           A folder without one is built from project files at build time (``links``).
 ``tables.sql``            ``CREATE TABLE`` + ``COMMENT ON`` every table and column it writes.
                           Any kind of script may be split: ``tables_history.sql`` runs after
@@ -37,7 +37,7 @@ from importlib.abc import Traversable
 from types import ModuleType
 
 PACKAGE = "codeetl.datasets"
-SHARED_HELPERS = ("codes.py", "textio.py")
+SHARED_HELPERS = ("codes.py", "sources/textio.py")
 """Modules of ``codeetl`` every parser uses: part of every dataset's parser fingerprint."""
 
 
@@ -91,7 +91,7 @@ class DatasetFolder:
                 h.update(f"\n{f.name}\n".encode() + f.read_bytes())
         base = resources.files("codeetl")
         for helper in SHARED_HELPERS:
-            h.update(base.joinpath(helper).read_bytes())
+            h.update(base.joinpath(*helper.split("/")).read_bytes())
         return h.hexdigest()
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import duckdb
 
 from codeetl.errors import CodeEtlError
-from codeetl.named_sql import named_statements
+from codeetl.build.named_sql import named_statements
 from codeetl.pages.common import jsonable, rows as _rows, sources
 from codeetl.pages.resolver import pick_release
 

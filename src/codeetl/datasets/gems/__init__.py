@@ -57,10 +57,10 @@ from pathlib import Path
 
 import polars as pl
 
-from codeetl.catalog import Release
+from codeetl.sources.catalog import Release
 from codeetl.codes import icd9dx_dotted_expr, icd10_dotted_expr
 from codeetl.errors import FetchError
-from codeetl.textio import raise_first, read_lines
+from codeetl.sources.textio import raise_first, read_lines
 
 PARSER_VERSION = "1"
 

@@ -62,7 +62,7 @@ from pathlib import Path
 
 import polars as pl
 
-from codeetl.catalog import Release
+from codeetl.sources.catalog import Release
 from codeetl.errors import SourceFormatError
 from codeetl.datasets.icd10cm.flatfiles import codes_from_code_file, codes_from_order, parse_code_file, parse_order_file
 from codeetl.datasets.icd10cm.tabular import ascii_title, parse_tabular, referenced_codes  # noqa: F401  (the package API)

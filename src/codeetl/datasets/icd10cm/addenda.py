@@ -55,7 +55,7 @@ import polars as pl
 
 from codeetl.codes import icd10_dotted_expr
 from codeetl.errors import SourceFormatError
-from codeetl.textio import raise_first, read_lines
+from codeetl.sources.textio import raise_first, read_lines
 
 ACTIONS = {"Add:": "add", "Delete:": "delete", "Revise from:": "revise_from", "Revise to:": "revise_to"}
 _ORDER_LINE = re.compile(r"^(Add:|Delete:|Revise from:|Revise to:) *$")

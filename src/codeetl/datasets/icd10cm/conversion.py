@@ -40,7 +40,7 @@ import polars as pl
 from lxml import etree
 
 from codeetl.errors import SourceFormatError
-from codeetl.textio import read_text
+from codeetl.sources.textio import read_text
 
 HEADER = ("Current code assignment", "Effective", "Previous Code(s) Assignment")
 _CODE = r"\b[A-Z](?:[0-9][0-9A-Z]|[A-Z][0-9])(?:\.[0-9A-Z]{1,4})?(?![0-9A-Za-z])"

@@ -9,7 +9,7 @@ import polars as pl
 
 from codeetl.codes import icd10_dotted_expr
 from codeetl.errors import SourceFormatError
-from codeetl.textio import read_text
+from codeetl.sources.textio import read_text
 
 from codeetl.datasets.icd10cm.tabular import _CODE_SHAPE
 

@@ -15,7 +15,7 @@ import polars as pl
 from lxml import etree
 
 from codeetl.errors import SourceFormatError
-from codeetl.textio import check_size
+from codeetl.sources.textio import check_size
 
 NOTE_TYPES = (
     "inclusionTerm",

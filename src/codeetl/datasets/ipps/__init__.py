@@ -70,7 +70,7 @@ from pathlib import Path
 
 import polars as pl
 
-from codeetl.catalog import Release
+from codeetl.sources.catalog import Release
 from codeetl.datasets.ipps.table5 import parse_table5
 from codeetl.datasets.ipps.table6 import parse_table6ij, parse_table6k  # noqa: F401  (the package API)
 from codeetl.errors import CatalogError, FetchError

@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 
 from codeetl.errors import SourceFormatError
-from codeetl.textio import read_lines
+from codeetl.sources.textio import read_lines
 
 ENCODING = "cp1252"
 

@@ -9,7 +9,7 @@ import polars as pl
 
 from codeetl.codes import icd10_dotted_expr
 from codeetl.errors import SourceFormatError
-from codeetl.textio import raise_first as _raise_first, read_lines
+from codeetl.sources.textio import raise_first as _raise_first, read_lines
 
 ENCODING = "cp1252"
 

@@ -16,7 +16,7 @@ Files are UTF-8. Validation never loads a link it cannot check: :func:`validate_
 rows and a list of :class:`LinkProblem` (file, line, code, why) for the others — a code that is not in the
 loaded ICD-10-CM / PFS release, a malformed code, a missing source, a repeated link. The caller (the CLI /
 flow) decides whether problems are fatal; :func:`to_curated_link` turns valid rows into
-``curated_link`` rows (``tables.sql``; the view ``dx_procedure_link`` adds the MCD pairs). :mod:`.build`
+``curated_link`` rows (``tables.sql``; the view ``dx_procedure_link`` adds the MCD pairs). :mod:`codeetl.build.links`
 loads them into a warehouse being built.
 
 All functions here are pure: files in, frames and problem lists out; no database, no network.

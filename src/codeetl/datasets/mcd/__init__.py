@@ -53,9 +53,9 @@ from pathlib import Path
 
 import polars as pl
 
-from codeetl.catalog import Release
+from codeetl.sources.catalog import Release
 from codeetl.codes import icd10_dotted, looks_like_icd10
-from codeetl.textio import decode_cms_text, read_bytes
+from codeetl.sources.textio import decode_cms_text, read_bytes
 from codeetl.errors import FetchError, SourceFormatError
 
 PARSER_VERSION = "1"

@@ -66,10 +66,10 @@ from pathlib import Path
 
 import polars as pl
 
-from codeetl.catalog import Release
+from codeetl.sources.catalog import Release
 from codeetl.codes import icd10_dotted_expr
 from codeetl.errors import FetchError, SourceFormatError
-from codeetl.textio import raise_first as _raise_at, read_lines
+from codeetl.sources.textio import raise_first as _raise_at, read_lines
 
 PARSER_VERSION = "1"
 

@@ -23,11 +23,11 @@ from pathlib import Path
 
 import polars as pl
 
-from codeetl.catalog import Release
+from codeetl.sources.catalog import Release
 from codeetl.datasets.pfs.localities import parse_gpci_csv, parse_locco_csv  # noqa: F401  (the package API)
 from codeetl.datasets.pfs.rvu import parse_rvu_csv, parse_rvu_fixed
 from codeetl.errors import FetchError, SourceFormatError
-from codeetl.textio import read_text
+from codeetl.sources.textio import read_text
 
 PARSER_VERSION = "1"
 

@@ -26,7 +26,7 @@ import polars as pl
 
 from codeetl.datasets.pfs.rvu import normalise_header
 from codeetl.errors import SourceFormatError
-from codeetl.textio import csv_records, raise_first
+from codeetl.sources.textio import csv_records, raise_first
 
 _MAC_RE = re.compile(r"^[0-9]{4,5}$")
 _LOC_RE = re.compile(r"^[0-9]{1,2}$")

@@ -33,7 +33,7 @@ from pathlib import Path
 import polars as pl
 
 from codeetl.errors import SourceFormatError
-from codeetl.textio import csv_records, raise_first, read_text
+from codeetl.sources.textio import csv_records, raise_first, read_text
 
 RECORD_LENGTH = 171
 """Characters per data record in the fixed-width RVU file (the PDF's "200" includes unused trailing space)."""

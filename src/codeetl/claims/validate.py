@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 
 from codeetl.errors import CodeEtlError
-from codeetl.named_sql import named_statements
+from codeetl.build.named_sql import named_statements
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 

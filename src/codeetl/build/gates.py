@@ -12,7 +12,7 @@ whole warehouse are in ``codeetl/sql/gates.sql``. A gates file is a list of bloc
 A gate passes when its query returns no row. Other ``--`` lines are comments. When a gate fails, its
 result names the gate, what it checks, the source files concerned (of the offending releases, when the
 rows have a ``release`` column) and the first few offending rows; a failed gate keeps the previous
-warehouse (:func:`codeetl.pipeline.build_warehouse`).
+warehouse (:func:`codeetl.build.pipeline.build_warehouse`).
 """
 
 from __future__ import annotations

@@ -46,7 +46,7 @@ def _publication(p: dict, where: str) -> Publication:
 @cache
 def calendars() -> dict[str, Calendar]:
     """Every dataset's calendar from ``schedules.toml``, by dataset name."""
-    data = tomllib.loads(resources.files("codeetl").joinpath("schedules.toml").read_text(encoding="utf-8"))
+    data = tomllib.loads(resources.files("codeetl.ops").joinpath("schedules.toml").read_text(encoding="utf-8"))
     tz = data.get("timezone", "UTC")
     return {name: Calendar(name, tuple(v.get("cron", [])), tuple(_publication(p, name) for p in v.get("publications", [])), tz)
             for name, v in data.items() if isinstance(v, dict)}

@@ -30,7 +30,7 @@ Schema of ``datasets/<dataset>/catalog.toml``::
         sha256 = "..."                  # optional: of the member's bytes
         max_bytes = 40_000_000          # optional: ceiling of the member's size (default: the dataset's)
 
-Size ceilings (a zip bomb or a runaway download stops at them, see ``codeetl.fetch``): top-level
+Size ceilings (a zip bomb or a runaway download stops at them, see ``codeetl.sources.fetch``): top-level
 ``member_max_bytes`` (default for every member: about 4x the largest real file of the dataset;
 ``DEFAULT_MEMBER_MAX_BYTES`` when absent) and ``download_max_bytes`` (every download, zips included;
 ``DEFAULT_DOWNLOAD_MAX_BYTES`` when absent); ``max_bytes`` on a ``[[releases.files]]`` or a member block
@@ -46,6 +46,7 @@ from __future__ import annotations
 import datetime as dt
 import tomllib
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 from codeetl.errors import CatalogError
@@ -204,11 +205,10 @@ def parse_dataset(data: dict, where: str) -> Dataset:
 def load_catalog(folder: str | Path | None = None) -> dict[str, Dataset]:
     """Every dataset of the catalog, by name: the ``catalog.toml`` of each dataset folder (default), or every
     ``<dataset>.toml`` of ``folder``. Each release's ``uses`` must name releases that exist in it."""
-    if folder is None:
-        from codeetl.datasets import discover
-
-        items = [(f"datasets/{d.name}/catalog.toml", d.name, d.folder.joinpath("catalog.toml").read_text(encoding="utf-8"))
-                 for d in discover().values() if d.has_catalog]
+    if folder is None:  # the dataset folders' catalogs, read as data (no import of the datasets layer)
+        base = resources.files("codeetl").joinpath("datasets")
+        items = [(f"datasets/{d.name}/catalog.toml", d.name, d.joinpath("catalog.toml").read_text(encoding="utf-8"))
+                 for d in sorted(base.iterdir(), key=lambda d: d.name) if d.joinpath("catalog.toml").is_file()]
     else:
         items = [(p.name, p.stem, p.read_text(encoding="utf-8")) for p in sorted(Path(folder).glob("*.toml"))]
     out: dict[str, Dataset] = {}

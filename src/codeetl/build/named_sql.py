@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from functools import cache
 
-from codeetl.warehouse_sql import sql_text
+from codeetl.build.warehouse_sql import sql_text
 
 _NAME = re.compile(r"^-- name: (\w+)\s*$", re.MULTILINE)
 

@@ -1,7 +1,7 @@
 """``codeetl status``: is the warehouse current? Per dataset, the release in effect today and whether it is
 loaded, the newest loaded release, the next expected publication and the last refresh.
 
-Which release applies on a day is decided by the catalog's dates (:meth:`codeetl.catalog.Release.in_effect`)
+Which release applies on a day is decided by the catalog's dates (:meth:`codeetl.sources.catalog.Release.in_effect`)
 for releases not loaded, and by the warehouse's resolver ``release_on`` for what the pages use; the
 publication calendar is ``schedules.toml``; the last runs come from the run ledger. No Prefect here.
 """
@@ -13,10 +13,11 @@ from pathlib import Path
 
 import duckdb
 
-from codeetl import ledger, schedules
-from codeetl.catalog import Dataset, load_catalog
+from codeetl.build import ledger
+from codeetl.ops import schedules
+from codeetl.sources.catalog import Dataset, load_catalog
 from codeetl.errors import WarehouseError
-from codeetl.paths import current_database
+from codeetl.build.paths import current_database
 
 
 def _release(r) -> dict:

@@ -10,7 +10,7 @@ from rich.text import Text
 from itertools import groupby
 
 from codeetl.pages.code import NOTE_LABELS
-from codeetl.render.common import code_list as _code_list, not_in_effect as _not_in_effect, usd as _usd
+from codeetl.cli.render.common import code_list as _code_list, not_in_effect as _not_in_effect, usd as _usd
 
 
 def render_code_page(console: Console, p: dict) -> None:

@@ -23,12 +23,13 @@ from pathlib import Path
 
 import duckdb
 
-from codeetl.named_sql import named_statements
-from codeetl.provenance import sha256_file
+from codeetl.build.named_sql import named_statements
+from codeetl.sources.provenance import sha256_file
 
 BUILD_KEY = "BUILD_KEY"
 BUILD_INPUTS = "BUILD_INPUTS.json"
-NOT_BUILD_CODE = ("cli", "pages", "render", "check", "schedules.toml", "schedules.py", "status.py", "serve.py")
+NOT_BUILD_CODE = ("cli", "pages", "check", "claims", "web", "spark", "ops/schedules.toml", "ops/schedules.py", "ops/status.py",
+                  "ops/serve.py")
 """Paths in the package (from its top: ``pages`` is ``codeetl/pages/``, not ``codeetl/sql/pages/``, whose macros
 the build stores and the code-page export is made of) whose code does not shape a build (editing them does
 not rebuild)."""

@@ -1,6 +1,6 @@
 """The refresh pipeline as plain functions: fetch → parse (cached by input hash) → build → publish.
 
-The Prefect flow in ``codeetl/flows/refresh.py`` calls exactly these functions; so do the tests, without
+The Prefect flow in ``codeetl/ops/flow.py`` calls exactly these functions; so do the tests, without
 Prefect. Steps hand each other paths and hashes, never DataFrames.
 
 On-disk layout (``root`` is the project's ``data/`` folder by default)::
@@ -16,7 +16,7 @@ On-disk layout (``root`` is the project's ``data/`` folder by default)::
 
 A build always starts from an empty database and loads the latest parse of every catalog release that
 has one, so a refresh of one dataset keeps the others. A build that fails any step or quality gate
-(:mod:`codeetl.gates`) is deleted and ``current`` keeps pointing at the previous good build.
+(:mod:`codeetl.build.gates`) is deleted and ``current`` keeps pointing at the previous good build.
 
 One refresh runs at a time per data folder (:func:`refresh_lock`); taking the lock also removes what a
 killed refresh left half-written (:func:`cleanup_leftovers`) and reports a stale lock.
@@ -37,14 +37,15 @@ from typing import Callable
 
 import duckdb
 
-from codeetl import datasets, gates
-from codeetl.catalog import Dataset, Release
+from codeetl import datasets
+from codeetl.build import gates
+from codeetl.sources.catalog import Dataset, Release
 from codeetl.errors import WarehouseError
-from codeetl.faulthooks import stage
-from codeetl.fetch import FetchedRelease, Transport, fetch_release
-from codeetl.paths import DB_NAME, current_database, default_root  # noqa: F401  (part of the pipeline API)
-from codeetl.provenance import fingerprint, utc_now
-from codeetl.warehouse_sql import insert_parquet, schema_scripts
+from codeetl.sources.faulthooks import stage
+from codeetl.sources.fetch import FetchedRelease, Transport, fetch_release
+from codeetl.build.paths import DB_NAME, current_database, default_root  # noqa: F401  (part of the pipeline API)
+from codeetl.sources.provenance import fingerprint, utc_now
+from codeetl.build.warehouse_sql import insert_parquet, schema_scripts
 
 COMPLETE = "COMPLETE"  # written last into a build folder: only complete builds are published or kept
 
@@ -205,7 +206,7 @@ def latest_parses(raw_root: str | Path, catalog: dict[str, Dataset]) -> list[Pat
 
 def _fetched_from_manifest(raw_root: Path, release: Release, members: list[tuple[str, str]]) -> FetchedRelease | None:
     """The release's downloads as its manifest records them, if every input is still on disk unchanged."""
-    from codeetl.fetch import Download, LocalMember, read_manifest, sha256_file
+    from codeetl.sources.fetch import Download, LocalMember, read_manifest, sha256_file
 
     downloads = []
     for d in read_manifest(raw_root / release.dataset / release.release).values():
@@ -228,8 +229,8 @@ class BuildResult:
     database: str
     tables: dict[str, int]
     link_problems: list[str] = field(default_factory=list)
-    gates: list[dict] = field(default_factory=list)  # every quality gate's result (codeetl.gates)
-    inputs: dict = field(default_factory=dict)  # what it was built from (codeetl.changes.build_inputs)
+    gates: list[dict] = field(default_factory=list)  # every quality gate's result (codeetl.build.gates)
+    inputs: dict = field(default_factory=dict)  # what it was built from (codeetl.build.changes.build_inputs)
 
 
 def build_warehouse(parse_dirs: list[str | Path], catalog: dict[str, Dataset], warehouse_root: str | Path,
@@ -238,14 +239,15 @@ def build_warehouse(parse_dirs: list[str | Path], catalog: dict[str, Dataset], w
     """Build a complete new warehouse from parse directories, in ``warehouse/builds/<id>``.
 
     Nothing outside that folder is touched (but for creating an empty run ledger when there is none); call
-    :func:`publish` to make it current. Every quality gate (:mod:`codeetl.gates`) must pass: a failed one
-    raises :class:`codeetl.gates.GateFailure` naming it, the file and offending rows. On any error the
+    :func:`publish` to make it current. Every quality gate (:mod:`codeetl.build.gates`) must pass: a failed one
+    raises :class:`codeetl.build.gates.GateFailure` naming it, the file and offending rows. On any error the
     half-built folder is removed and the error re-raised. The build records its inputs and build key
-    (:mod:`codeetl.changes`; `inputs` when the caller computed them already). `notify` receives one line per
+    (:mod:`codeetl.build.changes`; `inputs` when the caller computed them already). `notify` receives one line per
     stage (the build's progress).
     """
     say = notify or (lambda message: None)
-    from codeetl import changes, ledger
+    from codeetl.build import changes
+    from codeetl.build import ledger
 
     wroot = Path(warehouse_root)
     ledger_file = ledger.ensure_ledger(wroot.parent)
@@ -263,7 +265,7 @@ def build_warehouse(parse_dirs: list[str | Path], catalog: dict[str, Dataset], w
             say("build: deriving histories and changes, curated links, views")
             for _, text in schema_scripts("derive"):  # cross-release derivations, before anything reads the tables
                 con.execute(text)
-            from codeetl.datasets.links.build import load_curated_links  # polars: only when building
+            from codeetl.build.links import load_curated_links  # polars: only when building
 
             problems = load_curated_links(con, link_dirs or [])
             for _, text in schema_scripts("views"):
@@ -303,7 +305,7 @@ def _configure(con: duckdb.DuckDBPyConnection, bdir: Path) -> None:
 
 def _runs_view(ledger_file: Path) -> str:
     """The ``refresh_runs`` view over the run ledger (``sql/runs.sql``), bound to the ledger's absolute path."""
-    from codeetl.named_sql import named_statements
+    from codeetl.build.named_sql import named_statements
 
     return named_statements("runs.sql")["view"].replace("{ledger}", _sql_path(ledger_file.resolve()))
 
@@ -335,7 +337,7 @@ def _load(con: duckdb.DuckDBPyConnection, parse_dirs: list[Path], catalog: dict[
 def run_checks(con: duckdb.DuckDBPyConnection) -> list[gates.GateResult]:
     """Run every quality gate a build must pass before it can be published; returns their results.
 
-    Raises :class:`codeetl.gates.GateFailure` (a WarehouseError) naming each failed gate, the source files
+    Raises :class:`codeetl.build.gates.GateFailure` (a WarehouseError) naming each failed gate, the source files
     it concerns and offending rows. The gates live in ``datasets/<dataset>/gates.sql`` and ``sql/gates.sql``.
     """
     results = gates.run_gates(con)
@@ -384,7 +386,7 @@ def export_code_pages(con: duckdb.DuckDBPyConnection, out: Path, notify: Callabl
     """The SQL code page (``code_page`` macro) of every code node of every loaded ICD-10-CM release, each
     release for its own first day, as ``<out>/icd10cm_release=<id>/code_page.parquet`` sorted by code.
 
-    With a `cache` folder and the build's `inputs` (:mod:`codeetl.changes`), a release whose pages depend on
+    With a `cache` folder and the build's `inputs` (:mod:`codeetl.build.changes`), a release whose pages depend on
     nothing that changed reuses the file an earlier build wrote (a hard link), see :func:`code_page_key`."""
     releases = [r[0] for r in con.execute(
         "SELECT release FROM release_calendar WHERE dataset = 'icd10cm' ORDER BY effective_from").fetchall()]
@@ -620,16 +622,17 @@ class BuildOutcome:
     build_id: str
     database: str
     result: BuildResult | None = None
-    changes: dict | None = None  # codeetl.changes.summarize: releases added, counts, ...
+    changes: dict | None = None  # codeetl.build.changes.summarize: releases added, counts, ...
 
 
 def build_step(root: str | Path, catalog: dict[str, Dataset], link_dirs: list[Path] | None = None,
                notify: Callable[[str], None] | None = None) -> BuildOutcome:
     """Build a new warehouse from the latest parse of every release, unless the published build was made
-    from exactly the same inputs (:mod:`codeetl.changes`): then nothing is built and the current build is
+    from exactly the same inputs (:mod:`codeetl.build.changes`): then nothing is built and the current build is
     kept. Returns what it did; a new build also says what changed since the published one. `notify` gets
     the build's progress, one line per stage."""
-    from codeetl import changes, ledger
+    from codeetl.build import changes
+    from codeetl.build import ledger
 
     root = Path(root)
     wroot = root / "warehouse"
@@ -710,7 +713,7 @@ class Stopwatch:
 
 
 def ledger_outcome(summary: dict) -> dict:
-    """The ledger fields of a finished refresh's summary (:mod:`codeetl.ledger`)."""
+    """The ledger fields of a finished refresh's summary (:mod:`codeetl.build.ledger`)."""
     return {"status": summary["status"], "changed": summary["changed"], "releases_added": summary["releases_added"],
             "build_id": summary["build_id"], "changes": summary["changes"]}
 
@@ -736,5 +739,5 @@ def select_releases(catalog: dict[str, Dataset], dataset_names: list[str] | None
 
 
 def fetch_step(release: Release, root: Path, mirror: str | None, transport: Transport | None = None) -> FetchedRelease:
-    """Fetch one release into ``root/raw`` (see :func:`codeetl.fetch.fetch_release`); returns what was found."""
+    """Fetch one release into ``root/raw`` (see :func:`codeetl.sources.fetch.fetch_release`); returns what was found."""
     return fetch_release(release, root / "raw", mirror=mirror, transport=transport)

@@ -8,10 +8,10 @@ import duckdb
 import polars as pl
 
 from codeetl.datasets import links
-from codeetl.provenance import sha256_file
-from codeetl.warehouse_sql import insert_frame
+from codeetl.sources.provenance import sha256_file
+from codeetl.build.warehouse_sql import insert_frame
 
-REPO_LINKS = Path(__file__).resolve().parents[4] / "data" / "links"
+REPO_LINKS = Path(__file__).resolve().parents[3] / "data" / "links"
 """The shipped link sets: ``data/links`` of the repository."""
 
 

@@ -21,7 +21,7 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from codeetl.orchestrator import STARTUP_TIMEOUT, OrchestratorError
+from codeetl.ops.orchestrator import STARTUP_TIMEOUT, OrchestratorError
 
 DEFAULT_PORT = 4200
 FLOW_NAME = "codeetl-refresh"
@@ -89,12 +89,12 @@ def deployments(root: Path, mirror: str | None) -> list:
     from prefect.deployments.runner import EntrypointType
     from prefect.schedules import Cron
 
-    from codeetl.catalog import load_catalog
-    from codeetl.flows.refresh import refresh
-    from codeetl.schedules import calendars
+    from codeetl.sources.catalog import load_catalog
+    from codeetl.ops.flow import refresh
+    from codeetl.ops.schedules import calendars
 
     base = {"root": str(root.resolve()), "mirror": mirror}
-    module = EntrypointType.MODULE_PATH  # the flow runs as codeetl.flows.refresh:refresh, wherever codeetl is installed
+    module = EntrypointType.MODULE_PATH  # the flow runs as codeetl.ops.flow:refresh, wherever codeetl is installed
     out = [refresh.to_deployment(name="refresh-all", parameters={**base, "trigger": "refresh-all"}, tags=["codeetl"],
                                  description="Every dataset of the catalog (no schedule: run it by hand).",
                                  entrypoint_type=module)]
@@ -105,7 +105,7 @@ def deployments(root: Path, mirror: str | None) -> list:
             name=f"refresh-{ds}", tags=["codeetl", ds],
             parameters={**base, "datasets": [ds], "trigger": f"refresh-{ds}"},
             schedules=[Cron(c, timezone=cal.timezone) for c in crons], entrypoint_type=module,
-            description=f"Refresh {ds} on its publication calendar (codeetl/schedules.toml): {', '.join(crons) or 'by hand only'}."))
+            description=f"Refresh {ds} on its publication calendar (codeetl/ops/schedules.toml): {', '.join(crons) or 'by hand only'}."))
     return out
 
 

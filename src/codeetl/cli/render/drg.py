@@ -7,7 +7,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from codeetl.render.common import not_in_effect as _not_in_effect
+from codeetl.cli.render.common import not_in_effect as _not_in_effect
 
 
 def render_drg_page(console: Console, p: dict) -> None:

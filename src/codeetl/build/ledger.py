@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 
 from codeetl.errors import WarehouseError
-from codeetl.named_sql import named_statements
+from codeetl.build.named_sql import named_statements
 
 LEDGER_NAME = "refresh_runs.parquet"
 COLUMNS = ("run_id", "started_at", "finished_at", "status", "changed", "releases_added", "error", "build_id",

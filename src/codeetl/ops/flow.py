@@ -1,11 +1,11 @@
 """The refresh flow: fetch → parse (one task per dataset, the datasets concurrently) → build → publish, or
 nothing when nothing changed.
 
-Run it with ``codeetl refresh`` or ``python -m codeetl.flows.refresh [--mirror ../shared/cms]``.
+Run it with ``codeetl refresh`` or ``python -m codeetl.ops.flow [--mirror ../shared/cms]``.
 
-Prefect is a thin layer here: every task calls one plain function of :mod:`codeetl.pipeline` and hands
+Prefect is a thin layer here: every task calls one plain function of :mod:`codeetl.build.pipeline` and hands
 the next task paths and hashes, never DataFrames. Retrying is the downloader's job alone, inside one
-time budget (``timeout``/``retries``, see :class:`codeetl.fetch.Transport`): Prefect does not retry a
+time budget (``timeout``/``retries``, see :class:`codeetl.sources.fetch.Transport`): Prefect does not retry a
 fetch on top of it, so a host that answers 5xx forever fails the refresh within about a minute. Parsing is
 cached by content: the parse key hashes the parser (source, table DDL, reference data) and every input
 file's sha256, and the parse is stored beside the raw files, so an unchanged source is not parsed again,
@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Callable
 
 if __name__ == "__main__":  # run as a script: codeetl's Prefect settings (no telemetry, patient server start)
-    from codeetl.orchestrator import configure_prefect_env
+    from codeetl.ops.orchestrator import configure_prefect_env
 
     configure_prefect_env(quiet=False)  # before Prefect is imported; keeps its run log, the only report here
 
@@ -30,14 +30,15 @@ from prefect.cache_policies import NO_CACHE
 from prefect.futures import wait
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from codeetl import changes, ledger, pipeline
-from codeetl.catalog import load_catalog
-from codeetl.datasets.links.build import default_link_dirs
-from codeetl.fetch import FetchedRelease, Progress, Transport
+from codeetl.build import changes, pipeline
+from codeetl.build import ledger
+from codeetl.sources.catalog import load_catalog
+from codeetl.build.links import default_link_dirs
+from codeetl.sources.fetch import FetchedRelease, Progress, Transport
 
 
 def _fetch(dataset: str, release_id: str, root: str, mirror: str | None, transport: Transport) -> FetchedRelease:
-    """Fetch one release (:func:`codeetl.pipeline.fetch_step`); returns what was found."""
+    """Fetch one release (:func:`codeetl.build.pipeline.fetch_step`); returns what was found."""
     release = load_catalog()[dataset].release(release_id)
     fetched = pipeline.fetch_step(release, Path(root), mirror, transport)
     if fetched.downloads:
@@ -47,7 +48,7 @@ def _fetch(dataset: str, release_id: str, root: str, mirror: str | None, transpo
 
 
 def _parse(dataset: str, release_id: str, fetched: FetchedRelease, root: str) -> pipeline.ParsedRelease:
-    """Parse one fetched release, or reuse its parse (:func:`codeetl.pipeline.parse_release_cached`)."""
+    """Parse one fetched release, or reuse its parse (:func:`codeetl.build.pipeline.parse_release_cached`)."""
     release = load_catalog()[dataset].release(release_id)
     parsed = pipeline.parse_release_cached(release, fetched, Path(root) / "raw")
     rows = sum(parsed.tables.values())
@@ -80,7 +81,7 @@ def fetch_and_parse(dataset: str, release_ids: list[str], root: str, mirror: str
 
 @task(cache_policy=NO_CACHE)
 def build(root: str) -> pipeline.BuildOutcome:
-    """Build a new warehouse, or keep the published one when nothing changed (:func:`codeetl.pipeline.build_step`)."""
+    """Build a new warehouse, or keep the published one when nothing changed (:func:`codeetl.build.pipeline.build_step`)."""
     outcome = pipeline.build_step(root, load_catalog(), link_dirs=default_link_dirs(root), notify=_notify)
     if not outcome.changed:
         _notify(f"nothing changed since build {outcome.build_id}: nothing to build, it stays current")
@@ -91,7 +92,7 @@ def build(root: str) -> pipeline.BuildOutcome:
 
 @task(cache_policy=NO_CACHE)
 def publish(outcome: pipeline.BuildOutcome, root: str) -> str:
-    """Publish the new build, if any (:func:`codeetl.pipeline.publish_step`); returns the database path."""
+    """Publish the new build, if any (:func:`codeetl.build.pipeline.publish_step`); returns the database path."""
     return pipeline.publish_step(outcome, Path(root) / "warehouse")
 
 
@@ -118,10 +119,10 @@ def refresh(root: str = "data", mirror: str | None = None, datasets: list[str] |
             trigger: str = "cli") -> dict:
     """Refresh the warehouse: every catalog release (or the selected ones), then one atomic publish, or
     nothing at all when no source and no build code changed. Returns the summary
-    (:func:`codeetl.pipeline.refresh_summary`).
+    (:func:`codeetl.build.pipeline.refresh_summary`).
 
     A failure anywhere raises before `publish`, so the previous warehouse stays current. `timeout` and
-    `retries` bound each download (defaults: :data:`codeetl.fetch.DEFAULT_TIMEOUT`, ``DEFAULT_RETRIES``).
+    `retries` bound each download (defaults: :data:`codeetl.sources.fetch.DEFAULT_TIMEOUT`, ``DEFAULT_RETRIES``).
     Every run is recorded in the ledger (``refresh_runs``), `trigger` saying what started it; the run's
     summary is also a markdown artifact of the flow run.
     """

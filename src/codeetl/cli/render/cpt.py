@@ -7,7 +7,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from codeetl.render.common import not_in_effect as _not_in_effect, usd as _usd
+from codeetl.cli.render.common import not_in_effect as _not_in_effect, usd as _usd
 
 
 def render_cpt_page(console: Console, p: dict) -> None:

@@ -57,10 +57,10 @@ from urllib.parse import quote, urlsplit
 
 import requests
 
-from codeetl.catalog import Member, Release, SourceFile
+from codeetl.sources.catalog import Member, Release, SourceFile
 from codeetl.errors import FetchError
-from codeetl.faulthooks import stage
-from codeetl.provenance import fingerprint, sha256_file, utc_now as _now
+from codeetl.sources.faulthooks import stage
+from codeetl.sources.provenance import fingerprint, sha256_file, utc_now as _now
 
 CONNECT_TIMEOUT = 10.0  # seconds to establish a connection (at most; less when the budget is nearly spent)
 READ_TIMEOUT = 30.0  # seconds without a byte before a response counts as stalled

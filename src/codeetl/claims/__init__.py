@@ -1,0 +1,1 @@
+"""Claims: dated codes in claims files checked against the warehouse."""

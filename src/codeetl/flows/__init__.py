@@ -1,1 +1,0 @@
-"""Prefect flows: a thin layer over :mod:`codeetl.pipeline` (see refresh.py)."""
