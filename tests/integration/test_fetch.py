@@ -102,7 +102,7 @@ def test_member_sha256_mismatch_is_an_error(tmp_path):
         "release": "2024", "effective_from": "2023-10-01",
         "files": [{"url": "https://www.cms.gov/files/zip/x.zip", "archive": "zip",
                    "members": [{"role": "codes", "names": ["icd10cm-codes-2024.txt"], "sha256": "0" * 64}]}]}]}, "test")
-    with pytest.raises(FetchError, match="the catalog expects 0000"):
+    with pytest.raises(FetchError, match="the catalog pins sha256 0000"):
         fetch.fetch_release(catalog.releases[0], tmp_path, mirror=str(CMS))
 
 

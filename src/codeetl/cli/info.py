@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -9,13 +10,22 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from codeetl.cli.app import DataDir, _connect, app, err, out
+from codeetl.cli.app import DataDir, _connect, _fail, app, err, out
 
 
 @app.command()
-def releases(data_dir: DataDir = Path("data")) -> None:
+def releases(
+    data_dir: DataDir = Path("data"),
+    unverified: Annotated[bool, typer.Option("--unverified", help="List the catalog's downloads whose URL no independent public source uses (verified = false), with what is known; needs no warehouse.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON: the loaded releases with each download's url, sha256, source and catalog `verified` flag (or, with --unverified, the unverified catalog downloads).")] = False,
+) -> None:
     """List the releases loaded into the warehouse, with the sha256 of each download and where it came from, and
-    whether any release in effect today is missing (as `codeetl status` says)."""
+    whether any release in effect today is missing (as `codeetl status` says); or, with --unverified, the
+    catalog's downloads whose URL is unverified."""
+    if unverified:
+        return _unverified(as_json)
+    if as_json:
+        return _releases_json(data_dir)
     con = _connect(data_dir)
     t = Table(title="Releases loaded (one row per release; one sha256 per download)")
     for c in ("dataset", "release", "label", "effective", "sha256", "fetched from"):
@@ -30,6 +40,48 @@ def releases(data_dir: DataDir = Path("data")) -> None:
     from codeetl.ops.status import warehouse_status
 
     print_behind(warehouse_status(data_dir))
+
+
+def _catalog_files() -> dict[str, dict]:
+    """Every catalog download by URL: dataset, release, url, verified, note and its pins."""
+    from codeetl.sources.catalog import load_catalog
+
+    return {f.url: {"dataset": ds.dataset, "release": r.release, "url": f.url, "verified": f.verified, "note": f.note,
+                    "sha256": f.sha256, "bytes": f.bytes}
+            for ds in load_catalog().values() for r in ds.releases for f in r.files}
+
+
+def _unverified(as_json: bool) -> None:
+    """Print the catalog's unverified downloads: one line each (dataset, release, URL) and its note, unwrapped."""
+    from codeetl.errors import CodeEtlError
+
+    try:
+        rows = [f for f in _catalog_files().values() if not f["verified"]]
+    except CodeEtlError as e:
+        _fail(str(e))
+    if as_json:
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return
+    out.print(f"{len(rows)} catalog downloads are unverified (no independent public source uses the exact URL; "
+              "see README, Source catalog):", soft_wrap=True, highlight=False)
+    for f in rows:
+        out.print(f"{f['dataset']} {f['release']}  {f['url']}", soft_wrap=True, highlight=False, markup=False)
+        out.print(f"    {f['note']}", soft_wrap=True, highlight=False, markup=False)
+
+
+def _releases_json(data_dir: Path) -> None:
+    """The loaded releases as JSON: one object per release, its downloads with sha256, source and the catalog's
+    `verified` flag (null for a URL the catalog no longer lists)."""
+    con = _connect(data_dir)
+    known = _catalog_files()
+    rows = con.execute("""
+        SELECT dataset, release, label, effective_from, effective_to,
+               list({'url': source_url, 'sha256': sha256, 'fetched_from': fetched_from} ORDER BY source_url)
+        FROM releases GROUP BY ALL ORDER BY dataset, effective_from""").fetchall()
+    con.close()
+    doc = [{"dataset": r[0], "release": r[1], "label": r[2], "effective_from": r[3], "effective_to": r[4],
+            "downloads": [{**d, "verified": known.get(d["url"], {}).get("verified")} for d in r[5]]} for r in rows]
+    sys.stdout.write(json.dumps(doc, indent=2, default=str) + "\n")
 
 
 @app.command()

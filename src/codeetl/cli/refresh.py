@@ -8,6 +8,7 @@ summary object with every quality gate).
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 import time
@@ -31,6 +32,7 @@ def refresh(
     timeout: Annotated[Optional[float], typer.Option(min=1, help="Seconds a failing download may take, retries and waits included, before the refresh gives up (default 60).")] = None,
     retries: Annotated[Optional[int], typer.Option(min=0, max=20, help="Retries of a download after a connection error, timeout, 429 or 5xx (default 4).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a summary object (tables, loaded, skipped, gates) as JSON on stdout, also when the refresh fails.")] = False,
+    catalog: Annotated[Optional[Path], typer.Option("--catalog", envvar="CODEETL_CATALOG", help="Folder of <dataset>.toml catalogs to use instead of the packaged ones (URLs, member names, pins).")] = None,
 ) -> None:
     """Download every catalog release (from CMS/CDC, or --mirror), parse what changed and publish a new warehouse.
 
@@ -39,8 +41,10 @@ def refresh(
     """
     from codeetl.build import pipeline
     from codeetl.ops import supervise
-    from codeetl.sources.catalog import load_catalog
+    from codeetl.sources.catalog import CATALOG_ENV, load_catalog
 
+    if catalog is not None:  # the worker and the flow's tasks read the same catalog (load_catalog's default)
+        os.environ[CATALOG_ENV] = str(catalog.resolve())
     try:  # bad names fail here, before Prefect starts
         pipeline.select_releases(load_catalog(), dataset, release)
     except CodeEtlError as e:
@@ -80,7 +84,8 @@ def _run_flow(data_dir: Path, mirror, dataset, release, timeout, retries) -> dic
     # The CLI reports every stage and warning itself: Prefect stays quiet, sends no telemetry, and its
     # API server gets time to start on a busy machine. Before Prefect is imported.
     orchestrator.configure_prefect_env()
-    err.print(f"Refreshing into {data_dir}/ from {mirror or 'the official CMS/CDC URLs'} ...")
+    where = f" (catalog: {os.environ['CODEETL_CATALOG']})" if os.environ.get("CODEETL_CATALOG") else ""
+    err.print(f"Refreshing into {data_dir}/ from {mirror or 'the official CMS/CDC URLs'}{where} ...", soft_wrap=True)
     started = time.perf_counter()  # the orchestrator's start: importing Prefect, then its API server
     from codeetl.ops import flow as flow_module
 

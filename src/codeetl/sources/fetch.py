@@ -4,7 +4,7 @@ What a fetch guarantees:
 
 * **Atomic, verified files.** Everything new for a release (downloads, extracted members) is staged in
   ``data/raw/<dataset>/<release>/.incoming/`` and moved into place only when complete and checked (type,
-  size, the catalog's sha256 of the download and of every member); a failed fetch removes the staging
+  size, the catalog's pins of the download and of every member); a failed fetch removes the staging
   folder and leaves the previous files and manifest untouched.
 * **A manifest** ``data/raw/<dataset>/<release>/manifest.json`` records, per download: url, where the
   bytes actually came from, size, sha256, fetched_at, ETag and Last-Modified, and every member used.
@@ -53,11 +53,11 @@ import zlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Callable, Iterator
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import requests
 
-from codeetl.sources.catalog import Member, Release, SourceFile
+from codeetl.sources.catalog import Member, Release, SourceFile, pin_mismatch
 from codeetl.errors import FetchError
 from codeetl.sources.faulthooks import stage
 from codeetl.sources.provenance import fingerprint, sha256_file, utc_now as _now
@@ -576,7 +576,7 @@ def _candidates(sf: SourceFile, release: Release, mirror: str | None) -> list[tu
     if mirror is None:
         return [("download", sf.url)]
     out = [("download", _join(mirror, release.dataset, release.release, sf.url_name))]
-    url_path = urlsplit(sf.url).path.lstrip("/")
+    url_path = unquote(urlsplit(sf.url).path).lstrip("/")  # _join quotes each segment again
     if url_path:
         out.append(("download", _join(mirror, *url_path.split("/"))))
     if sf.archive == "zip":
@@ -637,10 +637,8 @@ def _fetch_staged(release: Release, rdir: Path, mirror: str | None, transport: T
             missing.append(sf.url)
             continue
         for m in d.members:
-            want = next((x.sha256 for x in sf.members if x.role == m.role and x.sha256), None)
-            if want and want != m.sha256:
-                raise FetchError(f"{label}: member {m.name} has sha256 {m.sha256}, the catalog expects {want}; "
-                                 "the previous files are kept")
+            spec = next(x for x in sf.members if x.role == m.role)
+            check_pin(label, f"member {m.name}", spec.sha256, spec.bytes, m.sha256, m.bytes)
         downloads.append(d)
     fetched = FetchedRelease(release.dataset, release.release, downloads, missing)
     if downloads:
@@ -722,13 +720,12 @@ def _fetch_download(sf: SourceFile, rdir: Path, location: str, transport: Transp
         d.members = [LocalMember(**m) for m in prev["members"]]
         d.unchanged = True
         if all(Path(m.path).is_file() and sha256_file(m.path) == m.sha256 for m in d.members):
+            check_pin(label, f"the download {sf.url_name}", sf.sha256, sf.bytes, d.sha256, d.bytes)
             return d
         changed, etag, lm = _get(transport, location, staged, label, None, sf.max_bytes)  # members damaged: again
     check_content(staged, sf.archive, label)
     digest = sha256_file(staged)
-    if sf.sha256 and digest != sf.sha256:
-        raise FetchError(f"{label}: download has sha256 {digest}, the catalog expects {sf.sha256}; "
-                         "the previous files are kept")
+    check_pin(label, f"the download {sf.url_name}", sf.sha256, sf.bytes, digest, staged.stat().st_size)
     if sf.archive == "zip":
         stage("extract")
         members = extract_members(staged, sf.members, incoming / Path(sf.url_name).stem, label, max_bytes=sf.max_bytes)
@@ -740,6 +737,16 @@ def _fetch_download(sf: SourceFile, rdir: Path, location: str, transport: Transp
                                sha256=digest)]
     return Download(url=sf.url, source=location, path=str(staged), bytes=staged.stat().st_size, sha256=digest,
                     fetched_at=_now(), etag=etag, last_modified=lm, members=members)
+
+
+def check_pin(label: str, what: str, pin_sha256: str | None, pin_bytes: int | None, sha256: str, size: int) -> None:
+    """Raise FetchError (one line: both hashes, both sizes) unless `what` (the official download, or a member,
+    from the official site or a mirror) matches its catalog pin; the caller's staging keeps the previous files.
+    Returns None."""
+    why = pin_mismatch(pin_sha256, pin_bytes, sha256, size)
+    if why:
+        raise FetchError(f"{label}: {what} does not match the catalog: it has {why}; nothing was replaced "
+                         "(a changed or damaged file, or a moved URL: check it, then correct the catalog)")
 
 
 def _get(transport: Transport, location: str, dest: Path, label: str, prev: dict | None,
