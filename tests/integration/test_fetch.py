@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from _shared import CMS, TABULAR_2026_04
+
+TABULAR_2025_04 = CMS / "icd10cm" / "2025-04" / "icd10cm-tabular-April-2025.xml"
 from codeetl.sources import fetch
 from faultkit import write_at_url, zip_of as zip_bytes
 from codeetl.sources.catalog import load_catalog, parse_dataset
@@ -66,26 +68,27 @@ def build_official_zip(root: Path, url: str, members: dict[str, Path]) -> Path:
 
 
 def test_zip_served_at_the_catalog_url_path(serve, icd, tmp_path):
-    """The archive path: a zip built from the real files, served where the catalog URL points."""
-    rel = icd.release("2026-04")
+    """The archive path: a zip built from the real files, served where the catalog URL points (a release whose
+    zip has no sha256 pin: a built zip cannot match a published one)."""
+    rel = icd.release("2025-04")
     site = tmp_path / "site"
     tab_url = rel.files[1].url
-    build_official_zip(site, tab_url, {"Table and Index/icd10cm_tabular_2026.xml": TABULAR_2026_04,
-                                       "icd10cm_index_2026.xml": TABULAR_2026_04})
+    build_official_zip(site, tab_url, {"Table and Index/icd10cm_tabular_2025.xml": TABULAR_2025_04,
+                                       "icd10cm_index_2025.xml": TABULAR_2025_04})
     server = serve(site)
     got = fetch.fetch_release(rel, tmp_path / "raw", mirror=server.url)
-    assert got.inputs["tabular"].name == "icd10cm_tabular_2026.xml"  # found in a sub-folder, by base name
-    assert got.inputs["tabular"].read_bytes() == TABULAR_2026_04.read_bytes()
-    assert not list((tmp_path / "raw").rglob("icd10cm_index_2026.xml"))  # only catalog members are extracted
+    assert got.inputs["tabular"].name == "icd10cm_tabular_2025.xml"  # found in a sub-folder, by base name
+    assert got.inputs["tabular"].read_bytes() == TABULAR_2025_04.read_bytes()
+    assert not list((tmp_path / "raw").rglob("icd10cm_index_2025.xml"))  # only catalog members are extracted
     zip_download = next(d for d in got.downloads if d.url == tab_url)
     assert zip_download.source == server.url + urlsplit(tab_url).path
     assert zip_download.sha256 == sha(site / urlsplit(tab_url).path.lstrip("/"))
 
 
 def test_unchanged_source_is_not_downloaded_again(serve, icd, tmp_path):
-    rel = icd.release("2026-04")
+    rel = icd.release("2025-04")
     site = tmp_path / "site"
-    build_official_zip(site, rel.files[1].url, {"icd10cm_tabular_2026.xml": TABULAR_2026_04})
+    build_official_zip(site, rel.files[1].url, {"icd10cm_tabular_2025.xml": TABULAR_2025_04})
     server = serve(site)
     first = fetch.fetch_release(rel, tmp_path / "raw", mirror=server.url)
     assert not first.downloads[0].unchanged

@@ -355,12 +355,14 @@ def test_parse_release_prefers_fixed_width(tmp_path):
 def test_catalog_names_the_mirror_files_and_quarters():
     cat = load_catalog()["pfs"]
     ids = [r.release for r in cat.releases]
-    assert ids == [f"{y}-{q}" for y in (2024, 2025, 2026) for q in "ABCD"] + ["2027-A"]
+    # RVU24AR: in effect from March 9, 2024, when the Consolidated Appropriations Act, 2024 changed the
+    # conversion factor (CMS's RVU24AR release; ../shared/research/catalog-url-evidence.md, correction 8)
+    assert ids == ["2024-A", "2024-AR"] + [f"{y}-{q}" for y in (2024, 2025, 2026) for q in "ABCD"][1:] + ["2027-A"]
     for r in cat.releases:
-        year, q = int(r.release[:4]), r.release[-1]
-        start = dt.date(year, {"A": 1, "B": 4, "C": 7, "D": 10}[q], 1)
+        year, q = int(r.release[:4]), r.release[5:]
+        start = dt.date(2024, 3, 9) if q == "AR" else dt.date(year, {"A": 1, "B": 4, "C": 7, "D": 10}[q], 1)
         assert r.effective_from == start and r.in_effect(start) and not r.in_effect(start - dt.timedelta(days=1))
-        assert r.files[0].url == f"https://www.cms.gov/files/zip/rvu{year % 100}{q.lower()}.zip"
+        assert r.files[0].url_name.startswith(f"rvu{year % 100}{q.lower()}")  # RVU<yy><q>, with CMS's suffixes
     for rid in ("2026-B", "2025-D"):
         names = {n.lower(): m.role for f in cat.release(rid).files for m in f.members for n in m.names}
         for p in (PFS / rid).iterdir():

@@ -639,6 +639,8 @@ def _fetch_staged(release: Release, rdir: Path, mirror: str | None, transport: T
         for m in d.members:
             spec = next(x for x in sf.members if x.role == m.role)
             check_pin(label, f"member {m.name}", spec.sha256, spec.bytes, m.sha256, m.bytes)
+            if sf.archive == "none":  # a plain file is its own member: the download's pin holds for a mirror's copy
+                check_pin(label, "the download", sf.sha256, sf.bytes, m.sha256, m.bytes)
         downloads.append(d)
     fetched = FetchedRelease(release.dataset, release.release, downloads, missing)
     if downloads:
@@ -720,12 +722,12 @@ def _fetch_download(sf: SourceFile, rdir: Path, location: str, transport: Transp
         d.members = [LocalMember(**m) for m in prev["members"]]
         d.unchanged = True
         if all(Path(m.path).is_file() and sha256_file(m.path) == m.sha256 for m in d.members):
-            check_pin(label, f"the download {sf.url_name}", sf.sha256, sf.bytes, d.sha256, d.bytes)
+            check_pin(label, "the download", sf.sha256, sf.bytes, d.sha256, d.bytes)
             return d
         changed, etag, lm = _get(transport, location, staged, label, None, sf.max_bytes)  # members damaged: again
     check_content(staged, sf.archive, label)
     digest = sha256_file(staged)
-    check_pin(label, f"the download {sf.url_name}", sf.sha256, sf.bytes, digest, staged.stat().st_size)
+    check_pin(label, "the download", sf.sha256, sf.bytes, digest, staged.stat().st_size)
     if sf.archive == "zip":
         stage("extract")
         members = extract_members(staged, sf.members, incoming / Path(sf.url_name).stem, label, max_bytes=sf.max_bytes)
@@ -745,8 +747,8 @@ def check_pin(label: str, what: str, pin_sha256: str | None, pin_bytes: int | No
     Returns None."""
     why = pin_mismatch(pin_sha256, pin_bytes, sha256, size)
     if why:
-        raise FetchError(f"{label}: {what} does not match the catalog: it has {why}; nothing was replaced "
-                         "(a changed or damaged file, or a moved URL: check it, then correct the catalog)")
+        raise FetchError(f"{label}: {what} does not match its catalog pin: it has {why}; nothing was replaced "
+                         "(if the publisher revised the file, check it, then update the pin)")
 
 
 def _get(transport: Transport, location: str, dest: Path, label: str, prev: dict | None,
