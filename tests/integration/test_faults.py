@@ -469,8 +469,10 @@ def wait_for_stage(p: subprocess.Popen, marks: Path, stage: str, limit: float = 
 
 
 def pfs_zip_mirror(tmp_path: Path) -> Path:
-    archive = fk.zip_of({RVU: (PFS / RVU).read_bytes(), GPCI: (PFS / GPCI).read_bytes()})
-    return fk.mirror_with(tmp_path, {"pfs/2026-B/rvu26b.zip": archive})
+    """The 2025-D zip (its catalog download has no sha256 pin a built zip would have to match)."""
+    d = CMS / "pfs" / "2025-D"
+    archive = fk.zip_of({n: (d / n).read_bytes() for n in ("PPRRVU2025_Oct.txt", "GPCI2025.csv")})
+    return fk.mirror_with(tmp_path, {"pfs/2025-D/rvu25d.zip": archive})
 
 
 @pytest.mark.parametrize("stage", ["fetch", "extract", "parse", "build", "publish"])
@@ -483,14 +485,14 @@ def test_kill_9_in_each_stage(monkeypatch, prev, tmp_path, stage):
     assert published(prev) == before  # the old warehouse: byte-identical
     assert fk.query(prev, "SELECT count(*) FROM gem_icd9_to_icd10")[0][0] > 20_000
     assert (prev / ".refresh.lock").exists()
-    r, _ = refresh(monkeypatch, prev, str(mirror), "--dataset", "pfs", "--release", "2026-B")
+    r, _ = refresh(monkeypatch, prev, str(mirror), "--dataset", "pfs", "--release", "2025-D")
     assert r.exit_code == 0, r.output
     msg = " ".join(r.stderr.split())
     assert f"a previous refresh (pid {p.pid}, started" in msg and "was killed before it finished; its lock was stale" in msg
     if stage != "publish":  # at publish nothing is half-written: the build is complete
         assert "half-written item(s) left by an interrupted refresh" in msg
     assert fk.leftovers(prev) == []
-    assert fk.query(prev, "SELECT count(*) FROM pfs_rvu WHERE release = '2026-B'")[0][0] > 10_000
+    assert fk.query(prev, "SELECT count(*) FROM pfs_rvu WHERE release = '2025-D'")[0][0] > 10_000
 
 
 def test_two_refreshes_at_once(monkeypatch, prev, tmp_path):

@@ -151,6 +151,7 @@ def without_zip_pins(catalog: dict, urls) -> dict:
 
 def isolated_env(tmp_path: Path) -> dict:
     """The environment of a user's shell, with HOME and Prefect's home in `tmp_path` (nothing written to ~)."""
+    (tmp_path / "home" / ".prefect").mkdir(parents=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CODEETL_", "PREFECT_"))}
     env.update(HOME=str(tmp_path / "home"), PREFECT_HOME=str(tmp_path / "home" / ".prefect"),
                PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="300")

@@ -43,22 +43,23 @@ def releases(
 
 
 def _catalog_files() -> dict[str, dict]:
-    """Every catalog download by URL: dataset, release, url, verified, note and its pins."""
+    """Every catalog download by URL: dataset, release, url, verified, note and its pins (a malformed catalog is
+    one error message)."""
+    from codeetl.errors import CodeEtlError
     from codeetl.sources.catalog import load_catalog
 
+    try:
+        catalog = load_catalog()
+    except CodeEtlError as e:
+        _fail(str(e))
     return {f.url: {"dataset": ds.dataset, "release": r.release, "url": f.url, "verified": f.verified, "note": f.note,
                     "sha256": f.sha256, "bytes": f.bytes}
-            for ds in load_catalog().values() for r in ds.releases for f in r.files}
+            for ds in catalog.values() for r in ds.releases for f in r.files}
 
 
 def _unverified(as_json: bool) -> None:
     """Print the catalog's unverified downloads: one line each (dataset, release, URL) and its note, unwrapped."""
-    from codeetl.errors import CodeEtlError
-
-    try:
-        rows = [f for f in _catalog_files().values() if not f["verified"]]
-    except CodeEtlError as e:
-        _fail(str(e))
+    rows = [f for f in _catalog_files().values() if not f["verified"]]
     if as_json:
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
         return

@@ -727,7 +727,6 @@ def _fetch_download(sf: SourceFile, rdir: Path, location: str, transport: Transp
         changed, etag, lm = _get(transport, location, staged, label, None, sf.max_bytes)  # members damaged: again
     check_content(staged, sf.archive, label)
     digest = sha256_file(staged)
-    check_pin(label, "the download", sf.sha256, sf.bytes, digest, staged.stat().st_size)
     if sf.archive == "zip":
         stage("extract")
         members = extract_members(staged, sf.members, incoming / Path(sf.url_name).stem, label, max_bytes=sf.max_bytes)
@@ -737,6 +736,9 @@ def _fetch_download(sf: SourceFile, rdir: Path, location: str, transport: Transp
         m = sf.members[0]
         members = [LocalMember(role=m.role, name=sf.url_name, path=str(staged), bytes=staged.stat().st_size,
                                sha256=digest)]
+    # after extraction (staged, under the zip defenses): a damaged or hostile archive says what is wrong with it,
+    # a sound one that is not the pinned file is refused here; either way nothing outside .incoming is touched
+    check_pin(label, "the download", sf.sha256, sf.bytes, digest, staged.stat().st_size)
     return Download(url=sf.url, source=location, path=str(staged), bytes=staged.stat().st_size, sha256=digest,
                     fetched_at=_now(), etag=etag, last_modified=lm, members=members)
 
