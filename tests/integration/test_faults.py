@@ -205,7 +205,8 @@ def test_checksum_mismatch_keeps_the_previous_files(monkeypatch, prev, tmp_path)
     altered = (GEMS / I9).read_bytes().replace(b"A000", b"A001", 1)
     mirror = fk.mirror_with(tmp_path, {f"gems/2018/{I9}": altered, "gems/2018/2018_I10gem.txt": GEMS / "2018_I10gem.txt"})
     r, _ = refresh(monkeypatch, prev, str(mirror), "--dataset", "gems")
-    assert_failed_and_kept(r, prev, before, f"member {I9} has sha256", "the catalog expects 44f4079c", whole=True)
+    assert_failed_and_kept(r, prev, before, f"member {I9} does not match its catalog pin: it has sha256",
+                           "the catalog pins sha256 44f4079c", whole=True)
 
 
 def test_no_network_fails_fast(monkeypatch, prev):
