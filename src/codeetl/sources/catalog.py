@@ -22,7 +22,7 @@ Schema of ``datasets/<dataset>/catalog.toml``::
       url = "https://www.cms.gov/files/zip/....zip"
       archive = "zip"                   # "zip" or "none" (a plain file)
       verified = true                   # an independent public source uses this exact URL (default false)
-      note = "..."                      # the evidence for the URL (a test requires it when unverified)
+      note = "..."                      # the evidence for the URL (a test requires one on every download)
       sha256 = "..."                    # optional pin of the official download's bytes (the zip itself)
       bytes = 2_208_022                 # optional pin of its size
 
