@@ -208,3 +208,13 @@ def test_a_zip_that_does_not_match_its_published_pin_fails_and_replaces_nothing(
     err = " ".join(result.stderr.split())  # the message is one line; a console may wrap it (issue 15, item 5)
     assert f"it has sha256 {built}, the catalog pins sha256 {pin}" in err and "Traceback" not in result.output
     assert snapshot(data, "raw") == before
+
+
+def test_releases_json_carries_the_catalog_verified_flag(built):
+    doc = json.loads(run_cli(["releases", "--json", "--data-dir", str(built)]).stdout)
+    flags = {(r["dataset"], r["release"], d["url"]): d["verified"] for r in doc for d in r["downloads"]}
+    catalog = {(ds.dataset, r.release, f.url): f.verified for ds in load_catalog().values() for r in ds.releases
+               for f in r.files}
+    assert flags and all(flags[k] is catalog[k] for k in flags)
+    assert flags[("ipps", "fy2026", CMS_ZIP + "fy2026-ipps-fr-tables-6a-6k.zip")] is False  # no evidence for it
+    assert flags[("gems", "2018", OFFICIAL[0][2])] is True
