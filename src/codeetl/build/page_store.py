@@ -53,8 +53,6 @@ def write_page_store(con: duckdb.DuckDBPyConnection, export_dir: Path, target: P
     listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
     con.execute(f"CREATE OR REPLACE TEMP VIEW ps_pages AS SELECT * FROM read_parquet([{listed}], hive_partitioning = true)")
     columns = [(n, t) for n, t, *_ in con.execute("DESCRIBE ps_pages").fetchall() if n != "icd10cm_release"]
-    keys = ", ".join(f"hash({_ident(n)}) AS a{i}, hash({_ident(n)}, 1) AS b{i}" for i, (n, _) in enumerate(columns))
-    con.execute(f"CREATE OR REPLACE TEMP TABLE ps_keys AS SELECT icd10cm_release AS release, code, {keys} FROM ps_pages")
     db = sqlite3.connect(tmp)
     try:
         db.executescript(named_statements("serving/pages.sql")["schema"])
@@ -67,7 +65,6 @@ def write_page_store(con: duckdb.DuckDBPyConnection, export_dir: Path, target: P
     finally:
         db.close()
         con.execute("DROP VIEW IF EXISTS ps_pages")
-        con.execute("DROP TABLE IF EXISTS ps_keys")
     tmp.replace(target)
     if notify:
         notify(f"build: page store {target.name}: {pages:,} pages, {offset:,} distinct values")
@@ -79,20 +76,17 @@ def _ident(name: str) -> str:
 
 
 def _write_values(con: duckdb.DuckDBPyConnection, db: sqlite3.Connection, i: int, name: str, typ: str, offset: int) -> int:
-    """The distinct values of column `name` into the store's ``value`` table as JSON, with ids from `offset` + 1,
-    and their keys (two 64-bit hashes of the value) into TEMP table ``ps_v<i>``; returns how many."""
+    """The distinct values of column `name` (with ids from `offset` + 1) into TEMP table ``ps_v<i>`` and, as
+    JSON, into the store's ``value`` table; returns how many."""
     jt = json_type(typ)
     as_json = f"coalesce(to_json({'v' if jt == typ else f'CAST(v AS {jt})'}), 'null')"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE ps_d AS SELECT DISTINCT {_ident(name)} AS v FROM ps_pages")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE ps_v{i} AS SELECT {offset} + row_number() OVER () AS id, hash(v) AS a, "
-                f"hash(v, 1) AS b, {as_json} AS j FROM ps_d")
-    cur = con.execute(f"SELECT id, j FROM ps_v{i}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE ps_v{i} AS SELECT v, {offset} + row_number() OVER () AS id "
+                f"FROM (SELECT DISTINCT {_ident(name)} AS v FROM ps_pages)")
+    cur = con.execute(f"SELECT id, {as_json} FROM ps_v{i}")
     n = 0
     while batch := cur.fetchmany(_BATCH):
         db.executemany("INSERT INTO value VALUES (?, ?, ?)", [_encode(vid, text) for vid, text in batch])
         n += len(batch)
-    con.execute(f"ALTER TABLE ps_v{i} DROP COLUMN j")
-    con.execute("DROP TABLE ps_d")
     return n
 
 
@@ -103,11 +97,12 @@ def _encode(vid: int, text: str) -> tuple[int, int, bytes | str]:
 
 
 def _write_pages(con: duckdb.DuckDBPyConnection, db: sqlite3.Connection, ncols: int) -> int:
-    """One row per exported page: release, code and its value ids in column order (its values found by their
-    two hashes: 128 bits, no collision among a few hundred thousand values); returns how many."""
-    joins = " ".join(f"JOIN ps_v{i} ON ps_v{i}.a = k.a{i} AND ps_v{i}.b = k.b{i}" for i in range(ncols))
+    """One row per exported page: release, code and its value ids in column order (each column joined to its
+    values by exact equality of the nested value; NULL is not [] ); returns how many."""
+    cols = [r[0] for r in con.execute("DESCRIBE ps_pages").fetchall() if r[0] != "icd10cm_release"]
+    joins = " ".join(f"JOIN ps_v{i} ON ps_v{i}.v IS NOT DISTINCT FROM p.{_ident(c)}" for i, c in enumerate(cols))
     ids = " || ',' || ".join(f"ps_v{i}.id" for i in range(ncols))
-    cur = con.execute(f"SELECT k.release, k.code, {ids} FROM ps_keys k {joins}")
+    cur = con.execute(f"SELECT p.icd10cm_release, p.code, {ids} FROM ps_pages p {joins}")
     n = 0
     while batch := cur.fetchmany(_BATCH):
         db.executemany("INSERT INTO page VALUES (?, ?, ?)", batch)

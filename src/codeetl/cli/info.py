@@ -13,10 +13,18 @@ from codeetl.cli.app import DataDir, _connect, app, err, out
 
 
 @app.command()
-def releases(data_dir: DataDir = Path("data")) -> None:
+def releases(data_dir: DataDir = Path("data"),
+             as_json: Annotated[bool, typer.Option("--json", help="Print every release with its downloads and files as JSON (pages/releases.py; the web's /api/releases).")] = False) -> None:
     """List the releases loaded into the warehouse, with the sha256 of each download and where it came from, and
     whether any release in effect today is missing (as `codeetl status` says)."""
     con = _connect(data_dir)
+    if as_json:
+        import json
+
+        from codeetl.pages.releases import releases_page
+
+        sys.stdout.write(json.dumps(releases_page(con), indent=2, default=str) + "\n")
+        return
     t = Table(title="Releases loaded (one row per release; one sha256 per download)")
     for c in ("dataset", "release", "label", "effective", "sha256", "fetched from"):
         t.add_column(c)
