@@ -2,9 +2,8 @@
 inclusion terms and notes, from the build's search index (:mod:`codeetl.build.search_index`).
 
 Order: the code itself (``M96.1``, ``m961``), then codes it prefixes (``M96`` -> M96.0, M96.1, ...), then
-text matches ranked by BM25 (a word in the title weighs ten, in an inclusion term or in a note elsewhere
-that names the code four, in the code's own notes one), every
-word a prefix (``postlam`` finds postlaminectomy). When the words match nothing, each word the index does not
+text matches in tiers (:data:`TIERS`), the shortest title first within each; a word the index does not know
+as a whole word is a prefix (``postlam`` finds postlaminectomy). When the words match nothing, each word the index does not
 know is replaced by the nearest known word (one edit, two for words of eight letters or more, among the
 words sharing its trigrams; the most used wins) and the search is run again, saying so (``corrected``).
 
@@ -102,30 +101,36 @@ def query_words(text: str) -> list[str]:
     return kept or words
 
 
-TIERS = ("title : ({q}) AND cited : ({q})", "title : ({q})", "{q}")
-"""Text matches in tiers, each ranked by BM25: every word in the title and in a note elsewhere that names the
-code (how the Tabular refers to it: "postlaminectomy syndrome NEC (M96.1)"), every word in the title, every
-word anywhere. BM25 alone would put the shortest title first (Postlaminectomy kyphosis before
-Postlaminectomy syndrome)."""
+TIERS = (("cited_fts", "title : ({q}) AND cited : ({q})"), ("doc_fts", "title : ({q})"), ("doc_fts", "{q}"))
+"""Text matches in tiers: every word in the title and in a note elsewhere that names the code (how the
+Tabular refers to it: "postlaminectomy syndrome NEC (M96.1)"), every word in the title, every word anywhere
+(inclusion terms, notes). Within a tier the shortest title comes first (the index's ids are in that order,
+so a search reads only the first matches): Postlaminectomy syndrome, named by a note, before
+Postlaminectomy kyphosis; Fracture of clavicle before Nondisplaced fracture of ... clavicle."""
+
+
+def fts_query(db, words: list[str]) -> str:
+    """The FTS5 query of `words`: all of them; a word the index knows as a whole word is matched as such
+    (with its stem's other forms), any other as a prefix (``postlam`` -> postlaminectomy)."""
+    known = {w for (w,) in db.execute(f"SELECT word FROM word WHERE word IN ({','.join('?' * len(words))})", words)}
+    return " AND ".join('"' + w.replace('"', '""') + '"' + ("" if w in known else "*") for w in words)
 
 
 def text_matches(db, release: str, words: list[str], limit: int) -> list[dict]:
-    """Documents of `release` matching every word (each a prefix), in the :data:`TIERS`, best BM25 first
-    within each (title 10, terms 4, cited 4, notes 1), then code order."""
+    """Documents of `release` matching every word, in the :data:`TIERS`, the shortest title first in each."""
     if not words:
         return []
-    q = " AND ".join('"' + w.replace('"', '""') + '"*' for w in words)
+    q = fts_query(db, words)
     out: list[dict] = []
     seen: set[str] = set()
-    for tier in TIERS:
+    for table, tier in TIERS:
         rows = db.execute(
-            "SELECT d.code, d.title, d.billable, snippet(doc_fts, -1, ?, ?, '…', 10), "
-            "bm25(doc_fts, 10.0, 4.0, 4.0, 1.0) AS score, highlight(doc_fts, 0, ?, ?) != d.title AS in_title "
-            "FROM doc_fts JOIN release_code r ON r.doc = doc_fts.rowid AND r.release = ? "
-            "JOIN doc d ON d.id = doc_fts.rowid "
-            "WHERE doc_fts MATCH ? ORDER BY score, d.code_nodot LIMIT ?",
+            f"SELECT d.code, d.title, d.billable, snippet({table}, -1, ?, ?, '…', 10), "
+            f"highlight({table}, 0, ?, ?) != d.title AS in_title "
+            f"FROM {table} JOIN release_code r ON r.doc = {table}.rowid AND r.release = ? "
+            f"JOIN doc d ON d.id = {table}.rowid WHERE {table} MATCH ? ORDER BY {table}.rowid LIMIT ?",
             [HIT[0], HIT[1], HIT[0], HIT[1], release, tier.format(q=q), limit + len(seen)]).fetchall()
-        for c, t, b, snip, _, in_title in rows:
+        for c, t, b, snip, in_title in rows:
             if c not in seen:
                 seen.add(c)
                 out.append({"code": c, "title": t, "is_billable": bool(b), "match": "text",

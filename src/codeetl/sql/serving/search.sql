@@ -20,7 +20,9 @@ LEFT JOIN (SELECT release, rtrim(code, '-') AS code, string_agg(DISTINCT note, '
            GROUP BY ALL) AS x ON x.release = c.release AND x.code = c.code
 GROUP BY c.release, c.code, c.code_nodot, c.description_tabular, c.description, c.is_billable;
 CREATE OR REPLACE TEMP TABLE sx_distinct AS
-SELECT row_number() OVER (ORDER BY code_nodot, title, is_billable, terms, cited, notes) AS id, *
+-- Ids in order of title length: the index returns matches in id order, so the shortest (most general) title
+-- comes first, and a search stops after the first matches of the release instead of ranking thousands.
+SELECT row_number() OVER (ORDER BY length(title), code_nodot, title, is_billable, terms, cited, notes) AS id, *
 FROM (SELECT DISTINCT code, code_nodot, title, is_billable, terms, cited, notes FROM sx_docs);
 
 -- name: doc_rows
@@ -66,10 +68,13 @@ CREATE TABLE release_code (
 CREATE TABLE word (id INTEGER PRIMARY KEY, word TEXT NOT NULL UNIQUE, n INTEGER NOT NULL);
 CREATE VIRTUAL TABLE doc_fts USING fts5(title, terms, cited, notes, content = 'doc', content_rowid = 'id',
                                         tokenize = 'porter unicode61 remove_diacritics 2', prefix = '2 3');
+-- The documents that notes elsewhere name (a few thousand), for the first tier of text matches.
+CREATE VIRTUAL TABLE cited_fts USING fts5(title, cited, tokenize = 'porter unicode61 remove_diacritics 2', prefix = '2 3');
 CREATE VIRTUAL TABLE word_fts USING fts5(word, content = 'word', content_rowid = 'id', tokenize = 'trigram');
 
 -- name: finish
 CREATE INDEX release_code_doc ON release_code (doc, release);
 INSERT INTO doc_fts (doc_fts) VALUES ('rebuild');
 INSERT INTO word_fts (word_fts) VALUES ('rebuild');
+INSERT INTO cited_fts (rowid, title, cited) SELECT id, title, cited FROM doc WHERE cited <> '';
 INSERT INTO doc_fts (doc_fts) VALUES ('optimize');
