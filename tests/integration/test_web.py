@@ -53,7 +53,7 @@ def test_api_code_is_what_the_cli_prints(web, built):
     ("/api/drg/551?as_of=2026-05-08", ["drg", "551", "--as-of", "2026-05-08"]),
     ("/api/drg/0552?as_of=2025-06-01", ["drg", "0552", "--as-of", "2025-06-01"]),
     ("/api/cpt/99213?as_of=2026-05-08&locality=01112-05", ["cpt", "99213", "--as-of", "2026-05-08", "--locality", "01112-05"]),
-    ("/api/cpt/63030?as_of=2025-06-01", ["cpt", "63030", "--as-of", "2025-06-01"]),
+    ("/api/cpt/63030?as_of=2025-11-01", ["cpt", "63030", "--as-of", "2025-11-01"]),
     ("/api/icd9/722.83?as_of=2026-05-08", ["icd9", "722.83", "--as-of", "2026-05-08"]),
     ("/api/icd9/250?as_of=2026-05-08", ["icd9", "250", "--as-of", "2026-05-08"]),
     ("/api/diff/2025/2026", ["diff", "2025", "2026"]),
@@ -122,7 +122,8 @@ def test_fhir_lookup_and_errors_are_valid_r4(web):
 
 def test_search(web):
     def codes(q, **kw):
-        query = "&".join([f"q={quote(q)}", "as_of=2026-05-08"] + [f"{k}={v}" for k, v in kw.items()])
+        kw = kw if "release" in kw else {"as_of": "2026-05-08", **kw}
+        query = "&".join([f"q={quote(q)}"] + [f"{k}={v}" for k, v in kw.items()])
         status, page = web.json(f"/api/search?{query}")
         assert status == 200
         return page
@@ -150,7 +151,8 @@ def test_bad_input_gets_the_clis_message_and_no_traceback(web, built):
                        ("/code/M96.1?as_of=2026-05-08&release=2026-04", 400), ("/code/M96.1?release=1999", 404),
                        ("/drg/5512", 400), ("/drg/999999", 400), ("/cpt/ABC", 400), ("/icd9/XYZ", 400),
                        ("/diff/1999/2026", 404), ("/code/" + "A" * 5000, 400), ("/nope", 404),
-                       ("/browse/chapter/99", 404), ("/browse/section/bad", 400), ("/status?dataset=nope", 400)]:
+                       ("/browse/chapter/99", 404), ("/browse/section/bad", 400), ("/status?dataset=nope", 400),
+                       ("/search?q=x&limit=many", 400)]:
         status, headers, body = web.get(path)
         assert status == want, (path, body[:200])
         assert headers["content-type"].startswith("text/html") and b"Traceback" not in body
@@ -159,8 +161,8 @@ def test_bad_input_gets_the_clis_message_and_no_traceback(web, built):
 def test_html_is_escaped(web):
     status, _, body = web.get("/search?q=" + quote("<script>alert(1)</script>"))
     assert status == 200 and b"<script>alert(1)</script>" not in body and b"&lt;script&gt;" in body
-    status, _, body = web.get("/code/" + quote("<b>x</b>"))
-    assert status == 400 and b"<b>x</b>" not in body
+    status, _, body = web.get("/code/" + quote("<b>x"))
+    assert status == 400 and b"<b>x" not in body and b"&lt;b&gt;x" in body
     status, _, body = web.get("/search?q=" + quote("' OR 1=1 --"))  # the query is a parameter, never SQL text
     assert status == 200
 

@@ -18,6 +18,7 @@ from typing import Callable
 
 import duckdb
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.staticfiles import StaticFiles
@@ -98,6 +99,12 @@ def _errors(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     def http_error(request: Request, e: StarletteHTTPException):
         return error_response(request, e.status_code, "no such page" if e.status_code == 404 else str(e.detail))
+
+    @app.exception_handler(RequestValidationError)
+    def bad_parameter(request: Request, e: RequestValidationError):
+        first = e.errors()[0] if e.errors() else {}
+        where = ".".join(str(x) for x in first.get("loc", ())[1:]) or "parameter"
+        return error_response(request, 400, f"{where}: {first.get('msg', 'invalid value')}")
 
     @app.exception_handler(Exception)
     def crashed(request: Request, e: Exception):

@@ -50,7 +50,7 @@ def fhir_date(text: str | None) -> dt.date | None:
 
 def _check(system: str | None, code: str | None, version: str | None, day: dt.date | None) -> None:
     if system != SYSTEM:
-        raise FhirError(400 if system else 400, "not-supported",
+        raise FhirError(400, "not-supported",
                         f"unknown code system {system!r}: this server answers for {SYSTEM}" if system else
                         f"the code system is missing: give system (or url) {SYSTEM}")
     if not code:
@@ -108,12 +108,9 @@ def validate_code(snapshot, url: str | None, code: str | None, version: str | No
         checked = explain_code(cursor, text, day)
     finally:
         cursor.close()
-    try:
-        page = code_page(con, text, as_of=day)
-    except CodeEtlError:
-        page = None
+    page, history = _pages(con, text, day)
     params = [_param("result", "Boolean", bool(checked["valid"]))]
-    message = _message(text, day, checked, page, display)
+    message = _message(text, day, checked, page, display, history)
     if message:
         params.append(_param("message", "String", message))
     if page:
@@ -124,11 +121,26 @@ def validate_code(snapshot, url: str | None, code: str | None, version: str | No
     return {"resourceType": "Parameters", "parameter": params}
 
 
+def _pages(con, code: str, day: dt.date) -> tuple[dict | None, dict | None]:
+    """The code page of the day (None when the day's release lacks the code) and the code's history (the
+    same on every page of the code: from today's page when the day's has none)."""
+    page = None
+    for as_of in (day, None):
+        try:
+            found = code_page(con, code, as_of=as_of)
+        except CodeEtlError:
+            continue
+        page = page or (found if as_of == day else None)
+        return page, found.get("history")
+    return None, None
+
+
 def _same(a: str, b: str) -> bool:
     return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
 
 
-def _message(code: str, day: dt.date, checked: dict, page: dict | None, display: str | None) -> str | None:
+def _message(code: str, day: dt.date, checked: dict, page: dict | None, display: str | None,
+             history: dict | None) -> str | None:
     """Why a code is not valid on the day (None when it is): ``codeetl validate``'s reason and details, and
     from the code's history when it became a header."""
     if checked["valid"]:
@@ -136,7 +148,7 @@ def _message(code: str, day: dt.date, checked: dict, page: dict | None, display:
             return f"the display {display!r} is not the display of {code}: {page['description']!r}"
         return None
     msg = f"{code} is not valid on {day}: {checked['reason'] or 'not billable'}" + (f" ({checked['details']})" if checked["details"] else "")
-    spans = ((page or {}).get("history") or {}).get("spans") or []
+    spans = (history or {}).get("spans") or []
     before = [sp for sp in spans if sp.get("is_billable") and sp.get("valid_to") and sp["valid_to"] < day.isoformat()]
     if checked["reason"] == "header code" and before:
         last = before[-1]
