@@ -12,7 +12,8 @@ concurrent keep-alive connections (after a 5-second warm-up that is not counted)
    codes and code prefixes, and misspelt words.
 
 Targets (issue 18): >= 200 pages/s with p99 <= 100 ms for the pages; p99 <= 50 ms for search. The results
-(requests/s, p50/p90/p99 latency, errors) are printed and written to ``bench/results/web-<timestamp>.json``.
+(requests/s, p50/p90/p99 latency, errors, and the server's CPU time per request, which
+other load on the machine changes less than latency) are printed and written to ``bench/results/web-<timestamp>.json``.
 Requests go to 127.0.0.1 only; every run is bounded by --duration.
 """
 
@@ -86,6 +87,25 @@ def sample_paths(data_dir: Path, seed: int) -> tuple[list[str], list[str]]:
     return pages, [f"/api/search?q={quote(q)}" for q in queries]
 
 
+def cpu_seconds(root: int) -> float:
+    """CPU time (user + system) used so far by process `root` and its descendants (Linux ``/proc``): the
+    server's own cost per request, which the machine's other load does not change as much as latency."""
+    parents, used = {}, {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(stat.parent.name)
+        parents[pid], used[pid] = int(fields[1]), (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tree, grew = {root}, True
+    while grew:
+        more = {pid for pid, parent in parents.items() if parent in tree} - tree
+        tree |= more
+        grew = bool(more)
+    return sum(used.get(pid, 0.0) for pid in tree)
+
+
 def run_wrk(url: str, paths: list[str], seconds: int, connections: int, threads: int, seed: int) -> dict:
     """One wrk run over `paths` (drawn at random per request); its summary."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -138,7 +158,9 @@ def main() -> None:
         results = {}
         for name, paths in (("pages", pages), ("search", searches)):
             run_wrk(url, paths, 5, a.connections, a.threads, a.seed + 1)  # warm-up, not counted
+            cpu = cpu_seconds(proc.pid)
             results[name] = run_wrk(url, paths, a.duration, a.connections, a.threads, a.seed)
+            results[name]["server_cpu_ms_per_request"] = (cpu_seconds(proc.pid) - cpu) * 1000 / max(1, results[name]["requests"])
     finally:
         proc.send_signal(signal.SIGINT)
         try:
@@ -154,7 +176,8 @@ def main() -> None:
     for name in ("pages", "search"):
         r = results[name]
         print(f"{name:7} {r['per_second']:8.1f}/s  p50 {r['p50_ms']:6.1f} ms  p90 {r['p90_ms']:6.1f} ms  p99 {r['p99_ms']:6.1f} ms"
-              f"  max {r['max_ms']:7.1f} ms  non-2xx {r['non_2xx']}  socket errors {r['socket_errors']}")
+              f"  max {r['max_ms']:7.1f} ms  non-2xx {r['non_2xx']}  socket errors {r['socket_errors']}"
+              f"  server CPU {r['server_cpu_ms_per_request']:.2f} ms/request")
     print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; targets: {report['targets']}")
     out = HERE / "results" / f"web-{dt.datetime.now():%Y%m%dT%H%M%S}.json"
     out.parent.mkdir(exist_ok=True)

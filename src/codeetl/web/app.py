@@ -9,6 +9,7 @@ pool, and DuckDB and SQLite release the GIL while they work.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import importlib
 import logging
@@ -30,6 +31,10 @@ from codeetl.web.jsonout import page_text
 from codeetl.web.warehouse import Warehouse
 
 MAX_ARG = 40  # characters, as the CLI: no code, number, date or locality name comes near
+THREADS = 6
+"""Threads per server process running the handlers (Starlette's default is 40). The work is DuckDB and
+SQLite reads of about a millisecond on a 2-core machine: a few threads keep each one's SQLite page cache and
+DuckDB cursor warm and contend less for the GIL (measured: bench/bench_web.py)."""
 log = logging.getLogger("codeetl.web")
 
 
@@ -83,7 +88,7 @@ def message_of(e: Exception, data_dir: Path) -> str:
 def create_app(data_dir: Path) -> FastAPI:
     """The application over the published warehouse of `data_dir` (read-only)."""
     app = FastAPI(title="codeetl", summary="Official US medical code sets: pages, search, JSON and FHIR API",
-                  docs_url="/api/docs", redoc_url=None, openapi_url="/api/openapi.json")
+                  docs_url="/api/docs", redoc_url=None, openapi_url="/api/openapi.json", lifespan=_lifespan)
     app.state.warehouse = Warehouse(Path(data_dir))
     app.state.templates = environment()
     app.mount("/static", StaticFiles(directory=Path(__file__).with_name("static")), name="static")
@@ -91,6 +96,15 @@ def create_app(data_dir: Path) -> FastAPI:
         importlib.import_module(module).register(app)
     _errors(app)
     return app
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: FastAPI):
+    """At start-up: the handlers' thread pool sized to :data:`THREADS`."""
+    import anyio.to_thread
+
+    anyio.to_thread.current_default_thread_limiter().total_tokens = THREADS
+    yield
 
 
 def _errors(app: FastAPI) -> None:
