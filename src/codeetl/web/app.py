@@ -112,16 +112,19 @@ def _errors(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     def http_error(request: Request, e: StarletteHTTPException):
+        """No such route (404) or method (405)."""
         return error_response(request, e.status_code, "no such page" if e.status_code == 404 else str(e.detail))
 
     @app.exception_handler(RequestValidationError)
     def bad_parameter(request: Request, e: RequestValidationError):
+        """A query parameter of the wrong type (``limit=many``): 400 with one line."""
         first = e.errors()[0] if e.errors() else {}
         where = ".".join(str(x) for x in first.get("loc", ())[1:]) or "parameter"
         return error_response(request, 400, f"{where}: {first.get('msg', 'invalid value')}")
 
     @app.exception_handler(Exception)
     def crashed(request: Request, e: Exception):
+        """Anything unexpected: logged with its traceback, answered with one line (500)."""
         log.error("%s %s failed", request.method, request.url.path, exc_info=e)
         return error_response(request, 500, f"internal error ({type(e).__name__}); the server's log has the details")
 
