@@ -110,6 +110,7 @@ def test_pages_are_utf8(web, page):
     ("icd9-722.83", f"/icd9/722.83?as_of={DAY}", "M96.1"),
     ("diff-2025-2026", "/diff/2025/2026", "487"),  # FY2026 added 487 codes: CMS's published addenda figure (README)
     ("browse-chapter-13", "/browse/chapter/13", "Diseases of the musculoskeletal system and connective tissue"),
+    ("browse-section", f"/browse/section/M91-M94?as_of={DAY}", "Juvenile osteochondrosis of hip and pelvis"),
     ("releases", "/releases", "icd10cm-tabular-April-1-2026.xml"),
     ("status", f"/status?as_of={DAY}", "ICD-10-CM"),
     ("not-found", f"/code/M99.99?as_of={DAY}", "is not an ICD-10-CM code in release 2026-04"),
@@ -119,6 +120,8 @@ def test_each_page_kind_renders(web, page, name, path, expect):
     shot(page, name)
     assert expect in page.locator("main").inner_text()
     assert page.locator("form.search input[name=q]").count() == 1  # the search box on every page
+    if name not in ("status", "not-found", "releases"):  # every page of facts names its sources (releases: in its table)
+        assert re.search(r"sha256 [0-9a-f]{64}", page.locator("#sources").inner_text())
 
 
 def test_drg_page_draws_its_chart(web, page):

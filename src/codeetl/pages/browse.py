@@ -4,7 +4,8 @@ categories, in the release of a day (each category then has its code page, with 
 JSON keys: ``release`` {dataset, release, label, effective_from, effective_to, in_effect}, ``note`` (why a
 release loaded from a code file only has no chapters), and ``chapters`` [{number, title, first_code,
 last_code}] or ``chapter`` {...} with ``sections`` [{id, title, first_code, last_code}] or ``section``
-{...} with ``categories`` [{code, description, is_billable}].
+{...} with ``categories`` [{code, description, is_billable}]; ``sources`` (the release's downloads, as on
+every page).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 import duckdb
 
 from codeetl.errors import CodeEtlError
-from codeetl.pages.common import CodeNotFound, MalformedCode, rows
+from codeetl.pages.common import CodeNotFound, MalformedCode, rows, sources
 from codeetl.pages.resolver import pick_release
 
 NO_TABULAR = "this release was loaded from the code file only: it has no chapters or sections"
@@ -37,7 +38,8 @@ def chapters_page(con: duckdb.DuckDBPyConnection, as_of: dt.date | None = None, 
     rel = release_for(con, as_of, release)
     found = rows(con, "SELECT chapter AS number, title, first_code, last_code FROM icd10cm_chapters WHERE release = ? "
                       "ORDER BY chapter", [rel["release"]])
-    return {"release": rel, "note": None if found else NO_TABULAR, "chapters": found}
+    return {"release": rel, "note": None if found else NO_TABULAR, "chapters": found,
+            "sources": sources(con, [("icd10cm", rel["release"])])}
 
 
 def chapter_page(con: duckdb.DuckDBPyConnection, number: str, as_of: dt.date | None = None, release: str | None = None) -> dict[str, Any]:
@@ -52,7 +54,8 @@ def chapter_page(con: duckdb.DuckDBPyConnection, number: str, as_of: dt.date | N
                            + (f" ({NO_TABULAR})" if not chapters_page(con, release=rel["release"])["chapters"] else ""), [])
     sections = rows(con, "SELECT section AS id, title, first_code, last_code FROM icd10cm_sections WHERE release = ? "
                          "AND chapter = ? AND parent_section IS NULL ORDER BY first_code, section", [rel["release"], int(number)])
-    return {"release": rel, "note": None, "chapter": ch[0], "sections": sections}
+    return {"release": rel, "note": None, "chapter": ch[0], "sections": sections,
+            "sources": sources(con, [("icd10cm", rel["release"])])}
 
 
 def section_page(con: duckdb.DuckDBPyConnection, section: str, as_of: dt.date | None = None, release: str | None = None) -> dict[str, Any]:
@@ -69,4 +72,5 @@ def section_page(con: duckdb.DuckDBPyConnection, section: str, as_of: dt.date | 
                      "AND parent_section = ? ORDER BY first_code, section", [rel["release"], sid])
     cats = rows(con, "SELECT code, coalesce(description_tabular, description) AS description, is_billable FROM icd10cm_codes "
                      "WHERE release = ? AND section = ? AND depth = 1 ORDER BY seq", [rel["release"], sid])
-    return {"release": rel, "note": None, "section": sec[0], "sections": subs, "categories": cats}
+    return {"release": rel, "note": None, "section": sec[0], "sections": subs, "categories": cats,
+            "sources": sources(con, [("icd10cm", rel["release"])])}

@@ -10,7 +10,7 @@ words sharing its trigrams; the most used wins) and the search is run again, say
 JSON keys: ``query``, ``release`` {dataset, release, label, effective_from, effective_to, in_effect},
 ``corrected`` (the query as searched, or null), ``results`` [{``code``, ``title``, ``is_billable``,
 ``match`` ("code", "prefix" or "text"), ``context`` (for a text match in its terms or notes: the words
-around it)}].
+around it)}], ``sources`` (the release's downloads).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import duckdb
 from codeetl.build.search_index import FORMAT, SEARCH_INDEX
 from codeetl.codes import icd10_nodot
 from codeetl.errors import CodeEtlError
-from codeetl.pages.common import MalformedCode
+from codeetl.pages.common import MalformedCode, sources
 from codeetl.pages.resolver import pick_release
 from codeetl.pages.store import build_file, readonly
 
@@ -77,7 +77,8 @@ def search_page(con: duckdb.DuckDBPyConnection, q: str, as_of: dt.date | None = 
         for r in results:
             if r.get("context"):
                 r["context"] = r["context"].replace(HIT[0], "").replace(HIT[1], "")
-    return {"query": text, "release": rel, "corrected": corrected, "results": results}
+    return {"query": text, "release": rel, "corrected": corrected, "results": results,
+            "sources": sources(con, [("icd10cm", rel["release"])])}
 
 
 def code_matches(db, release: str, text: str, limit: int) -> list[dict]:
