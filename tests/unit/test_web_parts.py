@@ -149,3 +149,28 @@ def test_json_text_is_the_clis():
     page = {"weight": "1.6761", "day": dt.date(2026, 5, 8), "n": Decimal("1.50")}
     assert page_text(page) == json.dumps(page, indent=2, default=str) + "\n"
     assert json.loads(page_text({"at": dt.datetime(2026, 5, 8, 1, 2, 3)}, status=True))["at"] == "2026-05-08T01:02:03"
+
+
+def test_the_memo_answers_a_repeated_query_once_and_keeps_no_page_rows(tmp_path):
+    from codeetl.web.warehouse import Memo, MemoConnection
+
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    con.execute("CREATE TABLE t AS SELECT range AS i FROM range(5)")
+    calls = []
+
+    class Counting:
+        def execute(self, sql, params):
+            calls.append(sql)
+            return con.execute(sql, params)
+
+    memo = Memo(size=2)
+    mc = MemoConnection(Counting(), memo)
+    assert mc.execute("SELECT count(*) FROM t WHERE i < ?", [3]).fetchone() == (3,)
+    assert mc.execute("SELECT count(*) FROM t WHERE i < ?", [3]).fetchall() == [(3,)]
+    assert len(calls) == 1
+    assert mc.execute("SELECT count(*) FROM t WHERE i < ?", [4]).fetchone() == (4,) and len(calls) == 2
+    mc.execute("SELECT 1 AS x"), mc.execute("SELECT 2 AS x")  # the memo keeps 2: the oldest goes
+    assert len(memo.items) == 2
+    before = len(memo.items)
+    mc.execute("SELECT 'code_page(' AS s")  # a page query: asked, not kept
+    assert len(memo.items) == before and mc.execute("SELECT 'code_page(' AS s").description[0][0] == "s"

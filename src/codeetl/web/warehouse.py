@@ -23,6 +23,8 @@ from codeetl.build import paths
 from codeetl.errors import CodeEtlError
 
 MEMO_SIZE = 4096
+NOT_KEPT = ("code_page(", "read_parquet(")
+"""Queries whose answers are not kept: a page computed or read for one code (large, and rarely asked again)."""
 
 
 def _freeze(value):
@@ -72,6 +74,9 @@ class MemoConnection:
 
     def execute(self, sql: str, params=None) -> Answer:
         """The answer of `sql` with `params` (from the memo, or asked and kept)."""
+        if any(marker in sql for marker in NOT_KEPT):
+            cur = self.cursor.execute(sql, params or [])
+            return Answer(cur.description, cur.fetchall())
         key = (sql, _freeze(params))
         found = self.memo.get(key)
         if found is None:
