@@ -1,7 +1,7 @@
 """Browsing the ICD-10-CM classification (``/browse``): its chapters, a chapter's sections, a section's
 categories, in the release of a day (each category then has its code page, with its children).
 
-JSON keys: ``release`` {dataset, release, label, effective_from, effective_to, in_effect}, ``note`` (why a
+JSON keys: ``day``, ``release`` {dataset, release, label, effective_from, effective_to, in_effect}, ``note`` (why a
 release loaded from a code file only has no chapters), and ``chapters`` [{number, title, first_code,
 last_code}] or ``chapter`` {...} with ``sections`` [{id, title, first_code, last_code}] or ``section``
 {...} with ``categories`` [{code, description, is_billable}]; ``sources`` (the release's downloads, as on
@@ -33,12 +33,17 @@ def release_for(con: duckdb.DuckDBPyConnection, as_of: dt.date | None, release: 
     return pick_release(con, "icd10cm", as_of)
 
 
+def _day(rel: dict, as_of: dt.date | None, release: str | None) -> str:
+    """The day the page is for: the named release's first day, else `as_of` or today."""
+    return rel["effective_from"] if release else (as_of or dt.date.today()).isoformat()
+
+
 def chapters_page(con: duckdb.DuckDBPyConnection, as_of: dt.date | None = None, release: str | None = None) -> dict[str, Any]:
     """The chapters of the release (see the module's doc)."""
     rel = release_for(con, as_of, release)
     found = rows(con, "SELECT chapter AS number, title, first_code, last_code FROM icd10cm_chapters WHERE release = ? "
                       "ORDER BY chapter", [rel["release"]])
-    return {"release": rel, "note": None if found else NO_TABULAR, "chapters": found,
+    return {"release": rel, "note": None if found else NO_TABULAR, "chapters": found, "day": _day(rel, as_of, release),
             "sources": sources(con, [("icd10cm", rel["release"])])}
 
 
@@ -54,7 +59,7 @@ def chapter_page(con: duckdb.DuckDBPyConnection, number: str, as_of: dt.date | N
                            + (f" ({NO_TABULAR})" if not chapters_page(con, release=rel["release"])["chapters"] else ""), [])
     sections = rows(con, "SELECT section AS id, title, first_code, last_code FROM icd10cm_sections WHERE release = ? "
                          "AND chapter = ? AND parent_section IS NULL ORDER BY first_code, section", [rel["release"], int(number)])
-    return {"release": rel, "note": None, "chapter": ch[0], "sections": sections,
+    return {"release": rel, "note": None, "chapter": ch[0], "sections": sections, "day": _day(rel, as_of, release),
             "sources": sources(con, [("icd10cm", rel["release"])])}
 
 
@@ -72,5 +77,5 @@ def section_page(con: duckdb.DuckDBPyConnection, section: str, as_of: dt.date | 
                      "AND parent_section = ? ORDER BY first_code, section", [rel["release"], sid])
     cats = rows(con, "SELECT code, coalesce(description_tabular, description) AS description, is_billable FROM icd10cm_codes "
                      "WHERE release = ? AND section = ? AND depth = 1 ORDER BY seq", [rel["release"], sid])
-    return {"release": rel, "note": None, "section": sec[0], "sections": subs, "categories": cats,
+    return {"release": rel, "note": None, "section": sec[0], "sections": subs, "categories": cats, "day": _day(rel, as_of, release),
             "sources": sources(con, [("icd10cm", rel["release"])])}

@@ -7,7 +7,7 @@ as a whole word is a prefix (``postlam`` finds postlaminectomy). When the words 
 know is replaced by the nearest known word (one edit, two for words of eight letters or more, among the
 words sharing its trigrams; the most used wins) and the search is run again, saying so (``corrected``).
 
-JSON keys: ``query``, ``release`` {dataset, release, label, effective_from, effective_to, in_effect},
+JSON keys: ``query``, ``day`` (the day searched), ``release`` {dataset, release, label, effective_from, effective_to, in_effect},
 ``corrected`` (the query as searched, or null), ``results`` [{``code``, ``title``, ``is_billable``,
 ``match`` ("code", "prefix" or "text"), ``context`` (for a text match in its terms or notes: the words
 around it)}], ``sources`` (the release's downloads).
@@ -77,7 +77,8 @@ def search_page(con: duckdb.DuckDBPyConnection, q: str, as_of: dt.date | None = 
         for r in results:
             if r.get("context"):
                 r["context"] = r["context"].replace(HIT[0], "").replace(HIT[1], "")
-    return {"query": text, "release": rel, "corrected": corrected, "results": results,
+    day = rel["effective_from"] if release else (as_of or dt.date.today()).isoformat()
+    return {"query": text, "day": day, "release": rel, "corrected": corrected, "results": results,
             "sources": sources(con, [("icd10cm", rel["release"])])}
 
 
