@@ -5,6 +5,7 @@ corrects, bad input gets the CLI's one-line messages (never a traceback), and te
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -171,3 +172,39 @@ def test_the_build_ships_its_search_index_and_page_store(built):
     """Versioned with the build: both files sit in the published build's folder, next to its database."""
     current = (built / "warehouse" / "codeetl.duckdb").resolve().parent
     assert (current / "search.sqlite").is_file() and (current / "pages.sqlite").is_file()
+
+
+def test_a_newly_published_build_is_served_without_a_restart(built, tmp_path):
+    """Publish = one rename of the `current` link (as the refresh does it): the running server's next page
+    comes from the new build, and says so (X-Codeetl-Build). The builds are hard links of the test build."""
+    import os
+
+    from web_server import start_web, stop_web
+
+    source = (built / "warehouse" / "codeetl.duckdb").resolve().parent
+    wh = tmp_path / "data" / "warehouse"
+
+    def make_build(build_id: str) -> None:
+        folder = wh / "builds" / build_id
+        folder.mkdir(parents=True)
+        for name in ("codeetl.duckdb", "pages.sqlite", "search.sqlite", "COMPLETE"):
+            try:
+                os.link(source / name, folder / name)
+            except OSError as e:  # another file system: hard links impossible here
+                pytest.skip(f"cannot hard-link the test build: {e}")
+        tmp = wh / f".current.{build_id}"
+        tmp.symlink_to(Path("builds") / build_id, target_is_directory=True)
+        os.replace(tmp, wh / "current")
+
+    make_build("20260101T000000000000Z")
+    (wh / "codeetl.duckdb").symlink_to(Path("current") / "codeetl.duckdb")
+    server = start_web(tmp_path / "data", tmp_path / "web.log")
+    try:
+        status, headers, body = server.get("/api/code/M96.1?as_of=2026-05-08")
+        assert status == 200 and headers["x-codeetl-build"] == "20260101T000000000000Z"
+        make_build("20260102T000000000000Z")
+        status, headers, second = server.get("/api/code/M96.1?as_of=2026-05-08")
+        assert status == 200 and headers["x-codeetl-build"] == "20260102T000000000000Z" and second == body
+        assert server.json("/api/search?q=postlaminectomy&as_of=2026-05-08")[1]["results"][0]["code"] == "M96.1"
+    finally:
+        stop_web(server, tmp_path / "web.log")

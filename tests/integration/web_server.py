@@ -56,32 +56,42 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def web(built, tmp_path_factory):
-    """`codeetl web` serving the session's warehouse; its stderr goes to a log file shown on failure to start."""
+def start_web(data_dir: Path, log: Path) -> Web:
+    """Start `codeetl web` over `data_dir` on a free port, its output to `log`; the server once it answers."""
     port = free_port()
-    log = tmp_path_factory.mktemp("web") / "web.log"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "codeetl", "web", "--data-dir", str(built), "--port", str(port)],
+        proc = subprocess.Popen([sys.executable, "-m", "codeetl", "web", "--data-dir", str(data_dir), "--port", str(port)],
                                 cwd=REPO, stdout=out, stderr=subprocess.STDOUT, env=env)
-    server = Web(f"http://127.0.0.1:{port}", Path(built), proc)
+    server = Web(f"http://127.0.0.1:{port}", Path(data_dir), proc)
     deadline = time.monotonic() + 120
     while True:
         try:
             if server.get("/releases")[0] == 200:
-                break
+                return server
         except OSError:
             pass
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
             pytest.fail(f"codeetl web did not start: {log.read_text(errors='replace')[-2000:]}")
         time.sleep(0.3)
-    yield server
-    proc.send_signal(signal.SIGTERM)
+
+
+def stop_web(server: Web, log: Path) -> None:
+    """SIGTERM (then SIGKILL after 20 s); the log must hold no traceback."""
+    server.process.send_signal(signal.SIGTERM)
     try:
-        proc.wait(timeout=20)
+        server.process.wait(timeout=20)
     except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+        server.process.kill()
+        server.process.wait()
     assert b"Traceback" not in log.read_bytes(), log.read_text(errors="replace")[-3000:]
+
+
+@pytest.fixture(scope="module")
+def web(built, tmp_path_factory):
+    """`codeetl web` serving the session's warehouse; its output goes to a log shown on failure to start."""
+    log = tmp_path_factory.mktemp("web") / "web.log"
+    server = start_web(built, log)
+    yield server
+    stop_web(server, log)

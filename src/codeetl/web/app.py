@@ -36,6 +36,7 @@ THREADS = 6
 SQLite reads of about a millisecond on a 2-core machine: a few threads keep each one's SQLite page cache and
 DuckDB cursor warm and contend less for the GIL (measured: bench/bench_web.py)."""
 log = logging.getLogger("codeetl.web")
+BUILD_HEADER = "X-Codeetl-Build"  # the id of the published build a page was read from
 
 
 class BadRequest(CodeEtlError):
@@ -143,15 +144,19 @@ def error_response(request: Request, status: int, message: str, suggestions: lis
 
 
 def answer(request: Request, make: Callable, render: Callable[[object], Response]) -> Response:
-    """Run ``make(snapshot)`` and ``render(page)``, turning the pages' errors into error answers."""
+    """Run ``make(snapshot)`` and ``render(page)``, turning the pages' errors into error answers; the answer
+    names the build it comes from (header :data:`BUILD_HEADER`)."""
     wh: Warehouse = request.app.state.warehouse
     try:
-        page = make(wh.snapshot())
+        snapshot = wh.snapshot()
+        page = make(snapshot)
     except fhir.FhirError as e:
         return JSONResponse(fhir.outcome(e.code, str(e)), e.status, media_type=fhir.MEDIA_TYPE)
     except (CodeEtlError, duckdb.Error, ValueError) as e:
         return error_response(request, status_of(e), message_of(e, wh.data_dir), getattr(e, "suggestions", None))
-    return render(page)
+    response = render(page)
+    response.headers[BUILD_HEADER] = snapshot.build_id
+    return response
 
 
 def json_answer(page, status: bool = False) -> Response:
