@@ -212,7 +212,7 @@ def test_a_zip_that_does_not_match_its_published_pin_fails_and_replaces_nothing(
 
 def test_releases_json_carries_the_catalog_verified_flag(built):
     doc = json.loads(run_cli(["releases", "--json", "--data-dir", str(built)]).stdout)
-    flags = {(r["dataset"], r["release"], d["url"]): d["verified"] for r in doc for d in r["downloads"]}
+    flags = {(r["dataset"], r["release"], d["url"]): d["verified"] for r in doc["releases"] for d in r["downloads"]}
     catalog = {(ds.dataset, r.release, f.url): f.verified for ds in load_catalog().values() for r in ds.releases
                for f in r.files}
     assert flags and all(flags[k] is catalog[k] for k in flags)

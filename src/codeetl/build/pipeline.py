@@ -277,6 +277,9 @@ def build_warehouse(parse_dirs: list[str | Path], catalog: dict[str, Dataset], w
             counts = table_counts(con)
             con.execute("CHECKPOINT")  # the loaded tables to disk: the export's memory is the page queries'
             export_all(con, bdir / "parquet", say, wroot / CODE_PAGE_CACHE, inputs)
+            from codeetl.build.serving import write_serving_files  # `codeetl web`'s page store and search index
+
+            write_serving_files(con, bdir, say)
             con.execute("CHECKPOINT")
         finally:
             con.close()

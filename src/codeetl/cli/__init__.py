@@ -7,6 +7,7 @@ clear message with a non-zero exit code, never as a traceback. Each module regis
 
 from codeetl.cli.app import app
 from codeetl.cli import diff, info, ops, pages, refresh, validate  # noqa: F401  (registers the commands)
+from codeetl.cli import web  # noqa: F401  (codeetl web, issue 18)
 from codeetl.check.command import check as _check  # issue 11: codeetl check PAGE
 
 app.command(name="check")(_check)

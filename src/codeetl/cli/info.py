@@ -17,16 +17,19 @@ from codeetl.cli.app import DataDir, _connect, _fail, app, err, out
 def releases(
     data_dir: DataDir = Path("data"),
     unverified: Annotated[bool, typer.Option("--unverified", help="List the catalog's downloads whose URL no independent public source uses (verified = false), with what is known; needs no warehouse.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON: the loaded releases with each download's url, sha256, source and catalog `verified` flag (or, with --unverified, the unverified catalog downloads).")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (pages/releases.py, the web's /api/releases): every loaded release, in effect today or not, with each download's url, sha256, source, files and the catalog's `verified` flag (or, with --unverified, the unverified catalog downloads).")] = False,
 ) -> None:
     """List the releases loaded into the warehouse, with the sha256 of each download and where it came from, and
     whether any release in effect today is missing (as `codeetl status` says); or, with --unverified, the
     catalog's downloads whose URL is unverified."""
     if unverified:
         return _unverified(as_json)
-    if as_json:
-        return _releases_json(data_dir)
     con = _connect(data_dir)
+    if as_json:
+        from codeetl.pages.releases import releases_page
+
+        sys.stdout.write(json.dumps(releases_page(con), indent=2, default=str) + "\n")
+        return
     t = Table(title="Releases loaded (one row per release; one sha256 per download)")
     for c in ("dataset", "release", "label", "effective", "sha256", "fetched from"):
         t.add_column(c)
@@ -68,21 +71,6 @@ def _unverified(as_json: bool) -> None:
     for f in rows:
         out.print(f"{f['dataset']} {f['release']}  {f['url']}", soft_wrap=True, highlight=False, markup=False)
         out.print(f"    {f['note']}", soft_wrap=True, highlight=False, markup=False)
-
-
-def _releases_json(data_dir: Path) -> None:
-    """The loaded releases as JSON: one object per release, its downloads with sha256, source and the catalog's
-    `verified` flag (null for a URL the catalog no longer lists)."""
-    con = _connect(data_dir)
-    known = _catalog_files()
-    rows = con.execute("""
-        SELECT dataset, release, label, effective_from, effective_to,
-               list({'url': source_url, 'sha256': sha256, 'fetched_from': fetched_from} ORDER BY source_url)
-        FROM releases GROUP BY ALL ORDER BY dataset, effective_from""").fetchall()
-    con.close()
-    doc = [{"dataset": r[0], "release": r[1], "label": r[2], "effective_from": r[3], "effective_to": r[4],
-            "downloads": [{**d, "verified": known.get(d["url"], {}).get("verified")} for d in r[5]]} for r in rows]
-    sys.stdout.write(json.dumps(doc, indent=2, default=str) + "\n")
 
 
 @app.command()

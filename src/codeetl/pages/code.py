@@ -37,6 +37,7 @@ from codeetl.errors import CodeEtlError
 from codeetl.pages.common import CodeNotFound, MalformedCode, built_at, page_json, rows as _rows, sources
 from codeetl.pages.drg import _ipps_used
 from codeetl.pages.resolver import resolve
+from codeetl.pages.store import stored_page
 
 NOTE_LABELS = {
     "inclusionTerm": "Inclusion terms",
@@ -94,9 +95,15 @@ def code_page_rows(con: duckdb.DuckDBPyConnection, release: str, day: dt.date | 
 def exported_page_row(con: duckdb.DuckDBPyConnection, release: str, day: dt.date | None, code: str) -> dict | None:
     """The code page of `code` read from the warehouse's ``code_page`` parquet export of `release`, when the
     page for `day` is the exported one (SQL ``page_is_exported``: same releases, nothing else dated), with
-    its ``day`` set; None when it is not, or when the build has no export file (then compute it in SQL)."""
+    its ``day`` set; None when it is not, or when the build has no export file (then compute it in SQL). The
+    row comes from the build's page store (:mod:`codeetl.pages.store`) when it has one."""
     if not con.execute("SELECT page_is_exported(?::VARCHAR, ?::DATE)", [release, day]).fetchone()[0]:
         return None
+    stored = stored_page(con, release, code)  # the same row from the build's page store, in a millisecond
+    if stored is not False:
+        if stored is not None:
+            stored["day"] = con.execute("SELECT page_day(?::VARCHAR, ?::DATE)", [release, day]).fetchone()[0].isoformat()
+        return stored
     db = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()[0]
     path = Path(db or ".").parent / "parquet" / "code_page" / f"icd10cm_release={release}" / "code_page.parquet"
     if not db or not path.is_file():  # an in-memory database, or a build without its export

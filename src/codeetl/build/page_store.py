@@ -1,0 +1,112 @@
+"""The page store: the exported code pages in a SQLite file beside the warehouse, for reads in a millisecond.
+
+A ``code_page`` parquet file is made for analysts: sorted, compressed, one row group per 2,048 codes. Reading
+one page from it decodes its whole row group (about 20 MB of nested note text): 20 ms on a quiet machine, far
+too slow for a web server answering hundreds of pages a second. The page store holds the same rows,
+value by value: every column value of every exported page, written once as JSON (DuckDB's ``to_json``,
+decimals as exact strings, as :func:`codeetl.pages.common.page_json` gives them) and shared by every page and
+release that has it (the 1.9 million inherited note entries of a Tabular release come from 14,000 distinct
+note lists; most values are equal across releases). A page is its release, its code and one value id per
+column; reading it is two indexed SQLite lookups. :func:`codeetl.pages.code.code_page` reads it when the
+build has one (a test checks every column equals the SQL page). Written into the build folder as
+``pages.sqlite`` (:data:`PAGE_STORE`) by :func:`write_page_store`; SQLite is Python's own, nothing to install.
+
+Values longer than :data:`COMPRESS_FROM` bytes are stored zlib-compressed (level 1: the store is written
+in seconds; compressed note lists are about a fifth of their size).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import zlib
+from pathlib import Path
+from typing import Callable
+
+import duckdb
+
+from codeetl.build.named_sql import named_statements
+
+PAGE_STORE = "pages.sqlite"
+COMPRESS_FROM = 200
+FORMAT = "1"
+_BATCH = 20_000
+
+
+def json_type(duckdb_type: str) -> str:
+    """A DuckDB column type with every DECIMAL (at any depth) made VARCHAR, so that ``to_json`` writes a
+    decimal as its exact string ("1.6761", "95.19") the way the pages do, never as a JSON number."""
+    return re.sub(r"DECIMAL\(\d+,\s*\d+\)", "VARCHAR", duckdb_type)
+
+
+def write_page_store(con: duckdb.DuckDBPyConnection, export_dir: Path, target: Path,
+                     notify: Callable[[str], None] | None = None) -> int:
+    """Write the page store `target` from the ``code_page`` export in `export_dir` (one
+    ``icd10cm_release=<id>/code_page.parquet`` per release); returns the number of pages. The file is written
+    beside `target` and renamed into place when complete."""
+    files = sorted(str(p) for p in Path(export_dir).glob("icd10cm_release=*/code_page.parquet"))
+    tmp = target.with_name(f".{target.name}.part")
+    tmp.unlink(missing_ok=True)
+    if not files:
+        return 0
+    listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+    con.execute(f"CREATE OR REPLACE TEMP VIEW ps_pages AS SELECT * FROM read_parquet([{listed}], hive_partitioning = true)")
+    columns = [(n, t) for n, t, *_ in con.execute("DESCRIBE ps_pages").fetchall() if n != "icd10cm_release"]
+    db = sqlite3.connect(tmp)
+    try:
+        db.executescript(named_statements("serving/pages.sql")["schema"])
+        offset = 0
+        for i, (name, typ) in enumerate(columns):
+            offset += _write_values(con, db, i, name, typ, offset)
+        pages = _write_pages(con, db, len(columns))
+        db.executemany("INSERT INTO meta VALUES (?, ?)", [("format", FORMAT), ("columns", json.dumps([n for n, _ in columns]))])
+        db.commit()
+    finally:
+        db.close()
+        con.execute("DROP VIEW IF EXISTS ps_pages")
+    tmp.replace(target)
+    if notify:
+        notify(f"build: page store {target.name}: {pages:,} pages, {offset:,} distinct values")
+    return pages
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _write_values(con: duckdb.DuckDBPyConnection, db: sqlite3.Connection, i: int, name: str, typ: str, offset: int) -> int:
+    """The distinct values of column `name` (with ids from `offset` + 1) into TEMP table ``ps_v<i>`` and, as
+    JSON, into the store's ``value`` table; returns how many."""
+    jt = json_type(typ)
+    as_json = f"coalesce(to_json({'v' if jt == typ else f'CAST(v AS {jt})'}), 'null')"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE ps_v{i} AS SELECT v, {offset} + row_number() OVER () AS id "
+                f"FROM (SELECT DISTINCT {_ident(name)} AS v FROM ps_pages)")
+    cur = con.execute(f"SELECT id, {as_json} FROM ps_v{i}")
+    n = 0
+    while batch := cur.fetchmany(_BATCH):
+        db.executemany("INSERT INTO value VALUES (?, ?, ?)", [_encode(vid, text) for vid, text in batch])
+        n += len(batch)
+    return n
+
+
+def _encode(vid: int, text: str) -> tuple[int, int, bytes | str]:
+    """A value row: (id, compressed?, body) — zlib at level 1 from :data:`COMPRESS_FROM` bytes on."""
+    raw = text.encode("utf-8")
+    return (vid, 1, zlib.compress(raw, 1)) if len(raw) >= COMPRESS_FROM else (vid, 0, text)
+
+
+def _write_pages(con: duckdb.DuckDBPyConnection, db: sqlite3.Connection, ncols: int) -> int:
+    """One row per exported page: release, code and its value ids in column order (each column joined to its
+    values by exact equality of the nested value; NULL is not [] ); returns how many."""
+    cols = [r[0] for r in con.execute("DESCRIBE ps_pages").fetchall() if r[0] != "icd10cm_release"]
+    joins = " ".join(f"JOIN ps_v{i} ON ps_v{i}.v IS NOT DISTINCT FROM p.{_ident(c)}" for i, c in enumerate(cols))
+    ids = " || ',' || ".join(f"ps_v{i}.id" for i in range(ncols))
+    cur = con.execute(f"SELECT p.icd10cm_release, p.code, {ids} FROM ps_pages p {joins}")
+    n = 0
+    while batch := cur.fetchmany(_BATCH):
+        db.executemany("INSERT INTO page VALUES (?, ?, ?)", batch)
+        n += len(batch)
+    for i in range(ncols):
+        con.execute(f"DROP TABLE ps_v{i}")
+    return n

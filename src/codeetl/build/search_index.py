@@ -1,0 +1,61 @@
+"""The search index: every code of every ICD-10-CM release, searchable by code, title, inclusion terms and
+notes, as a SQLite FTS5 file in the build folder (``search.sqlite``, :data:`SEARCH_INDEX`).
+
+Why SQLite FTS5: it is in Python's standard library (nothing to install, offline included), stems English
+words (``porter``), folds accents (``remove_diacritics``), indexes prefixes for search-as-you-type, returns
+matches in document order (the ids are given in order of title length, so a search reads only its first
+matches: milliseconds for words in tens of thousands of titles, where BM25 ranking of all of them took
+30-100 ms), and its trigram tokenizer finds the known words nearest to a misspelt one. DuckDB's own
+``fts`` extension cannot be installed offline for DuckDB 2.x. The index is written by the build, from the
+warehouse it belongs to, and published with it (versioned with the build, like the parquet export).
+The statements are ``sql/serving/search.sql``; :mod:`codeetl.pages.search` reads the index.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Callable
+
+import duckdb
+
+from codeetl.build.named_sql import named_statements
+
+SEARCH_INDEX = "search.sqlite"
+FORMAT = "1"
+_BATCH = 20_000
+
+
+def write_search_index(con: duckdb.DuckDBPyConnection, target: Path, notify: Callable[[str], None] | None = None) -> int:
+    """Write the search index `target` from the warehouse `con` (written beside it, renamed into place when
+    complete); returns the number of distinct documents."""
+    sql = named_statements("serving/search.sql")
+    tmp = target.with_name(f".{target.name}.part")
+    tmp.unlink(missing_ok=True)
+    con.execute(sql["documents"])
+    db = sqlite3.connect(tmp)
+    try:
+        db.executescript(sql["schema"])
+        docs = _copy(con, db, sql["doc_rows"], "INSERT INTO doc VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+        _copy(con, db, sql["release_rows"], "INSERT INTO release_code VALUES (?, ?, ?)")
+        words = _copy(con, db, sql["words"], "INSERT INTO word (word, n) VALUES (?, ?)")
+        db.executescript(sql["finish"])
+        db.execute("INSERT INTO meta VALUES ('format', ?)", [FORMAT])
+        db.commit()
+    finally:
+        db.close()
+        con.execute(sql["cleanup"])
+    tmp.replace(target)
+    if notify:
+        notify(f"build: search index {target.name}: {docs:,} documents, {words:,} words")
+    return docs
+
+
+def _copy(con: duckdb.DuckDBPyConnection, db: sqlite3.Connection, query: str, insert: str) -> int:
+    """Rows of the DuckDB `query` into SQLite with `insert`, in batches; returns how many."""
+    cur = con.execute(query)
+    n = 0
+    while batch := cur.fetchmany(_BATCH):
+        db.executemany(insert, batch)
+        n += len(batch)
+    return n
