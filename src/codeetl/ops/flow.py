@@ -32,6 +32,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from codeetl.build import changes, pipeline
 from codeetl.build import ledger
+from codeetl.sources import interrupt
 from codeetl.sources.catalog import load_catalog
 from codeetl.build.links import default_link_dirs
 from codeetl.sources.fetch import FetchedRelease, Progress, Transport
@@ -127,7 +128,9 @@ def refresh(root: str = "data", mirror: str | None = None, datasets: list[str] |
     summary is also a markdown artifact of the flow run.
     """
     selected = pipeline.select_releases(load_catalog(), datasets, releases)
-    with pipeline.refresh_lock(root, reentrant=True) as notes, \
+    # A stop (SIGTERM: Prefect's runner cancelling the run, or the CLI's worker told to stop) also ends the
+    # download threads, which Prefect waits for before the flow can unwind.
+    with interrupt.stop_on_signals(), pipeline.refresh_lock(root, reentrant=True) as notes, \
             ledger.recording(root, datasets, trigger, run_id=_flow_run_id()) as run:
         for note in notes:
             _notify(note, warning=True)
