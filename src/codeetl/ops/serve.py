@@ -240,7 +240,7 @@ class Watch:
         """The server exited, or has not answered three checks in a row."""
         proc = self.server.proc
         if proc is not None and proc.poll() is not None:
-            return f"the Prefect server serve started (pid {proc.pid}) exited with status {proc.returncode} (its log: {self.server.log})"
+            return _server_gone(self.server)
         self._failed_checks = 0 if _answers(self.server.api) else self._failed_checks + 1
         if self._failed_checks >= 3:
             return f"the Prefect server at {self.server.api} has not answered for {3 * WATCH_SECONDS:.0f} s"
@@ -357,8 +357,9 @@ def serve(root: Path, mirror: str | None, run_now: list[str], say: Callable[[str
     from codeetl.sources.interrupt import stop_on_signals
 
     with stop_on_signals():  # a stop during the start (up to 300 s): the server serve started goes too
+        _sigint_as_sigterm()
         server = ensure_server(root / "prefect-server.log", say, port=port)
-        watch = None
+        watch, failure = None, None
         try:
             (announce or say)(f"Prefect API: {server.api}")
             from prefect import serve as prefect_serve
@@ -369,12 +370,40 @@ def serve(root: Path, mirror: str | None, run_now: list[str], say: Callable[[str
             if run_now:
                 run_soon(run_now, say)
             prefect_serve(*deps, limit=1, print_starting_message=False)
+        except Exception as e:  # noqa: BLE001 - Prefect's client fails this way when the server goes away
+            failure = e
         finally:
             if watch:
                 watch.stop()
             stop_server(server)
-    if watch and watch.error:
-        raise OrchestratorError(f"{watch.error}; serve stopped")
+    problem = (watch.error if watch else None) or (_server_gone(server) if failure else None)
+    if problem or failure:
+        detail = problem or f"Prefect's serve failed ({type(failure).__name__}: {str(failure).splitlines()[0] if str(failure) else ''})"
+        raise OrchestratorError(f"{detail}; serve stopped")
+
+
+def _server_gone(server: Server) -> str | None:
+    """Why the server is not there any more (it exited, or does not answer), or None when it answers."""
+    proc = server.proc
+    if proc is not None and proc.poll() is not None:
+        return f"the Prefect server serve started (pid {proc.pid}) exited with status {proc.returncode} (its log: {server.log})"
+    return None if _answers(server.api) else f"the Prefect server at {server.api} does not answer"
+
+
+def _sigint_as_sigterm() -> None:
+    """Make Ctrl-C (SIGINT) stop serve as SIGTERM does, once: once Prefect's runner runs, SIGTERM is its graceful
+    stop (runs in progress are cancelled and unwind), while a KeyboardInterrupt tears it down and kills them
+    with what they half-wrote. Returns None."""
+    fired: list[int] = []
+
+    def handler(signum: int, frame) -> None:
+        """Pass the first SIGINT on as SIGTERM to this process; ignore later ones."""
+        if not fired:
+            fired.append(signum)
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        signal.signal(signal.SIGINT, handler)
 
 
 def _schedules(deps: list, say: Callable[[str], None]) -> dict[str, tuple[str, str]]:
