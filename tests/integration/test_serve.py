@@ -130,9 +130,11 @@ def test_serve_schedules_every_calendar_runs_a_deployment_and_stops_clean_on_sig
     s.assert_stopped_clean(0)
 
 
-def test_sigint_to_serve_while_a_run_downloads_stops_the_run_and_everything(start, tmp_path):
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 0), (signal.SIGKILL, -signal.SIGKILL)], ids=["SIGINT", "SIGKILL"])
+def test_a_signal_to_serve_while_a_run_downloads_stops_the_run_and_everything(start, tmp_path, sig, code):
     """Ctrl-C with a run in progress: Prefect's runner cancels it, the refresh stops its download thread and
-    removes what it half-wrote; serve stops its server and exits 0."""
+    removes what it half-wrote; serve stops its server and exits 0. ``kill -9`` of serve: the kernel signals
+    the server and the run's process (PR_SET_PDEATHSIG), which unwind and end the same way."""
     from codeetl.build import ledger
 
     stages = tmp_path / "stages.txt"
@@ -140,8 +142,8 @@ def test_sigint_to_serve_while_a_run_downloads_stops_the_run_and_everything(star
     s.wait_for_api()
     wait_for(lambda: stages.exists() and "fetch" in stages.read_text().split(), 600, "the run reaching its first download")
     assert list(s.root.rglob("*.part"))
-    s.proc.send_signal(signal.SIGINT)
-    s.assert_stopped_clean(0)
+    s.proc.send_signal(sig)
+    s.assert_stopped_clean(code)
     assert fk.leftovers(s.root) == []
     assert "running" not in [r["status"] for r in ledger.read_runs(s.root)]
 

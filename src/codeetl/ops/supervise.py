@@ -92,6 +92,12 @@ def exit_now(code: int) -> None:
         os._exit(code)
 
 
+def set_parent_death_signal(sig: int) -> bool:
+    """Ask the kernel to send this process `sig` when its parent dies (Linux ``PR_SET_PDEATHSIG``); returns
+    False where that is not available."""
+    return sys.platform.startswith("linux") and _prctl(_PR_SET_PDEATHSIG, sig)
+
+
 def run_supervised(argv: list[str], root: Path, report: Callable[[str], None]) -> int | None:
     """Run ``python -m codeetl <argv>`` as the worker (refreshing the data folder `root`) and wait; returns its
     exit status: its own, 128 + the signal when this process was told to stop, 1 when it died (`report` gets
@@ -174,9 +180,21 @@ def worker(root: Path):
     the hard way (:func:`_hard_stop`) :data:`GRACE` seconds after the supervisor dies."""
     with stop_on_signals():
         if is_supervised_worker():
-            threading.Thread(target=_watch_parent, args=(int(os.environ[SUPERVISOR_ENV]), root), daemon=True,
-                             name="codeetl-parent-watch").start()
+            _start_parent_watch(int(os.environ[SUPERVISOR_ENV]), root)
         yield
+
+
+def die_with_parent_now(root: Path) -> None:
+    """For a refresh of `root` in a process whose parent may die (a run started by serve's runner): the kernel
+    sends SIGTERM when the parent dies, even by ``kill -9``, and the watchdog of :func:`worker` ends the
+    process GRACE seconds later. Linux only; elsewhere nothing. Returns None."""
+    parent = os.getppid()
+    if parent > 1 and set_parent_death_signal(signal.SIGTERM):
+        _start_parent_watch(parent, root)
+
+
+def _start_parent_watch(parent: int, root: Path) -> None:
+    threading.Thread(target=_watch_parent, args=(parent, root), daemon=True, name="codeetl-parent-watch").start()
 
 
 def _watch_parent(parent: int, root: Path) -> None:
@@ -192,9 +210,10 @@ def _watch_parent(parent: int, root: Path) -> None:
 
 
 def _hard_stop(root: Path) -> None:
-    """The supervisor is gone and the worker did not unwind in time: kill every process below this one,
-    remove what the refresh left half-written and its lock (this process holds it), mark the run interrupted,
-    and exit 143 at once (threads still running cannot finish anything). Does not return."""
+    """The parent is gone and this process did not end in time: kill every process below this one; if it still
+    holds the refresh lock (it did not unwind), remove what the refresh left half-written and the lock, and
+    mark the run interrupted; exit 143 at once (threads still running cannot finish anything). Does not
+    return."""
     try:
         below = descendants(os.getpid())
         for pid in below:
@@ -206,9 +225,10 @@ def _hard_stop(root: Path) -> None:
             _signal(pid, signal.SIGKILL)
         from codeetl.build import ledger, pipeline
 
-        pipeline.cleanup_leftovers(root)
-        ledger.mark_interrupted(root)
-        (Path(root) / pipeline.LOCK_NAME).unlink(missing_ok=True)
+        if pipeline.holds_lock(root):  # else it unwound (or never started): the folder is not ours to clean
+            pipeline.cleanup_leftovers(root)
+            ledger.mark_interrupted(root)
+            (Path(root) / pipeline.LOCK_NAME).unlink(missing_ok=True)
     finally:
         os._exit(143)
 
