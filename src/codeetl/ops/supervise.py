@@ -105,8 +105,9 @@ def run_supervised(argv: list[str], root: Path, report: Callable[[str], None]) -
     already, or the platform has no prctl."""
     if is_worker() or not sys.platform.startswith("linux") or not _prctl(_PR_SET_CHILD_SUBREAPER, 1):
         return None
-    child = subprocess.Popen([sys.executable, "-m", "codeetl", *argv], env={**os.environ, WORKER_ENV: "1", SUPERVISOR_ENV: str(os.getpid())},
-                             preexec_fn=die_with_parent())
+    published = _published(root)
+    env = {**os.environ, WORKER_ENV: "1", SUPERVISOR_ENV: str(os.getpid())}
+    child = subprocess.Popen([sys.executable, "-m", "codeetl", *argv], env=env, preexec_fn=die_with_parent())
     got: list[int] = []
 
     def forward(signum: int, frame) -> None:
@@ -128,9 +129,18 @@ def run_supervised(argv: list[str], root: Path, report: Callable[[str], None]) -
     if got:
         return 128 + got[0] if code < 0 else code
     if code < 0:
-        report(_death_line(child.pid, -code, _clean_after(root)))
+        cleaned = _clean_after(root)
+        report(_death_line(child.pid, -code, cleaned, published != _published(root)))
         return 1
     return code
+
+
+def _published(root: Path) -> str | None:
+    """The build `root` publishes now (the target of ``warehouse/current``), or None."""
+    try:
+        return os.readlink(Path(root) / "warehouse" / "current")
+    except OSError:
+        return None
 
 
 def _wait(child: subprocess.Popen, got: list[int]) -> int:
@@ -147,15 +157,20 @@ def _wait(child: subprocess.Popen, got: list[int]) -> int:
             _signal(child.pid, signal.SIGKILL)
 
 
-def _death_line(pid: int, sig: int, cleaned: list[str]) -> str:
-    """One line: how the worker died, that nothing was published, what to do."""
-    name = signal.Signals(sig).name if sig in signal.Signals.__members__.values() else f"signal {sig}"
+def _death_line(pid: int, sig: int, cleaned: list[str], published: bool) -> str:
+    """One line: how the worker died, what became of the warehouse, what to do."""
+    try:
+        name = signal.Signals(sig).name
+    except ValueError:
+        name = f"signal {sig}"
     why = ("the kernel's out-of-memory killer does this (see `dmesg`), as does `kill -9`; if it was memory, give "
            "the refresh more (a cold build needs about 1 GB)" if sig == signal.SIGKILL else
            "this is a crash: please report it with the command line")
-    tidy = "; its half-written files were removed" if cleaned else ""
-    return (f"the refresh worker (pid {pid}) was killed by {name} before it finished: nothing was published and "
-            f"the previous warehouse (if any) is unchanged{tidy}. {why[0].upper()}{why[1:]}; then run the refresh again.")
+    state = ("it had published its new warehouse (`codeetl status` shows it)" if published else
+             "nothing was published and the previous warehouse (if any) is unchanged")
+    tidy = "; its half-written files were removed" if any(n.startswith("removed") for n in cleaned) else ""
+    return (f"the refresh worker (pid {pid}) was killed by {name} before it finished: {state}{tidy}. "
+            f"{why[0].upper()}{why[1:]}; then run the refresh again.")
 
 
 def _clean_after(root: Path) -> list[str]:
