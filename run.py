@@ -6,8 +6,10 @@
 
 It finds uv (https://docs.astral.sh/uv/) — on PATH, or importable in this Python — or installs it: with
 pip into this Python, or, where pip refuses (an "externally managed" system Python), into a private
-virtual environment `.tools/` beside this file. Then it runs `uv run --locked ...`, which creates
-`.venv` from uv.lock (exact, locked versions) and runs the command in it. Standard library only.
+virtual environment `.tools/` beside this file. Then it brings `.venv` to uv.lock (`uv sync --locked`,
+exact, locked versions; what `uv run --locked` does first) and replaces itself with the command in it
+(exec): the process you started is the command, so a signal sent to it (Ctrl-C, `kill`, systemd's stop)
+reaches the command itself and nothing is left running. Standard library only.
 """
 
 from __future__ import annotations
@@ -57,25 +59,41 @@ def main(argv: list[str]) -> int:
         return 0
     command = ["pytest", *argv[1:]] if argv[0] == "test" else ["codeetl", *argv]
     uv = find_uv()
-    compile_bytecode_once(uv)
-    return subprocess.run([*uv, "run", "--locked", *command], cwd=HERE).returncode
+    venv = sync(uv)
+    if venv is None:
+        return 1
+    if os.name != "posix":  # no exec that replaces the process: uv runs the command and passes signals on
+        return subprocess.run([*uv, "run", "--locked", *command], cwd=HERE).returncode
+    bin_dir = venv / "bin"
+    env = {**os.environ, "VIRTUAL_ENV": str(venv), "PATH": os.pathsep.join([str(bin_dir), os.environ.get("PATH", "")])}
+    env.pop("PYTHONHOME", None)
+    os.chdir(HERE)
+    os.execve(bin_dir / command[0], command, env)  # does not return
 
 
-def compile_bytecode_once(uv: list[str]) -> None:
-    """Create .venv from uv.lock with the packages' bytecode written, once per lock file. Where
-    PYTHONDONTWRITEBYTECODE is set (as on the build machine) Python would otherwise compile typer, pydantic,
-    rich and duckdb from source on every command: 0.3 s of a 0.7 s `codeetl code`. (uv's compile-bytecode
-    setting would redo it on every `uv run`.)"""
-    venv_dir = Path(os.environ.get("UV_PROJECT_ENVIRONMENT") or HERE / ".venv")
-    marker = (venv_dir if venv_dir.is_absolute() else HERE / venv_dir) / ".run-py-bytecode"
+def sync(uv: list[str]) -> Path | None:
+    """Bring the project environment to uv.lock (``uv sync --locked``, as ``uv run --locked`` does) and return
+    its folder (None when uv failed; it said why). Once per lock file the sync also writes the packages'
+    bytecode (``--compile-bytecode``): where PYTHONDONTWRITEBYTECODE is set (as on the build machine) Python
+    would otherwise compile typer, pydantic, rich and duckdb from source on every command, 0.3 s of a 0.7 s
+    `codeetl code` (uv's compile-bytecode setting would redo it on every sync)."""
+    venv = Path(os.environ.get("UV_PROJECT_ENVIRONMENT") or HERE / ".venv")
+    venv = venv if venv.is_absolute() else HERE / venv
+    marker = venv / ".run-py-bytecode"
     try:
         stamp = hash_bytes((HERE / "uv.lock").read_bytes())
-        if marker.is_file() and marker.read_text() == stamp:
-            return
-        if subprocess.run([*uv, "sync", "--locked", "--compile-bytecode", "--quiet"], cwd=HERE).returncode == 0:
+        fresh = marker.is_file() and marker.read_text() == stamp
+    except OSError:  # no lock file: uv says so below
+        stamp, fresh = None, True
+    extra = [] if fresh else ["--compile-bytecode"]
+    if subprocess.run([*uv, "sync", "--locked", "--inexact", "--quiet", *extra], cwd=HERE).returncode != 0:
+        return None
+    if not fresh and stamp:
+        try:
             marker.write_text(stamp)
-    except OSError:  # no lock file or an unwritable environment: `uv run` below still works, only slower
-        return
+        except OSError:  # an unwritable environment: the commands still run, only slower
+            pass
+    return venv
 
 
 def hash_bytes(data: bytes) -> str:

@@ -132,6 +132,14 @@ def recording(root: str | Path, datasets: list[str] | None = None, trigger: str 
         _ACTIVE.pop(key, None)
 
 
+def mark_interrupted(root: str | Path) -> None:
+    """Mark the runs of `root` still ``running`` ``interrupted`` (their process was killed), at once rather
+    than at the next run; call it holding the refresh lock. Returns None."""
+    runs = _readable_runs(Path(root))
+    if any(r["status"] == "running" for r in runs):
+        _write(root, [{**r, "status": "interrupted"} if r["status"] == "running" else r for r in runs])
+
+
 def _finish(run: Run, outcome: dict) -> None:
     """Replace the run's ``running`` row with its outcome."""
     changes = outcome.get("changes")
@@ -150,6 +158,6 @@ def _current_build(root: Path) -> str | None:
 def _one_line(e: BaseException) -> str:
     """An exception as one line of at most 500 characters."""
     text = " ".join(str(e).split()) or e.__class__.__name__
-    if e.__class__.__name__ in ("KeyboardInterrupt", "Terminated"):
+    if e.__class__.__name__ in ("KeyboardInterrupt", "Terminated", "TerminationSignal"):
         text = "interrupted"
     return text[:500]

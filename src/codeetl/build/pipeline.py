@@ -567,6 +567,11 @@ def refresh_lock(root: str | Path, reentrant: bool = False):
         os.close(fd)
 
 
+def holds_lock(root: str | Path) -> bool:
+    """True while this process holds the refresh lock of `root` (:func:`refresh_lock`)."""
+    return str(Path(root).resolve()) in _HELD
+
+
 def _acquire(path: Path, root: Path) -> int:
     """Open and lock the lock file; returns its descriptor. WarehouseError naming the holder if it is held."""
     while True:

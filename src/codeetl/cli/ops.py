@@ -96,7 +96,9 @@ def serve(
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port of the local Prefect server to use or start when PREFECT_API_URL is not set.")] = 4200,
 ) -> None:
     """Run the scheduled refresh on this machine: one Prefect deployment per dataset on its publication calendar
-    (and refresh-all, by hand), served until Ctrl-C. Starts a Prefect server when none answers.
+    (and refresh-all, by hand), served until stopped (Ctrl-C, SIGTERM: exit 0). Starts a Prefect server when
+    none answers, and stops it again. Prints `Prefect API: <url>` on a line of its own (for PREFECT_API_URL).
+    Exits 1, saying why, when the server dies or logs an error, or its scheduler does not create the runs.
 
     List them with `prefect deployment ls` (schedules: `prefect deployment ls -o json`, or
     `prefect deployment schedule ls codeetl-refresh/refresh-icd10cm`), their runs with `prefect flow-run ls`.
@@ -109,15 +111,21 @@ def serve(
     orchestrator.configure_prefect_env(quiet=False)  # serve shows Prefect's own log of each run
     from codeetl.errors import CodeEtlError
     from codeetl.ops.serve import serve as run_serve
+    from codeetl.sources.interrupt import Terminated
 
     def say(message: str) -> None:
         err.print(f"[dim]·[/] {escape(message)}", highlight=False)
 
+    def announce(line: str) -> None:
+        sys.stdout.write(line + "\n")  # plain, on a line of its own: scripts read it
+        sys.stdout.flush()
+
     data_dir.mkdir(parents=True, exist_ok=True)
     try:
         run_serve(data_dir, str(Path(mirror).resolve()) if mirror and Path(mirror).is_dir() else mirror,
-                  [f"refresh-{n}" for n in names], say, port=port)
+                  [f"refresh-{n}" for n in names], say, port=port, announce=announce)
     except CodeEtlError as e:
         _fail(str(e))
-    except KeyboardInterrupt:
-        err.print("stopped")
+    except (KeyboardInterrupt, Terminated):
+        pass
+    err.print("stopped")

@@ -58,14 +58,27 @@ def refresh(
     argv = ["refresh", "--data-dir", str(data_dir)] + (["--mirror", mirror] if mirror else [])
     argv += [a for d in dataset or [] for a in ("--dataset", d)] + [a for r in release or [] for a in ("--release", r)]
     argv += (["--timeout", str(timeout)] if timeout else []) + (["--retries", str(retries)] if retries is not None else [])
-    code = supervise.run_supervised(argv + (["--json"] if as_json else []))
-    if code is not None:  # the worker did the refresh and said everything
+    code = supervise.run_supervised(argv + (["--json"] if as_json else []), data_dir, report=_worker_died)
+    if code is not None:  # the worker did the refresh and said everything (or died: _worker_died said so)
         raise typer.Exit(code)
-    supervise.raise_on_sigterm()
-    from codeetl.build import ledger
+    try:
+        _refresh_here(data_dir, mirror, dataset, release, timeout, retries, as_json)
+    except typer.Exit as e:
+        code = e.exit_code
+    if supervise.is_supervised_worker():  # done: skip the interpreter's teardown (seconds when the machine is busy)
+        supervise.exit_now(code or 0)
+    raise typer.Exit(code or 0)
+
+
+def _refresh_here(data_dir: Path, mirror, dataset, release, timeout, retries, as_json: bool) -> None:
+    """Do the refresh in this process (the worker): lock, record, run the flow, print what it did. Raises
+    typer.Exit with the exit status on failure."""
+    from codeetl.build import ledger, pipeline
+    from codeetl.ops import supervise
 
     try:  # a second refresh stops at the lock, before Prefect starts; every run that got the lock is recorded
-        with pipeline.refresh_lock(data_dir) as notes, ledger.recording(data_dir, dataset, "cli"):
+        with supervise.worker(data_dir), pipeline.refresh_lock(data_dir) as notes, \
+                ledger.recording(data_dir, dataset, "cli"):
             for note in notes:
                 err.print(f"[yellow]warning:[/] {escape(note)}", highlight=False)
             summary = _run_flow(data_dir, mirror, dataset, release, timeout, retries)
@@ -113,6 +126,11 @@ def _run_flow(data_dir: Path, mirror, dataset, release, timeout, retries) -> dic
     return summary
 
 
+def _worker_died(line: str) -> None:
+    """The supervisor's one line when the worker died (killed by the kernel, crashed)."""
+    err.print(f"[bold red]error:[/] {escape(line)}", highlight=False)
+
+
 def _refresh_failed(e: BaseException, as_json: bool) -> None:
     """Report a failed refresh as one message (and the gates as JSON with --json); exits non-zero."""
     from codeetl.build.gates import GateFailure
@@ -121,7 +139,7 @@ def _refresh_failed(e: BaseException, as_json: bool) -> None:
     if isinstance(e, typer.Exit):
         raise e
     kept = "\nThe previous warehouse (if any) is unchanged."
-    if isinstance(e, (KeyboardInterrupt, Terminated)):
+    if isinstance(e, (KeyboardInterrupt, Terminated)) or type(e).__name__ == "TerminationSignal":  # Prefect's SIGTERM
         code, msg = 130 if isinstance(e, KeyboardInterrupt) else 143, "the refresh was interrupted; nothing half-written is left." + kept
     elif isinstance(e, CodeEtlError):
         code, msg = 1, f"{e}{kept}"

@@ -32,6 +32,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from codeetl.build import changes, pipeline
 from codeetl.build import ledger
+from codeetl.sources import interrupt
 from codeetl.sources.catalog import load_catalog
 from codeetl.build.links import default_link_dirs
 from codeetl.sources.fetch import FetchedRelease, Progress, Transport
@@ -127,7 +128,10 @@ def refresh(root: str = "data", mirror: str | None = None, datasets: list[str] |
     summary is also a markdown artifact of the flow run.
     """
     selected = pipeline.select_releases(load_catalog(), datasets, releases)
-    with pipeline.refresh_lock(root, reentrant=True) as notes, \
+    _die_with_the_runner(root)
+    # A stop (SIGTERM: Prefect's runner cancelling the run, or the CLI's worker told to stop) also ends the
+    # download threads, which Prefect waits for before the flow can unwind.
+    with interrupt.stop_on_signals(), pipeline.refresh_lock(root, reentrant=True) as notes, \
             ledger.recording(root, datasets, trigger, run_id=_flow_run_id()) as run:
         for note in notes:
             _notify(note, warning=True)
@@ -150,6 +154,21 @@ def refresh(root: str = "data", mirror: str | None = None, datasets: list[str] |
     from prefect.states import Completed  # shown as "Unchanged" by `prefect flow-run ls` and the UI
 
     return Completed(name="Unchanged", message="nothing changed: nothing was built", data=summary)
+
+
+def _die_with_the_runner(root: str) -> None:
+    """In a run of a deployment (a process of its own, started by ``codeetl serve``'s runner): when serve dies,
+    even by ``kill -9``, the refresh unwinds and the process ends (:func:`codeetl.ops.supervise.die_with_parent_now`)
+    instead of running on alone. Returns None."""
+    import threading
+
+    from prefect.context import FlowRunContext
+
+    from codeetl.ops.supervise import die_with_parent_now
+
+    run = getattr(FlowRunContext.get(), "flow_run", None)
+    if getattr(run, "deployment_id", None) and threading.current_thread() is threading.main_thread():
+        die_with_parent_now(Path(root))
 
 
 def _flow_run_id() -> str | None:

@@ -1,5 +1,10 @@
 """The publication calendars (``schedules.toml``): what each dataset's publisher releases when, and when the
 scheduled refresh runs. Plain data and date arithmetic: no Prefect, no DuckDB (``codeetl status`` uses it).
+
+The refresh times are written as crons (the same lines work in a system crontab) and handed to Prefect as
+the RRULE (RFC 5545) they translate to exactly (:func:`rrule_of`): Prefect 3.9's server cannot compute a
+``CronSchedule`` in a named timezone on Python < 3.13 (``tzinfo must be of type ZoneInfo``), while it computes
+RRULEs, daylight saving time included.
 """
 
 from __future__ import annotations
@@ -29,6 +34,61 @@ class Calendar:
     publications: tuple[Publication, ...]
     timezone: str
 
+    @property
+    def rrule(self) -> str | None:
+        """The refresh times as one RRULE set (one ``RRULE:`` line per cron, two where a cron names both days of
+        the month and of the week); None without crons."""
+        return rrule_of(self.cron)
+
+
+# The cron fields (name, lowest, highest) and the RRULE part each becomes. Day of week: 0 and 7 are Sunday.
+_FIELDS = (("minute", 0, 59, "BYMINUTE"), ("hour", 0, 23, "BYHOUR"), ("day of month", 1, 31, "BYMONTHDAY"),
+           ("month", 1, 12, "BYMONTH"), ("day of week", 0, 7, "BYDAY"))
+_DAYS = ("SU", "MO", "TU", "WE", "TH", "FR", "SA", "SU")
+
+
+def _cron_field(text: str, name: str, low: int, high: int, cron: str) -> list[int] | None:
+    """The values a cron field allows, sorted; None for ``*`` (any). Numbers, ``a-b`` ranges and commas only:
+    anything else (steps, names) is refused rather than translated approximately."""
+    if text == "*":
+        return None
+    values: set[int] = set()
+    for part in text.split(","):
+        first, _, last = part.partition("-")
+        if not (first.isdigit() and (not last or last.isdigit())) or not low <= int(first) <= int(last or first) <= high:
+            raise CatalogError(f"schedules.toml: cron {cron!r}: {name} {text!r} is not * or numbers {low}-{high} "
+                               "(a, a-b, lists with commas)")
+        values.update(range(int(first), int(last or first) + 1))
+    return sorted(values)
+
+
+def rrule_of(crons: tuple[str, ...] | list[str]) -> str | None:
+    """The RRULE set (RFC 5545 lines, ``RRULE:FREQ=DAILY;...``, joined by newlines) that fires exactly when any
+    of `crons` does, in the same local time; None for no crons. A cron naming both a day of the month and a
+    day of the week fires on either (cron's rule), so it becomes two RRULEs. CatalogError for a cron that is
+    not five fields of numbers, ranges and lists."""
+    lines: list[str] = []
+    for cron in crons:
+        fields = cron.split()
+        if len(fields) != 5:
+            raise CatalogError(f"schedules.toml: cron {cron!r} does not have 5 fields (minute hour day month weekday)")
+        minute, hour, dom, month, dow = (_cron_field(f, *spec[:3], cron) for f, spec in zip(fields, _FIELDS))
+        if minute is None or hour is None:
+            raise CatalogError(f"schedules.toml: cron {cron!r}: give the minute and hour (a refresh at most a few times a day)")
+        base = [f"BYMONTH={_join(month)}"] if month else []
+        base += [f"BYHOUR={_join(hour)}", f"BYMINUTE={_join(minute)}", "BYSECOND=0"]
+        days = ",".join(dict.fromkeys(_DAYS[d] for d in dow)) if dow else None
+        if dom and days:  # cron fires on either day: two rules (the set's union)
+            alternatives = [[f"BYMONTHDAY={_join(dom)}"], [f"BYDAY={days}"]]
+        else:
+            alternatives = [[f"BYMONTHDAY={_join(dom)}"] if dom else [f"BYDAY={days}"] if days else []]
+        lines += ["RRULE:" + ";".join(["FREQ=DAILY", *alt, *base]) for alt in alternatives]
+    return "\n".join(lines) or None
+
+
+def _join(values: list[int]) -> str:
+    return ",".join(str(v) for v in values)
+
 
 def _publication(p: dict, where: str) -> Publication:
     if p.get("weekly"):
@@ -48,8 +108,11 @@ def calendars() -> dict[str, Calendar]:
     """Every dataset's calendar from ``schedules.toml``, by dataset name."""
     data = tomllib.loads(resources.files("codeetl.ops").joinpath("schedules.toml").read_text(encoding="utf-8"))
     tz = data.get("timezone", "UTC")
-    return {name: Calendar(name, tuple(v.get("cron", [])), tuple(_publication(p, name) for p in v.get("publications", [])), tz)
-            for name, v in data.items() if isinstance(v, dict)}
+    out = {name: Calendar(name, tuple(v.get("cron", [])), tuple(_publication(p, name) for p in v.get("publications", [])), tz)
+           for name, v in data.items() if isinstance(v, dict)}
+    for cal in out.values():
+        cal.rrule  # a cron that cannot be translated exactly fails here, naming it  # noqa: B018
+    return out
 
 
 def fiscal_year(day: dt.date) -> int:

@@ -60,6 +60,7 @@ import requests
 from codeetl.sources.catalog import Member, Release, SourceFile, pin_mismatch
 from codeetl.errors import FetchError
 from codeetl.sources.faulthooks import stage
+from codeetl.sources import interrupt
 from codeetl.sources.provenance import fingerprint, sha256_file, utc_now as _now
 
 CONNECT_TIMEOUT = 10.0  # seconds to establish a connection (at most; less when the budget is nearly spent)
@@ -295,6 +296,7 @@ class Transport:
         try:
             with os.fdopen(fd, "wb") as f:
                 for block in chunks:
+                    interrupt.check()  # told to stop: end here (the temporary file goes below), not at the end
                     done += len(block)
                     if done > max_bytes:
                         raise FetchError(f"{label}: more than the {max_bytes:,} bytes the catalog allows for "
