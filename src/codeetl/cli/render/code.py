@@ -127,13 +127,15 @@ def render_history(console: Console, p: dict) -> None:
             console.print(Text(f"{verb} {', '.join(codes)} on {day} (CDC conversion table).", style="dim"))
 
 
-def code_runs(codes: list[str]) -> list[str]:
-    """Codes in Tabular order with runs of 3 or more siblings of one length written first–last (M96.2–M96.5)."""
+def code_runs(codes: list[str], left_out: str = "") -> list[str]:
+    """Codes in Tabular order with runs of 3 or more siblings of one length written first–last (M96.2–M96.5); a
+    run never spans `left_out` (the page's own code, not in the list: M96.0, M96.2–M96.5 for M96.1)."""
     out: list[str] = []
     i = 0
     while i < len(codes):
         j = i
-        while j + 1 < len(codes) and len(codes[j + 1]) == len(codes[i]) and codes[j + 1][:-1] == codes[i][:-1]:
+        while (j + 1 < len(codes) and len(codes[j + 1]) == len(codes[i]) and codes[j + 1][:-1] == codes[i][:-1]
+               and not codes[j] < left_out < codes[j + 1]):
             j += 1
         out += [f"{codes[i]}–{codes[j]}"] if j - i >= 2 else codes[i:j + 1]
         i = j + 1
@@ -148,7 +150,7 @@ def render_category_codes(console: Console, p: dict) -> None:
     console.print()
     shown = "" if c["complete"] else f"; the {len(c['codes'])} nearest in Tabular order shown"
     console.print(Text(f"Other billable codes in category {c['category']} ({c['count']:,}{shown})", style="bold"))
-    console.print("  " + ", ".join(code_runs(c["codes"])), highlight=False)
+    console.print("  " + ", ".join(code_runs(c["codes"], p["code"])), highlight=False)
 
 
 def render_notes(console: Console, p: dict) -> None:

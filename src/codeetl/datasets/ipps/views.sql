@@ -26,8 +26,9 @@ CAST(regexp_extract(version, '^[vV]([0-9]+)', 1) AS INTEGER) + 1983;
 COMMENT ON MACRO msdrg_fiscal_year IS 'msdrg_fiscal_year(version): the federal fiscal year of an MS-DRG grouper version or point release: vNN -> NN + 1983 (v43 and v43.1 -> 2026, discharges 2025-10-01 to 2026-09-30).';
 
 CREATE OR REPLACE MACRO msdrg_ipps_version(version) AS
-'v' || regexp_extract(version, '^[vV]([0-9]+)', 1);
-COMMENT ON MACRO msdrg_ipps_version IS 'msdrg_ipps_version(version): the version the IPPS tables of the version''s fiscal year are stored under (their version column): the October version, v43 for v43 and for its point release v43.1.';
+CASE WHEN version IN (SELECT w.version FROM msdrg_drg_weight AS w UNION SELECT c.version FROM msdrg_cc AS c) THEN version
+     ELSE 'v' || regexp_extract(version, '^[vV]([0-9]+)', 1) END;
+COMMENT ON MACRO msdrg_ipps_version IS 'msdrg_ipps_version(version): the version the IPPS tables (Table 5, Tables 6I-6K) for a grouper version are stored under: the version itself when IPPS tables are loaded for it, else the October version of its fiscal year (v43 for the point release v43.1: CMS publishes them once a year).';
 
 CREATE OR REPLACE VIEW msdrg_drg AS
 WITH j AS (
@@ -129,7 +130,8 @@ COMMENT ON COLUMN dx_drg_family.amlos IS 'Arithmetic mean length of stay, days.'
 --   'none'        sdx is neither a CC nor an MCC in this version;
 --   NULL          pdx or sdx is NULL, or the version has no CC list loaded.
 -- version defaults to the highest grouper version loaded in msdrg_cc, compared by its numeric parts
--- (v43 > v9); a point release (v43.1) uses the CC lists of its fiscal year (msdrg_ipps_version: v43).
+-- (v43.1 > v43 > v9); a point release without CC lists of its own (v43.1) uses those of its fiscal year
+-- (msdrg_ipps_version: v43).
 -- Written as one scalar subquery over LEFT JOINs (no EXISTS, no CTE) so that DuckDB decorrelates it
 -- when applied to a column: about 20,000 pairs in 30 ms. Inside a macro a parameter name hides a
 -- column of the same name (version, drg), so every column reference is qualified with its table alias.
@@ -169,4 +171,4 @@ CASE WHEN pdx IS NULL OR sdx IS NULL THEN NULL ELSE (
           AND lpad(CAST(drg AS VARCHAR), 3, '0') BETWEEN g.drg_first AND g.drg_last
 ) END;
 
-COMMENT ON MACRO cc_level IS 'cc_level(pdx, sdx [, version := NULL, drg := NULL, discharged_alive := true]): MCC or CC when secondary diagnosis sdx counts as such with principal diagnosis pdx (IPPS Table 6K); excluded when sdx is a CC/MCC that does not count here (pdx on its PDX exclusion list; with drg, a 6K part 3 DRG exclusion; with discharged_alive := false, an alive-only code); none when sdx is neither; NULL for NULL input or a version without CC list. Codes with or without dot. version defaults to the latest loaded; a point release (v43.1) uses the CC lists of its fiscal year (v43).';
+COMMENT ON MACRO cc_level IS 'cc_level(pdx, sdx [, version := NULL, drg := NULL, discharged_alive := true]): MCC or CC when secondary diagnosis sdx counts as such with principal diagnosis pdx (IPPS Table 6K); excluded when sdx is a CC/MCC that does not count here (pdx on its PDX exclusion list; with drg, a 6K part 3 DRG exclusion; with discharged_alive := false, an alive-only code); none when sdx is neither; NULL for NULL input or a version without CC list. Codes with or without dot. version defaults to the latest loaded; a point release without CC lists of its own (v43.1) uses those of its fiscal year (v43).';

@@ -119,7 +119,8 @@ SELECT
                   WHEN k.header_in IS NOT NULL OR w.n IS NOT NULL
                   THEN 'release ' || k.release || ' lists billable codes only; the code is a prefix of them'
                   ELSE 'not valid on any loaded day: a header from ' || k.header_from END
-             || CASE WHEN w.n IS NULL THEN '; no billable code below it on ' || k.period_from
+             || CASE WHEN k.header_in IS NULL AND w.n IS NULL THEN ''
+                     WHEN w.n IS NULL THEN '; no billable code below it on ' || k.period_from
                      ELSE '; ' || w.n || ' billable code' || CASE WHEN w.n > 1 THEN 's' ELSE '' END || ' below it: '
                           || array_to_string(w.first_codes, ', ') || CASE WHEN w.n > 8 THEN ', ...' ELSE '' END END
          WHEN k.before_span IS NOT NULL THEN
