@@ -58,9 +58,7 @@ def render_head(console: Console, p: dict) -> None:
     head = Group(
         Text.assemble((p["code"], "bold cyan"), "  ", (p["description_tabular"] or p["description"], "bold")),
         Text.assemble("Status: ", status, f"   ICD-10-CM release {p['release']['release']} ({p['release']['label']})"),
-        *(_not_in_effect(p["release"].get("in_effect"), p.get("day"), p["release"]) if p.get("day_covered") is not False
-          else [Text(f"Shown: release {p['release']['release']}, the latest loaded before that day (in effect "
-                     f"{p['release']['effective_from']} to {p['release']['effective_to'] or 'open'}).", style="yellow")]),
+        *_not_in_effect(p["release"].get("in_effect"), p.get("day"), p["release"]),
     )
     console.print(Panel(head, expand=False))
     where = Table(show_header=False, box=None)
