@@ -40,7 +40,7 @@ WITH j AS (
         d.title                                         AS title,
         w.title                                         AS title_ipps,
         w.weight, w.weight_before_cap, w.gmlos, w.amlos, w.post_acute, w.special_pay,
-        coalesce(msdrg_fiscal_year(d.version), w.fiscal_year) AS fiscal_year
+        CAST(coalesce(msdrg_fiscal_year(d.version), w.fiscal_year) AS SMALLINT) AS fiscal_year
     FROM msdrg_drg_def AS d
     FULL OUTER JOIN msdrg_drg_weight AS w ON w.version = msdrg_ipps_version(d.version) AND w.drg = d.drg
 ), s AS (

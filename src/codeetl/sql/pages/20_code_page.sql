@@ -287,7 +287,7 @@ SELECT n.code,
        CASE WHEN (SELECT v FROM rel) IS NOT NULL THEN {
            'version': (SELECT v FROM rel),
            'in_effect': (SELECT in_effect FROM rel),
-           'fiscal_year': msdrg_fiscal_year((SELECT v FROM rel)),
+           'fiscal_year': CAST(msdrg_fiscal_year((SELECT v FROM rel)) AS SMALLINT),
            'as_principal': coalesce(g.as_principal, []),
            'as_principal_note': 'Appendix B lists every MS-DRG whose logic uses the code, as principal or as secondary diagnosis: as principal diagnosis the code groups to the DRGs of its own MDC.',
            'as_secondary': {'level': cc.level, 'exclusion_list': cc.exclusion_list, 'alive_only': coalesce(cc.alive_only, false),
