@@ -19,11 +19,11 @@ PLANTED_EVERY = 1000
 # (dx1, service_date, the reason codeetl validate must give)
 PLANTED = [
     ("ZZZ.99", "2025-11-03", "unknown code"),
-    ("M54.5", "2026-05-01", "header code"),        # a header since FY2021 (M54.50, M54.51, M54.59)
+    ("M54.5", "2026-05-01", "header code"),        # a header since FY2022 (2021-10-01: M54.50, M54.51, M54.59)
     ("G35.A", "2025-01-15", "not yet valid"),      # new in FY2026 (2025-10-01)
     ("T78.07XA", "2026-05-01", "deleted"),         # deleted in FY2026
     ("M96.1", "2022-06-01", "no release loaded for the date"),
-    ("M96.1", None, "unreadable date"),            # an empty date
+    ("M96.1", None, "missing date"),               # an empty date
 ]
 
 

@@ -120,7 +120,8 @@ def test_seed_cli_exits_1_and_reports_by_section(built):
 
 def test_seed_is_checked_as_of_its_date(seed_report):
     assert str(seed_report.as_of) == "2026-05-08" and "Verified May 8, 2026" in seed_report.as_of_from
-    assert seed_report.releases == {"icd10cm": "2026-04", "msdrg": "v43", "pfs": "2026-B"}
+    # MS-DRG v43.1, the April 1, 2026 point release of v43, is in effect on 2026-05-08 (the catalog's date)
+    assert seed_report.releases == {"icd10cm": "2026-04", "msdrg": "v43.1", "pfs": "2026-B"}
 
 
 def test_seed_billable_and_chapter_confirmed(seed_report):

@@ -154,7 +154,7 @@ def test_release_sets_the_date_of_the_other_sections(built):
     """--release 2026-04: MS-DRG, PFS and sources as of 2026-04-01 (its effective_from), not today."""
     p = json.loads(run(built, "code", "M96.1", "--release", "2026-04", "--json").stdout)
     assert p["release"]["in_effect"] is True
-    assert p["ms_drg"]["version"] == "v43" and p["ms_drg"]["in_effect"] is True
+    assert p["ms_drg"]["version"] == "v43.1" and p["ms_drg"]["in_effect"] is True  # the April 1, 2026 point release
     assert p["procedures"]["pfs_release"] == "2026-B" and p["procedures"]["pfs_in_effect"] is True
     # 2024 took effect 2023-10-01: before the MS-DRG versions and PFS releases of the mirror (v42, v43; 2025-D, 2026-B)
     if started_by(built, "msdrg", "2023-10-01") or started_by(built, "pfs", "2023-10-01"):

@@ -60,7 +60,8 @@ def test_changes_equal_the_code_files(con, frm, to, published):
     # header that became valid an added one
     got = diff_sets(con, str(frm), str(to))
     folded = {"added": got.get("added", set()) | {(c, True) for c, _ in got.get("became_billable", set())},
-              "deleted": got.get("deleted", set()) | {(c, True) for c, _ in got.get("became_header", set())},
+              "deleted": got.get("deleted", set()) | {(c, True) for c, _ in got.get("became_header", set())}
+                         | got.get("no_longer_valid", set()),
               "revised": got.get("revised", set())}
     assert folded == expected
     # and icd10cm_changes holds them on the consecutive pair leading to `to` (whose earlier release may be an
@@ -68,7 +69,8 @@ def test_changes_equal_the_code_files(con, frm, to, published):
     # addenda, and a code that became a header as a deleted one)
     got = dict(con.execute("""SELECT change, count(*) FILTER (WHERE is_billable OR change = 'became_header')
                               FROM icd10cm_changes WHERE to_release = ? GROUP BY ALL""", [str(to)]).fetchall())
-    assert (got.get("added", 0) + got.get("became_billable", 0), got.get("deleted", 0) + got.get("became_header", 0),
+    assert (got.get("added", 0) + got.get("became_billable", 0),
+            got.get("deleted", 0) + got.get("became_header", 0) + got.get("no_longer_valid", 0),
             got.get("revised", 0)) == published
 
 
@@ -123,20 +125,24 @@ def test_msdrg_v42_v43_drg_changes_match_appendix_a(con):
     a, b = appendix_a("v42"), appendix_a("v43")
     expected = {("added", d, None, b[d][2]) for d in b.keys() - a.keys()}
     expected |= {("deleted", d, a[d][2], None) for d in a.keys() - b.keys()}
-    expected |= {("retitled", d, a[d][2], b[d][2]) for d in a.keys() & b.keys() if a[d][2] != b[d][2]}
+    key = lambda t: " ".join(t.split()).upper()  # noqa: E731  the words of a title, not their case or spacing
+    expected |= {("retitled", d, a[d][2], b[d][2]) for d in a.keys() & b.keys() if key(a[d][2]) != key(b[d][2])}
+    expected |= {("restyled", d, a[d][2], b[d][2]) for d in a.keys() & b.keys()
+                 if a[d][2] != b[d][2] and key(a[d][2]) == key(b[d][2])}
     expected |= {("mdc_changed", d, a[d][0], b[d][0]) for d in a.keys() & b.keys() if a[d][0] != b[d][0]}
     expected |= {("type_changed", d, a[d][1], b[d][1]) for d in a.keys() & b.keys() if a[d][1] != b[d][1]}
-    got = set(con.execute("SELECT change, subject, old, new FROM msdrg_changes WHERE subject_kind = 'drg' "
-                          "AND from_version = 'v42' AND to_version = 'v43'").fetchall())
+    # v42 -> v42.1 -> v43 are the consecutive pairs of msdrg_changes; msdrg_diff compares any two
+    got = set(con.execute("SELECT change, subject, old, new FROM msdrg_diff('v42', 'v43') WHERE subject_kind = 'drg'").fetchall())
     assert got == expected
     assert sum(1 for e in expected if e[0] == "added") == 5 and sum(1 for e in expected if e[0] == "deleted") == 6
+    assert sum(1 for e in expected if e[0] == "retitled") == 6 and sum(1 for e in expected if e[0] == "restyled") == 4
 
 
 def test_msdrg_dx_changes_follow_the_deleted_drgs(con):
     # DRGs 077-079 (Hypertensive Encephalopathy) are gone in v43: I67.4 groups elsewhere now
-    change, old, new = con.execute("SELECT change, old, new FROM msdrg_changes WHERE subject_kind = 'dx' AND subject = 'I67.4'").fetchone()
+    change, old, new = con.execute("SELECT change, old, new FROM msdrg_diff('v42', 'v43') WHERE subject_kind = 'dx' AND subject = 'I67.4'").fetchone()
     assert change == "family_changed" and "Hypertensive Encephalopathy (077,078,079)" in old and "077" not in new
-    counts = dict(con.execute("SELECT change, count(*) FROM msdrg_changes WHERE subject_kind = 'dx' GROUP BY ALL").fetchall())
+    counts = dict(con.execute("SELECT change, count(*) FROM msdrg_diff('v42', 'v43') WHERE subject_kind = 'dx' GROUP BY ALL").fetchall())
     v42, v43 = (set(r[0] for r in con.execute("SELECT DISTINCT dx FROM msdrg_dx_drg WHERE version = ?", [v]).fetchall()) for v in ("v42", "v43"))
     assert counts["added"] == len(v43 - v42) and counts["deleted"] == len(v42 - v43)
 
@@ -190,7 +196,15 @@ def test_diff_cli(con, built):
     r = runner.invoke(app, ["diff", "2025", "2026", "--json", "--data-dir", str(built)])
     assert r.exit_code == 0, r.output
     p = json.loads(r.stdout)
-    assert (p["counts"]["codes"]["added"], p["counts"]["codes"]["deleted"], p["counts"]["codes"]["revised"]) == (487, 28, 38)
+    # CMS's 28 deleted codes: 12 deleted, and 16 that became headers (G35 among them), which the FY2026 code file
+    # cannot call headers: listed apart, never under deleted
+    codes = p["counts"]["codes"]
+    assert (codes["added"], codes["deleted"] + codes["no_longer_valid"], codes["revised"]) == (487, 28, 38)
+    fy26 = code_file(2026)
+    gone = {c["code"] for c in p["codes"]["no_longer_valid"]}
+    assert "G35" in gone and "G35" not in {c["code"] for c in p["codes"]["deleted"]}
+    assert gone == {c for c in (d["code"] for d in p["codes"]["deleted"] + p["codes"]["no_longer_valid"])
+                    if any(k.startswith(c.replace(".", "")) and k != c.replace(".", "") for k in fy26)}
     assert {c["code"] for c in p["codes"]["added"]} >= {"G35.A", "B88.01"}
     assert p["msdrg"]["from"]["version"] == "v42" and p["msdrg"]["counts"]["drg"]["added"] == 5
     r = runner.invoke(app, ["diff", "v42", "v43", "--data-dir", str(built)])
@@ -208,11 +222,16 @@ def test_valid_on_examples_in_readme(con):
 
 
 def test_a_header_spans_code_file_releases(con):
-    """A code file lists valid codes only, so a release loaded from one (2026) says nothing about headers: M54.5,
-    a header in every Tabular from FY2025 on (it got its children M54.50/M54.51/M54.59 in FY2022, per the CDC
-    conversion table), has one span across 2026, from FY2025's first day."""
-    need(con, "2025", "2026", "2026-04")
+    """A code file lists valid codes only, but a code with valid codes below it is a header there: M54.5, a header
+    in every Tabular from FY2025 on, is one across 2024 and 2026 (code files, with M54.50, M54.51, M54.59 below it)
+    and across the gap 2024-04 (unknown days, not a change). It became a header on 2021-10-01, the day the CDC
+    conversion table gives for its replacement by M54.50, M54.51 and M54.59."""
+    need(con, "2024", "2025", "2026", "2026-04")
     tabular_2026_04 = (CMS / "icd10cm" / "2026-04" / "icd10cm-tabular-April-1-2026.xml").read_text(encoding="utf-8")
     assert "<name>M54.50</name>" in tabular_2026_04 and "M545" not in code_file(2026)  # a header, not in the code file
-    spans = con.execute("SELECT valid_from, is_billable, first_release FROM icd10cm_code_history WHERE code = 'M54.5'").fetchall()
-    assert len(spans) == 1 and str(spans[0][0]) == "2024-10-01" and spans[0][1] is False and spans[0][2] == "2025"
+    assert {"M5450", "M5451", "M5459"} <= set(code_file(2024))
+    conversion = (CMS / "icd10cm" / "2025" / "icd-10-cm-conversion-table-FY2025.csv").read_text(encoding="utf-8")
+    assert '"M54.50"\t2021\t"M54.5"' in conversion  # effective October 1, 2021
+    spans = con.execute("SELECT valid_from, is_billable, first_release, valid_from_source FROM icd10cm_code_history "
+                        "WHERE code = 'M54.5'").fetchall()
+    assert len(spans) == 1 and str(spans[0][0]) == "2021-10-01" and spans[0][1:] == (False, "2024", "conversion table")

@@ -33,7 +33,9 @@ def table5_row(drg: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def m961(built):
-    return run_json(built, "code", "M96.1")
+    """The page as of the seed page's date ("Verified May 8, 2026"): ICD-10-CM 2026-04, MS-DRG v43.1 (from April 1,
+    2026), PFS 2026-B; not today's, which moves."""
+    return run_json(built, "code", "M96.1", "--as-of", "2026-05-08")
 
 
 def test_icd9_equivalents_of_m96_1(m961):
@@ -49,7 +51,7 @@ def test_icd9_equivalents_of_m96_1(m961):
 
 def test_msdrg_family_of_m96_1(m961):
     ms = m961["ms_drg"]
-    assert ms["version"] == "v43"
+    assert ms["version"] == "v43.1" and ms["fiscal_year"] == 2026  # FY2026's April point release: Table 5 of FY2026
     [group] = ms["as_principal"]
     assert group["mdc"] == "08" and "Musculoskeletal" in group["mdc_name"]
     drgs = {d["drg"]: d for d in group["drgs"]}
@@ -156,7 +158,7 @@ def test_drg_page_release_and_in_effect(built):
     p = run_json(built, "drg", "551", "--as-of", "2026-01-15")
     assert p["version"] == "v43"
     assert p["release"] == {"dataset": "msdrg", "release": "v43", "label": "MS-DRG v43 (FY2026)", "effective_from": "2025-10-01",
-                            "effective_to": "2026-09-30", "in_effect": True}
+                            "effective_to": "2026-03-31", "in_effect": True}  # v43.1 follows on 2026-04-01
     assert {(s["dataset"], s["release"]) for s in p["sources"]} == {("msdrg", "v43"), ("ipps", "fy2026")}
     assert NOT_IN_EFFECT not in flat(runner.invoke(app, ["drg", "551", "--as-of", "2026-01-15", "--data-dir", str(built)]).stdout)
     p = run_json(built, "drg", "551", "--as-of", "2025-01-15")  # FY2025: v42, from the v42 appendices

@@ -65,7 +65,8 @@ def test_97014_has_no_fee_and_says_why(page, built):
 
 def test_sources_block_lists_every_dataset_used(page):
     used = {(s["dataset"], s["release"]) for s in page["sources"]}
-    assert used == {("icd10cm", "2026-04"), ("gems", "2018"), ("msdrg", "v43"), ("ipps", "fy2026"), ("pfs", "2026-B"),
+    # MS-DRG v43.1 is in effect from 2026-04-01; its weights and CC lists are IPPS FY2026's
+    assert used == {("icd10cm", "2026-04"), ("gems", "2018"), ("msdrg", "v43.1"), ("ipps", "fy2026"), ("pfs", "2026-B"),
                     ("links", "m96.1-orthopedic-code-page.csv")}
     for s in page["sources"]:
         assert len(s["sha256"]) == 64 and s["files"] and all(len(f["sha256"]) == 64 for f in s["files"])

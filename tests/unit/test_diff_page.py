@@ -23,7 +23,8 @@ def con():
 def test_grouped_counts_and_lists(con):
     p = diff_page(con, "R2", "R3")
     assert (p["from"]["release"], p["to"]["release"], p["consecutive"]) == ("R2", "R3", True)
-    assert p["counts"] == {"codes": {"added": 3, "deleted": 0, "revised": 1, "became_header": 1, "became_billable": 1},
+    assert p["counts"] == {"codes": {"added": 3, "deleted": 0, "revised": 1, "became_header": 1, "became_billable": 1,
+                                     "no_longer_valid": 0},
                            "headers": {"added": 0, "deleted": 1, "revised": 0}, "notes": {"added": 1, "removed": 1}}
     assert p["codes"]["revised"] == [{"code": "A00.1", "old": "Cholera eltor", "new": "Cholera due to Vibrio cholerae 01, biovar eltor"}]
     assert p["headers"]["deleted"] == [{"code": "C01", "description": "A header dropped in R3"}]

@@ -59,11 +59,17 @@ def test_spans_never_overlap_and_cover_every_listing(con):
     assert uncovered == 0
 
 
-def test_gap_between_loaded_releases_ends_every_span():
+def test_a_gap_between_loaded_releases_is_unknown_not_a_change():
     con = make_history(gap=True)
     assert con.execute("SELECT follows_gap FROM icd10cm_history_releases WHERE release = 'R2'").fetchone()[0] is True
-    assert [s[:2] for s in spans(con, "A00.0")] == [(D(2023, 10, 1), D(2024, 3, 31)), (D(2024, 10, 1), None)]
+    # A00.0 is the same on both sides of the gap: one span, the gap's days unknown inside it
+    assert spans(con, "A00.0") == [(D(2023, 10, 1), None, True, "Cholera due to Vibrio cholerae 01, biovar cholerae", "R1", "R3")]
+    got = con.execute("SELECT valid_from_source, valid_to_source, unknown_days FROM icd10cm_code_history WHERE code = 'A00.0'").fetchone()
+    assert got == ("first loaded", None, [{"from": D(2024, 4, 1), "to": D(2024, 9, 30)}])
     assert con.execute("SELECT icd10cm_valid_on('A00.0', DATE '2024-06-01')").fetchone()[0] is None
+    # A01 is gone after the gap: its span ends before the gap, with the change somewhere in it
+    assert con.execute("SELECT valid_to, valid_to_source FROM icd10cm_code_history WHERE code = 'A01'").fetchone() == (
+        D(2024, 3, 31), "before gap")
 
 
 def test_changes_code_file_release_to_tabular_release(con):

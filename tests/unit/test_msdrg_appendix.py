@@ -97,8 +97,9 @@ def test_missing_header_is_an_error(tmp_path):
 def test_catalog():
     ds = load_catalog()["msdrg"]
     v43, v42 = ds.release("v43"), ds.release("v42")
-    assert (v43.effective_from, v43.effective_to) == (dt.date(2025, 10, 1), dt.date(2026, 9, 30))
-    assert (v42.effective_from, v42.effective_to) == (dt.date(2024, 10, 1), dt.date(2025, 9, 30))
+    # October versions end the day before their April point release (v43.1, v42.1)
+    assert (v43.effective_from, v43.effective_to) == (dt.date(2025, 10, 1), dt.date(2026, 3, 31))
+    assert (v42.effective_from, v42.effective_to) == (dt.date(2024, 10, 1), dt.date(2025, 3, 31))
     for r in (v43, v42):
         assert sorted(r.roles) == ["appendix_a", "appendix_b"]
         names = {n for f in r.files for m in f.members for n in m.names}

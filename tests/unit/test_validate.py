@@ -86,7 +86,8 @@ def test_parquet_in_and_out_with_date_type(data_dir, claims, tmp_path):
     out = tmp_path / "bad.parquet"
     r = validate_file(data_dir / "warehouse" / "codeetl.duckdb", src, ["DX1", "dx2"], "service_date", out=out)
     rows = invalid_rows(out)
-    assert rows[8][2] is None and rows[8][3] == "unreadable date"  # an impossible date is NULL in a DATE column
+    # the impossible date became NULL in the DATE column: a missing date there
+    assert rows[8][2] is None and rows[8][3] == "missing date"
     assert r.invalid_codes == 7 and set(rows) == set(EXPECTED)
 
 

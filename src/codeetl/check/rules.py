@@ -100,7 +100,8 @@ def _history_changes(spans: list[dict], day, last_day) -> str | None:
     for h in later:
         if end is not None and h["valid_from"] > end + one:
             told.append(f"not a valid code from {end + one} to {h['valid_from'] - one}")
-        told.append(f"from {h['valid_from']}: {'billable' if h['is_billable'] else 'a header'}, '{h['description']}'")
+        title = f"'{h['description']}'" if h["description"] is not None else "title unknown"
+        told.append(f"from {h['valid_from']}: {'billable' if h['is_billable'] else 'a header'}, {title}")
         end = h["valid_to"]
     if end is not None and end != last_day:
         told.append(f"not in the releases loaded after {end}")
@@ -439,13 +440,15 @@ def _version(c: Claim, ctx: Context) -> str:
 
 
 def drg_version(c: Claim, ctx: Context):
-    """The MS-DRG version the page names is the one in effect on the day."""
+    """The MS-DRG version the page names is the one in effect on the day. The finder reads the version number
+    without its point (v43.0 and v43.1 are both 43), so a point release in effect (v43.1 from April 1, 2026)
+    confirms the version it belongs to."""
     rel = ctx.facts.msdrg(ctx.as_of)
     src = ctx.facts.source("msdrg", rel["release"])
     official = f"{rel['label']} is in effect on {ctx.as_of} ({rel['effective_from']} to {rel['effective_to']})"
     if not rel["in_effect"]:
         return cannot(f"no loaded MS-DRG version is in effect on {ctx.as_of} (latest loaded: {rel['release']})", src)
-    return (ok if rel["release"] == f"v{c.value}" else wrong)(official, src)
+    return (ok if rel["release"].split(".")[0] == f"v{c.value}" else wrong)(official, src)
 
 
 def drg(c: Claim, ctx: Context):

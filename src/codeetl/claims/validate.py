@@ -88,7 +88,8 @@ def resolve_columns(con: duckdb.DuckDBPyConnection, path: Path, wanted: list[str
 def cells_view_sql(path: Path, code_columns: list[str], date_column: str) -> str:
     """``CREATE TEMP VIEW v_cells``: one row per non-empty code cell of the file with its 1-based row number
     (data rows, the header not counted), the column name, the code as written, the date as written, the
-    normalised code (``key``) and the date as DATE (``day``: DATE, timestamp or ISO text; NULL otherwise).
+    normalised code (``key``) and the date as DATE (``day``: DATE, timestamp or ISO text; NULL otherwise: an
+    empty cell is reported as a missing date, anything else as an unreadable one).
 
     The date goes through trim() before TRY_CAST on purpose: this DuckDB pushes a bare TRY_CAST of a CSV
     column into the CSV reader, which then fails on the first impossible date instead of giving NULL."""
@@ -139,7 +140,7 @@ def _explain(con: duckdb.DuckDBPyConnection) -> None:
     has_repl = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'icd10cm_replacements' "
                            "AND NOT temporary").fetchone()[0]
     for name in ("periods", "billable", "replacements" if has_repl else "no_replacements",
-                 "bad", "keys", "below", "reasons", "invalid"):
+                 "bad", "days", "keys", "below", "reasons", "invalid"):
         con.execute(sql[name])
 
 

@@ -18,9 +18,9 @@ def diff(
     as_json: AsJson = False,
     data_dir: DataDir = Path("data"),
 ) -> None:
-    """Show what changed between two releases: codes added, deleted, revised, became header / billable, notes
-    added / removed, and the MS-DRG changes of the same dates (DRGs added, deleted, retitled; diagnoses whose
-    MDC or DRG family changed). `codeetl diff 2025 2026`; `codeetl diff 2026` (from the release before it);
+    """Show what changed between two releases: codes added, deleted, revised, became header / billable (or no
+    longer valid, against a release loaded from a code file only), notes added / removed, and the MS-DRG changes
+    of the same dates (DRGs added, deleted, retitled, restyled; diagnoses whose MDC or DRG family changed). `codeetl diff 2025 2026`; `codeetl diff 2026` (from the release before it);
     `codeetl diff v42 v43`."""
     from codeetl.pages.diff import diff_page
     from codeetl.cli.render.diff import render_diff_page

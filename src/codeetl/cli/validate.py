@@ -16,6 +16,10 @@ from codeetl.cli.app import AsJson, DataDir, _fail, app, out
 from codeetl.errors import CodeEtlError
 
 
+RATE_FROM_ROWS = 100_000
+"""The summary gives a rows-per-second rate only for files with more rows than this."""
+
+
 @app.command()
 def validate(
     file: Annotated[Path, typer.Argument(help="Claims file: CSV with a header row, or parquet (.parquet/.pq).")],
@@ -28,7 +32,7 @@ def validate(
 ) -> None:
     """Check each code against the ICD-10-CM code set in effect on its row's date; write every invalid code
     with the reason (unknown code, header code, not yet valid, deleted, no release loaded for the date,
-    unreadable date). Exit 1 when any is invalid, 2 when the file or a column cannot be read."""
+    missing date, unreadable date). Exit 1 when any is invalid, 2 when the file or a column cannot be read."""
     from codeetl.claims.validate import BadInput, validate_file
 
     try:
@@ -51,9 +55,9 @@ def validate(
 
 def _render(r) -> None:
     """The summary at the terminal."""
-    rate = r.rows / r.seconds if r.seconds else 0
-    out.print(f"{r.file}: {r.rows:,} rows, {r.codes:,} codes checked in {r.seconds:.1f} s ({rate:,.0f} rows/s)",
-              highlight=False)
+    # a rate says something only when reading the file outweighs starting up: above RATE_FROM_ROWS rows
+    rate = f" ({r.rows / r.seconds:,.0f} rows/s)" if r.rows > RATE_FROM_ROWS and r.seconds else ""
+    out.print(f"{r.file}: {r.rows:,} rows, {r.codes:,} codes checked in {r.seconds:.1f} s{rate}", highlight=False)
     if not r.invalid_codes:
         out.print("[green]every code is valid on its date[/]")
         return

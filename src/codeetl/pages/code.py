@@ -10,7 +10,9 @@ JSON keys (stable; documented in the README):
 
 ``code``, ``code_nodot``, ``description`` (CMS code-file spelling), ``description_tabular``,
 ``is_billable``, ``kind`` ("valid code" / "header"),
-``release`` {``dataset``, ``release``, ``label``, ``effective_from``, ``effective_to``, ``in_effect``},
+``release`` {``dataset``, ``release``, ``label``, ``effective_from``, ``effective_to``, ``in_effect``}, ``day``,
+``day_covered`` (false when no loaded ICD-10-CM release is in effect on the day: the page is then release's, the
+latest before the day, and the code's state on the day is unknown — the one rule, SQL ``day_covered``),
 ``hierarchy`` (false when the release was not loaded from the Tabular List) and ``hierarchy_note`` (why not),
 ``chapter`` {``number``, ``title``, ``first_code``, ``last_code``},
 ``section`` {``id``, ``title``, ``first_code``, ``last_code``},
@@ -18,7 +20,10 @@ JSON keys (stable; documented in the README):
 ``notes`` [{``type``, ``text``, ``referenced_codes``, ``from`` {``kind``, ``code``, ``title``}, ``inherited``}],
 ``seventh_characters`` [{``char``, ``meaning``, ``defined_at``}],
 ``siblings`` / ``children`` [{``code``, ``description``, ``is_billable``}],
-``icd9``, ``ms_drg`` (with ``in_effect``), ``procedures`` (with ``pfs_in_effect``) — see their functions,
+``category_codes`` {``category``, ``count`` (the category's other billable codes), ``codes`` [code, ...] (all of
+them, or the 50 nearest in Tabular order), ``complete``},
+``icd9``, ``ms_drg`` (with ``in_effect``), ``procedures`` (with ``pfs_in_effect``), ``history`` (spans with
+``valid_from_source``, ``valid_to_source``, ``unknown_days``; ``in_code_set_since``; ``replaced_by``, ``replaces``),
 ``sources`` [{``dataset``, ``release``, ``url``, ``fetched_from``, ``sha256``, ``fetched_at``, ``files``
 [{``role``, ``name``, ``sha256``}]}], ``built_at``.
 """

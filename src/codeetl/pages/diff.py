@@ -19,8 +19,8 @@ from codeetl.build.named_sql import named_statements
 from codeetl.pages.common import jsonable, rows as _rows, sources
 from codeetl.pages.resolver import pick_release
 
-CODE_CHANGES = ("added", "deleted", "revised", "became_header", "became_billable")
-DRG_CHANGES = ("added", "deleted", "retitled", "mdc_changed", "type_changed")
+CODE_CHANGES = ("added", "deleted", "revised", "became_header", "became_billable", "no_longer_valid")
+DRG_CHANGES = ("added", "deleted", "retitled", "restyled", "mdc_changed", "type_changed")
 DX_CHANGES = ("added", "deleted", "mdc_changed", "family_changed", "family_retitled")
 
 
@@ -71,7 +71,8 @@ def icd10cm_changes(con: duckdb.DuckDBPyConnection, a: dict, b: dict) -> dict:
     """The ICD-10-CM changes from release ``a`` to ``b`` (rows of :data:`_sql` icd10cm_changes) grouped as
     ``{"counts": {...}, "codes": {change: [..]}, "headers": {change: [..]}, "notes": {"added": [..],
     "removed": [..]}}``: codes = billable codes (and codes that became headers or billable), headers = header
-    rows added, deleted or revised."""
+    rows added, deleted or revised. ``codes["no_longer_valid"]``: valid codes gone from a release loaded from a code
+    file only that has valid codes below them (they became headers; the release lists none), never under deleted."""
     codes: dict[str, list] = {c: [] for c in CODE_CHANGES}
     headers: dict[str, list] = {c: [] for c in ("added", "deleted", "revised")}
     notes: dict[str, list] = {"added": [], "removed": []}
@@ -82,6 +83,8 @@ def icd10cm_changes(con: duckdb.DuckDBPyConnection, a: dict, b: dict) -> dict:
         elif kind in ("added", "deleted"):
             item = {"code": r["code"], "description": r["new"] or r["old"]}
             (codes if r["is_billable"] else headers)[kind].append(item)
+        elif kind == "no_longer_valid":
+            codes[kind].append({"code": r["code"], "description": r["old"]})
         elif kind == "revised" and not r["is_billable"]:
             headers["revised"].append({"code": r["code"], "old": r["old"], "new": r["new"]})
         else:
@@ -97,8 +100,9 @@ def caveats(a: dict, b: dict) -> list[str]:
     bare = [r["release"] for r in (a, b) if not r["has_headers"]]
     if bare:
         out.append(f"{' and '.join(bare)} {'was' if len(bare) == 1 else 'were'} loaded from a code file only "
-                   "(billable codes, no headers): headers are not compared, and a code that became a header "
-                   "(or a header that became billable) shows as deleted (added)")
+                   "(billable codes, no headers): headers are not compared; a valid code that is gone and has valid "
+                   "codes below it is listed as no longer valid (it became a header), not as deleted; a header that "
+                   "became billable shows as added")
     if not (a["has_notes"] and b["has_notes"]):
         out.append("notes are compared only between two releases loaded from the Tabular XML")
     if abs(a["seq"] - b["seq"]) > 1:

@@ -13,9 +13,9 @@ from codeetl.pages.resolver import pick_release
 
 def _ipps_used(con, version: str) -> list[tuple[str, str]]:
     """The IPPS releases loaded for MS-DRG `version` (Table 5 weights, Tables 6 CC lists), as the warehouse
-    recorded them in ``release_uses``."""
-    found = con.execute("SELECT dataset, release FROM release_uses WHERE uses_dataset = 'msdrg' AND uses_release = ? "
-                        "ORDER BY dataset, release", [version]).fetchall()
+    recorded them in ``release_uses``; a point release (v43.1) uses those of its fiscal year (v43's)."""
+    found = con.execute("SELECT dataset, release FROM release_uses WHERE uses_dataset = 'msdrg' "
+                        "AND uses_release = msdrg_ipps_version(?) ORDER BY dataset, release", [version]).fetchall()
     return [(d, r) for d, r in found]
 
 

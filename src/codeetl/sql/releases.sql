@@ -28,6 +28,20 @@ COMMENT ON COLUMN releases.loaded_at IS 'When this warehouse was built (UTC).';
 COMMENT ON COLUMN releases.derived_from IS 'For a release the build derived rather than parsed (an ICD-10-CM release with addenda but no Tabular, code or order file of its own, e.g. 2027 offline): the release it was derived from (2026-04). NULL for releases loaded from their own files.';
 COMMENT ON COLUMN releases.derivation IS 'How a derived release was made and what it lacks, in words shown on every page built from it: previous release 2026-04 + FY2027 order addenda (icd10cm_order_addenda_2027.txt): no notes or Tabular hierarchy for new codes. NULL when not derived.';
 
+-- The one rule for "is this day covered": a loaded release of the dataset is in effect on it. The release
+-- resolver (release_on, sql/pages/10_resolver.sql), icd10cm_valid_on, `codeetl validate`, the code page and
+-- the web/API all ask it through these two macros; a day between two loaded releases (a release not loaded,
+-- e.g. ICD-10-CM 2024-04) or outside them all is not covered: nothing is known of it.
+CREATE OR REPLACE MACRO release_in_effect(effective_from, effective_to, day) AS
+effective_from <= CAST(day AS DATE) AND (effective_to IS NULL OR CAST(day AS DATE) <= effective_to);
+COMMENT ON MACRO release_in_effect IS 'release_in_effect(effective_from, effective_to, day): true when day lies within a release''s effective dates (effective_to NULL: open-ended). The predicate of day_covered and release_on.';
+
+CREATE OR REPLACE MACRO day_covered(ds, day) AS
+CASE WHEN day IS NULL THEN NULL
+     ELSE EXISTS (SELECT 1 FROM releases AS r
+                  WHERE r.dataset = ds AND release_in_effect(r.effective_from, r.effective_to, day)) END;
+COMMENT ON MACRO day_covered IS 'day_covered(dataset, day): true when a loaded release of dataset is in effect on day; false for a day between loaded releases (a release not loaded) or outside them; NULL for a NULL day. The one rule for whether a day is covered: codeetl code, codeetl validate, icd10cm_valid_on and the release resolver use it.';
+
 CREATE TABLE source_files (
     dataset     VARCHAR NOT NULL,
     release     VARCHAR NOT NULL,

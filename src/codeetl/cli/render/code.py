@@ -31,6 +31,7 @@ def render_code_page(console: Console, p: dict) -> None:
         if p[key]:
             console.print()
             console.print(_code_list(label, p[key]))
+    render_category_codes(console, p)
     for extra in EXTRA_SECTIONS:
         extra(console, p)
     console.print()
@@ -46,7 +47,9 @@ def render_code_page(console: Console, p: dict) -> None:
 
 def render_head(console: Console, p: dict) -> None:
     """Print the code, its description, status and release, and where it sits (chapter, section, parents)."""
-    if p["is_billable"]:
+    if p.get("day_covered") is False:
+        status = Text(f"Unknown on {p['day']}: no ICD-10-CM release loaded covers that day", style="bold yellow")
+    elif p["is_billable"]:
         status = Text("Billable", style="bold green")
     elif p["seventh_characters"]:
         status = Text("Not billable: add a 7th character (see below)", style="bold yellow")
@@ -75,28 +78,77 @@ def render_head(console: Console, p: dict) -> None:
         console.print(Text(f"Note: {p['hierarchy_note']}.", style="yellow"))
 
 
+_FROM = {"change": "{d} ({r})", "first loaded": "{d} or earlier (first loaded release, {r})",
+         "after gap": "{d} at the latest (after days no release covers)", "conversion table": "{d} (CDC conversion table)"}
+_TO = {"change": "{d} ({r})", "last loaded": "{d} or later (last loaded release, {r})",
+       "before gap": "{d} at least (days no release covers follow)", "conversion table": "{d} (CDC conversion table)"}
+
+
+def history_rows(h: dict) -> list[tuple[str, str, str, str]]:
+    """The history spans as (what, from, to, unknown days) texts, each date with what establishes it."""
+    rows = []
+    for s in h["spans"]:
+        kind = "valid code" if s["is_billable"] else "header"
+        start = _FROM.get(s["valid_from_source"], "{d}").format(d=s["valid_from"], r=s["first_release"])
+        end = "open" if s["valid_to"] is None else _TO.get(s["valid_to_source"], "{d}").format(d=s["valid_to"], r=s["last_release"])
+        unknown = ", ".join(f"{u['from']} to {u['to']}" for u in s["unknown_days"])
+        rows.append((kind + ("" if s["description"] else " (title unknown)"), start, end, unknown))
+    return rows
+
+
 def render_history(console: Console, p: dict) -> None:
-    """Print the code's history: since when it is what it is over the loaded releases, its changes, and the codes
-    that replaced it or that it replaced (the CDC conversion table)."""
+    """Print the code's history: each span of the loaded releases with what dates its edges and the days no loaded
+    release covers (unknown, never a change), since when the code is in ICD-10-CM, and the codes that replaced
+    it or that it replaced (the CDC conversion table)."""
     h = p.get("history")
     if not h:
         return
-    parts = []
+    console.print()
+    console.rule("History", style="dim")
     if h["spans"]:
-        last = h["spans"][-1]
-        kind = "valid code" if last["is_billable"] else "header"
-        parts.append(f"{kind} in the loaded releases since {last['valid_from']} ({last['first_release']})")
-        if h["first_valid_from"] != last["valid_from"]:
-            parts.append(f"known since {h['first_valid_from']}")
-        changes = ([f"{h['descriptions'] - 1} title change(s)"] if h["descriptions"] > 1 else []) + (
-            ["changed between valid code and header"] if h["billable_changes"] else [])
-        parts.append(", ".join(changes) if changes else "unchanged over them")
-    for key, verb in (("replaced_by", "replaced by"), ("replaces", "replaced")):
+        t = Table(box=None, pad_edge=False)
+        for c in ("", "from", "to", "unknown (no release loaded)"):
+            t.add_column(c)
+        for row in history_rows(h):
+            t.add_row(*row)
+        console.print(t)
+        if h["descriptions"] > 1:
+            console.print(Text(f"{h['descriptions'] - 1} title change(s) over the loaded releases", style="dim"))
+    since = h.get("in_code_set_since")
+    if since:
+        console.print(Text(f"In ICD-10-CM since {since['date']} ({since['source']}).", style="dim"))
+    for key, verb in (("replaced_by", "Replaced by"), ("replaces", "Replaced")):
         by_date: dict[str, list[str]] = {}
         for r in h[key]:
             by_date.setdefault(r["effective"], []).append(r["code"])
-        parts += [f"{verb} {', '.join(codes)} on {day} (CDC conversion table)" for day, codes in sorted(by_date.items())]
-    console.print(Text("History: " + "; ".join(parts), style="dim"))
+        for day, codes in sorted(by_date.items()):
+            console.print(Text(f"{verb} {', '.join(codes)} on {day} (CDC conversion table).", style="dim"))
+
+
+def code_runs(codes: list[str], left_out: str = "") -> list[str]:
+    """Codes in Tabular order with runs of 3 or more siblings of one length written first–last (M96.2–M96.5); a
+    run never spans `left_out` (the page's own code, not in the list: M96.0, M96.2–M96.5 for M96.1)."""
+    out: list[str] = []
+    i = 0
+    while i < len(codes):
+        j = i
+        while (j + 1 < len(codes) and len(codes[j + 1]) == len(codes[i]) and codes[j + 1][:-1] == codes[i][:-1]
+               and not codes[j] < left_out < codes[j + 1]):
+            j += 1
+        out += [f"{codes[i]}–{codes[j]}"] if j - i >= 2 else codes[i:j + 1]
+        i = j + 1
+    return out
+
+
+def render_category_codes(console: Console, p: dict) -> None:
+    """Print the category's other billable codes (all, or the nearest ones with how many there are)."""
+    c = p.get("category_codes")
+    if not c or not c["count"]:
+        return
+    console.print()
+    shown = "" if c["complete"] else f"; the {len(c['codes'])} nearest in Tabular order shown"
+    console.print(Text(f"Other billable codes in category {c['category']} ({c['count']:,}{shown})", style="bold"))
+    console.print("  " + ", ".join(code_runs(c["codes"], p["code"])), highlight=False)
 
 
 def render_notes(console: Console, p: dict) -> None:

@@ -8,6 +8,10 @@ from rich.table import Table
 from rich.text import Text
 
 
+CODE_TITLES = {"no_longer_valid": "codes no longer valid (headers not listed in this release)"}
+"""List titles that differ from "codes <change>"."""
+
+
 def _items(console: Console, title: str, items: list[dict], limit: int, line) -> None:
     """A titled list, cut to ``limit`` items (0 = all) with a note of how many were left out."""
     if not items:
@@ -58,14 +62,15 @@ def render_diff_page(console: Console, p: dict, limit: int = 20) -> None:
     console.print(Panel(Text.assemble(("ICD-10-CM ", "bold cyan"), (f"{a['release']} → {b['release']}", "bold cyan"),
                                       f"  {a['label']} → {b['label']}"), expand=False))
     console.print(_counts_table("changes", p["counts"]))
+    for c in p["caveats"]:  # before the lists: they say how to read them
+        console.print(Text("note: " + c, style="dim"))
     for change, items in p["codes"].items():
-        line = _one if change in ("added", "deleted") else _old_new
-        _items(console, f"codes {change.replace('_', ' ')}", items, limit, line)
+        line = _one if change in ("added", "deleted", "no_longer_valid") else _old_new
+        title = CODE_TITLES.get(change, f"codes {change.replace('_', ' ')}")
+        _items(console, title, items, limit, line)
     for change, items in p["headers"].items():
         _items(console, f"headers {change}", items, limit, _one if change != "revised" else _old_new)
     for change, items in p["notes"].items():
         _items(console, f"notes {change}", items, limit, lambda it: f"{it['code']:<9} {it['note_type']}: {it['note']}")
-    for c in p["caveats"]:
-        console.print(Text("note: " + c, style="dim"))
     if p.get("msdrg"):
         render_msdrg(console, p["msdrg"], limit)

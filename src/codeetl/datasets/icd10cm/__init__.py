@@ -26,7 +26,7 @@ order file of its own (FY2027 in the mirror) is built from the previous loaded r
 ``derive.sql`` (flagged in ``releases.derived_from`` / ``releases.derivation``).
 
 ``icd-10-cm-conversion-table-FY2025.xlsx`` (role ``conversion_table``; the mirror holds a tab-separated
-export, see :mod:`.conversion`) → ``icd10cm_replacements``.
+export, see :mod:`.conversion`) → ``icd10cm_replacements`` and ``icd10cm_new_codes``.
 
 Valid-code rules applied to the Tabular (as its notes and the Official Guidelines I.A.5/I.B.2 state):
 
@@ -67,9 +67,9 @@ from codeetl.errors import SourceFormatError
 from codeetl.datasets.icd10cm.flatfiles import codes_from_code_file, codes_from_order, parse_code_file, parse_order_file
 from codeetl.datasets.icd10cm.tabular import ascii_title, parse_tabular, referenced_codes  # noqa: F401  (the package API)
 from codeetl.datasets.icd10cm.addenda import check_code_addenda, parse_code_addenda, parse_order_addenda
-from codeetl.datasets.icd10cm.conversion import parse_conversion_table
+from codeetl.datasets.icd10cm.conversion import conversion_tables
 
-PARSER_VERSION = "1"
+PARSER_VERSION = "2"  # 2: icd10cm_new_codes from the conversion table; note ranges written F11.-F17.-
 
 
 def parse_release(release: Release, inputs: dict[str, Path]) -> dict[str, pl.DataFrame]:
@@ -116,7 +116,7 @@ def parse_release(release: Release, inputs: dict[str, Path]) -> dict[str, pl.Dat
         out["icd10cm_addenda"] = addenda[0]
         out["icd10cm_addenda_totals"] = totals[0]
     if "conversion_table" in inputs:
-        out["icd10cm_replacements"] = parse_conversion_table(inputs["conversion_table"], rid)
+        out.update(conversion_tables(inputs["conversion_table"], rid))
     return out
 
 

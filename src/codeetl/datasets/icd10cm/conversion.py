@@ -1,4 +1,4 @@
-"""The ICD-10-CM Conversion Table (role ``conversion_table``): for each code created since FY2016, the year it
+"""The ICD-10-CM Conversion Table (role ``conversion_table``): for each code created since FY2017 (October 1, 2016), the year it
 took effect and the code(s) it replaced.
 
 CDC NCHS publishes it as an Excel workbook (``icd-10-cm-conversion-table-FY2025.xlsx``), one sheet: title rows
@@ -121,9 +121,8 @@ def previous_codes(text: str, path: str, line: int) -> list[tuple[str, bool]]:
     return refs
 
 
-def parse_conversion_table(path: str | Path, release: str) -> pl.DataFrame:
-    """The conversion table → ``icd10cm_replacements`` rows (one per previous code → new code)."""
-    path = str(path)
+def _table_rows(path: str) -> list[tuple[int, str, dt.date, str, str]]:
+    """(line, new code, effective date, effective text, previous-code cell) of every row after the header."""
     rows = _xlsx_rows(path) if path.lower().endswith(".xlsx") else _tsv_rows(path)
     header_at = next((i for i, (_, cells) in enumerate(rows) if tuple(c.strip() for c in cells[:3]) == HEADER), None)
     if header_at is None:
@@ -134,13 +133,34 @@ def parse_conversion_table(path: str | Path, release: str) -> pl.DataFrame:
             continue
         if len(cells) < 3 or not _CURRENT.match(cells[0].strip()):
             raise SourceFormatError(path, line, "a new code, its effective year or date, the previous code(s)", "\t".join(cells))
-        new, eff = cells[0].strip(), effective_date(cells[1], path, line)
-        for code, is_range in previous_codes(cells[2], path, line):
-            out.append({"release": release, "line_no": line, "code": code, "is_range": is_range, "replaced_by": new,
-                        "effective": eff, "effective_text": cells[1].strip(), "previous_text": " ".join(cells[2].split())})
+        out.append((line, cells[0].strip(), effective_date(cells[1], path, line), cells[1].strip(), cells[2]))
     if not out:
         raise SourceFormatError(path, None, "at least one row after the header")
+    return out
+
+
+def parse_conversion_table(path: str | Path, release: str) -> pl.DataFrame:
+    """The conversion table → ``icd10cm_replacements`` rows (one per previous code → new code)."""
+    return conversion_tables(path, release)["icd10cm_replacements"]
+
+
+def conversion_tables(path: str | Path, release: str) -> dict[str, pl.DataFrame]:
+    """The conversion table → ``icd10cm_replacements`` (one row per previous code → new code) and
+    ``icd10cm_new_codes`` (one row per new code, "None" rows included: every code created since the
+    table's first year, with the day it took effect; a code printed twice is kept once, first line)."""
+    path = str(path)
+    rows = _table_rows(path)
+    out = []
+    for line, new, eff, eff_text, previous in rows:
+        for code, is_range in previous_codes(previous, path, line):
+            out.append({"release": release, "line_no": line, "code": code, "is_range": is_range, "replaced_by": new,
+                        "effective": eff, "effective_text": eff_text, "previous_text": " ".join(previous.split())})
     frame = pl.DataFrame(out, schema={"release": pl.String, "line_no": pl.Int32, "code": pl.String, "is_range": pl.Boolean,
                                       "replaced_by": pl.String, "effective": pl.Date, "effective_text": pl.String,
                                       "previous_text": pl.String})
-    return frame.unique(["code", "replaced_by", "effective"], keep="first", maintain_order=True)
+    new_codes = pl.DataFrame([{"release": release, "line_no": line, "code": new, "effective": eff, "effective_text": eff_text}
+                              for line, new, eff, eff_text, _ in rows],
+                             schema={"release": pl.String, "line_no": pl.Int32, "code": pl.String, "effective": pl.Date,
+                                     "effective_text": pl.String})
+    return {"icd10cm_replacements": frame.unique(["code", "replaced_by", "effective"], keep="first", maintain_order=True),
+            "icd10cm_new_codes": new_codes.unique(["code"], keep="first", maintain_order=True)}

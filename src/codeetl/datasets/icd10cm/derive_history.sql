@@ -27,61 +27,149 @@ SELECT
     coalesce(lag(p.period_to) OVER (ORDER BY p.seq) + 1 < p.period_from, false)      AS follows_gap
 FROM periods AS p;
 
--- Gaps and islands: a span starts where the code was not listed by the previous release that could list
--- it (for a header: the previous release with headers — a code file lists valid codes only, so a header's
--- absence from it says nothing), or a gap in the calendar lies between, or the billable flag or the
--- description differs from the previous listing's.
-INSERT INTO icd10cm_code_history
+-- The code spans (see the COMMENT of icd10cm_code_history). Steps:
+--   listed    every (code, release) listing: the code's own row in the release, and, in a release loaded from a
+--             code file only (no headers), an inferred header row for a code that some loaded release lists as
+--             a header and that has valid codes below it in this release (a code with codes below it is a header);
+--             an inferred header's title is that of the listings around it when they agree, else unknown (NULL);
+--   spans     consecutive releases listing the code with the same billable flag and title; a release that does
+--             not list it (or a change of flag or title) ends the span; a gap between loaded releases does NOT
+--             end a span whose state is the same on both sides: its days are listed in unknown_days;
+--   edges     each edge says what dates it: a loaded release showing the change ('change'), the first or last
+--             loaded release ('first loaded', 'last loaded': it may have begun earlier, gone on later), a gap
+--             ('after gap', 'before gap': the change lies in the gap), or the CDC conversion table;
+--   dated     where an edge lies before the first loaded release or in a gap, the conversion table dates it when
+--             it can: a valid code's first day (icd10cm_new_codes), a valid code's end (replaced on D: valid
+--             until D - 1), a header's first day (its code replaced by codes below it on D).
+INSERT INTO icd10cm_code_history BY NAME
 WITH rel AS (
     SELECT r.*,
-           sum(r.follows_gap::INTEGER) OVER (ORDER BY r.seq ROWS UNBOUNDED PRECEDING) AS gap_no,
-           (SELECT max(h.seq) FROM icd10cm_history_releases AS h WHERE h.has_headers AND h.seq < r.seq) AS prev_header_seq
+           lag(r.period_to) OVER (ORDER BY r.seq)    AS prev_to,
+           lead(r.period_from) OVER (ORDER BY r.seq) AS next_from,
+           lead(r.follows_gap) OVER (ORDER BY r.seq) AS gap_after
     FROM icd10cm_history_releases AS r
+), own AS (
+    SELECT c.code, c.code_nodot, r.seq, c.is_billable, c.description
+    FROM icd10cm_codes AS c JOIN rel AS r ON r.release = c.release
+), header_codes AS (
+    SELECT DISTINCT o.code, o.code_nodot FROM own AS o WHERE NOT o.is_billable
+), below AS (  -- releases loaded from a code file only: every prefix (3 characters or more) of their valid codes
+    SELECT DISTINCT o.seq, o.code_nodot[1:p.k] AS prefix
+    FROM own AS o
+    JOIN rel AS r ON r.seq = o.seq AND NOT r.has_headers
+    CROSS JOIN LATERAL (SELECT unnest(range(3, len(o.code_nodot))) AS k) AS p
+    WHERE o.is_billable
 ), listed AS (
-    SELECT c.code, c.code_nodot, c.is_billable, c.description, r.seq, r.gap_no,
-           CASE WHEN c.is_billable THEN r.seq - 1 ELSE r.prev_header_seq END AS prev_seq
-    FROM icd10cm_codes AS c
-    JOIN rel AS r ON r.release = c.release
-), marked AS (
-    SELECT *,
-           CASE WHEN lag(seq) OVER w = prev_seq AND lag(gap_no) OVER w = gap_no
-                     AND lag(is_billable) OVER w = is_billable AND lag(description) OVER w = description
-                THEN 0 ELSE 1 END AS starts
-    FROM listed
-    WINDOW w AS (PARTITION BY code ORDER BY seq)
+    SELECT o.*, false AS inferred FROM own AS o
+    UNION ALL
+    SELECT h.code, h.code_nodot, b.seq, false, NULL::VARCHAR, true
+    FROM below AS b JOIN header_codes AS h ON h.code_nodot = b.prefix
+    WHERE NOT EXISTS (SELECT 1 FROM own AS o WHERE o.code = h.code AND o.seq = b.seq)
+), runs AS (  -- a run: consecutive releases listing the code with the same billable flag
+    SELECT f.*, sum(f.new_run) OVER (PARTITION BY f.code ORDER BY f.seq ROWS UNBOUNDED PRECEDING) AS run
+    FROM (SELECT l.*,
+                 CASE WHEN lag(l.seq) OVER w = l.seq - 1 AND lag(l.is_billable) OVER w = l.is_billable THEN 0 ELSE 1 END AS new_run
+          FROM listed AS l WINDOW w AS (PARTITION BY l.code ORDER BY l.seq)) AS f
+), titled AS (  -- an inferred header's title: the known titles around it in its run, when they agree
+    SELECT t.*,
+           coalesce(t.description,
+                    CASE WHEN t.prev_known IS NULL THEN t.next_known
+                         WHEN t.next_known IS NULL OR t.next_known = t.prev_known THEN t.prev_known END) AS title
+    FROM (SELECT u.*,
+                 last_value(u.description IGNORE NULLS) OVER (PARTITION BY u.code, u.run ORDER BY u.seq
+                     ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_known,
+                 first_value(u.description IGNORE NULLS) OVER (PARTITION BY u.code, u.run ORDER BY u.seq
+                     ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) AS next_known
+          FROM runs AS u) AS t
 ), spans AS (
-    SELECT *, sum(starts) OVER (PARTITION BY code ORDER BY seq ROWS UNBOUNDED PRECEDING) AS span
-    FROM marked
+    SELECT s.*, sum(s.starts) OVER (PARTITION BY s.code ORDER BY s.seq ROWS UNBOUNDED PRECEDING) AS span
+    FROM (SELECT v.*,
+                 CASE WHEN v.new_run = 1 OR v.title IS DISTINCT FROM lag(v.title) OVER (PARTITION BY v.code ORDER BY v.seq)
+                      THEN 1 ELSE 0 END AS starts
+          FROM titled AS v) AS s
 ), grouped AS (
     SELECT code, span, any_value(code_nodot) AS code_nodot, any_value(is_billable) AS is_billable,
-           any_value(description) AS description, min(seq) AS first_seq, max(seq) AS last_seq
+           any_value(title) AS description, min(seq) AS first_seq, max(seq) AS last_seq
     FROM spans
     GROUP BY code, span
+), edges AS (
+    SELECT g.*, f.release AS first_release, l.release AS last_release,
+           f.period_from AS seen_from, l.period_to AS seen_to, f.prev_to AS before_to, l.next_from AS after_from,
+           CASE WHEN g.first_seq = 1 THEN 'first loaded' WHEN f.follows_gap THEN 'after gap' ELSE 'change' END AS from_source,
+           CASE WHEN l.next_from IS NULL THEN CASE WHEN l.period_to IS NOT NULL THEN 'last loaded' END
+                WHEN l.gap_after THEN 'before gap' ELSE 'change' END AS to_source,
+           coalesce((SELECT list({'from': r.prev_to + 1, 'to': r.period_from - 1} ORDER BY r.seq) FROM rel AS r
+                     WHERE r.follows_gap AND r.seq > g.first_seq AND r.seq <= g.last_seq), []) AS inner_gaps
+    FROM grouped AS g
+    JOIN rel AS f ON f.seq = g.first_seq
+    JOIN rel AS l ON l.seq = g.last_seq
+), created AS (  -- the CDC conversion table: the day a code took effect
+    SELECT n.code, min(n.effective) AS effective FROM icd10cm_new_codes AS n GROUP BY n.code
+), replaced AS (  -- ... and the day a code was replaced, and whether only by codes below it (it became a header)
+    SELECT x.code, x.effective,
+           bool_and(starts_with(replace(x.replaced_by, '.', ''), replace(x.code, '.', '')) AND x.replaced_by <> x.code) AS by_children
+    FROM icd10cm_replacements AS x WHERE NOT x.is_range
+    GROUP BY x.code, x.effective
+), dated AS (
+    SELECT e.*,
+           CASE WHEN e.from_source IN ('first loaded', 'after gap') AND e.is_billable THEN
+                    (SELECT max(c.effective) FROM created AS c WHERE c.code = e.code AND c.effective <= e.seen_from
+                       AND (e.before_to IS NULL OR c.effective > e.before_to))
+                WHEN e.from_source IN ('first loaded', 'after gap') THEN
+                    (SELECT min(x.effective) FROM replaced AS x WHERE x.code = e.code AND x.by_children
+                       AND x.effective <= e.seen_from AND (e.before_to IS NULL OR x.effective > e.before_to))
+           END AS table_from,
+           CASE WHEN e.to_source = 'before gap' AND e.is_billable THEN
+                    (SELECT min(x.effective) FROM replaced AS x WHERE x.code = e.code
+                       AND x.effective > e.seen_to AND x.effective <= e.after_from)
+           END AS table_to
+    FROM edges AS e
 )
-SELECT g.code, upper(g.code_nodot), f.period_from, l.period_to, g.is_billable, g.description, f.release, l.release
-FROM grouped AS g
-JOIN icd10cm_history_releases AS f ON f.seq = g.first_seq
-JOIN icd10cm_history_releases AS l ON l.seq = g.last_seq
-ORDER BY g.code, f.period_from;
+SELECT
+    d.code,
+    upper(d.code_nodot) AS code_nodot,
+    coalesce(d.table_from, d.seen_from) AS valid_from,
+    coalesce(d.table_to - 1, d.seen_to) AS valid_to,
+    d.is_billable,
+    d.description,
+    d.first_release,
+    d.last_release,
+    CASE WHEN d.table_from IS NOT NULL THEN 'conversion table' ELSE d.from_source END AS valid_from_source,
+    CASE WHEN d.table_to IS NOT NULL THEN 'conversion table' ELSE d.to_source END AS valid_to_source,
+    list_concat(CASE WHEN d.table_from < d.seen_from THEN [{'from': d.table_from, 'to': d.seen_from - 1}] ELSE [] END,
+                d.inner_gaps,
+                CASE WHEN d.table_to - 1 > d.seen_to THEN [{'from': d.seen_to + 1, 'to': d.table_to - 1}] ELSE [] END) AS unknown_days
+FROM dated AS d
+ORDER BY d.code, valid_from;
 
 -- icd10cm_diff(from_release, to_release): the rows of icd10cm_changes for any two releases (see the COMMENT
 -- of icd10cm_changes for what is compared when a release has no headers or no notes). Inside the macro the
--- parameter names hide nothing: every column is qualified.
+-- parameter names hide nothing: every column is qualified. Every CTE is NOT MATERIALIZED (each is a filtered
+-- scan, cheap to read twice): DuckDB 2.0 deadlocks (0 % CPU, for ever) when a LIMIT stops early a query whose
+-- join reads materialized CTEs on both sides, and it materializes a CTE used twice by default
+-- (icd10cm_diff('2025', '2026') LIMIT 3 hung).
 CREATE OR REPLACE MACRO icd10cm_diff(from_release, to_release) AS TABLE
-WITH a AS (
-    SELECT c.code, c.is_billable, c.description FROM icd10cm_codes AS c WHERE c.release = from_release
-), b AS (
-    SELECT c.code, c.is_billable, c.description FROM icd10cm_codes AS c WHERE c.release = to_release
-), kinds AS (
+WITH a AS NOT MATERIALIZED (
+    SELECT c.code, c.code_nodot, c.is_billable, c.description FROM icd10cm_codes AS c WHERE c.release = from_release
+), b AS NOT MATERIALIZED (
+    SELECT c.code, c.code_nodot, c.is_billable, c.description FROM icd10cm_codes AS c WHERE c.release = to_release
+), kinds AS NOT MATERIALIZED (
     SELECT
         from_release IN (SELECT h.release FROM icd10cm_codes AS h WHERE NOT h.is_billable) AS a_headers,
         to_release   IN (SELECT h.release FROM icd10cm_codes AS h WHERE NOT h.is_billable) AS b_headers,
         from_release IN (SELECT n.release FROM icd10cm_notes AS n)
             AND to_release IN (SELECT n.release FROM icd10cm_notes AS n)                   AS notes
-), codes AS (
+), below AS NOT MATERIALIZED (  -- when to_release lists no headers: every prefix (3 characters or more) of its valid codes
+    SELECT DISTINCT y.code_nodot[1:p.k] AS prefix
+    FROM icd10cm_codes AS y
+    CROSS JOIN LATERAL (SELECT unnest(range(3, len(y.code_nodot))) AS k) AS p
+    WHERE y.release = to_release AND y.is_billable
+      AND NOT EXISTS (SELECT 1 FROM icd10cm_codes AS h WHERE h.release = to_release AND NOT h.is_billable)
+), codes AS NOT MATERIALIZED (
     SELECT
         coalesce(b.code, a.code) AS code,
         CASE WHEN a.code IS NULL THEN 'added'
+             WHEN b.code IS NULL AND a.is_billable AND w.prefix IS NOT NULL THEN 'no_longer_valid'
              WHEN b.code IS NULL THEN 'deleted'
              WHEN a.is_billable AND NOT b.is_billable THEN 'became_header'
              WHEN b.is_billable AND NOT a.is_billable THEN 'became_billable'
@@ -90,17 +178,18 @@ WITH a AS (
         a.description AS old,
         b.description AS new
     FROM a FULL JOIN b ON b.code = a.code
+    LEFT JOIN below AS w ON w.prefix = a.code_nodot
     CROSS JOIN kinds AS k
     WHERE (a.code IS NULL AND (b.is_billable OR k.a_headers))
        OR (b.code IS NULL AND (a.is_billable OR k.b_headers))
        OR (a.is_billable <> b.is_billable OR a.description <> b.description)
-), na AS (
+), na AS NOT MATERIALIZED (
     SELECT DISTINCT n.code, n.note_type, n.note
     FROM icd10cm_notes AS n WHERE n.release = from_release AND n.node_kind = 'code'
-), nb AS (
+), nb AS NOT MATERIALIZED (
     SELECT DISTINCT n.code, n.note_type, n.note
     FROM icd10cm_notes AS n WHERE n.release = to_release AND n.node_kind = 'code'
-), notes AS (
+), notes AS NOT MATERIALIZED (
     SELECT
         coalesce(nb.code, na.code) AS code,
         CASE WHEN na.code IS NULL THEN 'note_added' ELSE 'note_removed' END AS change,

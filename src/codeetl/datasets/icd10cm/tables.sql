@@ -194,7 +194,7 @@ CREATE TABLE icd10cm_replacements (
     effective_text  VARCHAR NOT NULL,
     previous_text   VARCHAR NOT NULL
 );
-COMMENT ON TABLE icd10cm_replacements IS 'The ICD-10-CM Conversion Table (CDC NCHS; the offline mirror holds a redistributor''s tab-separated export of the official .xlsx): for every code created since FY2016, the code(s) it replaced, one row per (previous code, new code): M54.5 -> M54.50, M54.51, M54.59 on 2021-10-01. New codes that replaced nothing (printed None) have no row.';
+COMMENT ON TABLE icd10cm_replacements IS 'The ICD-10-CM Conversion Table (CDC NCHS; the offline mirror holds a redistributor''s tab-separated export of the official .xlsx): for every code created since FY2017 (2016-10-01), the code(s) it replaced, one row per (previous code, new code): M54.5 -> M54.50, M54.51, M54.59 on 2021-10-01. New codes that replaced nothing (printed None) have no row.';
 COMMENT ON COLUMN icd10cm_replacements.release IS 'Release id whose conversion table the row comes from (2025: the FY2025 table).';
 COMMENT ON COLUMN icd10cm_replacements.line_no IS 'Line (row) of the table in the file.';
 COMMENT ON COLUMN icd10cm_replacements.code IS 'The previous code as printed (M54.5), a category for "I63.-" or "a code from R11-" (I63, R11), or a range kept as one value (H35.20-H35.23; "Codes in Categories T15-T19" -> T15-T19, see is_range).';
@@ -203,6 +203,20 @@ COMMENT ON COLUMN icd10cm_replacements.replaced_by IS 'The new code (Current cod
 COMMENT ON COLUMN icd10cm_replacements.effective IS 'When the new code took effect: October 1 of the year printed (2021 -> 2021-10-01), or the date printed for mid-year updates (04/01/23 -> 2023-04-01, 01/01/21 -> 2021-01-01).';
 COMMENT ON COLUMN icd10cm_replacements.effective_text IS 'The Effective cell as printed (2021, 04/01/23).';
 COMMENT ON COLUMN icd10cm_replacements.previous_text IS 'The Previous Code(s) Assignment cell as printed (C56.1 and C56.2), whitespace normalised.';
+
+CREATE TABLE icd10cm_new_codes (
+    release         VARCHAR NOT NULL,
+    line_no         INTEGER NOT NULL,
+    code            VARCHAR NOT NULL,
+    effective       DATE    NOT NULL,
+    effective_text  VARCHAR NOT NULL
+);
+COMMENT ON TABLE icd10cm_new_codes IS 'Every code the ICD-10-CM Conversion Table (CDC NCHS) lists as new, with the day it took effect, whether or not it replaced a code (the "None" rows included; icd10cm_replacements holds what each replaced). The table lists every code created since FY2017 (effective 2016-10-01) up to its own fiscal year, so a valid code of a release up to then that it does not list was created before FY2017: it has been in ICD-10-CM since 2015-10-01, its first day (the FY2016 code set was not updated).';
+COMMENT ON COLUMN icd10cm_new_codes.release IS 'Release id whose conversion table the row comes from (2025: the FY2025 table, covering codes created up to 2024-10-01).';
+COMMENT ON COLUMN icd10cm_new_codes.line_no IS 'Line (row) of the table in the file; a code printed twice is kept once, at its first line.';
+COMMENT ON COLUMN icd10cm_new_codes.code IS 'The new code (Current code assignment), dotted.';
+COMMENT ON COLUMN icd10cm_new_codes.effective IS 'When the code took effect: October 1 of the year printed (2021 -> 2021-10-01), or the date printed for mid-year updates (04/01/23 -> 2023-04-01).';
+COMMENT ON COLUMN icd10cm_new_codes.effective_text IS 'The Effective cell as printed (2021, 04/01/23).';
 
 CREATE TABLE icd10cm_addenda_base (
     release         VARCHAR NOT NULL,

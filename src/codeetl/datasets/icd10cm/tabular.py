@@ -41,7 +41,10 @@ Tabular prints is dropped silently."""
 # A code reference as the Tabular prints them inside notes: M80, T84.-, M02.0-, S72.001A, Z96-Z97, I69.
 _CODE_TOKEN = r"[A-Z][0-9A-Z][0-9A-Z](?:\.[0-9A-Z]{1,4})?(?![0-9A-Za-z])"
 _DASH_SUFFIX = r"(?:\.?-(?!\s*[A-Z][0-9A-Z]))?"  # "T84.-", "M02.0-", but not the dash of a range
-_REF_RE = re.compile(rf"\b({_CODE_TOKEN}){_DASH_SUFFIX}(?:\s*-\s*({_CODE_TOKEN}){_DASH_SUFFIX})?")
+# The dash between the two ends of a range: "Z96-Z97", "F10.--F19.-", "F10.- -F19.-", and "F11.-F17.-" (the
+# first end's ".-" is the range's dash: K85.3, T40 and F98 print ranges so).
+_RANGE_DASH = r"(?:\.?-\s*-\s*|\s*-\s*|\.-(?=[A-Z][0-9A-Z]))"
+_REF_RE = re.compile(rf"\b({_CODE_TOKEN})(?:{_RANGE_DASH}({_CODE_TOKEN}){_DASH_SUFFIX}|{_DASH_SUFFIX})")
 _PAREN_RE = re.compile(r"\(([^()]*)\)")
 _RANGE_IN_TITLE = re.compile(r"\s*\(([A-Z][0-9A-Z][0-9A-Z](?:\.[0-9A-Z-]+)?)\s*-\s*([A-Z][0-9A-Z][0-9A-Z](?:\.[0-9A-Z-]+)?)\)\s*$")
 _CODE_SHAPE = re.compile(r"^[A-Z][0-9A-Z][0-9A-Z](?:\.[0-9A-Z]{1,4})?$")
@@ -70,7 +73,8 @@ def _is_code_like(token: str, categories: frozenset[str] | set[str] | None) -> b
 
 def referenced_codes(note: str, categories: frozenset[str] | set[str] | None = None) -> list[str]:
     """Code references in a note's parentheses, normalised: "(T84.-)" → T84, "(M02.0-)" → M02.0,
-    "(Z96-Z97)" → Z96-Z97 (a range is kept as one reference), "(A15.0, A15.5)" → A15.0, A15.5,
+    "(Z96-Z97)" → Z96-Z97 (a range is kept as one reference, also when printed "(F11.-F17.-)" or
+    "(F10.--F19.-)"), "(A15.0, A15.5)" → A15.0, A15.5,
     "(I69. with final characters -23)" → I69.
 
     Only text in parentheses is searched, which is where the Tabular prints its references; words that

@@ -16,6 +16,19 @@
 --   severity_alt  = the text after " or " (Intestinal Transplant), else NULL;
 --   family        = the title before the phrase (Medical Back Problems), or the whole title.
 -- The title used is Appendix A's (mixed case), else Table 5's when a version has weights only.
+--
+-- Point releases (v43.1, the April 1 update) have an Appendix A and B of their own but no IPPS tables: CMS
+-- publishes Table 5 and Tables 6I-6K once a fiscal year, for the October version. A point release uses the
+-- IPPS tables of its fiscal year (msdrg_fiscal_year, msdrg_ipps_version).
+
+CREATE OR REPLACE MACRO msdrg_fiscal_year(version) AS
+CAST(regexp_extract(version, '^[vV]([0-9]+)', 1) AS INTEGER) + 1983;
+COMMENT ON MACRO msdrg_fiscal_year IS 'msdrg_fiscal_year(version): the federal fiscal year of an MS-DRG grouper version or point release: vNN -> NN + 1983 (v43 and v43.1 -> 2026, discharges 2025-10-01 to 2026-09-30).';
+
+CREATE OR REPLACE MACRO msdrg_ipps_version(version) AS
+CASE WHEN version IN (SELECT w.version FROM msdrg_drg_weight AS w UNION SELECT c.version FROM msdrg_cc AS c) THEN version
+     ELSE 'v' || regexp_extract(version, '^[vV]([0-9]+)', 1) END;
+COMMENT ON MACRO msdrg_ipps_version IS 'msdrg_ipps_version(version): the version the IPPS tables (Table 5, Tables 6I-6K) for a grouper version are stored under: the version itself when IPPS tables are loaded for it, else the October version of its fiscal year (v43 for the point release v43.1: CMS publishes them once a year).';
 
 CREATE OR REPLACE VIEW msdrg_drg AS
 WITH j AS (
@@ -26,9 +39,10 @@ WITH j AS (
         coalesce(d.type, CASE w.type WHEN 'MED' THEN 'M' WHEN 'SURG' THEN 'P' END) AS type,
         d.title                                         AS title,
         w.title                                         AS title_ipps,
-        w.weight, w.weight_before_cap, w.gmlos, w.amlos, w.post_acute, w.special_pay, w.fiscal_year
+        w.weight, w.weight_before_cap, w.gmlos, w.amlos, w.post_acute, w.special_pay,
+        CAST(coalesce(msdrg_fiscal_year(d.version), w.fiscal_year) AS SMALLINT) AS fiscal_year
     FROM msdrg_drg_def AS d
-    FULL OUTER JOIN msdrg_drg_weight AS w ON w.version = d.version AND w.drg = d.drg
+    FULL OUTER JOIN msdrg_drg_weight AS w ON w.version = msdrg_ipps_version(d.version) AND w.drg = d.drg
 ), s AS (
     SELECT
         j.*,
@@ -50,7 +64,7 @@ SELECT
     weight, weight_before_cap, gmlos, amlos, post_acute, special_pay, fiscal_year
 FROM s;
 
-COMMENT ON VIEW msdrg_drg IS 'Each MS-DRG of a grouper version: Appendix A definition (msdrg_drg_def) joined with its IPPS Table 5 weights and lengths of stay (msdrg_drg_weight), with the severity split read from the title.';
+COMMENT ON VIEW msdrg_drg IS 'Each MS-DRG of a grouper version: Appendix A definition (msdrg_drg_def) joined with its IPPS Table 5 weights and lengths of stay (msdrg_drg_weight), with the severity split read from the title. A point release (v43.1) has the Table 5 values of its fiscal year (FY2026''s, published for v43).';
 COMMENT ON COLUMN msdrg_drg.version IS 'MS-DRG grouper version (v43 = FY2026).';
 COMMENT ON COLUMN msdrg_drg.drg IS 'MS-DRG number, 3 characters.';
 COMMENT ON COLUMN msdrg_drg.mdc IS 'MDC: Appendix A''s, else Table 5''s (so Pre-MDC DRGs 001-019 read PRE); NULL for 981-989, 998, 999.';
@@ -60,13 +74,13 @@ COMMENT ON COLUMN msdrg_drg.title_ipps IS 'Title as printed in IPPS Table 5 (upp
 COMMENT ON COLUMN msdrg_drg.family IS 'The title without its CC/MCC split (Medical Back Problems): the MS-DRG family.';
 COMMENT ON COLUMN msdrg_drg.severity IS 'CC/MCC split read from the title: with MCC, with CC, with CC/MCC, without MCC or without CC/MCC; NULL when the DRG is not split by CC/MCC.';
 COMMENT ON COLUMN msdrg_drg.severity_alt IS 'Another way into the DRG printed after "or" in the title (e.g. Thrombolytic Agent for 124), else NULL.';
-COMMENT ON COLUMN msdrg_drg.weight IS 'Relative weight used for payment (Table 5, 10% cap applied).';
+COMMENT ON COLUMN msdrg_drg.weight IS 'Relative weight used for payment (Table 5 of the version''s fiscal year, 10% cap applied; NULL when that Table 5 is not loaded).';
 COMMENT ON COLUMN msdrg_drg.weight_before_cap IS 'Relative weight before the 10% cap (Table 5).';
 COMMENT ON COLUMN msdrg_drg.gmlos IS 'Geometric mean length of stay, days (Table 5).';
 COMMENT ON COLUMN msdrg_drg.amlos IS 'Arithmetic mean length of stay, days (Table 5).';
 COMMENT ON COLUMN msdrg_drg.post_acute IS 'Post-acute care transfer DRG (Table 5).';
 COMMENT ON COLUMN msdrg_drg.special_pay IS 'Special-pay post-acute transfer DRG (Table 5).';
-COMMENT ON COLUMN msdrg_drg.fiscal_year IS 'Fiscal year of the Table 5 the weights come from.';
+COMMENT ON COLUMN msdrg_drg.fiscal_year IS 'Federal fiscal year of the version (msdrg_fiscal_year: v43, v43.1 -> 2026), which is also the year of the Table 5 the weights come from.';
 
 CREATE OR REPLACE VIEW dx_drg_family AS
 SELECT
@@ -116,7 +130,8 @@ COMMENT ON COLUMN dx_drg_family.amlos IS 'Arithmetic mean length of stay, days.'
 --   'none'        sdx is neither a CC nor an MCC in this version;
 --   NULL          pdx or sdx is NULL, or the version has no CC list loaded.
 -- version defaults to the highest grouper version loaded in msdrg_cc, compared by its numeric parts
--- (v43.1 > v43 > v9: CMS publishes April point releases such as v43.1).
+-- (v43.1 > v43 > v9); a point release without CC lists of its own (v43.1) uses those of its fiscal year
+-- (msdrg_ipps_version: v43).
 -- Written as one scalar subquery over LEFT JOINs (no EXISTS, no CTE) so that DuckDB decorrelates it
 -- when applied to a column: about 20,000 pairs in 30 ms. Inside a macro a parameter name hides a
 -- column of the same name (version, drg), so every column reference is qualified with its table alias.
@@ -137,12 +152,12 @@ CASE WHEN pdx IS NULL OR sdx IS NULL THEN NULL ELSE (
             CASE WHEN length(r.s0) > 3 THEN r.s0[1:3] || '.' || r.s0[4:] ELSE r.s0 END AS s
         FROM (
             SELECT
-                coalesce(
+                msdrg_ipps_version(coalesce(
                     version,
                     (SELECT max_by(l.version, list_transform(string_split(ltrim(l.version, 'vV'), '.'),
                                                              lambda x: TRY_CAST(x AS INTEGER)))
                      FROM msdrg_cc AS l)
-                )                                  AS v,
+                ))                                 AS v,
                 upper(replace(trim(pdx), '.', '')) AS p0,
                 upper(replace(trim(sdx), '.', '')) AS s0
         ) AS r
@@ -156,4 +171,4 @@ CASE WHEN pdx IS NULL OR sdx IS NULL THEN NULL ELSE (
           AND lpad(CAST(drg AS VARCHAR), 3, '0') BETWEEN g.drg_first AND g.drg_last
 ) END;
 
-COMMENT ON MACRO cc_level IS 'cc_level(pdx, sdx [, version := NULL, drg := NULL, discharged_alive := true]): MCC or CC when secondary diagnosis sdx counts as such with principal diagnosis pdx (IPPS Table 6K); excluded when sdx is a CC/MCC that does not count here (pdx on its PDX exclusion list; with drg, a 6K part 3 DRG exclusion; with discharged_alive := false, an alive-only code); none when sdx is neither; NULL for NULL input or a version without CC list. Codes with or without dot. version defaults to the latest loaded.';
+COMMENT ON MACRO cc_level IS 'cc_level(pdx, sdx [, version := NULL, drg := NULL, discharged_alive := true]): MCC or CC when secondary diagnosis sdx counts as such with principal diagnosis pdx (IPPS Table 6K); excluded when sdx is a CC/MCC that does not count here (pdx on its PDX exclusion list; with drg, a 6K part 3 DRG exclusion; with discharged_alive := false, an alive-only code); none when sdx is neither; NULL for NULL input or a version without CC list. Codes with or without dot. version defaults to the latest loaded; a point release without CC lists of its own (v43.1) uses those of its fiscal year (v43).';

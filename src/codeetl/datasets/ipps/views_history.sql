@@ -6,63 +6,68 @@
 -- DRG rows compare Appendix A (msdrg_drg_def); diagnosis rows compare, per diagnosis of Appendix B, the set
 -- of (MDC, family) it leads to, written '<MDC> <family> (<its DRGs there>)' and joined with '; '.
 
--- msdrg_diff(from_version, to_version): the changes between any two loaded grouper versions. Inside the
--- macro the parameters hide columns of the same name, so the pair is carried as columns of `pairs` (p.*).
+-- msdrg_title_key(title): a title for comparing versions: upper case, runs of white space as one space, trimmed.
+-- v41.1 prints its titles in upper case and v42 in mixed case, some with doubled spaces: the same words.
+CREATE OR REPLACE MACRO msdrg_title_key(title) AS upper(regexp_replace(trim(title), '\s+', ' ', 'g'));
+COMMENT ON MACRO msdrg_title_key IS 'msdrg_title_key(title): an MS-DRG title reduced for comparison (upper case, white space collapsed): two titles with the same key differ only in capitalisation or spacing.';
+
+-- msdrg_diff(from_version, to_version): the changes between any two loaded grouper versions.
+-- Written as grouped scans only, never a join of two reads of one CTE: DuckDB 2.0 deadlocks (0 % CPU, for
+-- ever) when a LIMIT stops a query early whose join reads a materialized CTE on both sides, and DuckDB
+-- materializes a CTE used twice (msdrg_diff(...) LIMIT 3 hung on v41.1 -> v42, 67,633 rows).
 CREATE OR REPLACE MACRO msdrg_diff(from_version, to_version) AS TABLE
-WITH pairs AS (
-    SELECT from_version AS from_version, to_version AS to_version
-), drg AS (
-    SELECT p.from_version, p.to_version, k.drg,
-           a.drg IS NOT NULL AS in_a, b.drg IS NOT NULL AS in_b,
-           a.title AS a_title, b.title AS b_title, a.mdc AS a_mdc, b.mdc AS b_mdc, a.type AS a_type, b.type AS b_type
-    FROM pairs AS p
-    JOIN (SELECT DISTINCT version, drg FROM msdrg_drg_def) AS k ON k.version IN (p.from_version, p.to_version)
-    LEFT JOIN msdrg_drg_def AS a ON a.version = p.from_version AND a.drg = k.drg
-    LEFT JOIN msdrg_drg_def AS b ON b.version = p.to_version AND b.drg = k.drg
-    GROUP BY ALL
-), fam AS (
-    SELECT x.version, x.dx, x.mdc, coalesce(d.family, d.title) AS family, array_to_string(list_sort(list(x.drg)), ',') AS drgs
+WITH drg AS (  -- Appendix A of both versions, one row per DRG
+    SELECT d.drg,
+           bool_or(d.version = from_version) AS in_a, bool_or(d.version = to_version) AS in_b,
+           any_value(d.title) FILTER (WHERE d.version = from_version) AS a_title,
+           any_value(d.title) FILTER (WHERE d.version = to_version) AS b_title,
+           any_value(d.mdc) FILTER (WHERE d.version = from_version) AS a_mdc,
+           any_value(d.mdc) FILTER (WHERE d.version = to_version) AS b_mdc,
+           any_value(d.type) FILTER (WHERE d.version = from_version) AS a_type,
+           any_value(d.type) FILTER (WHERE d.version = to_version) AS b_type
+    FROM msdrg_drg_def AS d
+    WHERE d.version IN (from_version, to_version)
+    GROUP BY d.drg
+), fam AS (  -- each (version, diagnosis, MDC, family) with its DRGs there; title keys made once per DRG
+    SELECT x.version, x.dx, x.mdc, d.family, d.family_key, array_to_string(list_sort(list(x.drg)), ',') AS drgs
     FROM msdrg_dx_drg AS x
-    LEFT JOIN msdrg_drg AS d ON d.version = x.version AND d.drg = x.drg
+    LEFT JOIN (SELECT m.version, m.drg, coalesce(m.family, m.title) AS family,
+                      msdrg_title_key(coalesce(m.family, m.title)) AS family_key
+               FROM msdrg_drg AS m WHERE m.version IN (from_version, to_version)) AS d
+           ON d.version = x.version AND d.drg = x.drg
     WHERE x.version IN (from_version, to_version)
     GROUP BY ALL
-), grp AS (
-    -- each (dx, MDC, DRGs) of one version against the other's: unmatched = the diagnosis groups differently
-    SELECT coalesce(a.dx, b.dx) AS dx, a.dx IS NOT NULL AS in_a, b.dx IS NOT NULL AS in_b,
-           a.family IS DISTINCT FROM b.family AS retitled
-    FROM (SELECT * FROM fam WHERE version = from_version) AS a
-    FULL JOIN (SELECT * FROM fam WHERE version = to_version) AS b
-      ON b.dx = a.dx AND b.mdc = a.mdc AND b.drgs = a.drgs
-), mdcs AS (
-    SELECT coalesce(a.dx, b.dx) AS dx, a.dx IS NULL OR b.dx IS NULL AS differs
-    FROM (SELECT DISTINCT dx, mdc FROM fam WHERE version = from_version) AS a
-    FULL JOIN (SELECT DISTINCT dx, mdc FROM fam WHERE version = to_version) AS b ON b.dx = a.dx AND b.mdc = a.mdc
-), flags AS (
-    SELECT g.dx, bool_or(g.in_a) AS in_a, bool_or(g.in_b) AS in_b, bool_or(NOT (g.in_a AND g.in_b)) AS regrouped,
-           bool_or(g.retitled) AS retitled, (SELECT bool_or(m.differs) FROM mdcs AS m WHERE m.dx = g.dx) AS mdc_differs
-    FROM grp AS g
-    GROUP BY g.dx
-    HAVING bool_or(NOT (g.in_a AND g.in_b)) OR bool_or(g.retitled)
-), texts AS (
+ ), per_version AS (  -- each (version, diagnosis): its MDCs, its (MDC, DRGs), the same with family keys, as text
     SELECT f.version, f.dx,
+           array_to_string(list_sort(list_distinct(list(f.mdc))), ';') AS mdcs,
+           array_to_string(list_sort(list(f.mdc || ' ' || f.drgs)), ';') AS groups,
+           array_to_string(list_sort(list(f.mdc || ' ' || f.drgs || ' ' || f.family_key)), ';') AS titled,
            array_to_string(list_transform(list_sort(list({'m': f.mdc, 'd': f.drgs, 'f': f.family})),
                                           lambda e: e.m || ' ' || e.f || ' (' || e.d || ')'), '; ') AS text
     FROM fam AS f
-    WHERE f.dx IN (SELECT x.dx FROM flags AS x)
-    GROUP BY ALL
-), dx AS (
-    SELECT p.from_version, p.to_version, x.*, a.text AS a_text, b.text AS b_text
-    FROM pairs AS p
-    CROSS JOIN flags AS x
-    LEFT JOIN texts AS a ON a.version = p.from_version AND a.dx = x.dx
-    LEFT JOIN texts AS b ON b.version = p.to_version AND b.dx = x.dx
+    GROUP BY f.version, f.dx
+), dx AS (  -- one row per diagnosis, the two versions side by side
+    SELECT v.dx,
+           bool_or(v.version = from_version) AS in_a, bool_or(v.version = to_version) AS in_b,
+           any_value(v.mdcs) FILTER (WHERE v.version = from_version) IS DISTINCT FROM any_value(v.mdcs) FILTER (WHERE v.version = to_version) AS mdc_differs,
+           any_value(v.groups) FILTER (WHERE v.version = from_version) IS DISTINCT FROM any_value(v.groups) FILTER (WHERE v.version = to_version) AS regrouped,
+           any_value(v.titled) FILTER (WHERE v.version = from_version) IS DISTINCT FROM any_value(v.titled) FILTER (WHERE v.version = to_version) AS retitled,
+           any_value(v.text) FILTER (WHERE v.version = from_version) AS a_text,
+           any_value(v.text) FILTER (WHERE v.version = to_version) AS b_text
+    FROM per_version AS v
+    GROUP BY v.dx
 )
-SELECT from_version, to_version, 'added' AS change, 'drg' AS subject_kind, drg AS subject, NULL AS old, b_title AS new
+SELECT from_version AS from_version, to_version AS to_version, 'added' AS change, 'drg' AS subject_kind, drg AS subject,
+       NULL AS old, b_title AS new
 FROM drg WHERE NOT in_a
 UNION ALL
 SELECT from_version, to_version, 'deleted', 'drg', drg, a_title, NULL FROM drg WHERE NOT in_b
 UNION ALL
-SELECT from_version, to_version, 'retitled', 'drg', drg, a_title, b_title FROM drg WHERE in_a AND in_b AND a_title <> b_title
+SELECT from_version, to_version, 'retitled', 'drg', drg, a_title, b_title
+FROM drg WHERE in_a AND in_b AND msdrg_title_key(a_title) <> msdrg_title_key(b_title)
+UNION ALL
+SELECT from_version, to_version, 'restyled', 'drg', drg, a_title, b_title
+FROM drg WHERE in_a AND in_b AND a_title <> b_title AND msdrg_title_key(a_title) = msdrg_title_key(b_title)
 UNION ALL
 SELECT from_version, to_version, 'mdc_changed', 'drg', drg, a_mdc, b_mdc
 FROM drg WHERE in_a AND in_b AND a_mdc IS DISTINCT FROM b_mdc
@@ -77,7 +82,8 @@ SELECT from_version, to_version,
             WHEN regrouped THEN 'family_changed'
             ELSE 'family_retitled' END,
        'dx', dx, a_text, b_text
-FROM dx;
+FROM dx
+WHERE NOT (in_a AND in_b) OR regrouped OR retitled;
 
 COMMENT ON MACRO TABLE msdrg_diff IS 'msdrg_diff(from_version, to_version): table of the MS-DRG changes between any two loaded grouper versions, with the columns and rules of msdrg_changes (which holds them for consecutive versions). SELECT change, subject_kind, count(*) FROM msdrg_diff(''v42'', ''v43'') GROUP BY ALL.';
 
@@ -95,10 +101,10 @@ WITH versions AS (
 SELECT d.*
 FROM pairs AS p, LATERAL msdrg_diff(p.from_version, p.to_version) AS d;
 
-COMMENT ON VIEW msdrg_changes IS 'What changed between each pair of consecutive loaded MS-DRG grouper versions (v42 -> v43), one row per change. subject_kind drg (Appendix A): added, deleted, retitled (any change of the printed title, case included), mdc_changed, type_changed. subject_kind dx (Appendix B, each diagnosis with the set of (MDC, DRG family) it leads to, family = the DRG title without its CC/MCC split as in msdrg_drg): added or deleted (the diagnosis is new to / gone from Appendix B), mdc_changed (its set of MDCs differs), family_changed (same MDCs, but its DRGs within an MDC differ: it groups elsewhere), family_retitled (same MDCs and DRGs, a family title differs). Appendix B lists the DRGs a diagnosis is used in as principal or as secondary diagnosis, so the sets include both uses.';
+COMMENT ON VIEW msdrg_changes IS 'What changed between each pair of consecutive loaded MS-DRG grouper versions (v42 -> v42.1 -> v43), one row per change. subject_kind drg (Appendix A): added, deleted, retitled (the words of the printed title changed), restyled (the title differs only in capitalisation or spacing, e.g. v41.1 prints MEDICAL BACK PROBLEMS WITH MCC and v42 Medical Back Problems with MCC: counted apart from retitled), mdc_changed, type_changed. subject_kind dx (Appendix B, each diagnosis with the set of (MDC, DRG family) it leads to, family = the DRG title without its CC/MCC split as in msdrg_drg): added or deleted (the diagnosis is new to / gone from Appendix B), mdc_changed (its set of MDCs differs), family_changed (same MDCs, but its DRGs within an MDC differ: it groups elsewhere), family_retitled (same MDCs and DRGs, the words of a family title differ; a family restyled only in capitalisation or spacing is not listed: its DRGs are, as restyled). Appendix B lists the DRGs a diagnosis is used in as principal or as secondary diagnosis, so the sets include both uses.';
 COMMENT ON COLUMN msdrg_changes.from_version IS 'The earlier grouper version (v42).';
 COMMENT ON COLUMN msdrg_changes.to_version IS 'The later grouper version (v43).';
-COMMENT ON COLUMN msdrg_changes.change IS 'added, deleted, retitled, mdc_changed, type_changed (drg); added, deleted, mdc_changed, family_changed, family_retitled (dx).';
+COMMENT ON COLUMN msdrg_changes.change IS 'added, deleted, retitled, restyled, mdc_changed, type_changed (drg); added, deleted, mdc_changed, family_changed, family_retitled (dx).';
 COMMENT ON COLUMN msdrg_changes.subject_kind IS 'drg (an MS-DRG of Appendix A) or dx (an ICD-10-CM diagnosis of Appendix B).';
 COMMENT ON COLUMN msdrg_changes.subject IS 'The MS-DRG number (3 characters) or the dotted diagnosis code.';
 COMMENT ON COLUMN msdrg_changes.old IS 'In from_version: the title, MDC or type (drg rows); the diagnosis'' MDCs and families, e.g. 01 Other Cerebrovascular Disorders (070,071,072); 25 HIV with Major Related Condition (974,975,976) (dx rows). NULL when added.';

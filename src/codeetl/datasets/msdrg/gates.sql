@@ -37,3 +37,25 @@ SELECT release, previous, what, lost, in_previous, round(100.0 * lost / in_previ
 FROM (SELECT * FROM drg UNION ALL SELECT * FROM dx)
 WHERE lost > tolerance * in_previous
 ORDER BY 1, 3;
+
+-- gate: msdrg.appendix_b_is_the_code_set
+-- checks: the diagnoses of each version's Appendix B are exactly the valid ICD-10-CM codes outside V00-Y99 (external causes, which group nowhere) of the ICD-10-CM release in effect on the version's first day, for every version whose day an ICD-10-CM release loaded covers (v43 = 2026, v42.1 = 2025-04, v41 = 2024)
+-- file: appendix_b, icd10cm:codes, icd10cm:tabular
+WITH v AS (
+    SELECT DISTINCT r.release AS version, r.effective_from FROM releases AS r
+    WHERE r.dataset = 'msdrg' AND r.release IN (SELECT DISTINCT d.version FROM msdrg_dx AS d)
+), pair AS (
+    SELECT v.version, h.release AS icd10cm_release
+    FROM v JOIN icd10cm_history_releases AS h
+      ON v.effective_from BETWEEN h.period_from AND coalesce(h.period_to, DATE '9999-12-31')
+), expected AS (
+    SELECT p.version, p.icd10cm_release, c.code FROM pair AS p
+    JOIN icd10cm_codes AS c ON c.release = p.icd10cm_release AND c.is_billable AND left(c.code, 1) NOT IN ('V', 'W', 'X', 'Y')
+), got AS (
+    SELECT p.version, p.icd10cm_release, d.dx AS code FROM pair AS p JOIN msdrg_dx AS d ON d.version = p.version
+)
+SELECT version AS release, icd10cm_release, code, 'a valid ICD-10-CM code missing from Appendix B' AS problem
+FROM (SELECT * FROM expected EXCEPT SELECT * FROM got)
+UNION ALL
+SELECT version, icd10cm_release, code, 'in Appendix B, not a valid ICD-10-CM code outside V00-Y99' FROM (SELECT * FROM got EXCEPT SELECT * FROM expected)
+ORDER BY 1, 3;

@@ -1,9 +1,10 @@
 -- The release resolver: which loaded release of a dataset applies on a day. The ONE place this is decided:
 -- the code page (CLI and parquet export), the other pages and the CLI's status all use release_on.
 --
--- Rule: the release in effect on the day (effective_from <= day <= effective_to, or open-ended); when no
--- loaded release is in effect that day, the latest one that took effect before it, flagged in_effect =
--- false. A release that takes effect after the day is never used: then there is no row.
+-- Rule: the release in effect on the day (release_in_effect, sql/releases.sql); when no loaded release is in
+-- effect that day (day_covered is false: a release between is not loaded, or the day is after the last), the
+-- latest one that took effect before it, flagged in_effect = false. A release that takes effect after the day
+-- is never used: then there is no row.
 
 CREATE OR REPLACE VIEW release_calendar AS
 SELECT DISTINCT dataset, release, label, effective_from, effective_to
@@ -17,7 +18,7 @@ COMMENT ON COLUMN release_calendar.effective_to IS 'Last day the release is in e
 
 CREATE OR REPLACE MACRO release_on(ds, day) AS TABLE
 SELECT c.dataset, c.release, c.label, c.effective_from, c.effective_to,
-       (c.effective_to IS NULL OR CAST(day AS DATE) <= c.effective_to) AS in_effect
+       release_in_effect(c.effective_from, c.effective_to, day) AS in_effect  -- = day_covered(ds, day) (sql/releases.sql)
 FROM release_calendar AS c
 WHERE c.dataset = ds AND c.effective_from <= CAST(day AS DATE)
 ORDER BY in_effect DESC, c.effective_from DESC

@@ -142,6 +142,24 @@ WITH anc AS (
 ), seventh AS (
     SELECT s.code AS defined_at, list_transform(list_sort(list({'k': s.char, 'v': {'char': s.char, 'meaning': s.meaning, 'defined_at': s.code}})), lambda kv: kv.v) AS chars
     FROM icd10cm_seventh_chars s WHERE s.release = icd GROUP BY s.code
+), in_cat AS (  -- every node of the categories asked for, with its place among the category's billable codes
+    SELECT k.code, k.category, k.is_billable,
+           CAST(sum(k.is_billable::INTEGER) OVER (PARTITION BY k.category ORDER BY k.seq ROWS UNBOUNDED PRECEDING) AS BIGINT) AS pos,
+           count(*) FILTER (WHERE k.is_billable) OVER (PARTITION BY k.category) AS n
+    FROM icd10cm_codes k
+    WHERE k.release = icd AND k.category IN (SELECT n.category FROM cp_nodes(icd, codes) n)
+), cat_codes AS (  -- the category's other billable codes: all, or the 50 nearest in Tabular order (an equi-join on the
+                  -- positions wanted, not a range join: categories such as S82 have 3,000 billable codes). Codes only,
+                  -- no titles: with titles the export's chunks of S codes outgrow the build's memory limit
+    SELECT w.code, any_value(w.others) AS others,
+           list_transform(list_sort(list({'k': o.pos, 'v': o.code}) FILTER (WHERE o.code IS NOT NULL)), lambda kv: kv.v) AS items
+    FROM (SELECT me.code, me.category, me.n - me.is_billable::INTEGER AS others,
+                 unnest(range(me.lo, me.lo + 51 - (NOT me.is_billable)::INTEGER)) AS want
+          FROM (SELECT c.*, greatest(1, least(c.pos - 25 + (NOT c.is_billable)::INTEGER,
+                                              c.n - 50 + (NOT c.is_billable)::INTEGER)) AS lo
+                FROM in_cat c SEMI JOIN cp_nodes(icd, codes) n ON n.code = c.code) me) w
+    LEFT JOIN in_cat o ON o.category = w.category AND o.is_billable AND o.pos = w.want AND o.code <> w.code
+    GROUP BY w.code
 )
 SELECT n.code,
        CASE WHEN ch.chapter IS NOT NULL THEN {'number': ch.chapter, 'title': ch.title, 'first_code': ch.first_code, 'last_code': ch.last_code} END AS chapter,
@@ -150,7 +168,9 @@ SELECT n.code,
        coalesce(anc.ancestors, []) AS ancestors,
        coalesce(sv.chars, []) AS seventh_characters,
        coalesce(list_filter(sib.kids, lambda x: x.code <> n.code), []) AS siblings,
-       coalesce(ch_kids.kids, []) AS children
+       coalesce(ch_kids.kids, []) AS children,
+       {'category': n.category, 'count': coalesce(cc.others, 0), 'codes': coalesce(cc.items, []),
+        'complete': coalesce(len(cc.items), 0) = coalesce(cc.others, 0)} AS category_codes
 FROM cp_nodes(icd, codes) n
 LEFT JOIN icd10cm_chapters ch ON ch.release = n.release AND ch.chapter = n.chapter
 LEFT JOIN icd10cm_sections s ON s.release = n.release AND s.section = n.section
@@ -158,8 +178,9 @@ LEFT JOIN icd10cm_codes cat ON cat.release = n.release AND cat.code = n.category
 LEFT JOIN anc ON anc.code = n.code
 LEFT JOIN kids sib ON sib.parent = n.parent
 LEFT JOIN kids ch_kids ON ch_kids.parent = n.code
-LEFT JOIN seventh sv ON sv.defined_at = n.seventh_char_from;
-COMMENT ON MACRO TABLE cp_hierarchy IS 'cp_hierarchy(icd, codes): chapter, section, category, ancestors, 7th characters, siblings and children of each code. A part of code_page.';
+LEFT JOIN seventh sv ON sv.defined_at = n.seventh_char_from
+LEFT JOIN cat_codes cc ON cc.code = n.code;
+COMMENT ON MACRO TABLE cp_hierarchy IS 'cp_hierarchy(icd, codes): chapter, section, category, ancestors, 7th characters, siblings, children and the category''s other billable codes (category_codes: all of them, or the 50 nearest in Tabular order when there are more) of each code. A part of code_page.';
 
 -- A combination reading per (key, scenario): choice lists in order, codes in file order; "a and (b or c)".
 CREATE OR REPLACE MACRO gem_combinations(entries) AS
@@ -266,14 +287,14 @@ SELECT n.code,
        CASE WHEN (SELECT v FROM rel) IS NOT NULL THEN {
            'version': (SELECT v FROM rel),
            'in_effect': (SELECT in_effect FROM rel),
-           'fiscal_year': (SELECT max(w.fiscal_year) FROM msdrg_drg w WHERE w.version = (SELECT v FROM rel)),
+           'fiscal_year': CAST(msdrg_fiscal_year((SELECT v FROM rel)) AS SMALLINT),
            'as_principal': coalesce(g.as_principal, []),
            'as_principal_note': 'Appendix B lists every MS-DRG whose logic uses the code, as principal or as secondary diagnosis: as principal diagnosis the code groups to the DRGs of its own MDC.',
            'as_secondary': {'level': cc.level, 'exclusion_list': cc.exclusion_list, 'alive_only': coalesce(cc.alive_only, false),
                             'meaning': cc_level_words(cc.level, coalesce(cc.alive_only, false))}} END AS ms_drg
 FROM cp_nodes(icd, codes) n
 LEFT JOIN grouped g ON g.code = n.code
-LEFT JOIN msdrg_cc cc ON cc.version = (SELECT v FROM rel) AND cc.dx = n.code;
+LEFT JOIN msdrg_cc cc ON cc.version = msdrg_ipps_version((SELECT v FROM rel)) AND cc.dx = n.code;  -- a point release: its fiscal year's lists
 COMMENT ON MACRO TABLE cp_msdrg IS 'cp_msdrg(icd, day, codes): the ms_drg section (MDCs, MS-DRGs with weights, CC/MCC level) in the MS-DRG version of day. A part of code_page.';
 
 -- The procedures section: procedures linked to the diagnosis, with their PFS descriptor, status and national
@@ -320,17 +341,20 @@ FROM items i LEFT JOIN fees f ON f.hcpcs = i.hcpcs
 GROUP BY i.code;
 COMMENT ON MACRO TABLE cp_procedures IS 'cp_procedures(icd, day, codes): the procedures section (linked procedures with PFS descriptor, status and national fee of the PFS release of day). A part of code_page.';
 
--- The history section: the code's spans of unchanged validity and description over the loaded releases
--- (icd10cm_code_history), oldest first.
+-- The history section: the code's spans over the loaded releases (icd10cm_code_history), oldest first, each
+-- with what dates its edges and the days inside it no loaded release covers; the CDC conversion table's dates.
 CREATE OR REPLACE MACRO cp_history(icd, codes) AS TABLE
 WITH spans AS (
     SELECT h.code,
            list_transform(list_sort(list({'k': h.valid_from, 'v': {
                  'valid_from': h.valid_from, 'valid_to': h.valid_to, 'is_billable': h.is_billable,
-                 'description': h.description, 'first_release': h.first_release, 'last_release': h.last_release}})),
+                 'description': h.description, 'first_release': h.first_release, 'last_release': h.last_release,
+                 'valid_from_source': h.valid_from_source, 'valid_to_source': h.valid_to_source,
+                 'unknown_days': h.unknown_days}})),
                  lambda kv: kv.v) AS spans,
            min(h.valid_from) AS first_valid_from, count(DISTINCT h.description) AS descriptions,
-           count(DISTINCT h.is_billable) - 1 AS billable_changes
+           count(DISTINCT h.is_billable) - 1 AS billable_changes,
+           bool_or(h.is_billable) AS ever_valid
     FROM icd10cm_code_history h
     WHERE h.code IN (SELECT n.code FROM cp_nodes(icd, codes) n)
     GROUP BY h.code
@@ -342,17 +366,38 @@ WITH spans AS (
     SELECT x.replaced_by AS code, list(DISTINCT {'code': x.code, 'effective': x.effective} ORDER BY {'code': x.code, 'effective': x.effective}) AS old
     FROM icd10cm_replacements x WHERE x.replaced_by IN (SELECT n.code FROM cp_nodes(icd, codes) n) AND NOT x.is_range
     GROUP BY x.replaced_by
+), new_codes AS (  -- ... and when it took effect, if it is new since FY2017
+    SELECT x.code, min(x.effective) AS effective FROM icd10cm_new_codes x
+    WHERE x.code IN (SELECT n.code FROM cp_nodes(icd, codes) n) GROUP BY x.code
+), coverage AS (  -- the conversion table lists the codes created up to the first day of its release
+    SELECT max(r.effective_from) AS until, any_value(r.release ORDER BY r.effective_from DESC) AS release
+    FROM release_calendar r WHERE r.dataset = 'icd10cm' AND r.release IN (SELECT DISTINCT x.release FROM icd10cm_new_codes x)
+), known_before AS (  -- codes valid in a loaded release the table covers, or replaced by a code it lists
+    SELECT DISTINCT h.code FROM icd10cm_code_history h
+    WHERE h.code IN (SELECT n.code FROM cp_nodes(icd, codes) n) AND h.is_billable
+      AND h.valid_from <= (SELECT until FROM coverage)
+    UNION
+    SELECT DISTINCT x.code FROM icd10cm_replacements x WHERE x.code IN (SELECT n.code FROM cp_nodes(icd, codes) n) AND NOT x.is_range
 )
 SELECT n.code,
        CASE WHEN s.code IS NOT NULL OR r.code IS NOT NULL OR o.code IS NOT NULL THEN
        {'spans': coalesce(s.spans, []), 'first_valid_from': s.first_valid_from, 'descriptions': coalesce(s.descriptions, 0),
         'billable_changes': coalesce(s.billable_changes, 0),
+        'in_code_set_since': CASE WHEN nc.code IS NOT NULL
+                                  THEN {'date': nc.effective, 'source': 'CDC conversion table: a new code on ' || nc.effective}
+                                  WHEN kb.code IS NOT NULL AND (SELECT until FROM coverage) IS NOT NULL
+                                  THEN {'date': DATE '2015-10-01',
+                                        'source': 'not in the CDC conversion table ' || (SELECT release FROM coverage)
+                                                  || ', which lists every code created from FY2017 (2016-10-01) to '
+                                                  || (SELECT until FROM coverage) || ': in ICD-10-CM since its first day'} END,
         'replaced_by': coalesce(r.by, []), 'replaces': coalesce(o.old, [])} END AS history
 FROM cp_nodes(icd, codes) n
 LEFT JOIN spans s ON s.code = n.code
 LEFT JOIN replaced r ON r.code = n.code
-LEFT JOIN replaces o ON o.code = n.code;
-COMMENT ON MACRO TABLE cp_history IS 'cp_history(icd, codes): the history section of each code: its spans of unchanged validity and description over the loaded releases (icd10cm_code_history), the first day it is known valid, how many descriptions it had and how often it changed between billable and header, and the codes that replaced it and that it replaced, with the dates, from the CDC conversion table (icd10cm_replacements). A part of code_page.';
+LEFT JOIN replaces o ON o.code = n.code
+LEFT JOIN new_codes nc ON nc.code = n.code
+LEFT JOIN known_before kb ON kb.code = n.code;
+COMMENT ON MACRO TABLE cp_history IS 'cp_history(icd, codes): the history section of each code: its spans over the loaded releases (icd10cm_code_history: validity, description, what dates each edge, the days no loaded release covers), the first day it is known, how many descriptions it had and how often it changed between billable and header, since when it is in ICD-10-CM (in_code_set_since: the CDC conversion table''s date for a code new since FY2017, 2015-10-01 for a code the table covers and does not list), and the codes that replaced it and that it replaced, with the dates (icd10cm_replacements). A part of code_page.';
 
 -- What a page of this release lacks because it was not loaded from the Tabular List XML; NULL when it was.
 CREATE OR REPLACE MACRO cp_hierarchy_note(icd) AS
@@ -375,11 +420,12 @@ SELECT
     CASE WHEN n.is_billable THEN 'valid code' ELSE 'header' END AS kind,
     (SELECT icd10cm FROM r) AS release,
     (SELECT r.day FROM r) AS day,
+    day_covered('icd10cm', (SELECT r.day FROM r)) AS day_covered,
     (SELECT note IS NULL FROM hn) AS hierarchy,
     (SELECT note FROM hn) AS hierarchy_note,
     h.chapter, h.section, h.category, h.ancestors,
     coalesce(nt.notes, []) AS notes,
-    h.seventh_characters, h.siblings, h.children,
+    h.seventh_characters, h.siblings, h.children, h.category_codes,
     g.icd9, d.ms_drg, p.procedures, hs.history
 FROM cp_nodes(icd, codes) n
 JOIN cp_hierarchy(icd, codes) h ON h.code = n.code
@@ -389,4 +435,4 @@ LEFT JOIN cp_msdrg(icd, day, codes) d ON d.code = n.code
 LEFT JOIN cp_procedures(icd, day, codes) p ON p.code = n.code
 LEFT JOIN cp_history(icd, codes) hs ON hs.code = n.code
 ORDER BY n.code;
-COMMENT ON MACRO TABLE code_page IS 'code_page(icd_release, day, codes): the code page of every code node of ICD-10-CM release icd_release (or of those in the list codes), with the MS-DRG, GEM and PFS releases of day (NULL: the release''s first day; see page_releases): code, description, is_billable, kind, release, day (the date the page is for), hierarchy, chapter, section, category, ancestors, notes (own and inherited, with where each is printed), seventh_characters, siblings, children, icd9, ms_drg, procedures, history. `codeetl code X --json` and the parquet export code_page/release=<id>/ both read it.';
+COMMENT ON MACRO TABLE code_page IS 'code_page(icd_release, day, codes): the code page of every code node of ICD-10-CM release icd_release (or of those in the list codes), with the MS-DRG, GEM and PFS releases of day (NULL: the release''s first day; see page_releases): code, description, is_billable, kind, release, day (the date the page is for), day_covered (a loaded ICD-10-CM release is in effect on it: day_covered), hierarchy, chapter, section, category, ancestors, notes (own and inherited, with where each is printed), seventh_characters, siblings, children, category_codes (the category''s other billable codes), icd9, ms_drg, procedures, history. `codeetl code X --json` and the parquet export code_page/release=<id>/ both read it.';
