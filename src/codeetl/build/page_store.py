@@ -98,15 +98,21 @@ def _encode(vid: int, text: str) -> tuple[int, int, bytes | str]:
 
 def _write_pages(con: duckdb.DuckDBPyConnection, db: sqlite3.Connection, ncols: int) -> int:
     """One row per exported page: release, code and its value ids in column order (each column joined to its
-    values by exact equality of the nested value; NULL is not [] ); returns how many."""
+    values by exact equality of the nested value; NULL is not [] ); returns how many. Each column's ids are
+    found in a join of their own (one hash table of nested values at a time: all of them at once exceed the
+    build's memory limit), then the integer ids are joined by page."""
     cols = [r[0] for r in con.execute("DESCRIBE ps_pages").fetchall() if r[0] != "icd10cm_release"]
-    joins = " ".join(f"JOIN ps_v{i} ON ps_v{i}.v IS NOT DISTINCT FROM p.{_ident(c)}" for i, c in enumerate(cols))
-    ids = " || ',' || ".join(f"ps_v{i}.id" for i in range(ncols))
-    cur = con.execute(f"SELECT p.icd10cm_release, p.code, {ids} FROM ps_pages p {joins}")
+    for i, c in enumerate(cols):
+        con.execute(f"CREATE OR REPLACE TEMP TABLE ps_r{i} AS SELECT p.icd10cm_release AS r, p.code AS c, v.id "
+                    f"FROM ps_pages p JOIN ps_v{i} v ON v.v IS NOT DISTINCT FROM p.{_ident(c)}")
+        con.execute(f"DROP TABLE ps_v{i}")
+    joins = " ".join(f"JOIN ps_r{i} USING (r, c)" for i in range(1, ncols))
+    ids = " || ',' || ".join(f"ps_r{i}.id" for i in range(ncols))
+    cur = con.execute(f"SELECT r, c, {ids} FROM ps_r0 {joins}")
     n = 0
     while batch := cur.fetchmany(_BATCH):
         db.executemany("INSERT INTO page VALUES (?, ?, ?)", batch)
         n += len(batch)
     for i in range(ncols):
-        con.execute(f"DROP TABLE ps_v{i}")
+        con.execute(f"DROP TABLE ps_r{i}")
     return n
