@@ -140,7 +140,10 @@ def test_local_mirror_file_over_the_ceiling(tmp_path):
         fetch.Transport().get(str(tmp_path / "big"), tmp_path / "out", "big", max_bytes=50)
 
 
-def test_full_disk_while_staging_leaves_nothing(monkeypatch, tmp_path):
+@pytest.mark.parametrize("error", [errno.ENOSPC, errno.EROFS], ids=["full", "read-only"])
+def test_full_or_read_only_disk_while_staging_leaves_nothing(monkeypatch, tmp_path, error):
+    """The write fails as on a full or a read-only file system (without root, the integration tests cannot
+    mount either): the error comes through and nothing is left."""
     real = os.fdopen
 
     class Full:
@@ -154,10 +157,10 @@ def test_full_disk_while_staging_leaves_nothing(monkeypatch, tmp_path):
             self.f.close()
 
         def write(self, b):
-            raise OSError(errno.ENOSPC, "No space left on device")
+            raise OSError(error, os.strerror(error))
 
     monkeypatch.setattr(os, "fdopen", lambda fd, *a, **k: Full(real(fd, *a, **k)))
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(OSError, match=os.strerror(error)):
         fetch.Transport()._atomic_stream(iter([b"abc"]), tmp_path / "f", "f", None)
     monkeypatch.undo()
     assert list(tmp_path.iterdir()) == []
