@@ -1,4 +1,5 @@
-"""Where the real CMS/CDC files are: ../shared/cms beside the repository (never copied into it)."""
+"""Where the real CMS/CDC files are (../shared/cms beside the repository, never copied into it), and what tests
+of the terminal pages share."""
 
 from pathlib import Path
 
@@ -23,3 +24,12 @@ def apply_schema(con, kind: str = "tables") -> None:
 
     for _, text in schema_scripts(kind):
         con.execute(text)
+
+
+NOT_IN_EFFECT = "That release is not in effect on the requested date; it is the latest one loaded before it."
+"""What a terminal page prints under a section whose release is not in effect on the day asked for."""
+
+
+def flat(text: str) -> str:
+    """Terminal output as one line: rich wraps long lines (inside panels too) at the console width."""
+    return " ".join(text.replace("│", " ").split())

@@ -20,10 +20,12 @@ def code_file_path(release: str) -> Path:
 
 
 @lru_cache(maxsize=None)
-def code_file(release: str) -> dict[str, str]:
-    """The valid (billable) codes of an ICD-10-CM code file: code without its dot (columns 1-7, the record
-    padded to 8) -> long description. The files are ASCII (a byte above 127 fails here, loudly)."""
-    lines = code_file_path(release).read_text(encoding="ascii").splitlines()
+def code_file(release: str | Path) -> dict[str, str]:
+    """The valid (billable) codes of an ICD-10-CM code file (a release id of the mirror, or a path): code without
+    its dot (columns 1-7, the record padded to 8) -> long description. The files are ASCII (a byte above 127
+    fails here, loudly)."""
+    path = release if isinstance(release, Path) else code_file_path(str(release))
+    lines = path.read_text(encoding="ascii").splitlines()
     return {line[:8].strip(): line[8:].strip() for line in lines if line.strip()}
 
 
@@ -61,6 +63,16 @@ def rvu_records(path: Path) -> dict[tuple[str, str], dict]:
             "opps_mp": Decimal(line[165:171]),
         }
     return out
+
+
+def gpcis(path: Path, work_col: int) -> dict[str, tuple[Decimal, Decimal, Decimal]]:
+    """The GPCIs of a GPCI CSV file by locality ('<MAC>-<locality number>'): (work, PE, MP), read from the column
+    `work_col` on (the work GPCI "with 1.0 floor": column 5 in GPCI2026.csv, 4 in GPCI2025.csv)."""
+    import csv
+
+    with path.open(encoding="cp1252", newline="") as fh:
+        return {f"{r[0]}-{r[2]}": (Decimal(r[work_col]), Decimal(r[work_col + 1]), Decimal(r[work_col + 2]))
+                for r in csv.reader(fh) if r and r[0].strip().isdigit()}
 
 
 def amount(rec: dict, setting: str, gpci: tuple[Decimal, Decimal, Decimal] | None = None) -> Decimal | None:

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from _shared import CMS, REPO
 from claims_fixture import generate_claims
+from official import code_file
 from codeetl.cli import app
 
 runner = CliRunner()
@@ -34,12 +35,6 @@ def need(con, *releases):
         pytest.skip(f"ICD-10-CM release(s) {', '.join(missing)} not loaded in this warehouse (loaded: {', '.join(sorted(loaded))})")
 
 
-def code_file(year: int) -> dict[str, str]:
-    """The valid-code file: code without dot (columns 1-7, padded to 8) -> long description."""
-    path = CMS / "icd10cm" / str(year) / f"icd10cm-codes-{year}.txt"
-    return {line[:8].strip(): line[8:].strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()}
-
-
 def diff_sets(con, frm, to):
     out: dict[str, set] = {}
     for change, code, billable, old, new in con.execute(
@@ -51,7 +46,7 @@ def diff_sets(con, frm, to):
 @pytest.mark.parametrize("frm, to, published", [(2024, 2025, (252, 36, 13)), (2025, 2026, (487, 28, 38))])
 def test_changes_equal_the_code_files(con, frm, to, published):
     need(con, str(frm), str(to))
-    a, b = code_file(frm), code_file(to)
+    a, b = code_file(str(frm)), code_file(str(to))
     expected = {"added": {(c, True) for c in b.keys() - a.keys()}, "deleted": {(c, True) for c in a.keys() - b.keys()},
                 "revised": {(c, a[c], b[c]) for c in a.keys() & b.keys() if a[c] != b[c]}}
     assert tuple(len(v) for v in expected.values()) == published
@@ -213,6 +208,6 @@ def test_a_header_spans_code_file_releases(con):
     conversion table), has one span across 2026, from FY2025's first day."""
     need(con, "2025", "2026", "2026-04")
     tabular_2026_04 = (CMS / "icd10cm" / "2026-04" / "icd10cm-tabular-April-1-2026.xml").read_text(encoding="utf-8")
-    assert "<name>M54.50</name>" in tabular_2026_04 and "M545" not in code_file(2026)  # a header, not in the code file
+    assert "<name>M54.50</name>" in tabular_2026_04 and "M545" not in code_file("2026")  # a header, not in the code file
     spans = con.execute("SELECT valid_from, is_billable, first_release FROM icd10cm_code_history WHERE code = 'M54.5'").fetchall()
     assert len(spans) == 1 and str(spans[0][0]) == "2024-10-01" and spans[0][1] is False and spans[0][2] == "2025"

@@ -16,6 +16,7 @@ import polars as pl
 import pytest
 
 from _shared import CMS
+from official import code_file
 from codeetl.sources.catalog import load_catalog
 from codeetl.datasets import icd10cm
 
@@ -29,15 +30,6 @@ CODES_2025 = CMS / "icd10cm" / "2025" / "icd10cm-codes-2025.txt"
 CODES_2026 = CMS / "icd10cm" / "2026" / "icd10cm-codes-2026.txt"
 S06_NOTE = ("7th characters D and S do not apply to codes in category S06 with 6th character 7 - death due to brain "
             "injury prior to regaining consciousness, or 8 - death due to other cause prior to regaining consciousness.")
-
-
-def read_code_file(path: Path) -> dict[str, str]:
-    """Plain-Python read of icd10cm_codes_YYYY.txt: code (no dot) = first 8 columns, description = the rest."""
-    out = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            out[line[:8].strip()] = line[8:].strip()
-    return out
 
 
 @cache
@@ -57,13 +49,13 @@ def etree(path: Path) -> ET.Element:
 
 def test_fy2024_code_file():
     parsed24 = icd10cm.parse_code_file(CODES_2024, "2024")
-    assert parsed24.height == len(read_code_file(CODES_2024)) == 74_044
+    assert parsed24.height == len(code_file(CODES_2024)) == 74_044
 
 
 def test_fy2025_tabular_equals_the_fy2025_code_file():
     """Published: 74,260 valid codes in FY2025. The Tabular gives the same codes with the same descriptions."""
-    assert billable(TAB_2025, "2025") == read_code_file(CODES_2025)
-    assert len(read_code_file(CODES_2025)) == 74_260
+    assert billable(TAB_2025, "2025") == code_file(CODES_2025)
+    assert len(code_file(CODES_2025)) == 74_260
     rel = load_catalog()["icd10cm"].release("2025")  # the parse itself refuses a disagreement
     out = icd10cm.parse_release(rel, {"tabular": TAB_2025, "codes": CODES_2025})
     assert out["icd10cm_valid_codes"].height == 74_260
@@ -72,7 +64,7 @@ def test_fy2025_tabular_equals_the_fy2025_code_file():
 def test_fy2025_april_tabular_has_the_fy2025_code_set():
     """../shared/cms/README.md: the April 1, 2025 Tabular has the "same 74,260 codes as October, 45 note lines
     changed": an April update changes notes, not the code set."""
-    assert billable(TAB_2025_04, "2025-04") == read_code_file(CODES_2025)
+    assert billable(TAB_2025_04, "2025-04") == code_file(CODES_2025)
 
 
 def test_fy2026_april_tabular_equals_the_fy2026_code_file():
@@ -82,8 +74,8 @@ def test_fy2026_april_tabular_equals_the_fy2026_code_file():
     deleted no codes (April updates of FY2024-FY2026 changed notes, not codes: the FY2025 Conversion Table dates
     no code to 04/01/24, and the April 2025 Tabular has the October 2025 set too). So the April release has the
     October code file's codes and titles, and this compares two independent publications."""
-    assert billable(TAB_2026_04, "2026-04") == read_code_file(CODES_2026)
-    assert len(read_code_file(CODES_2026)) == 74_719
+    assert billable(TAB_2026_04, "2026-04") == code_file(CODES_2026)
+    assert len(code_file(CODES_2026)) == 74_719
 
 
 def _s06_leaves(root: ET.Element) -> list[str]:
@@ -103,7 +95,7 @@ def test_the_s06_note_is_exactly_what_the_code_files_leave_out(xml, codes):
         padded = leaf.replace(".", "").ljust(6, "X")
         for ch in "ADS":
             (excluded if padded[5] in "78" and ch in "DS" else kept).add(padded + ch)
-    official = set(read_code_file(codes))
+    official = set(code_file(codes))
     assert len(excluded) == 76 and not excluded & official
     assert {"S061X7D", "S061X7S", "S061X8D", "S069X8S"} <= excluded
     assert kept <= official
@@ -185,7 +177,7 @@ def test_heading_sections_reach_9033_codes():
             if lines:
                 heads[sec.get("id")] = len(lines)
     assert heads == {"M00-M25": 1, "T20-T32": 13, "V00-V99": 38, "Y62-Y84": 2} and sum(heads.values()) == 54
-    below = [c for c in read_code_file(CODES_2026)
+    below = [c for c in code_file(CODES_2026)
              if any(h.split("-")[0] <= c[:3] <= h.split("-")[1] for h in heads)]
     assert len(below) == 9_033
     # the parser's parent_section chain leads exactly those codes to those sections
