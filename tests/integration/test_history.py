@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from _shared import CMS, REPO
-from claims_fixture import generate_claims
+from claims_fixture import generate_claims, valid_pool
 from official import code_file
 from codeetl.cli import app
 
@@ -166,9 +166,24 @@ def test_readme_claims_pattern_runs(con):
     assert [(r[0], r[-1]) for r in rows] == [(2, False), (3, None), (4, False)]
 
 
+def test_planted_claims_are_what_the_code_files_say():
+    """The planted invalid codes of tests/claims_fixture.py, read in the official code files (FY2025 from
+    2024-10-01, FY2026 from 2025-10-01); the valid ones are in both files."""
+    fy25, fy26 = code_file("2025"), code_file("2026")
+    assert "G35A" in fy26 and "G35A" not in fy25  # not yet valid on 2025-01-15
+    assert "T7807XA" in fy25 and "T7807XA" not in fy26  # deleted before 2026-05-01
+    assert "M545" not in fy25 and "M545" not in fy26 and {"M5450", "M5451", "M5459"} <= fy26.keys()  # a header
+    assert not any(c.startswith("ZZZ") for c in fy26)  # no such code
+    pool = valid_pool()
+    assert len(pool) > 70_000 and all(c.replace(".", "") in fy25 and c.replace(".", "") in fy26 for c in pool)
+
+
 def test_validate_finds_exactly_the_planted_rows(built, tmp_path):
+    """Every claim row but the planted ones holds codes the official code files list as valid on its date
+    (claims_fixture): codeetl validate must report exactly the planted rows, each with its reason, and no valid
+    row (a code the history wrongly made a header, or ended, would be reported)."""
     gen = duckdb.connect()
-    files = generate_claims(gen, built / "warehouse" / "codeetl.duckdb", tmp_path, 24_000)
+    files = generate_claims(gen, tmp_path, 24_000)
     for kind, path in files.items():
         out = tmp_path / f"invalid-{kind}.csv"
         r = runner.invoke(app, ["validate", str(path), "--code-column", "dx1", "--code-column", "dx2", "--date-column",
