@@ -369,8 +369,11 @@ def test_entity_expansion_bomb_is_not_expanded(prev, tmp_path):
 
 
 def test_external_entity_and_dtd_are_never_read(prev, tmp_path):
-    """An external DTD and a SYSTEM entity pointing at a local file: neither is loaded, so the file's
-    content appears nowhere in the warehouse (or the refresh fails; either way, no leak)."""
+    """An external DTD and a SYSTEM entity pointing at a local file, used in chapter 1's <desc>: neither is
+    loaded. The entity stays an unresolved reference, so that <desc> has no text of its own and the refresh
+    fails on its line; the file's content appears nowhere. (Resolved, the entity would make the <desc>
+    'TOP-SECRET-CONTENTCertain infectious ...' and the refresh publish it; a DTD loaded would fail on the
+    missing DTD file instead.) Made the defect (resolve_entities=True in the Tabular parser): this test fails."""
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP-SECRET-CONTENT")
     xml = TABULAR_2026_04.read_bytes()
@@ -379,13 +382,11 @@ def test_external_entity_and_dtd_are_never_read(prev, tmp_path):
                f'[<!ENTITY leak SYSTEM "file://{secret}">]>').encode()
     xml = xml[:decl_end] + doctype + xml[decl_end:]
     xml = xml.replace(b"<desc>Certain infectious and parasitic diseases", b"<desc>&leak;Certain infectious and parasitic diseases", 1)
+    line = xml[:xml.rindex(b"<chapter>", 0, xml.index(b"&leak;"))].count(b"\n") + 1  # the message names the <chapter>'s line
+    before = kept(prev)
     r = refresh(prev, str(tabular_mirror(tmp_path, xml)), "--dataset", "icd10cm", "--release", "2026-04")
-    assert "Traceback" not in r.output
-    if r.exit_code == 0:
-        hits = fk.query(prev, "SELECT count(*) FROM icd10cm_chapters WHERE title LIKE '%TOP-SECRET%'")[0][0]
-        hits += fk.query(prev, "SELECT count(*) FROM icd10cm_notes WHERE note LIKE '%TOP-SECRET%'")[0][0]
-        assert hits == 0
-    assert fk.leftovers(prev) == []
+    assert_failed_and_kept(r, prev, before, f"{TABULAR_2026_04.name}, line {line}: expected a non-empty <desc> in <chapter>")
+    assert "TOP-SECRET" not in r.output and "missing.dtd" not in r.output
 
 
 # ---------------------------------------------------------------------------------------- text faults
