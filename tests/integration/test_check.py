@@ -279,7 +279,16 @@ def test_html_page_errors_found(facts):
     assert [v.verdict for v in verdicts(r, "chapter")] == ["confirmed", "confirmed"] and chapter_of("S72.001") == "19"
 
 
+def fy2026_october_from_the_code_file_only() -> None:
+    """These pages are dated in FY2026 before April 2026 (ICD-10-CM release 2026), which the mirror holds as the
+    valid-code file alone: chapters and notes of that date cannot be checked. Skip, saying so, if the mirror
+    gains that release's Tabular XML (the expected verdicts would then be checkable ones)."""
+    if any((CMS / "icd10cm" / "2026").glob("*.xml")):
+        pytest.skip("the mirror now holds the FY2026 October Tabular: this page's chapter and notes become checkable")
+
+
 def test_plain_page_errors_found_with_the_releases_of_its_date(facts):
+    fy2026_october_from_the_code_file_only()
     r = check_text(facts, (FIXTURES / "m54.50-plain.txt").read_text(), "m54.50-plain.txt")
     assert r.releases == {"icd10cm": "2026", "msdrg": "v43", "pfs": "2025-D"}  # November 20, 2025
     assert contradicted(r) == {
@@ -299,6 +308,7 @@ def test_another_sites_page_about_the_seed_code(facts):
     """Same code, another layout (attribute table, roman chapter, 'Type 2 Excludes', bare DRG titles): the two
     swapped sibling descriptions are found, nothing else; notes and the chapter wait for the Tabular of the
     page's date (March 3, 2026: ICD-10-CM 2026, loaded from the valid-code file only)."""
+    fy2026_october_from_the_code_file_only()
     r = check_text(facts, (FIXTURES / "m96.1-another-site.html").read_text(), "m96.1-another-site.html")
     assert contradicted(r) == {(18, "description")}
     assert sorted(v.claim.subject for v in verdicts(r, "description", 18) if v.verdict == "contradicted") == ["M96.2", "M96.3"]

@@ -109,9 +109,13 @@ def test_cpt_as_of_between_releases(built):
 
 
 def test_cpt_as_of_before_every_loaded_release(built):
-    r = runner.invoke(app, ["cpt", "99213", "--as-of", "2025-01-01", "--data-dir", str(built)])
+    """1991-12-31: the day before the Medicare fee schedule (RBRVS) began, so no release can be in effect; the
+    message lists the loaded ones (at least the mirror's 2025-D and 2026-B)."""
+    r = runner.invoke(app, ["cpt", "99213", "--as-of", "1991-12-31", "--data-dir", str(built)])
     assert r.exit_code == 1 and "Traceback" not in r.output
-    assert "no pfs release loaded was in effect on 2025-01-01; loaded: 2025-D (from 2025-10-01), 2026-B (from 2026-04-01)" in flat(r.stderr)
+    msg = flat(r.stderr)
+    assert "no pfs release loaded was in effect on 1991-12-31; loaded: " in msg
+    assert "2025-D (from 2025-10-01)" in msg and "2026-B (from 2026-04-01)" in msg
 
 
 def test_procedures_section_says_when_its_release_is_not_in_effect(built):

@@ -97,8 +97,10 @@ def test_missing_header_is_an_error(tmp_path):
 def test_catalog():
     ds = load_catalog()["msdrg"]
     v43, v42 = ds.release("v43"), ds.release("v42")
-    assert (v43.effective_from, v43.effective_to) == (dt.date(2025, 10, 1), dt.date(2026, 9, 30))
-    assert (v42.effective_from, v42.effective_to) == (dt.date(2024, 10, 1), dt.date(2025, 9, 30))
+    # FY2026 and FY2025; a version ends with its fiscal year, or the day before a mid-year update (v42.1, v43.1)
+    for r, start, fy_end in ((v43, dt.date(2025, 10, 1), dt.date(2026, 9, 30)), (v42, dt.date(2024, 10, 1), dt.date(2025, 9, 30))):
+        updates = [u.effective_from for u in ds.releases if u.release.startswith(r.release + ".")]
+        assert (r.effective_from, r.effective_to) == (start, min(updates, default=fy_end + dt.timedelta(days=1)) - dt.timedelta(days=1))
     for r in (v43, v42):
         assert sorted(r.roles) == ["appendix_a", "appendix_b"]
         names = {n for f in r.files for m in f.members for n in m.names}
