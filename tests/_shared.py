@@ -33,3 +33,22 @@ NOT_IN_EFFECT = "That release is not in effect on the requested date; it is the 
 def flat(text: str) -> str:
     """Terminal output as one line: rich wraps long lines (inside panels too) at the console width."""
     return " ".join(text.replace("│", " ").split())
+
+
+FIXTURE_MIRROR = REPO / "tests" / "fixtures" / "mirror"
+
+
+def build_and_publish(root: Path, mirror: Path = FIXTURE_MIRROR, datasets=("icd10cm",), releases=("2024",)):
+    """The pipeline functions a refresh calls (fetch, parse, build, publish), in order, without the flow: for the
+    tests of those functions themselves (publishing, pruning, a failed build). A test of a refresh runs the real
+    command instead (faultkit.run_cli). Returns (published database path, BuildResult)."""
+    from codeetl.build import pipeline
+    from codeetl.sources.catalog import load_catalog
+
+    catalog = load_catalog()
+    for r in pipeline.select_releases(catalog, list(datasets), list(releases)):
+        fetched = pipeline.fetch_step(r, root, str(mirror))
+        if fetched.downloads:
+            pipeline.parse_release_cached(r, fetched, root / "raw")
+    res = pipeline.build_warehouse(pipeline.latest_parses(root / "raw", catalog), catalog, root / "warehouse")
+    return pipeline.publish(res, root / "warehouse"), res

@@ -460,6 +460,12 @@ def leftovers(root: Path) -> list[str]:
     return sorted(bad)
 
 
+def temporary_files(root: Path) -> list[Path]:
+    """Temporary files a download or an extraction must not leave under `root` (a release's raw folder, not a data
+    folder: see :func:`leftovers`): hidden files (spooled inner zips) and .part files."""
+    return [p for p in Path(root).rglob("*") if p.is_file() and (p.name.startswith(".") or p.suffix == ".part")]
+
+
 def query(root: Path, sql: str):
     """Run `sql` on the published warehouse of `root`, read-only; returns the rows."""
     import duckdb

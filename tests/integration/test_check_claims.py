@@ -11,7 +11,7 @@ from _shared import SEED
 from codeetl.check.claims import find_claims
 from codeetl.check.read import read_page
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "check"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "check"
 
 
 def claims_of(text: str, name: str):
