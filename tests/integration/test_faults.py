@@ -339,7 +339,7 @@ def test_category_moved_to_another_chapter_fails_its_gate(prev, tmp_path):
         "M96", "M96.0", "M96.1", "M96.2", "M96.3", "M96.4", "M96.5", "M96.6", "M96.8", "M96.81", "M96.810"}
 
 
-def test_malformed_xml_names_file_and_line(prev, tmp_path):
+def test_truncated_tabular_fails_the_refresh_naming_file_and_line(prev, tmp_path):
     before = kept(prev)
     xml = TABULAR_2026_04.read_bytes()
     r = refresh(prev, str(tabular_mirror(tmp_path, xml[: len(xml) // 2])),

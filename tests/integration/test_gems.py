@@ -208,7 +208,7 @@ def test_catalog_release_and_roles():
     assert {"2018_I9gem.txt", "2018_I10gem.txt"} <= names
 
 
-def test_loads_into_duckdb_with_comment_on_every_column(tables):
+def test_gem_tables_load_into_duckdb_with_a_comment_on_every_column(tables):
     con = duckdb.connect()
     apply_dataset_sql(con, "gems")
     for name, frame in tables.items():

@@ -126,18 +126,7 @@ def test_notes_and_references(tab):
     assert notes.height == n_notes + 7  # + the 7 lines of H54.8's table (note_type table)
 
 
-@pytest.mark.parametrize("note, refs", [
-    ("certain conditions originating in the perinatal period (P04-P96)", ["P04-P96"]),
-    ("arthropathy following intestinal bypass (M02.0-)", ["M02.0"]),
-    ("tuberculosis (A15.0, A15.5)", ["A15.0", "A15.5"]),
-    ("Code first underlying disease, such as: (C7A.-)", ["C7A"]),
-    ("no references here", []),
-])
-def test_referenced_codes(note, refs):
-    assert icd10cm.referenced_codes(note) == refs
-
-
-def test_malformed_xml_names_file_and_line(tmp_path):
+def test_parser_names_file_and_line_of_malformed_xml(tmp_path):
     bad = tmp_path / "tab.xml"
     bad.write_text('<?xml version="1.0"?>\n<ICD10CM.tabular>\n<chapter><name>1</name>\n<desc>x (A00-B99)</desc>\n'
                    '<section id="A00-A09"><desc>y</desc><diag><name>not a code</name><desc>z</desc></diag></section>\n'

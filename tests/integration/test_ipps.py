@@ -291,7 +291,7 @@ def test_6ij_without_6k_is_refused():
 # --- catalog and SQL ------------------------------------------------------------------------------
 
 
-def test_catalog():
+def test_catalog_ipps_releases_use_their_msdrg_version_and_name_the_tables():
     ds = load_catalog()["ipps"]
     fy26, fy25 = ds.release("fy2026"), ds.release("fy2025")
     assert fy26.uses == {"msdrg": "v43"} and fy25.uses == {"msdrg": "v42"}
@@ -302,7 +302,7 @@ def test_catalog():
     assert sorted(fy26.roles) == ["table5", "table6i", "table6j", "table6k"]
 
 
-def test_loads_into_duckdb_with_comment_on_every_column(tables):
+def test_ipps_tables_load_into_duckdb_with_a_comment_on_every_column(tables):
     con = duckdb.connect()
     apply_dataset_sql(con, "ipps")
     for name, frame in tables.items():

@@ -159,7 +159,7 @@ def test_crlf_and_lf_both_accepted(tmp_path):
 # --- catalog and SQL ------------------------------------------------------------------------------
 
 
-def test_loads_into_duckdb_with_comment_on_every_column(tables):
+def test_msdrg_tables_load_into_duckdb_with_a_comment_on_every_column(tables):
     con = duckdb.connect()
     apply_dataset_sql(con, "msdrg")
     for name, frame in tables.items():

@@ -208,7 +208,7 @@ def test_textio_refuses_files_far_larger_than_real_ones(tmp_path):
         textio.read_bytes(p, limit=100)
 
 
-def test_gates_file_format(tmp_path):
+def test_gate_file_reader_names_a_gate_without_select_and_its_roles(tmp_path):
     text = ("-- gate: x.one\n-- checks: nothing odd\n-- file: codes, icd10cm:tabular\nSELECT 1 WHERE false;\n\n"
             "-- gate: x.two\n-- checks: something\n-- file: none\n")
     with pytest.raises(WarehouseError, match="t.sql, line 6: gate 'x.two' lacks a SELECT"):

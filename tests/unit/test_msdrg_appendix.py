@@ -94,7 +94,7 @@ def test_missing_header_is_an_error(tmp_path):
         msdrg.parse_appendix_a(path, "v43")
 
 
-def test_catalog():
+def test_catalog_msdrg_v42_v43_dates_and_appendix_roles():
     ds = load_catalog()["msdrg"]
     v43, v42 = ds.release("v43"), ds.release("v42")
     # FY2026 and FY2025; a version ends with its fiscal year, or the day before a mid-year update (v42.1, v43.1)
