@@ -7,6 +7,23 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 CMS = SHARED / "cms"
 SEED = SHARED / "seed" / "icd10cm-M96.1-code-page.txt"
+MIRROR_MISSING = f"needs the real CMS/CDC files and the seed page in {SHARED} (../shared beside the repository)"
+
+
+def _mirror_present() -> bool:
+    return CMS.is_dir() and SEED.is_file()
+
+
+def _needs_mirror_mark():
+    import pytest
+
+    return pytest.mark.skipif(not _mirror_present(), reason=MIRROR_MISSING)
+
+
+needs_mirror = _needs_mirror_mark()
+"""The mark of every test module that reads ../shared (``pytestmark = needs_mirror``): without it, each of its
+tests is skipped with the same reason, never an error (fixtures that need it call conftest.needs_mirror())."""
+
 TABULAR_2026_04 = CMS / "icd10cm" / "2026-04" / "icd10cm-tabular-April-1-2026.xml"
 CODES_2024 = CMS / "icd10cm" / "2024" / "icd10cm-codes-2024.txt"
 

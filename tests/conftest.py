@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from _shared import CMS
+from _shared import CMS, MIRROR_MISSING, _mirror_present
 
 PREFECT_HOME = Path(tempfile.mkdtemp(prefix="codeetl-test-prefect-home-"))
 os.environ["PREFECT_HOME"] = str(PREFECT_HOME)
@@ -36,9 +36,10 @@ def pytest_unconfigure(config):
 
 
 def needs_mirror() -> None:
-    """Skip the calling test or fixture when the real files are not beside the repository."""
-    if not CMS.is_dir():
-        pytest.skip(f"needs the real CMS/CDC files in {CMS} (../shared/cms beside the repository)")
+    """Skip the calling test or fixture when the real files are not beside the repository (the reason of
+    _shared.needs_mirror)."""
+    if not _mirror_present():
+        pytest.skip(MIRROR_MISSING)
 
 
 class QuietHandler(SimpleHTTPRequestHandler):

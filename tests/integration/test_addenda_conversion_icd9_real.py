@@ -9,10 +9,12 @@ import re
 
 import polars as pl
 
-from _shared import CMS
+from _shared import CMS, needs_mirror
 from codeetl.sources.catalog import load_catalog
 from codeetl.datasets import icd9cm
 from codeetl.datasets.icd10cm import addenda, conversion
+
+pytestmark = needs_mirror
 
 ADDENDA_2027 = CMS / "icd10cm" / "2027" / "icd10cm_order_addenda_2027.txt"
 CONVERSION_2025 = CMS / "icd10cm" / "2025" / "icd-10-cm-conversion-table-FY2025.csv"

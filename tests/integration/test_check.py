@@ -20,11 +20,13 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from _shared import CMS, SEED, TABULAR_2026_04
+from _shared import CMS, needs_mirror, SEED, TABULAR_2026_04
 from official import code_file, national_amounts, seed_fees
 from codeetl.check.facts import Facts
 from codeetl.check.run import check_text
 from codeetl.cli import app
+
+pytestmark = needs_mirror
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "check"
 RVU_2026_B = CMS / "pfs" / "2026-B" / "PPRRVU2026_Apr_nonQPP.txt"

@@ -9,8 +9,10 @@ import re
 import pytest
 from typer.testing import CliRunner
 
-from _shared import CMS, NOT_IN_EFFECT, flat
+from _shared import CMS, flat, needs_mirror, NOT_IN_EFFECT
 from codeetl.cli import app
+
+pytestmark = needs_mirror
 
 runner = CliRunner()
 

@@ -14,6 +14,9 @@ from typer.testing import CliRunner
 from codeetl.cli import app
 from codeetl.pages.code import code_page, code_page_rows
 from codeetl.pages.common import page_json
+from _shared import needs_mirror
+
+pytestmark = needs_mirror
 
 SAMPLE = 300  # codes per release compared through the Python page function
 CLI_SAMPLE = 12  # of which through the whole command (JSON printed and read back)

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import duckdb
 import pytest
+from _shared import needs_mirror
+
+pytestmark = needs_mirror
 
 RELEASE = "2026-04"  # a release loaded from its Tabular: every section present
 
@@ -53,7 +56,7 @@ def test_ancestors_from_the_category_down_and_children_in_tabular_order(con):
 
 def test_notes_in_note_order_within_each_node(con):
     """Within the notes a page takes from one node, the order is the node's note order in the Tabular."""
-    got = f"""SELECT code || '|' || kind || '|' || node AS code, list(note ORDER BY pos) AS lst
+    got = """SELECT code || '|' || kind || '|' || node AS code, list(note ORDER BY pos) AS lst
               FROM (SELECT p.code, n.note.from.kind AS kind, n.note.from.code AS node, n.note.text AS note, n.pos
                     FROM page p, LATERAL (SELECT unnest(p.notes) AS note, generate_subscripts(p.notes, 1) AS pos) n
                     WHERE p.code IN (SELECT code FROM page ORDER BY hash(code) LIMIT 3000))

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 import faultkit as fk
-from _shared import CMS, REPO, TABULAR_2026_04
+from _shared import CMS, needs_mirror, REPO, TABULAR_2026_04
 
 GEMS = CMS / "gems" / "2018"
 I9 = "2018_I9gem.txt"
@@ -38,7 +38,7 @@ RVU, GPCI = "PPRRVU2026_Apr_nonQPP.txt", "GPCI2026.csv"
 # ------------------------------------------------------------------------------------------- fixtures
 
 
-pytestmark = pytest.mark.skipif(not CMS.is_dir(), reason=f"needs the real CMS/CDC files in {CMS}")
+pytestmark = needs_mirror
 
 
 @pytest.fixture(scope="session")

@@ -11,11 +11,13 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from _shared import CMS, TABULAR_2026_04
+from _shared import CMS, needs_mirror, TABULAR_2026_04
 from codeetl.sources import fetch
 from faultkit import temporary_files, write_at_url, zip_of as zip_bytes
 from codeetl.sources.catalog import load_catalog, parse_dataset
 from codeetl.errors import FetchError
+
+pytestmark = needs_mirror
 
 
 def sha(path: Path) -> str:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import duckdb
 import pytest
+from _shared import needs_mirror
 
-pytestmark = [pytest.mark.slow, pytest.mark.prefect]
+pytestmark = [needs_mirror, pytest.mark.slow, pytest.mark.prefect]
 
 
 def test_refresh_flow_builds_and_reuses_parses(prefect_api, cms_server, tmp_path):

@@ -14,10 +14,12 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-from _shared import CMS, REPO
+from _shared import CMS, needs_mirror, REPO
 from claims_fixture import generate_claims, valid_pool
 from official import code_file
 from codeetl.cli import app
+
+pytestmark = needs_mirror
 
 runner = CliRunner()
 ADDENDA_2027 = CMS / "icd10cm" / "2027" / "icd10cm_order_addenda_2027.txt"

@@ -15,12 +15,12 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from _shared import CMS
+from _shared import CMS, needs_mirror
 from official import code_file, dotted
 from codeetl.sources.catalog import load_catalog
 from codeetl.datasets import icd10cm
 
-pytestmark = pytest.mark.slow
+pytestmark = [needs_mirror, pytest.mark.slow]
 
 TAB_2025 = CMS / "icd10cm" / "2025" / "icd-10-cm-tabular-2025.xml"
 TAB_2025_04 = CMS / "icd10cm" / "2025-04" / "icd10cm-tabular-April-2025.xml"

@@ -15,10 +15,12 @@ import re
 import polars as pl
 import pytest
 
-from _shared import CMS, CODES_2024, TABULAR_2026_04
+from _shared import CMS, CODES_2024, needs_mirror, TABULAR_2026_04
 from official import code_file
 from codeetl.errors import SourceFormatError
 from codeetl.datasets import icd10cm
+
+pytestmark = needs_mirror
 
 FY2024_COUNT = 74_044
 FY2025_NEW, FY2025_DELETED, FY2025_REVISED = 252, 36, 13

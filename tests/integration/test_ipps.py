@@ -20,9 +20,11 @@ from codeetl.sources.catalog import Release, load_catalog
 from codeetl.errors import CatalogError, FetchError, SourceFormatError
 from codeetl.datasets import ipps
 from codeetl.build.warehouse_sql import insert_frame
-from _shared import apply_dataset_sql
+from _shared import apply_dataset_sql, needs_mirror
 
 from _shared import CMS  # noqa: E402
+
+pytestmark = needs_mirror
 DIR = CMS / "ipps" / "fy2026"
 T5, T6I, T6J, T6K = (DIR / f"FY2026-Final-Rule-Table-{t}.txt" for t in ("5", "6I", "6J", "6K"))
 

@@ -4,12 +4,10 @@ and never reported (a refresh skips only catalog releases): this test is where s
 
 from __future__ import annotations
 
-import pytest
-
-from _shared import CMS
+from _shared import CMS, needs_mirror
 from codeetl.sources.catalog import load_catalog
 
-pytestmark = pytest.mark.skipif(not CMS.is_dir(), reason=f"needs the real CMS/CDC files in {CMS}")
+pytestmark = needs_mirror
 
 
 def test_every_release_folder_of_the_mirror_is_a_catalog_release():

@@ -18,9 +18,11 @@ from codeetl.sources.catalog import Release
 from codeetl.errors import FetchError, SourceFormatError
 from codeetl.datasets import msdrg
 from codeetl.build.warehouse_sql import insert_frame
-from _shared import apply_dataset_sql
+from _shared import apply_dataset_sql, needs_mirror
 
 from _shared import CMS  # noqa: E402
+
+pytestmark = needs_mirror
 APPX_A = CMS / "msdrg" / "v43" / "appendix_A.txt"
 APPX_B = CMS / "msdrg" / "v43" / "appendix_B.txt"
 

@@ -15,9 +15,11 @@ import pytest
 from codeetl.sources.catalog import Release
 from codeetl.datasets import ipps, msdrg
 from codeetl.build.warehouse_sql import insert_frame
-from _shared import apply_dataset_sql, apply_schema
+from _shared import apply_dataset_sql, apply_schema, needs_mirror
 
 from _shared import CMS  # noqa: E402
+
+pytestmark = needs_mirror
 MSDRG = CMS / "msdrg" / "v43"
 IPPS = CMS / "ipps" / "fy2026"
 

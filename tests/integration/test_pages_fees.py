@@ -9,9 +9,11 @@ import re
 import pytest
 from typer.testing import CliRunner
 
-from _shared import CMS, NOT_IN_EFFECT, flat
+from _shared import CMS, flat, needs_mirror, NOT_IN_EFFECT
 from official import amount, gpcis, rvu_records, seed_fees, seed_procedures
 from codeetl.cli import app
+
+pytestmark = needs_mirror
 
 runner = CliRunner()
 
@@ -25,12 +27,12 @@ def page(built):
 
 
 def test_seed_fees_come_out_of_the_warehouse(page):
-    fees = {code: str(amount) for code, amount in seed_fees().items()}  # the page's JSON: exact decimal strings
+    fees = {code: str(fee) for code, fee in seed_fees().items()}  # the page's JSON: exact decimal strings
     assert len(fees) == 10
     items = {i["hcpcs"]: i for i in page["procedures"]["items"]}
-    for code, amount in fees.items():
-        assert items[code]["fee"] == amount, code
-        assert items[code]["national"]["nonfacility_amount"] == amount or items[code]["national"]["facility_amount"] == amount
+    for code, fee in fees.items():
+        assert items[code]["fee"] == fee, code
+        assert items[code]["national"]["nonfacility_amount"] == fee or items[code]["national"]["facility_amount"] == fee
     assert page["procedures"]["pfs_release"] == "2026-B"
 
 

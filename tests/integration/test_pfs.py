@@ -18,7 +18,7 @@ from codeetl.sources.catalog import Release, load_catalog
 from codeetl.errors import SourceFormatError
 from codeetl.datasets import pfs
 
-from _shared import CMS  # noqa: E402
+from _shared import CMS, needs_mirror  # noqa: E402
 PFS = CMS / "pfs"
 RVU_26B = PFS / "2026-B" / "PPRRVU2026_Apr_nonQPP.txt"
 RVU_25D = PFS / "2025-D" / "PPRRVU2025_Oct.txt"
@@ -27,7 +27,7 @@ GPCI_26 = PFS / "2026-B" / "GPCI2026.csv"
 GPCI_25 = PFS / "2025-D" / "GPCI2025.csv"
 LOCCO_25 = PFS / "2025-D" / "25LOCCO.csv"
 
-pytestmark = pytest.mark.skipif(not PFS.is_dir(), reason=f"CMS mirror not found at {PFS}")
+pytestmark = needs_mirror
 
 
 # ---------------------------------------------------------------------------------------------------

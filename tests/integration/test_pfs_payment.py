@@ -17,7 +17,7 @@ import pytest
 from codeetl.sources.catalog import load_catalog
 from codeetl.datasets import pfs
 from codeetl.build.warehouse_sql import insert_frame
-from _shared import apply_dataset_sql
+from _shared import apply_dataset_sql, needs_mirror
 
 from _shared import CMS  # noqa: E402
 from official import PAYABLE, amount, gpcis, rvu_records
@@ -31,7 +31,7 @@ FILES = {
     },
 }
 OPPSCAP_25D = PFS / "2025-D" / "OPPSCAP_Oct.csv"
-pytestmark = pytest.mark.skipif(not PFS.is_dir(), reason=f"needs the real CMS/CDC files in {CMS}")
+pytestmark = needs_mirror
 
 
 @pytest.fixture(scope="module")

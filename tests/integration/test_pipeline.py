@@ -9,10 +9,12 @@ import polars as pl
 import pytest
 
 
-from _shared import CMS, CODES_2024, build_and_publish
+from _shared import build_and_publish, CMS, CODES_2024, needs_mirror
 from codeetl.build import pipeline
 from codeetl.sources.catalog import load_catalog
 from codeetl.errors import SourceFormatError, WarehouseError
+
+pytestmark = needs_mirror
 
 
 def q(db, sql, params=None):

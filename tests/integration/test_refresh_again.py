@@ -15,11 +15,11 @@ import os
 
 import pytest
 
-from _shared import CMS
+from _shared import CMS, needs_mirror
 from faultkit import query, run_cli
 from official import amount, rvu_records
 
-pytestmark = pytest.mark.skipif(not CMS.is_dir(), reason=f"needs the real CMS/CDC files in {CMS}")
+pytestmark = needs_mirror
 
 RVU = {"2025-D": CMS / "pfs" / "2025-D" / "PPRRVU2025_Oct.txt", "2026-B": CMS / "pfs" / "2026-B" / "PPRRVU2026_Apr_nonQPP.txt"}
 

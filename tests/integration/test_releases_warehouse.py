@@ -7,8 +7,9 @@ import duckdb
 import pytest
 
 from codeetl.build import gates
+from _shared import needs_mirror
 
-pytestmark = pytest.mark.slow
+pytestmark = [needs_mirror, pytest.mark.slow]
 
 # CMS/CDC published counts of valid codes (../shared/cms/README.md; FY2027: the order addenda trailer)
 PUBLISHED = {"2024": 74_044, "2025": 74_260, "2025-04": 74_260, "2026": 74_719, "2026-04": 74_719, "2027": 74_879}

@@ -234,6 +234,7 @@ def test_a_gate_whose_query_fails_is_a_failed_gate():
 
 
 def test_stale_lock_is_reported_and_leftovers_removed(tmp_path):
+    # the pid is only text: a lock is stale when no process holds its flock, whichever process has that pid
     (tmp_path / ".refresh.lock").write_text("pid 999999, started 2026-01-01T00:00:00+00:00\n")
     inc = tmp_path / "raw" / "gems" / "2018" / ".incoming"
     inc.mkdir(parents=True)
