@@ -10,17 +10,16 @@ from __future__ import annotations
 import datetime as dt
 import os
 
-from codeetl.errors import CodeEtlError
-
 ENV = "CODEETL_TODAY"
 
 
 def today() -> dt.date:
-    """``$CODEETL_TODAY`` when set (YYYY-MM-DD), else the local date; CodeEtlError when it is not a date."""
+    """``$CODEETL_TODAY`` when set (YYYY-MM-DD), else the local date; ValueError when it is not a date (the CLI
+    checks it before any command)."""
     text = os.environ.get(ENV, "").strip()
     if not text:
         return dt.date.today()
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise CodeEtlError(f"{ENV}={text!r} is not a date (expected YYYY-MM-DD)") from None
+        raise ValueError(f"{ENV}={text!r} is not a date (expected YYYY-MM-DD)") from None

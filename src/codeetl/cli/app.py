@@ -38,7 +38,7 @@ def _settings() -> None:
 
     try:
         clock.today()
-    except CodeEtlError as e:
+    except ValueError as e:
         _fail(str(e), 2)
 
 
