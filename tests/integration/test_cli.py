@@ -186,12 +186,14 @@ def test_release_and_as_of_together_are_rejected(built):
     assert r.exit_code == 2 and "--release" in r.stderr and "--as-of" in r.stderr and "Traceback" not in r.output
 
 
-def test_sections_say_when_their_release_is_not_in_effect(built):
+def test_sections_say_when_their_release_is_not_in_effect(built, monkeypatch):
     """After the last loaded ICD-10-CM, MS-DRG and PFS releases have ended, each section is the latest one before
-    the day, flagged; while they are in effect (2026-05-01: 2026-04, v43, 2026-B), none is flagged."""
+    the day, flagged; while they are in effect (2026-05-01: 2026-04, v43, 2026-B), none is flagged. ('Today' is
+    set far from both days: a page of today words it otherwise, see the next test.)"""
     day = day_after_every_release(built, "icd10cm", "msdrg", "pfs")
     if day is None:
         pytest.skip("a loaded release is open-ended: no day after every release")
+    monkeypatch.setenv("CODEETL_TODAY", "2000-01-01")
     p = json.loads(run(built, "code", "M96.1", "--as-of", day, "--json").stdout)
     assert p["release"]["in_effect"] is False and p["ms_drg"]["in_effect"] is False
     assert p["procedures"]["pfs_in_effect"] is False
@@ -200,6 +202,21 @@ def test_sections_say_when_their_release_is_not_in_effect(built):
     p = json.loads(run(built, "code", "M96.1", "--as-of", "2026-05-01", "--json").stdout)
     assert p["release"]["in_effect"] and p["ms_drg"]["in_effect"] and p["procedures"]["pfs_in_effect"]
     assert NOT_IN_EFFECT not in flat(run(built, "code", "M96.1", "--as-of", "2026-05-01").stdout)
+
+
+def test_a_page_of_today_says_the_warehouse_is_behind(built, monkeypatch):
+    """'Today' (CODEETL_TODAY) after the last loaded ICD-10-CM, MS-DRG and PFS releases have ended: the page of
+    today, without --as-of, says of each section that the warehouse is behind and what to run."""
+    day = day_after_every_release(built, "icd10cm", "msdrg", "pfs")
+    if day is None:
+        pytest.skip("a loaded release is open-ended: no day after every release")
+    monkeypatch.setenv("CODEETL_TODAY", day)
+    human = flat(run(built, "code", "M96.1").stdout)
+    for name in ("ICD-10-CM", "MS-DRG", "PFS"):
+        assert f"The warehouse is behind: no loaded {name} release is in effect today" in human, name
+    assert human.count("Run `codeetl refresh`; `codeetl status` shows what is due.") == 3
+    assert NOT_IN_EFFECT not in human
+    assert json.loads(run(built, "code", "M96.1", "--json").stdout)["day"] == day
 
 
 def test_release_loaded_from_the_code_file_only_says_so(built):
