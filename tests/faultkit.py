@@ -304,7 +304,7 @@ def prefect_api() -> str:
         proc = subprocess.Popen([sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port",
                                  str(port), "--no-services", "--no-ui"], env=env, stdout=f, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
-    _PREFECT.update(proc=proc)
+    _PREFECT.update(proc=proc, home=str(home))
     atexit.register(stop_prefect_api)
     end = time.monotonic() + PREFECT_START_DEADLINE
     while not _answers(url):
@@ -330,6 +330,7 @@ def stop_prefect_api() -> None:
     """Stop the server :func:`prefect_api` started, if any (SIGTERM to its process group, then SIGKILL)."""
     proc = _PREFECT.pop("proc", None)
     _PREFECT.pop("url", None)
+    _PREFECT.pop("home", None)
     if proc is None or proc.poll() is not None:
         return
     os.killpg(proc.pid, signal.SIGTERM)
@@ -346,10 +347,11 @@ sitecustomize.py applies :func:`raise_caps` in every Python process of the comma
 
 
 def command_env(max_bytes: int | None = None, **extra: str) -> dict[str, str]:
-    """The environment of a ``codeetl`` process started by a test: this process's (PREFECT_HOME included), the
-    shared Prefect API (:func:`prefect_api`), no worker marker, plus `extra`; with `max_bytes`, every catalog
-    size ceiling raised to it in that process (:data:`FAULT_SITE`)."""
-    env = {**os.environ, "PREFECT_API_URL": prefect_api(), **extra}
+    """The environment of a ``codeetl`` process started by a test: this process's, the shared Prefect API
+    (:func:`prefect_api`) and its PREFECT_HOME unless one is set, no worker marker, plus `extra`; with
+    `max_bytes`, every catalog size ceiling raised to it in that process (:data:`FAULT_SITE`)."""
+    url = prefect_api()
+    env = {"PREFECT_HOME": str(_PREFECT["home"]), **os.environ, "PREFECT_API_URL": url, **extra}
     env.pop("CODEETL_REFRESH_WORKER", None)
     if max_bytes is not None:
         env["CODEETL_TEST_MAX_BYTES"] = str(max_bytes)
