@@ -4,7 +4,7 @@
 
 Each measure runs in a fresh process, on a fresh data folder under a temporary directory:
 
-* cold refresh through the pipeline functions, no Prefect (fetch + parse, build, publish; peak memory of
+* cold refresh through the pipeline functions, no Prefect (bench/pipeline_only.py: fetch + parse, build, publish; peak memory of
   the process, which includes DuckDB's);
 * the same refresh again: nothing changed (no-op);
 * the refresh through Prefect (`codeetl refresh --json`, a fresh HOME so Prefect's database is new): the
@@ -34,10 +34,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 PLAIN = """
 import json, resource, sys, time
-sys.path.insert(0, {tests!r})
-from faultkit import plain_refresh
+sys.path.insert(0, {bench!r})
+from pipeline_only import refresh
 t = time.perf_counter()
-s = plain_refresh({root!r}, {mirror!r}, releases={releases!r}, link_dirs=[__import__("pathlib").Path({links!r})])
+s = refresh({root!r}, {mirror!r}, releases={releases!r}, link_dirs=[__import__("pathlib").Path({links!r})])
 peak = [int(l.split()[1]) // 1024 for l in open("/proc/self/status") if l.startswith("VmHWM:")]  # this process's own
 print(json.dumps({{"wall": round(time.perf_counter() - t, 3), "seconds": s["seconds"], "changed": s["changed"],
                   "maxrss_mb": peak[0] if peak else round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}}))
@@ -57,7 +57,7 @@ def python(code: str) -> dict:
 
 def plain(root: Path, mirror: str, releases: list[str] | None = None) -> dict:
     """A refresh through the pipeline functions (no Prefect) in a process of its own (of `releases` only)."""
-    code = PLAIN.format(tests=str(HERE.parent / "tests"), root=str(root), mirror=mirror, releases=releases,
+    code = PLAIN.format(bench=str(HERE), root=str(root), mirror=mirror, releases=releases,
                         links=str(HERE.parent / "data" / "links"))
     return {**python(code), "load": load()}
 

@@ -1,7 +1,17 @@
-"""Shared fixtures: the real mirror, a loopback HTTP server, and a warehouse built once per session."""
+"""Shared fixtures: the real mirror, a loopback HTTP server, a Prefect API server, and a warehouse built once per
+session by the real ``codeetl refresh``.
+
+Prefect keeps its database and settings under a temporary ``PREFECT_HOME`` of this session, never the user's
+~/.prefect, and no test talks to a Prefect server the user configured (PREFECT_API_URL is dropped): set here,
+at import, before any test imports Prefect.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import tempfile
 import threading
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -9,7 +19,27 @@ from pathlib import Path
 
 import pytest
 
-from _shared import CMS
+from _shared import CMS, MIRROR_MISSING, _mirror_present
+
+PREFECT_HOME = Path(tempfile.mkdtemp(prefix="codeetl-test-prefect-home-"))
+os.environ["PREFECT_HOME"] = str(PREFECT_HOME)
+for _name in ("PREFECT_API_URL", "PREFECT_API_KEY", "PREFECT_PROFILE", "PREFECT_PROFILES_PATH"):
+    os.environ.pop(_name, None)
+
+
+def pytest_unconfigure(config):
+    """Stop the session's Prefect server (if a test started it) and remove its PREFECT_HOME."""
+    import faultkit
+
+    faultkit.stop_prefect_api()
+    shutil.rmtree(PREFECT_HOME, ignore_errors=True)
+
+
+def needs_mirror() -> None:
+    """Skip the calling test or fixture when the real files are not beside the repository (the reason of
+    _shared.needs_mirror)."""
+    if not _mirror_present():
+        pytest.skip(MIRROR_MISSING)
 
 
 class QuietHandler(SimpleHTTPRequestHandler):
@@ -80,31 +110,41 @@ def serve():
 @pytest.fixture(scope="session")
 def cms_server():
     """The real mirror ../shared/cms over HTTP on loopback, for the whole session."""
+    needs_mirror()
     with LoopbackServer(CMS) as s:
         yield s
 
 
 @pytest.fixture(scope="session")
+def prefect_api():
+    """The session's Prefect API server (:func:`faultkit.prefect_api`), set as this process's PREFECT_API_URL for
+    the tests that run the flow in-process."""
+    import faultkit
+    from codeetl.ops.orchestrator import configure_prefect_env
+
+    configure_prefect_env()
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings({PREFECT_API_URL: faultkit.prefect_api()}):
+        yield faultkit.prefect_api()
+
+
+@pytest.fixture(scope="session")
 def built(tmp_path_factory, cms_server):
-    """A warehouse refreshed from the HTTP mirror without Prefect (pipeline functions), once per session.
+    """A data folder refreshed from the whole mirror (served over loopback HTTP) by the real
+    ``codeetl refresh --json`` (supervisor, worker, Prefect flow), once per session; its summary is kept
+    beside it as ``refresh-summary.json``.
 
     Development shortcut: ``CODEETL_TEST_WAREHOUSE=<data dir>`` uses an already built data folder instead (CI
     never sets it)."""
-    import os
-
     if os.environ.get("CODEETL_TEST_WAREHOUSE"):
         return Path(os.environ["CODEETL_TEST_WAREHOUSE"])
-    from codeetl.build import pipeline
-    from codeetl.sources.catalog import load_catalog
-    from codeetl.build.links import default_link_dirs
+    import faultkit
 
+    needs_mirror()
     root = tmp_path_factory.mktemp("data")
-    catalog = load_catalog()
-    for r in pipeline.select_releases(catalog):
-        fetched = pipeline.fetch_step(r, root, cms_server.url)
-        if fetched.downloads:
-            pipeline.parse_release_cached(r, fetched, root / "raw")
-    result = pipeline.build_warehouse(pipeline.latest_parses(root / "raw", catalog), catalog, root / "warehouse",
-                                      link_dirs=default_link_dirs(root))
-    pipeline.publish(result, root / "warehouse")
+    r = faultkit.run_command(["refresh", "--mirror", cms_server.url, "--data-dir", str(root), "--json"])
+    assert r.exit_code == 0, r.stderr[-3000:]
+    (root / "refresh-summary.json").write_text(r.stdout)
+    assert json.loads(r.stdout)["ok"] is True
     return root

@@ -4,24 +4,28 @@
   scripted to misbehave (status codes, a stalled or dripping body, a reset or truncated transfer, an HTML
   page, a redirect loop, an oversized body).
 * Altered copies of the real mirror files, and zip archives built byte by byte (zip bombs, slips, links).
-* :func:`plain_refresh`: the refresh flow's steps in the flow's order (lock, fetch, parse, build, publish),
-  without Prefect, so each fault costs a second, not an ephemeral API server; the CLI runs it in place of
-  the flow in :func:`run_cli`. ``python tests/faultkit.py ROOT MIRROR DATASET...`` runs it in a process of
-  its own (for kill -9 and memory measurements) and prints a JSON line with its peak memory.
+* :func:`run_cli` / :func:`run_command`: the real ``codeetl refresh`` (supervisor, worker, Prefect flow) in a
+  process of its own, on one Prefect API server shared by the session (:func:`prefect_api`); a fault inside
+  the flow is injected below it (this HTTP server, the mirror's files, the file system, the stage hooks of
+  ``codeetl.sources.faulthooks``, the catalog's size ceilings through :data:`FAULT_SITE`), never by
+  replacing the flow.
 * :func:`snapshot` / :func:`leftovers`: what a data folder holds, to assert that a failed refresh changed
   nothing and left nothing half-written.
 """
 
 from __future__ import annotations
 
+import atexit
+import dataclasses
 import hashlib
 import io
-import json
 import os
-import resource
+import signal
 import socket
 import struct
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 import zipfile
@@ -260,71 +264,159 @@ def corrupt_deflate(archive: bytes) -> bytes:
     return bytes(out)
 
 
-# ------------------------------------------------------------------------------------- refresh driver
+# ------------------------------------------------------------------------------------- the real command
 
 
-def plain_refresh(root: str = "data", mirror: str | None = None, datasets: list[str] | None = None,
-                  releases: list[str] | None = None, timeout: float | None = None, retries: int | None = None,
-                  notify: Callable[[str], None] | None = None, trigger: str = "cli",
-                  link_dirs: list[Path] | None = None) -> dict:
-    """The refresh flow's steps without Prefect (same order, same lock, same ledger, same summary keys);
-    no curated link files unless `link_dirs` says where."""
-    from codeetl.sources import catalog as catalog_module
-    from codeetl.build import ledger
-    from codeetl.build import pipeline
-    from codeetl.sources.fetch import Transport
+@dataclasses.dataclass
+class Result:
+    """What a ``codeetl`` process did: its exit status and output (the fields of typer's CliRunner result)."""
 
-    if notify is None and "codeetl.ops.flow" in sys.modules:  # the CLI's stage lines, as with the flow
-        notify = sys.modules["codeetl.ops.flow"]._REPORTING.get()[1]
-    say = notify or (lambda m: None)
-    catalog = catalog_module.load_catalog()
-    selected = pipeline.select_releases(catalog, datasets, releases)
-    loaded, skipped = [], []
-    with pipeline.refresh_lock(root, reentrant=True) as notes, ledger.recording(root, datasets, trigger) as run:
-        for n in notes:
-            say(n)
-        transport = Transport(timeout=timeout, retries=retries, notify=say)
-        clock = pipeline.Stopwatch()
-        for r in selected:
-            fetched = pipeline.fetch_step(r, Path(root), mirror, transport)
-            if not fetched.downloads:
-                skipped.append(f"{r.dataset}/{r.release}: not in the mirror")
-                continue
-            parsed = pipeline.parse_release_cached(r, fetched, Path(root) / "raw")
-            loaded.append(f"{r.dataset}/{r.release} ({'reused parse' if parsed.reused else 'parsed'})")
-        if not loaded:
-            raise RuntimeError(f"nothing was fetched: no release of the selected datasets was found in the mirror {mirror}")
-        clock.lap("fetch_parse")
-        outcome = pipeline.build_step(root, catalog, link_dirs=link_dirs, notify=say)
-        clock.lap("build")
-        pipeline.publish_step(outcome, Path(root) / "warehouse")
-        clock.lap("publish")
-        summary = pipeline.refresh_summary(outcome, loaded, skipped, notes)
-        summary["run_id"], summary["seconds"] = run.row["run_id"], clock.laps
-        run.outcome = pipeline.ledger_outcome(summary)
-    return summary
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
 
 
-def run_cli(args: list[str], monkeypatch=None):
-    """``codeetl <args>`` in this process (typer's CliRunner), the refresh flow replaced by
-    :func:`plain_refresh`; returns the typer Result (exit_code, stdout, stderr)."""
-    import signal
+_PREFECT: dict[str, object] = {}
+PREFECT_START_DEADLINE = 600  # seconds: against a hang only (10-100 s on a loaded 2-core machine)
+
+
+def prefect_api() -> str:
+    """The URL of the Prefect API server every refresh of this test process uses, started at the first call:
+    ``prefect server start`` without its services and UI (a refresh run from the command line needs neither),
+    its database under ``$PREFECT_HOME`` (conftest points it at a temporary folder, never ~/.prefect). One
+    server for the session, so a refresh costs its own work, not a temporary server's start; stopped when
+    the process ends (:func:`stop_prefect_api`)."""
+    if "url" in _PREFECT:
+        return str(_PREFECT["url"])
+    home = Path(os.environ.get("PREFECT_HOME") or tempfile.mkdtemp(prefix="codeetl-test-prefect-"))
+    home.mkdir(parents=True, exist_ok=True)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/api"
+    env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
+    log = home / "server.log"
+    with open(log, "ab") as f:
+        proc = subprocess.Popen([sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port",
+                                 str(port), "--no-services", "--no-ui"], env=env, stdout=f, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+    _PREFECT.update(proc=proc, home=str(home))
+    atexit.register(stop_prefect_api)
+    end = time.monotonic() + PREFECT_START_DEADLINE
+    while not _answers(url):
+        if proc.poll() is not None or time.monotonic() > end:
+            stop_prefect_api()
+            raise RuntimeError(f"the tests' Prefect server did not start: {log.read_text()[-2000:]}")
+        time.sleep(0.5)
+    _PREFECT["url"] = url
+    return url
+
+
+def _answers(url: str) -> bool:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"{url}/health", timeout=5) as r:
+            return r.status == 200
+    except OSError:
+        return False
+
+
+def stop_prefect_api() -> None:
+    """Stop the server :func:`prefect_api` started, if any (SIGTERM to its process group, then SIGKILL)."""
+    proc = _PREFECT.pop("proc", None)
+    _PREFECT.pop("url", None)
+    _PREFECT.pop("home", None)
+    if proc is None or proc.poll() is not None:
+        return
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+FAULT_SITE = HERE / "faultsite"
+"""A folder put first on PYTHONPATH by :func:`command_env` when a test raises the catalog's size ceilings: its
+sitecustomize.py applies :func:`raise_caps` in every Python process of the command (supervisor and worker)."""
+
+
+def command_env(max_bytes: int | None = None, **extra: str) -> dict[str, str]:
+    """The environment of a ``codeetl`` process started by a test: this process's, the shared Prefect API
+    (:func:`prefect_api`) and its PREFECT_HOME unless one is set, no worker marker, plus `extra`; with
+    `max_bytes`, every catalog size ceiling raised to it in that process (:data:`FAULT_SITE`)."""
+    url = prefect_api()
+    env = {"PREFECT_HOME": str(_PREFECT["home"]), **os.environ, "PREFECT_API_URL": url, **extra}
+    env.pop("CODEETL_REFRESH_WORKER", None)
+    if max_bytes is not None:
+        env["CODEETL_TEST_MAX_BYTES"] = str(max_bytes)
+        env["PYTHONPATH"] = os.pathsep.join([str(FAULT_SITE), *filter(None, [env.get("PYTHONPATH")])])
+    return env
+
+
+def codeetl_process(args: list[str], env: dict[str, str] | None = None, **popen) -> subprocess.Popen:
+    """``codeetl <args>`` started as a user starts it (``python -m codeetl``, the same program as the
+    ``codeetl`` script: a refresh is the supervisor, which runs the flow in a worker process)."""
+    return subprocess.Popen([sys.executable, "-m", "codeetl", *args], env=env or command_env(), **popen)
+
+
+COMMAND_DEADLINE = 900  # seconds: against a hang only
+
+
+def run_command(args: list[str], env: dict[str, str] | None = None) -> Result:
+    """``codeetl <args>`` in a process of its own (:func:`codeetl_process`), waited for; returns its Result."""
+    p = codeetl_process(args, env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        stdout, stderr = p.communicate(timeout=COMMAND_DEADLINE)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        stdout, stderr = p.communicate()
+        raise AssertionError(f"codeetl {' '.join(args)} did not end within {COMMAND_DEADLINE} s: {stderr[-2000:]}")
+    return Result(p.returncode, stdout, stderr)
+
+
+def run_cli(args: list[str], monkeypatch=None) -> Result:
+    """``codeetl <args>``: a refresh as the real command in a process of its own (supervisor, worker, the
+    Prefect flow, on the session's Prefect server: :func:`run_command`), any other command in this process
+    (typer's CliRunner). Returns exit_code, stdout, stderr and output. `monkeypatch` is not used (a fault in a
+    refresh is injected below the flow: the HTTP server, the mirror's files, the file system)."""
+    if args and args[0] == "refresh":
+        return run_command(args)
+    import signal as signals
 
     from typer.testing import CliRunner
 
     from codeetl.cli import app
 
-    if args and args[0] == "refresh":
-        import codeetl.ops.flow as flow_module
-        from codeetl.ops import orchestrator
-
-        monkeypatch.setattr(flow_module, "refresh", plain_refresh)
-        monkeypatch.setattr(orchestrator, "start_api", lambda notify=None: None)  # no Prefect server needed
-    previous = signal.getsignal(signal.SIGTERM)
+    previous = signals.getsignal(signals.SIGTERM)
     try:
-        return CliRunner().invoke(app, args, env={"CODEETL_REFRESH_WORKER": "1"})  # no worker process
+        r = CliRunner().invoke(app, args)
+        return Result(r.exit_code, r.stdout, r.stderr)
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        signals.signal(signals.SIGTERM, previous)
+
+
+def run_measured(args: list[str], env: dict[str, str] | None = None) -> tuple[Result, float]:
+    """:func:`run_command` under a small parent process that reports the peak resident memory of its
+    descendants (the supervisor and the worker, waited for: ``RUSAGE_CHILDREN``); returns (Result, MB)."""
+    with tempfile.NamedTemporaryFile("r", suffix=".peak") as peak:
+        code = ("import resource, subprocess, sys; rc = subprocess.call(sys.argv[2:]); "
+                "open(sys.argv[1], 'w').write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)); sys.exit(rc)")
+        p = subprocess.run([sys.executable, "-c", code, peak.name, sys.executable, "-m", "codeetl", *args],
+                           env=env or command_env(), capture_output=True, text=True, timeout=COMMAND_DEADLINE)
+        return Result(p.returncode, p.stdout, p.stderr), int(Path(peak.name).read_text()) / 1024
+
+
+def lock_holder(root: Path) -> int:
+    """The pid in a data folder's refresh lock file ("pid N, started ..."): the worker doing the refresh."""
+    import re
+
+    return int(re.match(r"pid (\d+)", (Path(root) / ".refresh.lock").read_text()).group(1))
 
 
 # ------------------------------------------------------------------------------------------ snapshots
@@ -370,6 +462,12 @@ def leftovers(root: Path) -> list[str]:
     return sorted(bad)
 
 
+def temporary_files(root: Path) -> list[Path]:
+    """Temporary files a download or an extraction must not leave under `root` (a release's raw folder, not a data
+    folder: see :func:`leftovers`): hidden files (spooled inner zips) and .part files."""
+    return [p for p in Path(root).rglob("*") if p.is_file() and (p.name.startswith(".") or p.suffix == ".part")]
+
+
 def query(root: Path, sql: str):
     """Run `sql` on the published warehouse of `root`, read-only; returns the rows."""
     import duckdb
@@ -399,43 +497,3 @@ def raise_caps(limit: int) -> None:
         return out
 
     catalog.load_catalog = load
-
-
-def peak_rss_mb() -> float:
-    """This process's peak resident memory, MB: VmHWM of /proc/self/status (its own, since exec), else
-    ru_maxrss (which on Linux keeps the peak of the forking parent across exec: a large test process
-    would be counted)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def main(argv: list[str]) -> int:
-    """``faultkit.py ROOT MIRROR [--timeout S] DATASET...``: plain_refresh in this process; prints one JSON
-    line (ok, error, maxrss_mb, seconds) and exits 0 or 1."""
-    root, mirror, rest = argv[0], argv[1], argv[2:]
-    timeout = None
-    if rest[:1] == ["--timeout"]:
-        timeout, rest = float(rest[1]), rest[2:]
-    if rest[:1] == ["--cap"]:
-        raise_caps(int(rest[1]))
-        rest = rest[2:]
-    start = time.monotonic()
-    result = {"ok": True, "error": None}
-    try:
-        plain_refresh(root, mirror, rest or None, timeout=timeout, retries=1)
-    except Exception as e:  # noqa: BLE001 - reported, not raised: the test reads it
-        result = {"ok": False, "error": f"{e.__class__.__name__}: {e}"}
-    result["maxrss_mb"] = peak_rss_mb()
-    result["seconds"] = round(time.monotonic() - start, 2)
-    print(json.dumps(result))
-    return 0 if result["ok"] else 1
-
-
-if __name__ == "__main__":
-    sys.path.insert(0, str(HERE.parent))
-    sys.exit(main(sys.argv[1:]))

@@ -9,10 +9,9 @@ pages are asserted line by line.
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import xml.etree.ElementTree as ET
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
@@ -21,10 +20,13 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from _shared import CMS, SEED, TABULAR_2026_04
+from _shared import CMS, needs_mirror, SEED, TABULAR_2026_04
+from official import code_file, national_amounts, seed_fees
 from codeetl.check.facts import Facts
 from codeetl.check.run import check_text
 from codeetl.cli import app
+
+pytestmark = needs_mirror
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "check"
 RVU_2026_B = CMS / "pfs" / "2026-B" / "PPRRVU2026_Apr_nonQPP.txt"
@@ -33,27 +35,6 @@ runner = CliRunner()
 
 
 # ------------------------------------------------------------------------- independent official reads
-
-_RVU_RE = re.compile(r"(\w)\+?\s+([\d.]+)\s+([\d.]+)(NA)?\s+([\d.]+)(NA)?\s+([\d.]+)\s+(\d+\.\d\d)\s*(\d+\.\d\d)")
-
-
-@lru_cache(maxsize=None)
-def national_amounts(path: Path) -> dict[str, dict[str, Decimal | None]]:
-    """{hcpcs: {'nonfacility', 'facility'}} for global-service records of a fixed-width RVU file: total
-    RVUs × the record's conversion factor, rounded half-up to cents; None where the setting is NA."""
-    out = {}
-    for line in path.read_text(encoding="cp1252").splitlines():
-        if line.startswith("HDR") or line[5:7].strip():
-            continue
-        m = _RVU_RE.match(line[57:])
-        cf = re.search(r"\s(\d{2}\.\d{4})\s", line[57:])
-        if not m or not cf:
-            continue
-        cent = Decimal("0.01")
-        nf = None if m.group(4) else (Decimal(m.group(8)) * Decimal(cf.group(1))).quantize(cent, ROUND_HALF_UP)
-        f = None if m.group(6) else (Decimal(m.group(9)) * Decimal(cf.group(1))).quantize(cent, ROUND_HALF_UP)
-        out[line[:5]] = {"nonfacility": nf, "facility": f, "status": m.group(1)}
-    return out
 
 
 def page_fee(code: str, path: Path = RVU_2026_B) -> Decimal:
@@ -76,12 +57,6 @@ def chapter_of(code: str) -> str:
 
 def diag(code: str) -> ET.Element:
     return next(d for d in tabular().iter("diag") if d.findtext("name") == code)
-
-
-def seed_fees() -> dict[str, Decimal]:
-    """'63030 $898.15' lines of the seed page -> {'63030': Decimal('898.15')}."""
-    found = re.findall(r"^(\d{5}) \$([\d,]+\.\d\d)$", SEED.read_text(encoding="utf-8"), re.M)
-    return {c: Decimal(a.replace(",", "")) for c, a in found}
 
 
 # ---------------------------------------------------------------------------------------- fixtures
@@ -211,13 +186,8 @@ def test_seed_nothing_else_contradicted(seed_report):
     assert diag("M96.3").findtext("desc") == "Postlaminectomy kyphosis"
 
 
-def _code_file(release: str) -> dict[str, str]:
-    path = next((CMS / "icd10cm" / release).glob("icd10cm-codes-*.txt"))
-    return {ln[:8].strip(): ln[8:].strip() for ln in path.read_text(encoding="latin-1").splitlines()}
-
-
 def test_validity_says_what_changed_after_the_pages_date(facts):
-    fy25, fy26 = _code_file("2025"), _code_file("2026")
+    fy25, fy26 = code_file("2025"), code_file("2026")
     deleted = next(c for c in fy25 if not any(n.startswith(c) for n in fy26))  # gone, no codes below it either
     expanded = next(c for c in fy25 if c not in fy26 and any(n.startswith(c) for n in fy26))  # now a header
     revised = next(c for c in fy25 if c in fy26 and fy25[c] != fy26[c])
@@ -312,7 +282,16 @@ def test_html_page_errors_found(facts):
     assert [v.verdict for v in verdicts(r, "chapter")] == ["confirmed", "confirmed"] and chapter_of("S72.001") == "19"
 
 
+def fy2026_october_from_the_code_file_only() -> None:
+    """These pages are dated in FY2026 before April 2026 (ICD-10-CM release 2026), which the mirror holds as the
+    valid-code file alone: chapters and notes of that date cannot be checked. Skip, saying so, if the mirror
+    gains that release's Tabular XML (the expected verdicts would then be checkable ones)."""
+    if any((CMS / "icd10cm" / "2026").glob("*.xml")):
+        pytest.skip("the mirror now holds the FY2026 October Tabular: this page's chapter and notes become checkable")
+
+
 def test_plain_page_errors_found_with_the_releases_of_its_date(facts):
+    fy2026_october_from_the_code_file_only()
     r = check_text(facts, (FIXTURES / "m54.50-plain.txt").read_text(), "m54.50-plain.txt")
     assert r.releases == {"icd10cm": "2026", "msdrg": "v43", "pfs": "2025-D"}  # November 20, 2025
     assert contradicted(r) == {
@@ -332,6 +311,7 @@ def test_another_sites_page_about_the_seed_code(facts):
     """Same code, another layout (attribute table, roman chapter, 'Type 2 Excludes', bare DRG titles): the two
     swapped sibling descriptions are found, nothing else; notes and the chapter wait for the Tabular of the
     page's date (March 3, 2026: ICD-10-CM 2026, loaded from the valid-code file only)."""
+    fy2026_october_from_the_code_file_only()
     r = check_text(facts, (FIXTURES / "m96.1-another-site.html").read_text(), "m96.1-another-site.html")
     assert contradicted(r) == {(18, "description")}
     assert sorted(v.claim.subject for v in verdicts(r, "description", 18) if v.verdict == "contradicted") == ["M96.2", "M96.3"]

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 
 import pytest
 from typer.testing import CliRunner
 
+from _shared import CMS, flat, needs_mirror, NOT_IN_EFFECT
 from codeetl.cli import app
+
+pytestmark = needs_mirror
 
 runner = CliRunner()
 
@@ -17,11 +21,14 @@ def run(built, *args):
     return runner.invoke(app, [*args, "--data-dir", str(built)])
 
 
+DAY = "2026-05-01"  # a fixed day of the April 2026 update (ICD-10-CM 2026-04, MS-DRG v43, PFS 2026-B in effect)
+
+
 @pytest.fixture(scope="module")
 def m961(built):
     """The page as of a day of the April 2026 update (a fixed day: with no date the page is today's, whose
     release moves as releases are added)."""
-    r = run(built, "code", "M96.1", "--json", "--as-of", "2026-05-01")
+    r = run(built, "code", "M96.1", "--json", "--as-of", DAY)
     assert r.exit_code == 0, r.output
     return json.loads(r.stdout)
 
@@ -57,19 +64,19 @@ def test_m96_1_siblings(m961):
 
 @pytest.mark.parametrize("spelling", ["M961", "m96.1", " M96.1 "])
 def test_spellings_are_accepted(built, spelling):
-    r = run(built, "code", spelling, "--json")
+    r = run(built, "code", spelling, "--json", "--as-of", DAY)
     assert r.exit_code == 0 and json.loads(r.stdout)["code"] == "M96.1"
 
 
 def test_human_page(built):
-    r = run(built, "code", "M96.1")
+    r = run(built, "code", "M96.1", "--as-of", DAY)
     assert r.exit_code == 0
     for text in ("Postlaminectomy syndrome", "Billable", "Chapter", "Excludes2", "(T84.-)", "M96.0", "Siblings"):
         assert text in r.stdout
 
 
 def test_unknown_code_suggests_close_matches(built):
-    r = run(built, "code", "M96.9")
+    r = run(built, "code", "M96.9", "--as-of", DAY)
     assert r.exit_code == 1
     assert "M96.9 is not an ICD-10-CM code" in r.stderr and "Close matches" in r.stderr and "M96.1" in r.stderr
     assert "Traceback" not in r.output
@@ -89,7 +96,7 @@ def test_code_of_another_release_is_pointed_at(built):
 
 @pytest.mark.parametrize("bad", ["12345", "M96..1", "M9", "M96.12345"])
 def test_malformed_input(built, bad):
-    r = run(built, "code", bad)
+    r = run(built, "code", bad, "--as-of", DAY)
     assert r.exit_code == 2
     assert "is not an ICD-10-CM code" in r.stderr and "Traceback" not in r.output
 
@@ -105,7 +112,7 @@ def test_as_of_picks_the_release_in_effect(built):
 
 
 def test_no_warehouse(tmp_path):
-    r = runner.invoke(app, ["code", "M96.1", "--data-dir", str(tmp_path)])
+    r = runner.invoke(app, ["code", "M96.1", "--as-of", DAY, "--data-dir", str(tmp_path)])
     assert r.exit_code == 1 and "codeetl refresh" in r.stderr and "Traceback" not in r.output
 
 
@@ -115,17 +122,9 @@ def test_dictionary(built):
 
 
 def test_refresh_rejects_unknown_names_without_traceback(tmp_path):
-    r = runner.invoke(app, ["refresh", "--dataset", "icd10", "--mirror", "../shared/cms", "--data-dir", str(tmp_path)])
+    r = runner.invoke(app, ["refresh", "--dataset", "icd10", "--mirror", str(CMS), "--data-dir", str(tmp_path)])
     assert r.exit_code == 2 and "unknown dataset 'icd10'" in r.stderr and "icd10cm" in r.stderr
     assert "Traceback" not in r.output and not (tmp_path / "warehouse").exists()
-
-
-NOT_IN_EFFECT = "That release is not in effect on the requested date; it is the latest one loaded before it."
-
-
-def flat(text: str) -> str:
-    """Terminal output as one line: rich wraps long lines (inside panels too) at the console width."""
-    return " ".join(text.replace("│", " ").split())
 
 
 def test_as_of_before_every_loaded_release(built):
@@ -150,31 +149,36 @@ def day_after_every_release(built, *datasets) -> str | None:
     return str(max(end for _, _, end in ends) + dt.timedelta(days=1))
 
 
-def test_release_sets_the_date_of_the_other_sections(built):
-    """--release 2026-04: MS-DRG, PFS and sources as of 2026-04-01 (its effective_from), not today."""
-    p = json.loads(run(built, "code", "M96.1", "--release", "2026-04", "--json").stdout)
-    assert p["release"]["in_effect"] is True
-    assert p["ms_drg"]["version"] == "v43.1" and p["ms_drg"]["in_effect"] is True  # the April 1, 2026 point release
-    assert p["procedures"]["pfs_release"] == "2026-B" and p["procedures"]["pfs_in_effect"] is True
-    # 2024 took effect 2023-10-01: before the MS-DRG versions and PFS releases of the mirror (v42, v43; 2025-D, 2026-B)
-    if started_by(built, "msdrg", "2023-10-01") or started_by(built, "pfs", "2023-10-01"):
-        pytest.skip("an MS-DRG version or PFS release of 2023 is loaded")
-    p = json.loads(run(built, "code", "M96.1", "--release", "2024", "--json").stdout)
-    assert p["ms_drg"] is None and p["procedures"]["pfs_release"] is None
-    assert all(i["fee"] is None and i["no_fee_reason"] == "no Medicare PFS release loaded was in effect on 2023-10-01"
-               for i in p["procedures"]["items"])
-    assert {s["dataset"] for s in p["sources"]} == {"icd10cm", "gems", "links"}  # the link file still lists the procedures
+def loaded_on(dataset: str, day: str):
+    """The release of `dataset` a page uses on `day` by the README's rule (the latest loaded release that took
+    effect on or before the day), worked out from the catalog's dates and the mirror's folders (a warehouse
+    refreshed from the mirror loads exactly the catalog releases it holds); None when there is none."""
+    from _shared import CMS
+    from codeetl.sources.catalog import load_catalog
+
+    d = dt.date.fromisoformat(day)
+    started = [r for r in load_catalog()[dataset].releases if r.effective_from <= d and (CMS / dataset / r.release).is_dir()]
+    return max(started, key=lambda r: (r.effective_from, r.release), default=None)
 
 
-def started_by(built, dataset: str, day: str) -> list[str]:
-    """Loaded releases of `dataset` that took effect on or before `day` (a plain query of the releases table)."""
-    import duckdb
-
-    con = duckdb.connect(str(built / "warehouse" / "codeetl.duckdb"), read_only=True)
-    found = con.execute("SELECT DISTINCT release FROM releases WHERE dataset = ? AND effective_from <= ?::DATE",
-                        [dataset, day]).fetchall()
-    con.close()
-    return [r[0] for r in found]
+@pytest.mark.parametrize("release, first_day", [("2026-04", "2026-04-01"), ("2024", "2023-10-01")])
+def test_release_sets_the_date_of_the_other_sections(built, release, first_day):
+    """--release R: MS-DRG, PFS and sources as of R's first day (its catalog effective_from), not today. For
+    2026-04 that is v43.1 (the April 1, 2026 point release) and 2026-B; for 2024 (2023-10-01), on today's mirror, v41 and no PFS release (the
+    mirror's PFS releases are later): the page then says why each procedure has no fee."""
+    p = json.loads(run(built, "code", "M96.1", "--release", release, "--json").stdout)
+    assert p["release"]["in_effect"] is True and p["release"]["effective_from"] == first_day
+    drg, pfs = loaded_on("msdrg", first_day), loaded_on("pfs", first_day)
+    if drg is None:
+        assert p["ms_drg"] is None
+    else:
+        assert (p["ms_drg"]["version"], p["ms_drg"]["in_effect"]) == (drg.release, drg.in_effect(dt.date.fromisoformat(first_day)))
+    if pfs is None:
+        assert p["procedures"]["pfs_release"] is None
+        assert all(i["fee"] is None and i["no_fee_reason"] == f"no Medicare PFS release loaded was in effect on {first_day}"
+                   for i in p["procedures"]["items"])
+    else:
+        assert p["procedures"]["pfs_release"] == pfs.release
 
 
 def test_release_and_as_of_together_are_rejected(built):
@@ -182,12 +186,14 @@ def test_release_and_as_of_together_are_rejected(built):
     assert r.exit_code == 2 and "--release" in r.stderr and "--as-of" in r.stderr and "Traceback" not in r.output
 
 
-def test_sections_say_when_their_release_is_not_in_effect(built):
+def test_sections_say_when_their_release_is_not_in_effect(built, monkeypatch):
     """After the last loaded ICD-10-CM, MS-DRG and PFS releases have ended, each section is the latest one before
-    the day, flagged; while they are in effect (2026-05-01: 2026-04, v43, 2026-B), none is flagged."""
+    the day, flagged; while they are in effect (2026-05-01: 2026-04, v43, 2026-B), none is flagged. ('Today' is
+    set far from both days: a page of today words it otherwise, see the next test.)"""
     day = day_after_every_release(built, "icd10cm", "msdrg", "pfs")
     if day is None:
         pytest.skip("a loaded release is open-ended: no day after every release")
+    monkeypatch.setenv("CODEETL_TODAY", "2000-01-01")
     p = json.loads(run(built, "code", "M96.1", "--as-of", day, "--json").stdout)
     assert p["release"]["in_effect"] is False and p["ms_drg"]["in_effect"] is False
     assert p["procedures"]["pfs_in_effect"] is False
@@ -196,6 +202,21 @@ def test_sections_say_when_their_release_is_not_in_effect(built):
     p = json.loads(run(built, "code", "M96.1", "--as-of", "2026-05-01", "--json").stdout)
     assert p["release"]["in_effect"] and p["ms_drg"]["in_effect"] and p["procedures"]["pfs_in_effect"]
     assert NOT_IN_EFFECT not in flat(run(built, "code", "M96.1", "--as-of", "2026-05-01").stdout)
+
+
+def test_a_page_of_today_says_the_warehouse_is_behind(built, monkeypatch):
+    """'Today' (CODEETL_TODAY) after the last loaded ICD-10-CM, MS-DRG and PFS releases have ended: the page of
+    today, without --as-of, says of each section that the warehouse is behind and what to run."""
+    day = day_after_every_release(built, "icd10cm", "msdrg", "pfs")
+    if day is None:
+        pytest.skip("a loaded release is open-ended: no day after every release")
+    monkeypatch.setenv("CODEETL_TODAY", day)
+    human = flat(run(built, "code", "M96.1").stdout)
+    for name in ("ICD-10-CM", "MS-DRG", "PFS"):
+        assert f"The warehouse is behind: no loaded {name} release is in effect today" in human, name
+    assert human.count("Run `codeetl refresh`; `codeetl status` shows what is due.") == 3
+    assert NOT_IN_EFFECT not in human
+    assert json.loads(run(built, "code", "M96.1", "--json").stdout)["day"] == day
 
 
 def test_release_loaded_from_the_code_file_only_says_so(built):
@@ -219,15 +240,41 @@ def test_releases_lists_one_row_per_release(built):
     assert len(re.findall(r"^\W+ipps\b", r.stdout, re.M)) == 1
     assert len(re.findall(r"^\W+pfs\b", r.stdout, re.M)) >= 2  # at least 2025-D and 2026-B, one row each
     assert "one row per release" in r.stdout
-    from codeetl.ops.status import warehouse_status  # and what `codeetl status` says is missing today
-
-    flat = " ".join(r.stdout.split())
-    st = warehouse_status(built)
-    assert all(" ".join(d["problem"].split()) in flat for d in st["datasets"] if d["problem"])
-    assert ("current: every release in effect today is loaded" in flat) == st["ok"]
 
 
-@pytest.mark.parametrize("args", [["code", "[/x]"], ["cpt", "99213", "--locality", "[/]"], ["code", "M96.1", "--release", "[/]"]])
+def in_effect_not_in_mirror(day: dt.date) -> dict[str, str]:
+    """{dataset: release} of the catalog releases in effect on `day` (their catalog dates) that have no folder in
+    the mirror, so that a warehouse refreshed from the mirror lacks them. Read from the catalog's dates and the
+    mirror's folders, not from codeetl's status code."""
+    from _shared import CMS
+    from codeetl.sources.catalog import load_catalog
+
+    return {name: r.release for name, ds in load_catalog().items() for r in ds.releases
+            if r.effective_from <= day and (r.effective_to is None or day <= r.effective_to)
+            and not (CMS / name / r.release).is_dir()}
+
+
+def test_releases_and_status_name_each_release_in_effect_and_not_loaded(built, monkeypatch):
+    """'Today' set to 2026-11-30 (CODEETL_TODAY; `releases` has no --as-of). On this mirror that is MS-DRG v44,
+    IPPS FY2027, PFS 2026-D and the MCD export; `releases` names each, `status` exits 1 for exactly those."""
+    day = dt.date(2026, 11, 30)
+    behind = in_effect_not_in_mirror(day)
+    assert behind, "the test needs a release in effect and not in the mirror"
+    monkeypatch.setenv("CODEETL_TODAY", day.isoformat())
+    text = flat(run(built, "releases").stdout)
+    for dataset, release in behind.items():
+        assert re.search(rf"behind [^.]*? {re.escape(release)} \(.*?\) is in effect on {day} but not loaded: run "
+                         rf"`codeetl refresh --dataset {dataset}`", text), (dataset, release)
+    assert text.count("but not loaded") == len(behind)
+    r = run(built, "status", "--json")  # no --as-of: today, as set
+    assert r.exit_code == 1
+    st = json.loads(r.stdout)
+    assert st["day"] == day.isoformat()
+    assert {d["dataset"]: d["in_effect"]["release"] for d in st["datasets"] if not d["ok"]} == behind
+
+
+@pytest.mark.parametrize("args", [["code", "[/x]"], ["cpt", "99213", "--locality", "[/]", "--as-of", DAY],
+                                  ["code", "M96.1", "--release", "[/]"]])
 def test_markup_in_user_input_is_shown_not_interpreted(built, args):
     r = run(built, *args)
     assert r.exit_code in (1, 2) and "Traceback" not in r.output and "[/" in r.stderr
@@ -242,11 +289,11 @@ def test_warehouse_from_an_older_codeetl_gets_advice(built, tmp_path):
     con = duckdb.connect(str(tmp_path / "warehouse" / "codeetl.duckdb"))
     con.execute("DROP TABLE pfs_notice")
     con.close()
-    r = runner.invoke(app, ["cpt", "99213", "--data-dir", str(tmp_path)])
+    r = runner.invoke(app, ["cpt", "99213", "--as-of", DAY, "--data-dir", str(tmp_path)])
     assert r.exit_code == 1 and "built by an older codeetl" in r.stderr and "Traceback" not in r.output
 
 
 def test_refresh_into_a_file_is_a_clear_error(tmp_path):
     (tmp_path / "afile").write_text("x")
-    r = runner.invoke(app, ["refresh", "--mirror", "../shared/cms", "--dataset", "gems", "--data-dir", str(tmp_path / "afile")])
+    r = runner.invoke(app, ["refresh", "--mirror", str(CMS), "--dataset", "gems", "--data-dir", str(tmp_path / "afile")])
     assert r.exit_code == 1 and "Traceback" not in r.output and "unchanged" in r.stderr

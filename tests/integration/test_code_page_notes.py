@@ -11,8 +11,10 @@ from functools import cache
 import pytest
 from typer.testing import CliRunner
 
-from _shared import TABULAR_2026_04
+from _shared import needs_mirror, TABULAR_2026_04
 from codeetl.cli import app
+
+pytestmark = needs_mirror
 
 
 @cache

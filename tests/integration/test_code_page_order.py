@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import duckdb
 import pytest
+from _shared import needs_mirror
+
+pytestmark = needs_mirror
 
 RELEASE = "2026-04"  # a release loaded from its Tabular: every section present
 
@@ -53,7 +56,7 @@ def test_ancestors_from_the_category_down_and_children_in_tabular_order(con):
 
 def test_notes_in_note_order_within_each_node(con):
     """Within the notes a page takes from one node, the order is the node's note order in the Tabular."""
-    got = f"""SELECT code || '|' || kind || '|' || node AS code, list(note ORDER BY pos) AS lst
+    got = """SELECT code || '|' || kind || '|' || node AS code, list(note ORDER BY pos) AS lst
               FROM (SELECT p.code, n.note.from.kind AS kind, n.note.from.code AS node, n.note.text AS note, n.pos
                     FROM page p, LATERAL (SELECT unnest(p.notes) AS note, generate_subscripts(p.notes, 1) AS pos) n
                     WHERE p.code IN (SELECT code FROM page ORDER BY hash(code) LIMIT 3000))
@@ -70,15 +73,13 @@ def test_notes_nodes_in_reading_order(con):
     """Chapter, then sections, then ancestors from the category down, then the code itself."""
     rows = con.execute("""SELECT code, list_transform(notes, lambda n: n.from.kind || ' ' || n.from.code) FROM page
                           WHERE len(notes) > 0 ORDER BY hash(code) LIMIT 3000""").fetchall()
-    checked = 0
+    assert rows
     for code, froms in rows:
         nodes = list(dict.fromkeys(froms))  # in first-seen order
         kinds = [n.split(" ", 1)[0] for n in nodes]
         assert kinds == sorted(kinds, key=["chapter", "section", "code"].index), (code, nodes)
         codes = [n.split(" ", 1)[1] for n in nodes if n.startswith("code ")]
         assert codes == sorted(codes, key=len) and all(code.startswith(c) for c in codes), (code, codes)
-        checked += 1
-    assert checked == 3000
 
 
 def test_history_spans_oldest_first_and_gem_entries_in_file_order(con):

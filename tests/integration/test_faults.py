@@ -3,13 +3,15 @@ altered copies of the mirror files in temporary folders, real processes killed w
 is full or read-only), and each test asserts the exit status, the message, that the previous warehouse is
 byte-identical and queryable, and that nothing is left behind.
 
-The previous warehouse is a GEMs-only build (small and fast); each fault is a refresh of one dataset.
-Refreshes run through the real CLI with the Prefect flow swapped for the same steps without Prefect
-(``faultkit.plain_refresh``), except the tests marked ``prefect``, which run the real command.
+The previous warehouse is a GEMs-only build (small and fast); each fault is a refresh of one dataset by the
+real ``codeetl refresh`` (supervisor, worker, Prefect flow, on the session's Prefect server:
+``faultkit.run_cli``). Faults are injected below the flow, never by replacing it. Durations are not asserted
+(they belong to bench/); deadlines only bound a hang.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -23,7 +25,7 @@ from pathlib import Path
 import pytest
 
 import faultkit as fk
-from _shared import CMS, REPO, TABULAR_2026_04
+from _shared import CMS, needs_mirror, REPO, TABULAR_2026_04
 
 GEMS = CMS / "gems" / "2018"
 I9 = "2018_I9gem.txt"
@@ -36,11 +38,15 @@ RVU, GPCI = "PPRRVU2026_Apr_nonQPP.txt", "GPCI2026.csv"
 # ------------------------------------------------------------------------------------------- fixtures
 
 
+pytestmark = needs_mirror
+
+
 @pytest.fixture(scope="session")
 def gems_template(tmp_path_factory) -> Path:
-    """A data folder with a published GEMs-only warehouse, built once."""
+    """A data folder with a published GEMs-only warehouse, built once by the real command."""
     root = tmp_path_factory.mktemp("gems-template") / "data"
-    fk.plain_refresh(str(root), str(CMS), ["gems"])
+    r = fk.run_cli(["refresh", "--data-dir", str(root), "--mirror", str(CMS), "--dataset", "gems"])
+    assert r.exit_code == 0, r.output
     return root
 
 
@@ -64,11 +70,9 @@ def server(gems_mirror):
         yield s
 
 
-def refresh(monkeypatch, root: Path, mirror: str, *args: str):
-    """`codeetl refresh` (flow swapped for plain_refresh); returns (result, seconds)."""
-    start = time.monotonic()
-    r = fk.run_cli(["refresh", "--data-dir", str(root), "--mirror", mirror, *args], monkeypatch)
-    return r, time.monotonic() - start
+def refresh(root: Path, mirror: str, *args: str) -> fk.Result:
+    """The real `codeetl refresh --data-dir root --mirror mirror args...`, in a process of its own."""
+    return fk.run_cli(["refresh", "--data-dir", str(root), "--mirror", mirror, *args])
 
 
 def assert_failed_and_kept(r, root: Path, before: dict, *phrases: str, whole: bool = False) -> str:
@@ -101,10 +105,10 @@ def published(root: Path) -> dict:
 # ---------------------------------------------------------------------------------------- HTTP faults
 
 
-def test_500_then_200_is_retried_and_published(monkeypatch, prev, server):
+def test_500_then_200_is_retried_and_published(prev, server):
     before = os.readlink(prev / "warehouse" / "current")
     server.script[I9_PATH] = [fk.status(500), fk.ok()]
-    r, _ = refresh(monkeypatch, prev, server.url, "--dataset", "gems", "--timeout", "10")
+    r = refresh(prev, server.url, "--dataset", "gems", "--timeout", "10")
     assert r.exit_code == 0, r.output
     assert "answered 500" in r.stderr and "retrying in 1 s" in r.stderr  # said while waiting
     assert server.requests.count(I9_PATH) == 2
@@ -112,125 +116,122 @@ def test_500_then_200_is_retried_and_published(monkeypatch, prev, server):
     assert fk.leftovers(prev) == []
 
 
-def test_503_forever_gives_up_within_the_timeout(monkeypatch, prev, server):
+def test_503_forever_gives_up_within_the_timeout(prev, server):
+    """10 retries allowed, but waits of 1, 2, 4 s add up to more than the 6 s budget: it stops after at most
+    3 requests, however slow the machine, and says why."""
     before = kept(prev, whole=True)
     server.script[I9_PATH] = [fk.status(503)]
-    r, seconds = refresh(monkeypatch, prev, server.url, "--dataset", "gems", "--timeout", "3", "--retries", "10")
-    msg = assert_failed_and_kept(r, prev, before, "answered 503", "would pass the 3 s timeout", whole=True)
-    assert "retrying in" in msg
-    assert 2 <= server.requests.count(I9_PATH) <= 3  # waits of 1 s then 2 s fit in 3 s; 4 s would not
-    assert seconds < 30  # bounds a hang only
+    r = refresh(prev, server.url, "--dataset", "gems", "--timeout", "6", "--retries", "10")
+    msg = assert_failed_and_kept(r, prev, before, "answered 503", "would pass the 6 s timeout", whole=True)
+    assert "retrying in 1 s" in msg
+    assert 2 <= server.requests.count(I9_PATH) <= 3
 
 
-def test_429_with_retry_after_is_honoured(monkeypatch, prev, server):
+def test_429_with_retry_after_is_honoured(prev, server):
     server.script[I9_PATH] = [fk.status(429, Retry_After="1"), fk.ok()]
-    r, _ = refresh(monkeypatch, prev, server.url, "--dataset", "gems", "--timeout", "10")
+    r = refresh(prev, server.url, "--dataset", "gems", "--timeout", "10")
     assert r.exit_code == 0, r.output
     assert "answered 429" in r.stderr and "retrying in 1 s" in r.stderr
 
 
-def test_429_asking_for_longer_than_the_timeout_gives_up_at_once(monkeypatch, prev, server):
+def test_429_asking_for_longer_than_the_timeout_gives_up_at_once(prev, server):
     before = kept(prev, whole=True)
     server.script[I9_PATH] = [fk.status(429, Retry_After="3600")]
-    r, seconds = refresh(monkeypatch, prev, server.url, "--dataset", "gems", "--timeout", "5")
+    r = refresh(prev, server.url, "--dataset", "gems", "--timeout", "5")
     assert_failed_and_kept(r, prev, before, "answered 429", "would pass the 5 s timeout", whole=True)
-    assert server.requests.count(I9_PATH) == 1 and seconds < 30
+    assert server.requests.count(I9_PATH) == 1
 
 
-def test_stalled_body_gives_up_within_the_timeout(monkeypatch, prev, server):
+def test_stalled_body_gives_up_within_the_timeout(prev, server):
     before = kept(prev, whole=True)
     server.script[I9_PATH] = [fk.stall()]
-    r, seconds = refresh(monkeypatch, prev, server.url, "--dataset", "gems", "--timeout", "2")
+    r = refresh(prev, server.url, "--dataset", "gems", "--timeout", "2")
     assert_failed_and_kept(r, prev, before, "the transfer broke after 0 bytes", "timed out", whole=True)
-    assert seconds < 30
 
 
-def test_dripping_body_ends(monkeypatch, prev, server):
+def test_dripping_body_is_refused_as_too_slow(prev, server):
     before = kept(prev, whole=True)
     server.script[I9_PATH] = [fk.drip(0.2)]
-    r, seconds = refresh(monkeypatch, prev, server.url, "--dataset", "gems", "--timeout", "2")
+    r = refresh(prev, server.url, "--dataset", "gems", "--timeout", "2")
     assert_failed_and_kept(r, prev, before, "the transfer is too slow", "bytes/s", whole=True)
-    assert seconds < 30
 
 
-def test_reset_mid_body_is_retried(monkeypatch, prev, server):
+def test_reset_mid_body_is_retried(prev, server):
     server.script[I9_PATH] = [fk.reset_after(100_000), fk.ok()]
-    r, _ = refresh(monkeypatch, prev, server.url, "--dataset", "gems", "--timeout", "10")
+    r = refresh(prev, server.url, "--dataset", "gems", "--timeout", "10")
     assert r.exit_code == 0, r.output
     msg = " ".join(r.stderr.split())
     assert "reset by peer" in msg and "retrying in 1 s" in msg and server.requests.count(I9_PATH) == 2
     assert fk.leftovers(prev) == []
 
 
-def test_reset_every_time_fails_cleanly(monkeypatch, prev, server):
+def test_reset_every_time_fails_cleanly(prev, server):
     before = kept(prev, whole=True)
     server.script[I9_PATH] = [fk.reset_after(100_000)]
-    r, _ = refresh(monkeypatch, prev, server.url, "--dataset", "gems", "--timeout", "4", "--retries", "1")
+    r = refresh(prev, server.url, "--dataset", "gems", "--timeout", "4", "--retries", "1")
     assert_failed_and_kept(r, prev, before, "failed after 2 attempts", "reset by peer", whole=True)
 
 
-def test_truncated_body_is_retried_then_fails_cleanly(monkeypatch, prev, server):
+def test_truncated_body_is_retried_then_fails_cleanly(prev, server):
     before = kept(prev, whole=True)
     server.script[I9_PATH] = [fk.truncated(1000)]
-    r, _ = refresh(monkeypatch, prev, server.url, "--dataset", "gems", "--timeout", "4", "--retries", "1")
+    r = refresh(prev, server.url, "--dataset", "gems", "--timeout", "4", "--retries", "1")
     assert_failed_and_kept(r, prev, before, "failed after 2 attempts", whole=True)
     assert server.requests.count(I9_PATH) == 2
 
 
 @pytest.mark.parametrize("announced", [True, False], ids=["content-length", "no-length"])
-def test_oversized_body_is_stopped(monkeypatch, prev, server, announced):
+def test_oversized_body_is_stopped(prev, server, announced):
     before = kept(prev, whole=True)
     server.script[I9_PATH] = [fk.body(b"0" * 9_000_000, length=announced)]
-    r, _ = refresh(monkeypatch, prev, server.url, "--dataset", "gems")
+    r = refresh(prev, server.url, "--dataset", "gems")
     phrase = "announces 9,000,000 bytes, more than the 8,000,000" if announced else "more than the 8,000,000 bytes"
     assert_failed_and_kept(r, prev, before, phrase, whole=True)
 
 
-def test_html_page_with_200_is_refused(monkeypatch, prev, server):
+def test_html_page_with_200_is_refused(prev, server):
     before = kept(prev, whole=True)
     server.script[I9_PATH] = [fk.body(fk.HTML_PAGE)]
-    r, _ = refresh(monkeypatch, prev, server.url, "--dataset", "gems")
+    r = refresh(prev, server.url, "--dataset", "gems")
     assert_failed_and_kept(r, prev, before, I9, "got an HTML page", whole=True)
 
 
-def test_redirect_loop_is_refused_without_retrying(monkeypatch, prev, server):
+def test_redirect_loop_is_refused_without_retrying(prev, server):
     before = kept(prev, whole=True)
     server.script[I9_PATH] = [fk.redirect(I9_PATH)]
-    r, _ = refresh(monkeypatch, prev, server.url, "--dataset", "gems")
+    r = refresh(prev, server.url, "--dataset", "gems")
     assert_failed_and_kept(r, prev, before, "Exceeded 30 redirects", whole=True)
 
 
-def test_checksum_mismatch_keeps_the_previous_files(monkeypatch, prev, tmp_path):
+def test_checksum_mismatch_keeps_the_previous_files(prev, tmp_path):
     before = kept(prev, whole=True)
     altered = (GEMS / I9).read_bytes().replace(b"A000", b"A001", 1)
     mirror = fk.mirror_with(tmp_path, {f"gems/2018/{I9}": altered, "gems/2018/2018_I10gem.txt": GEMS / "2018_I10gem.txt"})
-    r, _ = refresh(monkeypatch, prev, str(mirror), "--dataset", "gems")
+    r = refresh(prev, str(mirror), "--dataset", "gems")
     assert_failed_and_kept(r, prev, before, f"member {I9} does not match its catalog pin: it has sha256",
                            "the catalog pins sha256 44f4079c", whole=True)
 
 
-def test_no_network_fails_fast(monkeypatch, prev):
+def test_no_network_fails_fast(prev):
     before = kept(prev, whole=True)
-    r, seconds = refresh(monkeypatch, prev, "http://codeetl-no-such-host.invalid", "--dataset", "gems")
+    r = refresh(prev, "http://codeetl-no-such-host.invalid", "--dataset", "gems")
     assert_failed_and_kept(r, prev, before, "cannot resolve the host name codeetl-no-such-host.invalid",
                            "not retried", whole=True)
-    assert seconds < 30
 
 
-def test_connection_refused_fails_fast(monkeypatch, prev):
+def test_connection_refused_fails_fast(prev):
     before = kept(prev, whole=True)
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
     s.close()
-    r, seconds = refresh(monkeypatch, prev, f"http://127.0.0.1:{port}", "--dataset", "gems")
+    r = refresh(prev, f"http://127.0.0.1:{port}", "--dataset", "gems")
     assert_failed_and_kept(r, prev, before, "refused the connection", "failed after 2 attempts", whole=True)
-    assert seconds < 30
 
 
-def test_missing_mirror_folder_is_an_error_at_once(monkeypatch, prev, tmp_path):
+def test_missing_mirror_folder_is_an_error_at_once(prev, tmp_path):
     before = kept(prev, whole=True)
-    r, _ = refresh(monkeypatch, prev, str(tmp_path / "nowhere"), "--dataset", "gems")
+    r = refresh(prev, str(tmp_path / "nowhere"), "--dataset", "gems")
     assert r.exit_code == 2 and "no such folder" in r.stderr
     assert kept(prev, whole=True) == before
 
@@ -251,15 +252,15 @@ def real_gems_zip() -> bytes:
     fk.zip_of({f"/abs/{I9}": b"0010 A000 00000\n", "2018_I10gem.txt": b"A000 0010 00000\n"}),
     fk.zip_with_link(I9, "/etc/passwd"),
 ], ids=["zip-slip", "absolute", "symlink"])
-def test_unsafe_members_are_never_extracted(monkeypatch, prev, tmp_path, archive):
+def test_unsafe_members_are_never_extracted(prev, tmp_path, archive):
     before = kept(prev, whole=True)
-    r, _ = refresh(monkeypatch, prev, str(zip_mirror(tmp_path, archive)), "--dataset", "gems")
+    r = refresh(prev, str(zip_mirror(tmp_path, archive)), "--dataset", "gems")
     assert_failed_and_kept(r, prev, before, f"the archive has no member named {I9}", whole=True)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "mirror"]  # nothing written beside
 
 
 @pytest.mark.parametrize("kind", ["bomb", "ratio", "lying-header", "nested"])
-def test_zip_bombs_stop_early(monkeypatch, prev, tmp_path, kind):
+def test_zip_bombs_stop_early(prev, tmp_path, kind):
     before = kept(prev, whole=True)
     if kind == "bomb":  # the issue's case: 2 GB, under the 4 GiB absolute cap
         archive, phrase = fk.zip_bomb(I9, 2 << 30), "declares 2147483648 bytes (cap 8000000)"
@@ -270,10 +271,8 @@ def test_zip_bombs_stop_early(monkeypatch, prev, tmp_path, kind):
     else:
         archive = fk.zip_of({"inner.zip": fk.zip_bomb(I9, 2 << 30)}, zipfile_stored())
         phrase = "member inner.zip!/2018_I9gem.txt declares 2147483648 bytes"
-    start = time.monotonic()
-    r, _ = refresh(monkeypatch, prev, str(zip_mirror(tmp_path, archive)), "--dataset", "gems")
+    r = refresh(prev, str(zip_mirror(tmp_path, archive)), "--dataset", "gems")
     assert_failed_and_kept(r, prev, before, phrase, whole=True)
-    assert time.monotonic() - start < 60  # bounds a hang only
 
 
 def zipfile_stored() -> int:
@@ -282,31 +281,30 @@ def zipfile_stored() -> int:
     return zipfile.ZIP_STORED
 
 
-def test_zip_bomb_under_every_cap_in_a_process_of_its_own(prev, tmp_path):
-    """A 2 GB member with every ceiling raised to 4 GiB: the compression-ratio ceiling stops it, in
-    seconds, with the whole refresh process under 1 GB of memory, and nothing is left under data/."""
+def test_zip_bomb_under_every_cap_stops_within_1_gb(prev, tmp_path):
+    """A 2 GB member with every ceiling raised to 4 GiB (in the command's processes, through the catalog:
+    faultkit.FAULT_SITE): the compression-ratio ceiling stops it, with every process of the command under
+    1 GB of memory, and nothing is left under data/."""
     before = kept(prev, whole=True)
     mirror = zip_mirror(tmp_path, fk.zip_bomb(I9, 2 << 30))
-    p = subprocess.run([sys.executable, str(REPO / "tests" / "faultkit.py"), str(prev), str(mirror),
-                        "--cap", str(4 << 30), "gems"], capture_output=True, text=True, timeout=300)
-    out = json.loads(p.stdout.strip().splitlines()[-1])
-    assert p.returncode == 1 and "expands to more than 100 times its compressed size" in out["error"], out
-    assert out["maxrss_mb"] < 1024 and out["seconds"] < 60, out
-    assert kept(prev, whole=True) == before and fk.leftovers(prev) == []
+    r, peak_mb = fk.run_measured(["refresh", "--data-dir", str(prev), "--mirror", str(mirror), "--dataset", "gems"],
+                                 fk.command_env(max_bytes=4 << 30))
+    assert_failed_and_kept(r, prev, before, "expands to more than 100 times its compressed size", whole=True)
+    assert peak_mb < 1024, peak_mb
 
 
-def test_corrupt_deflate_data_is_a_message(monkeypatch, prev, tmp_path):
+def test_corrupt_deflate_data_is_a_message(prev, tmp_path):
     before = kept(prev, whole=True)
     archive = fk.corrupt_deflate(real_gems_zip())
-    r, _ = refresh(monkeypatch, prev, str(zip_mirror(tmp_path, archive)), "--dataset", "gems")
+    r = refresh(prev, str(zip_mirror(tmp_path, archive)), "--dataset", "gems")
     msg = assert_failed_and_kept(r, prev, before, GEMS_ZIP, "cannot be read (damaged archive)", whole=True)
     assert "zlib.error" not in msg
 
 
-def test_empty_download(monkeypatch, prev, tmp_path):
+def test_empty_download(prev, tmp_path):
     before = kept(prev, whole=True)
     mirror = fk.mirror_with(tmp_path, {f"gems/2018/{I9}": b"", "gems/2018/2018_I10gem.txt": GEMS / "2018_I10gem.txt"})
-    r, _ = refresh(monkeypatch, prev, str(mirror), "--dataset", "gems")
+    r = refresh(prev, str(mirror), "--dataset", "gems")
     assert_failed_and_kept(r, prev, before, "the download is empty", whole=True)
 
 
@@ -317,7 +315,7 @@ def tabular_mirror(tmp_path: Path, xml: bytes) -> Path:
     return fk.mirror_with(tmp_path, {f"icd10cm/2026-04/{TABULAR_2026_04.name}": xml})
 
 
-def test_category_moved_to_another_chapter_fails_its_gate(monkeypatch, prev, tmp_path):
+def test_category_moved_to_another_chapter_fails_its_gate(prev, tmp_path):
     """M96 moved under chapter 1, section A00-A09: the gate names itself, the file and M96.1."""
     from lxml import etree
 
@@ -328,7 +326,7 @@ def test_category_moved_to_another_chapter_fails_its_gate(monkeypatch, prev, tmp
     m96.getparent().remove(m96)
     a00.append(m96)
     mirror = tabular_mirror(tmp_path, etree.tostring(tree, xml_declaration=True, encoding="UTF-8"))
-    r, _ = refresh(monkeypatch, prev, str(mirror), "--dataset", "icd10cm", "--release", "2026-04", "--json")
+    r = refresh(prev, str(mirror), "--dataset", "icd10cm", "--release", "2026-04", "--json")
     msg = assert_failed_and_kept(r, prev, before, "gate icd10cm.code_in_category_section_chapter",
                                  "file: icd10cm-tabular-April-1-2026.xml (icd10cm 2026-04)", "code=M96",
                                  "section=A00-A09", "chapter=1")
@@ -342,10 +340,10 @@ def test_category_moved_to_another_chapter_fails_its_gate(monkeypatch, prev, tmp
         "M96", "M96.0", "M96.1", "M96.2", "M96.3", "M96.4", "M96.5", "M96.6", "M96.8", "M96.81", "M96.810"}
 
 
-def test_malformed_xml_names_file_and_line(monkeypatch, prev, tmp_path):
+def test_truncated_tabular_fails_the_refresh_naming_file_and_line(prev, tmp_path):
     before = kept(prev)
     xml = TABULAR_2026_04.read_bytes()
-    r, _ = refresh(monkeypatch, prev, str(tabular_mirror(tmp_path, xml[: len(xml) // 2])),
+    r = refresh(prev, str(tabular_mirror(tmp_path, xml[: len(xml) // 2])),
                    "--dataset", "icd10cm", "--release", "2026-04")
     assert_failed_and_kept(r, prev, before, TABULAR_2026_04.name, "line", "expected well-formed XML")
 
@@ -364,18 +362,19 @@ BILLION_LAUGHS = b"""<?xml version="1.0"?>
 """
 
 
-def test_entity_expansion_bomb_is_not_expanded(monkeypatch, prev, tmp_path):
+def test_entity_expansion_bomb_is_not_expanded(prev, tmp_path):
     before = kept(prev)
-    start = time.monotonic()
-    r, _ = refresh(monkeypatch, prev, str(tabular_mirror(tmp_path, BILLION_LAUGHS)),
+    r = refresh(prev, str(tabular_mirror(tmp_path, BILLION_LAUGHS)),
                    "--dataset", "icd10cm", "--release", "2026-04")
     assert_failed_and_kept(r, prev, before, TABULAR_2026_04.name)
-    assert time.monotonic() - start < 60
 
 
-def test_external_entity_and_dtd_are_never_read(monkeypatch, prev, tmp_path):
-    """An external DTD and a SYSTEM entity pointing at a local file: neither is loaded, so the file's
-    content appears nowhere in the warehouse (or the refresh fails; either way, no leak)."""
+def test_external_entity_and_dtd_are_never_read(prev, tmp_path):
+    """An external DTD and a SYSTEM entity pointing at a local file, used in chapter 1's <desc>: neither is
+    loaded. The entity stays an unresolved reference, so that <desc> has no text of its own and the refresh
+    fails on its line; the file's content appears nowhere. (Resolved, the entity would make the <desc>
+    'TOP-SECRET-CONTENTCertain infectious ...' and the refresh publish it; a DTD loaded would fail on the
+    missing DTD file instead.) Made the defect (resolve_entities=True in the Tabular parser): this test fails."""
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP-SECRET-CONTENT")
     xml = TABULAR_2026_04.read_bytes()
@@ -384,13 +383,11 @@ def test_external_entity_and_dtd_are_never_read(monkeypatch, prev, tmp_path):
                f'[<!ENTITY leak SYSTEM "file://{secret}">]>').encode()
     xml = xml[:decl_end] + doctype + xml[decl_end:]
     xml = xml.replace(b"<desc>Certain infectious and parasitic diseases", b"<desc>&leak;Certain infectious and parasitic diseases", 1)
-    r, _ = refresh(monkeypatch, prev, str(tabular_mirror(tmp_path, xml)), "--dataset", "icd10cm", "--release", "2026-04")
-    assert "Traceback" not in r.output
-    if r.exit_code == 0:
-        hits = fk.query(prev, "SELECT count(*) FROM icd10cm_chapters WHERE title LIKE '%TOP-SECRET%'")[0][0]
-        hits += fk.query(prev, "SELECT count(*) FROM icd10cm_notes WHERE note LIKE '%TOP-SECRET%'")[0][0]
-        assert hits == 0
-    assert fk.leftovers(prev) == []
+    line = xml[:xml.rindex(b"<chapter>", 0, xml.index(b"&leak;"))].count(b"\n") + 1  # the message names the <chapter>'s line
+    before = kept(prev)
+    r = refresh(prev, str(tabular_mirror(tmp_path, xml)), "--dataset", "icd10cm", "--release", "2026-04")
+    assert_failed_and_kept(r, prev, before, f"{TABULAR_2026_04.name}, line {line}: expected a non-empty <desc> in <chapter>")
+    assert "TOP-SECRET" not in r.output and "missing.dtd" not in r.output
 
 
 # ---------------------------------------------------------------------------------------- text faults
@@ -400,45 +397,45 @@ def pfs_mirror(tmp_path: Path, rvu: bytes | Path = PFS / RVU, gpci: bytes | Path
     return fk.mirror_with(tmp_path, {f"pfs/2026-B/{RVU}": rvu, f"pfs/2026-B/{GPCI}": gpci})
 
 
-def test_header_only_gpci_file_fails_the_refresh(monkeypatch, prev, tmp_path):
+def test_header_only_gpci_file_fails_the_refresh(prev, tmp_path):
     """The GPCI parser itself refuses a file with no locality row (the files_not_empty gate would too)."""
     before = kept(prev)
     lines = (PFS / GPCI).read_bytes().splitlines(keepends=True)
     header = next(i for i, line in enumerate(lines) if b"Locality Name" in line or b"LOCALITY NAME" in line.upper())
-    r, _ = refresh(monkeypatch, prev, str(pfs_mirror(tmp_path, gpci=b"".join(lines[: header + 1]))),
+    r = refresh(prev, str(pfs_mirror(tmp_path, gpci=b"".join(lines[: header + 1]))),
                    "--dataset", "pfs", "--release", "2026-B")
     assert_failed_and_kept(r, prev, before, "GPCI2026.csv", "expected at least one locality row after the header")
 
 
-def test_header_only_appendix_b_fails(monkeypatch, prev, tmp_path):
+def test_header_only_appendix_b_fails(prev, tmp_path):
     before = kept(prev)
     b_lines = (CMS / "msdrg" / "v43" / "appendix_B.txt").read_bytes().splitlines(keepends=True)
     header = next(i for i, line in enumerate(b_lines) if line.lstrip().startswith(b"I10 Dx"))
     mirror = fk.mirror_with(tmp_path, {"msdrg/v43/appendix_A.txt": CMS / "msdrg" / "v43" / "appendix_A.txt",
                                        "msdrg/v43/appendix_B.txt": b"".join(b_lines[: header + 1])})
-    r, _ = refresh(monkeypatch, prev, str(mirror), "--dataset", "msdrg", "--release", "v43")
+    r = refresh(prev, str(mirror), "--dataset", "msdrg", "--release", "v43")
     assert_failed_and_kept(r, prev, before, "gate msdrg.files_not_empty", "file: appendix_B.txt (msdrg v43)",
                            "role=appendix_b")
 
 
 @pytest.mark.parametrize("fault", ["short", "non-numeric"])
-def test_bad_fixed_width_record_names_file_and_line(monkeypatch, prev, tmp_path, fault):
+def test_bad_fixed_width_record_names_file_and_line(prev, tmp_path, fault):
     before = kept(prev)
     lines = (PFS / RVU).read_bytes().split(b"\n")
     i = next(n for n, line in enumerate(lines) if line.startswith(b"99213"))
     lines[i] = lines[i][:40] if fault == "short" else lines[i][:60] + b"ABCD" + lines[i][64:]
-    r, _ = refresh(monkeypatch, prev, str(pfs_mirror(tmp_path, rvu=b"\n".join(lines))), "--dataset", "pfs", "--release", "2026-B")
+    r = refresh(prev, str(pfs_mirror(tmp_path, rvu=b"\n".join(lines))), "--dataset", "pfs", "--release", "2026-B")
     assert_failed_and_kept(r, prev, before, RVU, f"line {i + 1}")
 
 
 @pytest.mark.parametrize("encoding", ["utf-16", "undefined-byte"])
-def test_wrong_encoding_is_a_message(monkeypatch, prev, tmp_path, encoding):
+def test_wrong_encoding_is_a_message(prev, tmp_path, encoding):
     before = kept(prev)
     a = (CMS / "msdrg" / "v43" / "appendix_A.txt").read_bytes()
     bad = a.decode("cp1252").encode("utf-16") if encoding == "utf-16" else a.replace(b"Heart", b"He\x81rt", 1)
     mirror = fk.mirror_with(tmp_path, {"msdrg/v43/appendix_A.txt": bad,
                                        "msdrg/v43/appendix_B.txt": CMS / "msdrg" / "v43" / "appendix_B.txt"})
-    r, _ = refresh(monkeypatch, prev, str(mirror), "--dataset", "msdrg", "--release", "v43")
+    r = refresh(prev, str(mirror), "--dataset", "msdrg", "--release", "v43")
     phrases = ["line 1: expected 8-bit text", "UTF-16"] if encoding == "utf-16" else ["line 12: expected cp1252 text", "x81"]
     assert_failed_and_kept(r, prev, before, "appendix_A.txt", *phrases)
 
@@ -446,27 +443,41 @@ def test_wrong_encoding_is_a_message(monkeypatch, prev, tmp_path, encoding):
 # ------------------------------------------------------------------------------------- system faults
 
 
-def start_paused(root: Path, mirror: Path, stage: str, *datasets: str) -> tuple[subprocess.Popen, Path]:
-    """The refresh (faultkit's plain one) in a process of its own, paused at `stage`."""
+def start_paused(root: Path, mirror: Path, stage: str, *datasets: str) -> tuple[subprocess.Popen, int]:
+    """The real `codeetl refresh` in a process of its own, paused at `stage` (codeetl.sources.faulthooks);
+    returns the command's process and the pid of its worker, which holds the lock and does the work."""
     marks = root.parent / f"stages-{stage}.txt"
-    env = {**os.environ, "CODEETL_STAGE_FILE": str(marks), "CODEETL_PAUSE_AT": stage}
-    p = subprocess.Popen([sys.executable, str(REPO / "tests" / "faultkit.py"), str(root), str(mirror), *datasets],
-                         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    args = ["refresh", "--data-dir", str(root), "--mirror", str(mirror), *[a for d in datasets for a in ("--dataset", d)]]
+    p = fk.codeetl_process(args, fk.command_env(CODEETL_STAGE_FILE=str(marks), CODEETL_PAUSE_AT=stage),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     wait_for_stage(p, marks, stage)
-    return p, marks
+    return p, fk.lock_holder(root)
 
 
-def wait_for_stage(p: subprocess.Popen, marks: Path, stage: str, limit: float = 120) -> None:
+def wait_for_stage(p: subprocess.Popen, marks: Path, stage: str, limit: float = 600) -> None:
+    """Until the refresh has written `stage` to its stage file (`limit`: a deadline against a hang)."""
     end = time.monotonic() + limit
     while time.monotonic() < end:
         if marks.exists() and stage in marks.read_text().split():
-            time.sleep(0.2)  # let it settle at the pause
             return
         if p.poll() is not None:
             raise AssertionError(f"the refresh ended before {stage}: {p.communicate()}")
         time.sleep(0.05)
     p.kill()
     raise AssertionError(f"the refresh never reached {stage}")
+
+
+def stop(p: subprocess.Popen, worker: int) -> int:
+    """Kill a paused refresh: its worker with SIGKILL (the supervisor then stops what it left), then wait for
+    the command; returns its exit status."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(worker, signal.SIGKILL)
+    try:
+        return p.wait(timeout=120)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
 
 
 def pfs_zip_mirror(tmp_path: Path) -> Path:
@@ -477,40 +488,41 @@ def pfs_zip_mirror(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("stage", ["fetch", "extract", "parse", "build", "publish"])
-def test_kill_9_in_each_stage(monkeypatch, prev, tmp_path, stage):
+def test_kill_9_of_the_worker_in_each_stage(prev, tmp_path, stage):
+    """The worker doing the refresh is killed with SIGKILL (as the kernel's out-of-memory killer would): nothing
+    unwinds, yet the published warehouse is untouched, and the next refresh reports the stale lock, removes
+    what was left half-written and publishes."""
     before = published(prev)
     mirror = pfs_zip_mirror(tmp_path)
-    p, _ = start_paused(prev, mirror, stage, "pfs")
-    p.send_signal(signal.SIGKILL)
-    p.wait(timeout=30)
+    p, worker = start_paused(prev, mirror, stage, "pfs")
+    assert stop(p, worker) == 128 + signal.SIGKILL  # the command says how its worker ended
     assert published(prev) == before  # the old warehouse: byte-identical
     assert fk.query(prev, "SELECT count(*) FROM gem_icd9_to_icd10")[0][0] > 20_000
     assert (prev / ".refresh.lock").exists()
-    r, _ = refresh(monkeypatch, prev, str(mirror), "--dataset", "pfs", "--release", "2025-D")
+    r = refresh(prev, str(mirror), "--dataset", "pfs", "--release", "2025-D")
     assert r.exit_code == 0, r.output
     msg = " ".join(r.stderr.split())
-    assert f"a previous refresh (pid {p.pid}, started" in msg and "was killed before it finished; its lock was stale" in msg
+    assert f"a previous refresh (pid {worker}, started" in msg and "was killed before it finished; its lock was stale" in msg
     if stage != "publish":  # at publish nothing is half-written: the build is complete
         assert "half-written item(s) left by an interrupted refresh" in msg
     assert fk.leftovers(prev) == []
     assert fk.query(prev, "SELECT count(*) FROM pfs_rvu WHERE release = '2025-D'")[0][0] > 10_000
 
 
-def test_two_refreshes_at_once(monkeypatch, prev, tmp_path):
+def test_two_refreshes_at_once(prev, tmp_path):
     mirror = pfs_zip_mirror(tmp_path)
-    p, _ = start_paused(prev, mirror, "parse", "pfs")
+    p, worker = start_paused(prev, mirror, "parse", "pfs")
     try:
         before = kept(prev)
-        r, seconds = refresh(monkeypatch, prev, str(mirror), "--dataset", "pfs")
+        r = refresh(prev, str(mirror), "--dataset", "pfs")
         msg = " ".join(r.stderr.split())
-        assert r.exit_code == 1 and "another refresh is running" in msg and f"pid {p.pid}" in msg
-        assert kept(prev) == before and seconds < 30
+        assert r.exit_code == 1 and "another refresh is running" in msg and f"pid {worker}" in msg
+        assert kept(prev) == before
     finally:
-        p.kill()
-        p.wait(timeout=30)
+        stop(p, worker)
 
 
-def test_reader_holding_the_database_open_during_publish(monkeypatch, prev, tmp_path):
+def test_reader_holding_the_database_open_during_publish(prev, tmp_path):
     import duckdb
 
     reader = duckdb.connect(str(prev / "warehouse" / "codeetl.duckdb"), read_only=True)
@@ -518,7 +530,7 @@ def test_reader_holding_the_database_open_during_publish(monkeypatch, prev, tmp_
         n = reader.execute("SELECT count(*) FROM gem_icd9_to_icd10").fetchone()[0]
         old = os.readlink(prev / "warehouse" / "current")
         for _ in range(2):  # the second publish prunes the build the reader has open
-            r, _ = refresh(monkeypatch, prev, str(pfs_mirror(tmp_path)), "--dataset", "pfs", "--release", "2026-B")
+            r = refresh(prev, str(pfs_mirror(tmp_path)), "--dataset", "pfs", "--release", "2026-B")
             assert r.exit_code == 0, r.output
         assert os.readlink(prev / "warehouse" / "current") != old
         assert reader.execute("SELECT count(*) FROM gem_icd9_to_icd10").fetchone()[0] == n
@@ -536,7 +548,9 @@ def tmpfs(tmp_path):
         target.mkdir(parents=True, exist_ok=True)
         p = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(target)], capture_output=True)
         if p.returncode != 0:
-            pytest.skip(f"cannot mount a tmpfs here ({p.stderr.decode().strip()}); the unit tests simulate the error")
+            pytest.skip(f"mounting a tmpfs needs root (CAP_SYS_ADMIN), which this run lacks ({p.stderr.decode().strip()}): "
+                        "the refresh on a full or read-only disk is untested here (tests/unit/test_fetch_bounds.py "
+                        "simulates both errors while a download is staged, not in the build or publish)")
         mounted.append(target)
         return target
 
@@ -545,23 +559,23 @@ def tmpfs(tmp_path):
         subprocess.run(["umount", "-l", str(t)], capture_output=True)
 
 
-def test_full_data_folder(monkeypatch, prev, tmp_path, tmpfs):
+def test_full_data_folder(prev, tmp_path, tmpfs):
     used = sum(p.stat().st_size for p in prev.rglob("*") if p.is_file() and not p.is_symlink())
     disk = tmpfs(tmp_path / "disk", f"{used // 1024 + 3072}k")  # 3 MB free: not enough for the RVU file
     root = disk / "data"
     shutil.copytree(prev, root, symlinks=True)
     before = kept(root, whole=True)
-    r, _ = refresh(monkeypatch, root, str(pfs_mirror(tmp_path)), "--dataset", "pfs", "--release", "2026-B")
+    r = refresh(root, str(pfs_mirror(tmp_path)), "--dataset", "pfs", "--release", "2026-B")
     assert_failed_and_kept(r, root, before, "No space left on device", whole=True)
 
 
-def test_read_only_data_folder(monkeypatch, prev, tmp_path, tmpfs):
+def test_read_only_data_folder(prev, tmp_path, tmpfs):
     disk = tmpfs(tmp_path / "ro", "64m")
     root = disk / "data"
     shutil.copytree(prev, root, symlinks=True)
     subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)
     before = kept(root, whole=True)
-    r, _ = refresh(monkeypatch, root, str(pfs_mirror(tmp_path)), "--dataset", "pfs", "--release", "2026-B")
+    r = refresh(root, str(pfs_mirror(tmp_path)), "--dataset", "pfs", "--release", "2026-B")
     assert_failed_and_kept(r, root, before, "Read-only file system", whole=True)
 
 
@@ -571,8 +585,8 @@ def test_read_only_data_folder(monkeypatch, prev, tmp_path, tmpfs):
 @pytest.mark.parametrize("args", [["code", "M" * 100_000], ["drg", "5" * 100_000], ["cpt", "9" * 100_000],
                                   ["code", "M96.1", "--as-of", "2" * 100_000], ["code", "\udcff\udcfeM96"]],
                          ids=["code", "drg", "cpt", "as-of", "binary"])
-def test_over_long_or_binary_input_gets_a_short_message(monkeypatch, prev, args):
-    r = fk.run_cli([*args, "--data-dir", str(prev)], monkeypatch)
+def test_over_long_or_binary_input_gets_a_short_message(prev, args):
+    r = fk.run_cli([*args, "--data-dir", str(prev)])
     assert r.exit_code == 2 and "Traceback" not in r.output
     assert len(r.stderr) < 300, r.stderr
     assert "too long" in r.stderr or "not printable" in r.stderr

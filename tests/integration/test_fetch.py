@@ -1,5 +1,5 @@
-"""The real downloader against real HTTP on loopback: mirror layouts, the archive path, retries,
-conditional requests, content checks and safe extraction."""
+"""The real downloader against real HTTP on loopback: mirror layouts, the archive path, conditional requests,
+content checks and safe extraction (retries: test_fetch_http.py)."""
 
 from __future__ import annotations
 
@@ -11,13 +11,15 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from _shared import CMS, TABULAR_2026_04
+from _shared import CMS, needs_mirror, TABULAR_2026_04
 
 TABULAR_2025_04 = CMS / "icd10cm" / "2025-04" / "icd10cm-tabular-April-2025.xml"
 from codeetl.sources import fetch
-from faultkit import write_at_url, zip_of as zip_bytes
+from faultkit import temporary_files, write_at_url, zip_of as zip_bytes
 from codeetl.sources.catalog import load_catalog, parse_dataset
 from codeetl.errors import FetchError
+
+pytestmark = needs_mirror
 
 
 def sha(path: Path) -> str:
@@ -27,13 +29,6 @@ def sha(path: Path) -> str:
 @pytest.fixture
 def icd():
     return load_catalog()["icd10cm"]
-
-
-def no_sleep_transport(**kw):
-    waits = []
-    t = fetch.Transport(sleep=waits.append, **kw)
-    t.waits = waits
-    return t
 
 
 def test_http_mirror_of_extracted_files(cms_server, icd, tmp_path):
@@ -125,11 +120,6 @@ def tables_6_release(roles: tuple[str, ...] = ("6i", "6j", "6k")):
             for r in roles]}]}]}, "test").releases[0]
 
 
-def leftovers(root: Path) -> list[Path]:
-    """Temporary files (spooled inner zips, .part files) left anywhere under `root`."""
-    return [p for p in root.rglob("*") if p.is_file() and (p.name.startswith(".") or p.suffix == ".part")]
-
-
 def test_member_inside_an_inner_zip_is_extracted(serve, tmp_path):
     """outer.zip > "CMS-1833-F Tables 6A-6K.zip" > the tables, as CMS ships Tables 6A-6K."""
     t6i, t6j, t6k = (IPPS_2026 / f"FY2026-Final-Rule-Table-{x}.txt" for x in ("6I", "6J", "6K"))
@@ -147,7 +137,7 @@ def test_member_inside_an_inner_zip_is_extracted(serve, tmp_path):
     assert {m.role: m.sha256 for m in got.members} == {"table6i": sha(t6i), "table6j": sha(t6j), "table6k": sha(t6k)}
     out = got.inputs["table6k"].parent
     assert sorted(p.name for p in out.iterdir()) == sorted([t6i.name, t6j.name, t6k.name])  # no inner zip kept
-    assert leftovers(tmp_path / "raw") == []
+    assert temporary_files(tmp_path / "raw") == []
     manifest = json.loads((tmp_path / "raw" / "ipps" / "fy2026" / "manifest.json").read_text())
     assert {m["name"] for m in manifest["downloads"][0]["members"]} == {t6i.name, t6j.name, t6k.name}
 
@@ -163,4 +153,4 @@ def test_damaged_inner_zip_names_both_archives(serve, tmp_path):
         fetch.fetch_release(tables_6_release(("6k",)), tmp_path / "raw", mirror=server.url)
     msg = str(e.value)
     assert "fy2026-ipps-fr-tables-6a-6k.zip" in msg and INNER_6 in msg and "damaged" in msg
-    assert leftovers(tmp_path / "raw") == []
+    assert temporary_files(tmp_path / "raw") == []

@@ -1,22 +1,16 @@
-"""The real Prefect refresh flow against the loopback HTTP mirror (one Prefect harness per session)."""
+"""The Prefect refresh flow called as a function (as `codeetl serve`'s deployments run it) against the loopback
+HTTP mirror, on the session's Prefect server (conftest ``prefect_api``)."""
 
 from __future__ import annotations
 
 import duckdb
 import pytest
+from _shared import needs_mirror
 
-pytestmark = [pytest.mark.slow, pytest.mark.prefect]
-
-
-@pytest.fixture(scope="session")
-def prefect_harness():
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
+pytestmark = [needs_mirror, pytest.mark.slow, pytest.mark.prefect]
 
 
-def test_refresh_flow_builds_and_reuses_parses(prefect_harness, cms_server, tmp_path):
+def test_refresh_flow_builds_and_reuses_parses(prefect_api, cms_server, tmp_path):
     from codeetl.ops.flow import refresh
 
     summary = refresh(root=str(tmp_path), mirror=cms_server.url, datasets=["icd10cm"])
@@ -38,9 +32,20 @@ def test_refresh_flow_builds_and_reuses_parses(prefect_harness, cms_server, tmp_
     runs = con.execute("SELECT status, run_id FROM refresh_runs ORDER BY started_at").fetchall()
     con.close()
     assert [r[0] for r in runs] == ["published", "unchanged"] and all(len(r[1]) == 36 for r in runs)
+    assert [r[1] for r in runs] == [summary["run_id"], again["run_id"]]
+    # what each run did, as the flow run's markdown artifact (README: key codeetl-refresh)
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    with get_client(sync_client=True) as client:
+        arts = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["codeetl-refresh"])))
+    by_run = {str(a.flow_run_id): a.data for a in arts}
+    assert by_run[summary["run_id"]].startswith(f"# codeetl refresh: new build {summary['build_id']}")
+    assert "icd10cm/2026-04" in by_run[summary["run_id"]]
+    assert by_run[again["run_id"]].startswith("# codeetl refresh: nothing changed")
 
 
-def test_refresh_flow_failure_keeps_previous_warehouse(prefect_harness, tmp_path):
+def test_refresh_flow_failure_keeps_previous_warehouse(prefect_api, tmp_path):
     """A good refresh, then one whose source is broken: the flow fails and the first build stays current."""
     import os
     import shutil

@@ -18,9 +18,11 @@ from codeetl.sources.catalog import Release, load_catalog
 from codeetl.errors import SourceFormatError
 from codeetl.datasets import gems
 from codeetl.build.warehouse_sql import insert_frame
-from _shared import apply_dataset_sql
+from _shared import apply_dataset_sql, needs_mirror
 
 from _shared import CMS  # noqa: E402
+
+pytestmark = needs_mirror
 I9GEM = CMS / "gems" / "2018" / "2018_I9gem.txt"
 I10GEM = CMS / "gems" / "2018" / "2018_I10gem.txt"
 
@@ -208,7 +210,7 @@ def test_catalog_release_and_roles():
     assert {"2018_I9gem.txt", "2018_I10gem.txt"} <= names
 
 
-def test_loads_into_duckdb_with_comment_on_every_column(tables):
+def test_gem_tables_load_into_duckdb_with_a_comment_on_every_column(tables):
     con = duckdb.connect()
     apply_dataset_sql(con, "gems")
     for name, frame in tables.items():

@@ -14,9 +14,12 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-from _shared import CMS, REPO
-from claims_fixture import generate_claims
+from _shared import CMS, needs_mirror, REPO
+from claims_fixture import generate_claims, valid_pool
+from official import code_file
 from codeetl.cli import app
+
+pytestmark = needs_mirror
 
 runner = CliRunner()
 ADDENDA_2027 = CMS / "icd10cm" / "2027" / "icd10cm_order_addenda_2027.txt"
@@ -34,12 +37,6 @@ def need(con, *releases):
         pytest.skip(f"ICD-10-CM release(s) {', '.join(missing)} not loaded in this warehouse (loaded: {', '.join(sorted(loaded))})")
 
 
-def code_file(year: int) -> dict[str, str]:
-    """The valid-code file: code without dot (columns 1-7, padded to 8) -> long description."""
-    path = CMS / "icd10cm" / str(year) / f"icd10cm-codes-{year}.txt"
-    return {line[:8].strip(): line[8:].strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()}
-
-
 def diff_sets(con, frm, to):
     out: dict[str, set] = {}
     for change, code, billable, old, new in con.execute(
@@ -51,7 +48,7 @@ def diff_sets(con, frm, to):
 @pytest.mark.parametrize("frm, to, published", [(2024, 2025, (252, 36, 13)), (2025, 2026, (487, 28, 38))])
 def test_changes_equal_the_code_files(con, frm, to, published):
     need(con, str(frm), str(to))
-    a, b = code_file(frm), code_file(to)
+    a, b = code_file(str(frm)), code_file(str(to))
     expected = {"added": {(c, True) for c in b.keys() - a.keys()}, "deleted": {(c, True) for c in a.keys() - b.keys()},
                 "revised": {(c, a[c], b[c]) for c in a.keys() & b.keys() if a[c] != b[c]}}
     assert tuple(len(v) for v in expected.values()) == published
@@ -177,9 +174,24 @@ def test_readme_claims_pattern_runs(con):
     assert [(r[0], r[-1]) for r in rows] == [(2, False), (3, None), (4, False)]
 
 
+def test_planted_claims_are_what_the_code_files_say():
+    """The planted invalid codes of tests/claims_fixture.py, read in the official code files (FY2025 from
+    2024-10-01, FY2026 from 2025-10-01); the valid ones are in both files."""
+    fy25, fy26 = code_file("2025"), code_file("2026")
+    assert "G35A" in fy26 and "G35A" not in fy25  # not yet valid on 2025-01-15
+    assert "T7807XA" in fy25 and "T7807XA" not in fy26  # deleted before 2026-05-01
+    assert "M545" not in fy25 and "M545" not in fy26 and {"M5450", "M5451", "M5459"} <= fy26.keys()  # a header
+    assert not any(c.startswith("ZZZ") for c in fy26)  # no such code
+    pool = valid_pool()
+    assert len(pool) > 70_000 and all(c.replace(".", "") in fy25 and c.replace(".", "") in fy26 for c in pool)
+
+
 def test_validate_finds_exactly_the_planted_rows(built, tmp_path):
+    """Every claim row but the planted ones holds codes the official code files list as valid on its date
+    (claims_fixture): codeetl validate must report exactly the planted rows, each with its reason, and no valid
+    row (a code the history wrongly made a header, or ended, would be reported)."""
     gen = duckdb.connect()
-    files = generate_claims(gen, built / "warehouse" / "codeetl.duckdb", tmp_path, 24_000)
+    files = generate_claims(gen, tmp_path, 24_000)
     for kind, path in files.items():
         out = tmp_path / f"invalid-{kind}.csv"
         r = runner.invoke(app, ["validate", str(path), "--code-column", "dx1", "--code-column", "dx2", "--date-column",
@@ -228,8 +240,8 @@ def test_a_header_spans_code_file_releases(con):
     conversion table gives for its replacement by M54.50, M54.51 and M54.59."""
     need(con, "2024", "2025", "2026", "2026-04")
     tabular_2026_04 = (CMS / "icd10cm" / "2026-04" / "icd10cm-tabular-April-1-2026.xml").read_text(encoding="utf-8")
-    assert "<name>M54.50</name>" in tabular_2026_04 and "M545" not in code_file(2026)  # a header, not in the code file
-    assert {"M5450", "M5451", "M5459"} <= set(code_file(2024))
+    assert "<name>M54.50</name>" in tabular_2026_04 and "M545" not in code_file("2026")  # a header, not in the code file
+    assert {"M5450", "M5451", "M5459"} <= set(code_file("2024"))
     conversion = (CMS / "icd10cm" / "2025" / "icd-10-cm-conversion-table-FY2025.csv").read_text(encoding="utf-8")
     assert '"M54.50"\t2021\t"M54.5"' in conversion  # effective October 1, 2021
     spans = con.execute("SELECT valid_from, is_billable, first_release, valid_from_source FROM icd10cm_code_history "

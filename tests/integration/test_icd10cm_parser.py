@@ -15,9 +15,12 @@ import re
 import polars as pl
 import pytest
 
-from _shared import CMS, CODES_2024, TABULAR_2026_04
+from _shared import CMS, CODES_2024, needs_mirror, TABULAR_2026_04
+from official import code_file
 from codeetl.errors import SourceFormatError
 from codeetl.datasets import icd10cm
+
+pytestmark = needs_mirror
 
 FY2024_COUNT = 74_044
 FY2025_NEW, FY2025_DELETED, FY2025_REVISED = 252, 36, 13
@@ -35,18 +38,9 @@ def codes(tab):
     return tab["icd10cm_codes"]
 
 
-def read_code_file_independently(path):
-    """Plain-Python read of icd10cm_codes_YYYY.txt: code = first token, description = the rest."""
-    out = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        code, desc = line[:8].strip(), line[8:].strip()
-        out[code] = desc
-    return out
-
-
 def test_fy2024_code_file_matches_published_count_and_independent_read():
     parsed = icd10cm.parse_code_file(CODES_2024, "2024")
-    independent = read_code_file_independently(CODES_2024)
+    independent = code_file(CODES_2024)
     assert parsed.height == len(independent) == FY2024_COUNT
     assert dict(zip(parsed["code_nodot"], parsed["description"])) == independent
     assert parsed.filter(pl.col("code_nodot") == "M961")["code"].item() == "M96.1"
@@ -59,12 +53,12 @@ def test_fy2026_valid_code_count(codes):
     missing), every other FY2024 code is still valid, and exactly 252 + 487 codes are new; the FY2026 code file
     (an independent publication, read here in plain Python) has the same codes. QA0 (genetic
     neurodevelopmental disorders) is among FY2026's new codes."""
-    fy2024 = set(read_code_file_independently(CODES_2024))
+    fy2024 = set(code_file(CODES_2024))
     valid = set(codes.filter("is_billable")["code_nodot"])
     assert len(fy2024 - valid) == FY2025_DELETED + FY2026_DELETED
     assert len(valid - fy2024) == FY2025_NEW + FY2026_NEW
     assert len(valid) == FY2026_OCT_COUNT == 74_719
-    assert valid == set(read_code_file_independently(CMS / "icd10cm" / "2026" / "icd10cm-codes-2026.txt"))
+    assert valid == set(code_file(CMS / "icd10cm" / "2026" / "icd10cm-codes-2026.txt"))
     assert {c for c in valid - fy2024 if c.startswith("QA0")}
 
 
@@ -72,7 +66,7 @@ def test_descriptions_match_the_code_file_except_published_revisions(codes):
     """For codes in both FY2024 and FY2026-04 the description equals the FY2024 code file's, except the
     13 + 38 titles CMS revised in FY2025/FY2026: this pins the 7th-character description rule and the
     ASCII spelling of accented titles."""
-    fy2024 = read_code_file_independently(CODES_2024)
+    fy2024 = code_file(CODES_2024)
     mine = dict(zip(codes.filter("is_billable")["code_nodot"], codes.filter("is_billable")["description"]))
     differ = [c for c in fy2024 if c in mine and mine[c] != fy2024[c]]
     assert len(differ) == FY2025_REVISED + FY2026_REVISED
@@ -134,18 +128,7 @@ def test_notes_and_references(tab):
     assert notes.height == n_notes + 7  # + the 7 lines of H54.8's table (note_type table)
 
 
-@pytest.mark.parametrize("note, refs", [
-    ("certain conditions originating in the perinatal period (P04-P96)", ["P04-P96"]),
-    ("arthropathy following intestinal bypass (M02.0-)", ["M02.0"]),
-    ("tuberculosis (A15.0, A15.5)", ["A15.0", "A15.5"]),
-    ("Code first underlying disease, such as: (C7A.-)", ["C7A"]),
-    ("no references here", []),
-])
-def test_referenced_codes(note, refs):
-    assert icd10cm.referenced_codes(note) == refs
-
-
-def test_malformed_xml_names_file_and_line(tmp_path):
+def test_parser_names_file_and_line_of_malformed_xml(tmp_path):
     bad = tmp_path / "tab.xml"
     bad.write_text('<?xml version="1.0"?>\n<ICD10CM.tabular>\n<chapter><name>1</name>\n<desc>x (A00-B99)</desc>\n'
                    '<section id="A00-A09"><desc>y</desc><diag><name>not a code</name><desc>z</desc></diag></section>\n'

@@ -20,9 +20,11 @@ from codeetl.sources.catalog import Release, load_catalog
 from codeetl.errors import CatalogError, FetchError, SourceFormatError
 from codeetl.datasets import ipps
 from codeetl.build.warehouse_sql import insert_frame
-from _shared import apply_dataset_sql
+from _shared import apply_dataset_sql, needs_mirror
 
 from _shared import CMS  # noqa: E402
+
+pytestmark = needs_mirror
 DIR = CMS / "ipps" / "fy2026"
 T5, T6I, T6J, T6K = (DIR / f"FY2026-Final-Rule-Table-{t}.txt" for t in ("5", "6I", "6J", "6K"))
 
@@ -291,7 +293,7 @@ def test_6ij_without_6k_is_refused():
 # --- catalog and SQL ------------------------------------------------------------------------------
 
 
-def test_catalog():
+def test_catalog_ipps_releases_use_their_msdrg_version_and_name_the_tables():
     ds = load_catalog()["ipps"]
     fy26, fy25 = ds.release("fy2026"), ds.release("fy2025")
     assert fy26.uses == {"msdrg": "v43"} and fy25.uses == {"msdrg": "v42"}
@@ -302,7 +304,7 @@ def test_catalog():
     assert sorted(fy26.roles) == ["table5", "table6i", "table6j", "table6k"]
 
 
-def test_loads_into_duckdb_with_comment_on_every_column(tables):
+def test_ipps_tables_load_into_duckdb_with_a_comment_on_every_column(tables):
     con = duckdb.connect()
     apply_dataset_sql(con, "ipps")
     for name, frame in tables.items():

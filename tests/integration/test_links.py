@@ -3,36 +3,20 @@ the seed page, the real ICD-10-CM code file and the real PFS 2026-B RVU file."""
 
 from __future__ import annotations
 
-import re
-
-import pytest
-
+from _shared import CMS, CODES_2024 as ICD_2024, REPO as ROOT, needs_mirror
 from codeetl.datasets import links
+from official import code_file, rvu_records, seed_procedures
 
-from _shared import REPO as ROOT, SHARED  # noqa: E402
+pytestmark = needs_mirror
 SHIPPED = ROOT / "data" / "links" / "m96.1-orthopedic-code-page.csv"
-CMS = SHARED / "cms"
-SEED = SHARED / "seed" / "icd10cm-M96.1-code-page.txt"
 RVU_26B = CMS / "pfs" / "2026-B" / "PPRRVU2026_Apr_nonQPP.txt"
-ICD_2024 = CMS / "icd10cm" / "2024" / "icd10cm-codes-2024.txt"
-
-needs_mirror = pytest.mark.skipif(not (RVU_26B.exists() and ICD_2024.exists() and SEED.exists()), reason="CMS mirror / seed page not found")
-
-
-def seed_procedures() -> list[str]:
-    """The CPT codes the seed page lists under 'Related CPT procedures', in page order."""
-    text = SEED.read_text(encoding="utf-8")
-    block = text.split("Related CPT procedures", 1)[1].split("Common coding pitfalls", 1)[0]
-    return re.findall(r"^(\d{5}) (?:\$|View)", block, flags=re.M)
 
 
 def real_known_codes() -> tuple[set[str], set[str]]:
-    dx = {line[:8].strip() for line in ICD_2024.read_text(encoding="ascii").splitlines()}
-    hcpcs = {line[:5] for line in RVU_26B.read_bytes().decode("cp1252").splitlines() if not line.startswith("HDR")}
-    return dx, hcpcs
+    """The valid codes of the FY2024 code file (no dot) and the HCPCS codes of the 2026-B RVU file."""
+    return set(code_file(ICD_2024)), {hcpcs for hcpcs, _ in rvu_records(RVU_26B)}
 
 
-@needs_mirror
 def test_shipped_m96_1_file_lists_the_seed_page_procedures():
     frame = links.read_links_csv(SHIPPED)
     procs = seed_procedures()
@@ -43,7 +27,6 @@ def test_shipped_m96_1_file_lists_the_seed_page_procedures():
     assert frame["line_no"].to_list() == list(range(2, 16))
 
 
-@needs_mirror
 def test_shipped_file_validates_against_real_code_sets():
     known_dx, known_hcpcs = real_known_codes()
     assert "M961" in known_dx and "63030" in known_hcpcs  # the independent reads work

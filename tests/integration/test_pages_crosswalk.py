@@ -11,14 +11,24 @@ from decimal import Decimal
 import pytest
 from typer.testing import CliRunner
 
-from _shared import CMS
+from _shared import CMS, flat, needs_mirror, NOT_IN_EFFECT
 from codeetl.cli import app
+
+pytestmark = needs_mirror
 
 runner = CliRunner()
 
 
+DAY = "2026-05-01"  # a fixed day of FY2026 (ICD-10-CM 2026-04, MS-DRG v43, IPPS FY2026 in effect), never today
+
+
+def run(built, *args):
+    """`codeetl <args>` as of DAY unless the args give --as-of."""
+    return runner.invoke(app, [*args, *([] if "--as-of" in args else ["--as-of", DAY]), "--data-dir", str(built)])
+
+
 def run_json(built, *args):
-    r = runner.invoke(app, [*args, "--json", "--data-dir", str(built)])
+    r = run(built, *args, "--json")
     assert r.exit_code == 0, r.output
     return json.loads(r.stdout)
 
@@ -113,23 +123,16 @@ def test_drg_page(built):
 
 
 def test_drg_errors(built):
-    r = runner.invoke(app, ["drg", "453", "--data-dir", str(built)])
+    r = run(built, "drg", "453")
     assert r.exit_code == 1 and "does not exist" in r.stderr and "451" in r.stderr
-    r = runner.invoke(app, ["drg", "five", "--data-dir", str(built)])
+    r = run(built, "drg", "five")
     assert r.exit_code == 2
 
 
 def test_human_sections(built):
-    r = runner.invoke(app, ["code", "M96.1", "--data-dir", str(built)])
+    r = run(built, "code", "M96.1")
     for text in ("ICD-9-CM equivalents", "722.83", "MS-DRG v43", "551", "Medical Back Problems", "1.6761"):
         assert text in r.stdout
-
-
-NOT_IN_EFFECT = "That release is not in effect on the requested date; it is the latest one loaded before it."
-
-
-def flat(text: str) -> str:
-    return " ".join(text.replace("│", " ").split())
 
 
 @pytest.mark.parametrize("spelling", ["0551", "00551", " 551 "])
@@ -139,7 +142,7 @@ def test_drg_with_leading_zeros(built, spelling):
 
 @pytest.mark.parametrize("bad", ["1000", "5.5", "", "５５１"])
 def test_drg_malformed(built, bad):
-    r = runner.invoke(app, ["drg", bad, "--data-dir", str(built)])
+    r = run(built, "drg", bad)
     assert r.exit_code == 2 and "is not an MS-DRG number" in r.stderr and "Traceback" not in r.output
 
 
@@ -148,7 +151,7 @@ def test_drg_without_weights(built):
     assert table5_row("999")[6:9] == [".", ".", "."]
     p = run_json(built, "drg", "999")
     assert (p["weight"], p["weight_before_cap"], p["gmlos"], p["amlos"], p["type"]) == (None, None, None, None, None)
-    r = runner.invoke(app, ["drg", "999", "--data-dir", str(built)])
+    r = run(built, "drg", "999")
     assert r.exit_code == 0
     assert "None" not in r.stdout
     assert "not published in Table 5" in flat(r.stdout)
@@ -160,10 +163,10 @@ def test_drg_page_release_and_in_effect(built):
     assert p["release"] == {"dataset": "msdrg", "release": "v43", "label": "MS-DRG v43 (FY2026)", "effective_from": "2025-10-01",
                             "effective_to": "2026-03-31", "in_effect": True}  # v43.1 follows on 2026-04-01
     assert {(s["dataset"], s["release"]) for s in p["sources"]} == {("msdrg", "v43"), ("ipps", "fy2026")}
-    assert NOT_IN_EFFECT not in flat(runner.invoke(app, ["drg", "551", "--as-of", "2026-01-15", "--data-dir", str(built)]).stdout)
+    assert NOT_IN_EFFECT not in flat(run(built, "drg", "551", "--as-of", "2026-01-15").stdout)
     p = run_json(built, "drg", "551", "--as-of", "2025-01-15")  # FY2025: v42, from the v42 appendices
     assert p["release"]["release"] == "v42" and p["release"]["in_effect"] is True
     # the MS-DRG program began on 2007-10-01 (v25): no version can be in effect the day before
-    r = runner.invoke(app, ["drg", "551", "--as-of", "2007-09-30", "--data-dir", str(built)])
+    r = run(built, "drg", "551", "--as-of", "2007-09-30")
     assert r.exit_code == 1 and "Traceback" not in r.output
     assert "no msdrg release loaded was in effect on 2007-09-30; loaded: " in flat(r.stderr) and "v43 (from 2025-10-01)" in flat(r.stderr)

@@ -9,26 +9,13 @@ import re
 import pytest
 from typer.testing import CliRunner
 
-from _shared import SEED
+from _shared import CMS, flat, needs_mirror, NOT_IN_EFFECT
+from official import amount, gpcis, rvu_records, seed_fees, seed_procedures
 from codeetl.cli import app
 
+pytestmark = needs_mirror
+
 runner = CliRunner()
-
-
-def seed_fees() -> dict[str, str]:
-    """'63030 $898.15' lines of the published page -> {'63030': '898.15'}."""
-    out = {}
-    for line in SEED.read_text(encoding="utf-8").splitlines():
-        m = re.fullmatch(r"(\d{5}) \$([\d,]+\.\d\d)", line.strip())
-        if m:
-            out[m.group(1)] = m.group(2).replace(",", "")
-    return out
-
-
-def seed_procedures() -> list[str]:
-    text = SEED.read_text(encoding="utf-8")
-    block = text[text.index("Related CPT procedures"):text.index("Common coding pitfalls")]
-    return re.findall(r"^(\d{5}) ", block, re.M)
 
 
 @pytest.fixture(scope="module")
@@ -40,12 +27,12 @@ def page(built):
 
 
 def test_seed_fees_come_out_of_the_warehouse(page):
-    fees = seed_fees()
+    fees = {code: str(fee) for code, fee in seed_fees().items()}  # the page's JSON: exact decimal strings
     assert len(fees) == 10
     items = {i["hcpcs"]: i for i in page["procedures"]["items"]}
-    for code, amount in fees.items():
-        assert items[code]["fee"] == amount, code
-        assert items[code]["national"]["nonfacility_amount"] == amount or items[code]["national"]["facility_amount"] == amount
+    for code, fee in fees.items():
+        assert items[code]["fee"] == fee, code
+        assert items[code]["national"]["nonfacility_amount"] == fee or items[code]["national"]["facility_amount"] == fee
     assert page["procedures"]["pfs_release"] == "2026-B"
 
 
@@ -59,7 +46,7 @@ def test_97014_has_no_fee_and_says_why(page, built):
     item = next(i for i in page["procedures"]["items"] if i["hcpcs"] == "97014")
     assert item["fee"] is None and item["status"]["code"] == "I"
     assert "not valid for Medicare" in item["no_fee_reason"]
-    r = runner.invoke(app, ["code", "M96.1", "--data-dir", str(built)])
+    r = runner.invoke(app, ["code", "M96.1", "--as-of", "2026-05-08", "--data-dir", str(built)])
     assert "no fee: status I" in r.stdout
 
 
@@ -90,27 +77,23 @@ def test_cpt_page(built):
     assert r.exit_code == 0, r.output
     p = json.loads(r.stdout)
     [row] = p["rows"]
-    assert row["national"]["nonfacility_amount"] == seed_fees()["99213"]
+    assert row["national"]["nonfacility_amount"] == str(seed_fees()["99213"])
     assert row["status"]["code"] == "A" and row["status"]["payable"] is True
     assert row["global_days"] == "XXX" and row["conversion_factor"] == "33.4009"
     assert "American Medical Association" in p["copyright"]
-    r = runner.invoke(app, ["cpt", "99213", "--locality", "01112-05", "--json", "--data-dir", str(built)])
+    r = runner.invoke(app, ["cpt", "99213", "--locality", "01112-05", "--json", "--as-of", "2026-05-01", "--data-dir", str(built)])
     loc = json.loads(r.stdout)["rows"][0]["locality"]
-    assert loc["locality"] == "01112-05" and loc["nonfacility_amount"] is not None
+    # (work x GPCI + PE x GPCI + MP x GPCI) x CF, from the 2026-B RVU and GPCI files (official.amount): $117.58
+    rec = rvu_records(CMS / "pfs" / "2026-B" / "PPRRVU2026_Apr_nonQPP.txt")[("99213", "")]
+    gpci = gpcis(CMS / "pfs" / "2026-B" / "GPCI2026.csv", 5)["01112-05"]
+    assert loc["locality"] == "01112-05" and loc["nonfacility_amount"] == str(amount(rec, "nonfacility", gpci)) == "117.58"
 
 
 def test_cpt_errors(built):
     r = runner.invoke(app, ["cpt", "9921", "--data-dir", str(built)])
     assert r.exit_code == 2 and "not a CPT/HCPCS code" in r.stderr
-    r = runner.invoke(app, ["cpt", "99213", "--locality", "nowhere-at-all", "--data-dir", str(built)])
+    r = runner.invoke(app, ["cpt", "99213", "--locality", "nowhere-at-all", "--as-of", "2026-05-01", "--data-dir", str(built)])
     assert r.exit_code == 1 and "no PFS locality" in r.stderr
-
-
-NOT_IN_EFFECT = "That release is not in effect on the requested date; it is the latest one loaded before it."
-
-
-def flat(text: str) -> str:
-    return " ".join(text.replace("│", " ").split())
 
 
 def test_cpt_as_of_between_releases(built):
@@ -129,9 +112,13 @@ def test_cpt_as_of_between_releases(built):
 
 
 def test_cpt_as_of_before_every_loaded_release(built):
-    r = runner.invoke(app, ["cpt", "99213", "--as-of", "2025-01-01", "--data-dir", str(built)])
+    """1991-12-31: the day before the Medicare fee schedule (RBRVS) began, so no release can be in effect; the
+    message lists the loaded ones (at least the mirror's 2025-D and 2026-B)."""
+    r = runner.invoke(app, ["cpt", "99213", "--as-of", "1991-12-31", "--data-dir", str(built)])
     assert r.exit_code == 1 and "Traceback" not in r.output
-    assert "no pfs release loaded was in effect on 2025-01-01; loaded: 2025-D (from 2025-10-01), 2026-B (from 2026-04-01)" in flat(r.stderr)
+    msg = flat(r.stderr)
+    assert "no pfs release loaded was in effect on 1991-12-31; loaded: " in msg
+    assert "2025-D (from 2025-10-01)" in msg and "2026-B (from 2026-04-01)" in msg
 
 
 def test_procedures_section_says_when_its_release_is_not_in_effect(built):
@@ -145,12 +132,12 @@ def test_procedures_section_says_when_its_release_is_not_in_effect(built):
 
 @pytest.mark.parametrize("pattern", ["%", "_", "\\", "man%tan"])
 def test_locality_text_is_matched_literally(built, pattern):
-    r = runner.invoke(app, ["cpt", "99213", "--locality", pattern, "--data-dir", str(built)])
+    r = runner.invoke(app, ["cpt", "99213", "--locality", pattern, "--as-of", "2026-05-01", "--data-dir", str(built)])
     assert r.exit_code == 1 and f"no PFS locality {pattern!r}" in r.stderr
 
 
 def test_locality_by_name(built):
-    r = runner.invoke(app, ["cpt", "99213", "--locality", "manhattan", "--json", "--data-dir", str(built)])
+    r = runner.invoke(app, ["cpt", "99213", "--locality", "manhattan", "--json", "--as-of", "2026-05-01", "--data-dir", str(built)])
     assert r.exit_code == 0, r.output
     assert "MANHATTAN" in json.loads(r.stdout)["rows"][0]["locality"]["locality_name"].upper()
 
@@ -169,7 +156,6 @@ def test_copyright_notice_is_the_one_the_release_file_carries(built):
     the file loaded, the fixed-width one)."""
     r = runner.invoke(app, ["cpt", "99213", "--json", "--as-of", "2026-05-01", "--data-dir", str(built)])
     assert "copyright 2026 American Medical Association" in json.loads(r.stdout)["copyright"]
-    from _shared import CMS
     header = " ".join(l[4:] for l in (CMS / "pfs" / "2025-D" / "PPRRVU2025_Oct.txt").read_text(encoding="cp1252").splitlines()[:3])
     year = re.search(r"COPYRIGHT\s+(\d{4})\s+AMERICAN MEDICAL", " ".join(header.split())).group(1)
     r = runner.invoke(app, ["cpt", "99213", "--json", "--as-of", "2025-11-01", "--data-dir", str(built)])

@@ -9,8 +9,7 @@ holds amounts CMS computed per locality.
 from __future__ import annotations
 
 import csv
-from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
-from pathlib import Path
+from decimal import Decimal
 
 import duckdb
 import pytest
@@ -18,9 +17,10 @@ import pytest
 from codeetl.sources.catalog import load_catalog
 from codeetl.datasets import pfs
 from codeetl.build.warehouse_sql import insert_frame
-from _shared import apply_dataset_sql
+from _shared import apply_dataset_sql, needs_mirror
 
 from _shared import CMS  # noqa: E402
+from official import PAYABLE, amount, gpcis, rvu_records
 PFS = CMS / "pfs"
 FILES = {
     "2026-B": {"rvu": PFS / "2026-B" / "PPRRVU2026_Apr_nonQPP.txt", "gpci": PFS / "2026-B" / "GPCI2026.csv"},
@@ -31,51 +31,7 @@ FILES = {
     },
 }
 OPPSCAP_25D = PFS / "2025-D" / "OPPSCAP_Oct.csv"
-PAYABLE = {"A", "R", "T"}  # RVU PDF: "Only RVUs associated with status codes of A, R, or T are used for Medicare payment"
-
-pytestmark = pytest.mark.skipif(not PFS.is_dir(), reason=f"CMS mirror not found at {PFS}")
-
-
-def cents(x: Decimal) -> Decimal:
-    return x.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-
-
-def records(path: Path) -> dict[tuple[str, str], dict]:
-    """RVU records by (hcpcs, modifier), sliced at the RVU PDF's positions."""
-    out = {}
-    for line in path.read_bytes().decode("cp1252").splitlines():
-        if not line.strip() or line.startswith("HDR"):
-            continue
-        out[(line[0:5], line[5:7].strip())] = {
-            "status": line[57],
-            "work": Decimal(line[59:65]),
-            "pe": {"nonfacility": Decimal(line[66:72]), "facility": Decimal(line[75:81])},
-            "na": {"nonfacility": line[72:74] == "NA", "facility": line[81:83] == "NA"},
-            "mp": Decimal(line[84:89]),
-            "total": {"nonfacility": Decimal(line[90:96]), "facility": Decimal(line[96:102])},
-            "cf": Decimal(line[132:140]),
-            "opps_pe": {"nonfacility": Decimal(line[151:157]), "facility": Decimal(line[158:164])},
-            "opps_mp": Decimal(line[165:171]),
-        }
-    return out
-
-
-def gpcis(path: Path, with_floor_col: int) -> dict[str, tuple[Decimal, Decimal, Decimal]]:
-    with path.open(encoding="cp1252", newline="") as fh:
-        return {
-            f"{r[0]}-{r[2]}": (Decimal(r[with_floor_col]), Decimal(r[with_floor_col + 1]), Decimal(r[with_floor_col + 2]))
-            for r in csv.reader(fh)
-            if r and r[0].strip().isdigit()
-        }
-
-
-def expected_amount(rec: dict, setting: str, gpci=None) -> Decimal | None:
-    if rec["status"] not in PAYABLE or rec["na"][setting] or rec["total"][setting] == 0:
-        return None
-    if gpci is None:
-        return cents(rec["total"][setting] * rec["cf"])
-    w, p, m = gpci
-    return cents((rec["work"] * w + rec["pe"][setting] * p + rec["mp"] * m) * rec["cf"])
+pytestmark = needs_mirror
 
 
 @pytest.fixture(scope="module")
@@ -107,17 +63,21 @@ def view_rows(con, release: str, locality: str) -> dict[tuple[str, str], tuple]:
 
 @pytest.mark.parametrize("rid", ["2026-B", "2025-D"])
 def test_every_national_amount(con, rid):
-    recs = records(FILES[rid]["rvu"])
+    recs = rvu_records(FILES[rid]["rvu"])
     got = view_rows(con, rid, "national")
     assert len(got) == len(recs)
     paid = {"nonfacility": 0, "facility": 0}
     for key, rec in recs.items():
         nf, nf_note, fa, fa_note = got[key]
-        assert nf == expected_amount(rec, "nonfacility"), key
-        assert fa == expected_amount(rec, "facility"), key
+        assert nf == amount(rec, "nonfacility"), key
+        assert fa == amount(rec, "facility"), key
         assert (nf is None) <= (nf_note is not None) and (fa is None) <= (fa_note is not None), key
         paid["nonfacility"] += nf is not None
         paid["facility"] += fa is not None
+    # Recount of the paid amounts straight from the RVU file (status A, R or T, setting not NA, total RVUs > 0):
+    # LC_ALL=C awk '!/^HDR/ && NF { s=substr($0,58,1); if (s ~ /[ART]/) { if (substr($0,73,2) != "NA" &&
+    #   substr($0,91,6)+0 > 0) nf++; if (substr($0,82,2) != "NA" && substr($0,97,6)+0 > 0) f++ } } END { print nf, f }'
+    # pfs/2026-B/PPRRVU2026_Apr_nonQPP.txt -> 5478 7233; pfs/2025-D/PPRRVU2025_Oct.txt -> 5103 7169
     assert paid == {"2026-B": {"nonfacility": 5478, "facility": 7233}, "2025-D": {"nonfacility": 5103, "facility": 7169}}[rid]
 
 
@@ -132,8 +92,6 @@ def test_half_cent_ties_round_up(con):
         ("33050", None, Decimal("970.40")),  # 30.00 x 32.3465 = 970.395 (non-facility NA)
         ("52282", None, Decimal("323.47")),
     ]
-    assert Decimal("323.465").quantize(Decimal("0.01"), ROUND_HALF_EVEN) == Decimal("323.46")  # what banker's rounding would give
-    assert con.execute("SELECT round(323.465::DECIMAL(18,6), 2), round(0.125::DECIMAL(5,3), 2)").fetchone() == (Decimal("323.47"), Decimal("0.13"))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -183,11 +141,11 @@ def test_97014_has_no_fee_and_a_reason(con):
 
 def test_other_seed_procedures_have_amounts(con):
     got = view_rows(con, "2026-B", "national")
-    recs = records(FILES["2026-B"]["rvu"])
+    recs = rvu_records(FILES["2026-B"]["rvu"])
     for code in ("62323", "64483", "95886"):
         nf, _, fa, _ = got[(code, "")]
         rec = recs[(code, "")]
-        assert nf == expected_amount(rec, "nonfacility") and fa == expected_amount(rec, "facility")
+        assert nf == amount(rec, "nonfacility") and fa == amount(rec, "facility")
 
 
 def test_notes_explain_every_missing_amount(con):
@@ -218,15 +176,15 @@ LOCALITIES = {
 
 @pytest.mark.parametrize("rid", ["2026-B", "2025-D"])
 def test_locality_amounts_every_code(con, rid):
-    recs = records(FILES[rid]["rvu"])
+    recs = rvu_records(FILES[rid]["rvu"])
     g = gpcis(FILES[rid]["gpci"], 5 if rid == "2026-B" else 4)  # the "with 1.0 floor" work GPCI column
     for loc in LOCALITIES[rid]:
         got = view_rows(con, rid, loc)
         assert len(got) == len(recs)
         for key, rec in recs.items():
             nf, _, fa, _ = got[key]
-            assert nf == expected_amount(rec, "nonfacility", g[loc]), (loc, key)
-            assert fa == expected_amount(rec, "facility", g[loc]), (loc, key)
+            assert nf == amount(rec, "nonfacility", g[loc]), (loc, key)
+            assert fa == amount(rec, "facility", g[loc]), (loc, key)
 
 
 def test_locality_examples(con):
@@ -236,7 +194,8 @@ def test_locality_examples(con):
     ).fetchall()
     sf = "SAN FRANCISCO-OAKLAND-BERKELEY (SAN FRANCISCO/SAN MATEO/ALAMEDA/CONTRA COSTA CNTY)"
     assert rows == [
-        # 2025-D SF: (1.30 x 1.062 + 1.35 x 1.396 + 0.10 x 0.494) x 32.3465
+        # 2025-D SF: (work 1.30 x 1.088 + PE 1.35 x 1.419 + MP 0.10 x 0.445) x CF 32.3465 (PPRRVU2025_Oct.txt;
+        # GPCI2025.csv, locality 01112-05, work GPCI with the 1.0 floor) = 109.15; facility PE 0.57: 73.35
         ("2025-D", "01112-05", "01112", "05", sf, "CA", Decimal("109.15"), Decimal("73.35")),
         ("2025-D", "10112-00", "10112", "00", "ALABAMA", "AL", Decimal("81.86"), Decimal("59.93")),
         ("2026-B", "01112-05", "01112", "05", sf, "CA", Decimal("117.58"), Decimal("64.37")),
@@ -252,7 +211,7 @@ def test_formula_and_rounding_match_cms_oppscap_amounts(con):
     single final half-up rounding against CMS's own arithmetic."""
     with OPPSCAP_25D.open(newline="") as fh:
         cap = [r for r in csv.DictReader(fh) if r["HCPCS"]]
-    recs = records(FILES["2025-D"]["rvu"])
+    recs = rvu_records(FILES["2025-D"]["rvu"])
     got = {
         (r[0], r[1], r[2]): (r[3], r[4], r[5], r[6])
         for r in con.execute(
@@ -303,7 +262,7 @@ def test_status_table_covers_the_files(con):
     known = dict(con.execute("SELECT status, payable FROM pfs_status").fetchall())
     assert {s for s, p in known.items() if p} == PAYABLE
     for rid in FILES:
-        assert {rec["status"] for rec in records(FILES[rid]["rvu"]).values()} <= set(known)
+        assert {rec["status"] for rec in rvu_records(FILES[rid]["rvu"]).values()} <= set(known)
 
 
 def test_every_table_and_column_has_a_comment(con):

@@ -9,10 +9,12 @@ import polars as pl
 import pytest
 
 
-from _shared import CMS, CODES_2024
+from _shared import build_and_publish, CMS, CODES_2024, needs_mirror
 from codeetl.build import pipeline
 from codeetl.sources.catalog import load_catalog
 from codeetl.errors import SourceFormatError, WarehouseError
+
+pytestmark = needs_mirror
 
 
 def q(db, sql, params=None):
@@ -73,17 +75,8 @@ def test_unchanged_source_is_not_parsed_again(tmp_path, monkeypatch):
     assert again.reused and again.key == first.key
 
 
-def _build_and_publish(root):
-    catalog = load_catalog()
-    for r in pipeline.select_releases(catalog, ["icd10cm"], ["2024"]):
-        f = pipeline.fetch_step(r, root, str(CMS))
-        pipeline.parse_release_cached(r, f, root / "raw")
-    res = pipeline.build_warehouse(pipeline.latest_parses(root / "raw", catalog), catalog, root / "warehouse")
-    return pipeline.publish(res, root / "warehouse"), res
-
-
 def test_failed_build_keeps_the_previous_warehouse(tmp_path, monkeypatch):
-    db, first = _build_and_publish(tmp_path)
+    db, first = build_and_publish(tmp_path, CMS)
     before_target = os.readlink(tmp_path / "warehouse" / "current")
     parquet_before = sorted(p.name for p in (tmp_path / "warehouse" / "parquet").iterdir())
 
@@ -100,28 +93,17 @@ def test_failed_build_keeps_the_previous_warehouse(tmp_path, monkeypatch):
     assert q(db, "SELECT count(*) FROM icd10cm_codes") == [(74_044,)]
 
 
-def _refresh(root, mirror, datasets=("icd10cm",), releases=("2024",)):
-    """fetch -> parse -> build -> publish, as the flow does (without Prefect)."""
-    catalog = load_catalog()
-    for r in pipeline.select_releases(catalog, list(datasets), list(releases)):
-        f = pipeline.fetch_step(r, root, str(mirror))
-        if f.downloads:
-            pipeline.parse_release_cached(r, f, root / "raw")
-    res = pipeline.build_warehouse(pipeline.latest_parses(root / "raw", catalog), catalog, root / "warehouse")
-    return pipeline.publish(res, root / "warehouse"), res
-
-
 def test_bad_source_fails_before_publish(tmp_path):
     """A broken source file: the whole refresh stops with an error naming file and line, and the
     previously published warehouse stays current with its data."""
-    db, first = _build_and_publish(tmp_path)
+    db, first = build_and_publish(tmp_path, CMS)
     mirror = tmp_path / "mirror" / "icd10cm" / "2024"
     mirror.mkdir(parents=True)
     lines = CODES_2024.read_text().splitlines()
     lines[99] = "this is not a code line"
     (mirror / "icd10cm-codes-2024.txt").write_text("\n".join(lines) + "\n")
     with pytest.raises(SourceFormatError, match=r"icd10cm-codes-2024\.txt, line 100: expected a code"):
-        _refresh(tmp_path, tmp_path / "mirror")
+        build_and_publish(tmp_path, tmp_path / "mirror")
     assert os.readlink(tmp_path / "warehouse" / "current") == f"builds/{first.build_id}"
     assert q(db, "SELECT count(*) FROM icd10cm_codes") == [(74_044,)]
 
@@ -158,7 +140,7 @@ def test_changed_source_is_parsed_again_and_old_parse_removed(tmp_path):
 def test_parse_by_an_older_parser_is_redone_from_the_raw_files(tmp_path, monkeypatch):
     """A newer codeetl re-parses saved releases from their raw files; when those are gone, the error says
     which dataset to refresh and which folder to delete."""
-    _build_and_publish(tmp_path)
+    build_and_publish(tmp_path, CMS)
     parsed = tmp_path / "raw" / "icd10cm" / "2024" / "parsed"
     old_key = (parsed / "CURRENT").read_text()
     from codeetl.datasets import DatasetFolder

@@ -7,8 +7,9 @@ import duckdb
 import pytest
 
 from codeetl.build import gates
+from _shared import needs_mirror
 
-pytestmark = pytest.mark.slow
+pytestmark = [needs_mirror, pytest.mark.slow]
 
 # CMS/CDC published counts of valid codes (../shared/cms/README.md; FY2027: the order addenda trailer)
 PUBLISHED = {"2024": 74_044, "2025": 74_260, "2025-04": 74_260, "2026": 74_719, "2026-04": 74_719, "2027": 74_879}
@@ -44,9 +45,35 @@ def test_fy2027_is_derived_from_the_addenda_and_flagged(con):
     assert con.execute("SELECT count(*) FROM icd10cm_notes WHERE release = '2027' AND code = 'M96'").fetchone()[0] == \
         con.execute("SELECT count(*) FROM icd10cm_notes WHERE release = '2026-04' AND code = 'M96'").fetchone()[0] > 0
     assert con.execute("SELECT count(*) FROM icd10cm_notes WHERE release = '2027' AND code = 'D69.1'").fetchone()[0] == 0
-    # new categories outside every printed section range have no section; their chapter is the preceding category's
+    # New categories outside every printed section range have no section; their chapter is the preceding
+    # category's (codeetl's rule, README: the FY2027 Tabular, which would say, is not in the mirror). Expected
+    # from the files: the categories the addenda add, outside every <section> range of the 2026-04 Tabular, and
+    # the chapter of the category before each in that Tabular (J4A, K68, QA0). J4B and K6A also lie within their
+    # chapter's printed range (J00-J99, K00-K95); QA1 lies past chapter 17's (Q00-QA0): that one is the rule's.
     assert con.execute("SELECT code, section, chapter FROM icd10cm_codes WHERE release = '2027' AND depth = 1 "
-                       "AND section IS NULL ORDER BY code").fetchall() == [("J4B", None, 10), ("K6A", None, 11), ("QA1", None, 17)]
+                       "AND section IS NULL ORDER BY code").fetchall() == new_categories_outside_sections()
+
+
+def new_categories_outside_sections() -> list[tuple[str, None, int]]:
+    """(category, None, chapter of the preceding category) for each category the FY2027 order addenda add that no
+    section range of the 2026-04 Tabular XML covers; read with the standard library."""
+    import xml.etree.ElementTree as ET
+
+    from _shared import CMS, TABULAR_2026_04
+
+    addenda = (CMS / "icd10cm" / "2027" / "icd10cm_order_addenda_2027.txt").read_text(encoding="ascii").splitlines()
+    added = sorted(line[15:22].strip() for line in addenda if line.startswith("Add:") and len(line[15:22].strip()) == 3)
+    root = ET.parse(TABULAR_2026_04).getroot()
+    ranges = [(s.get("id").split("-")[0], s.get("id").split("-")[-1]) for s in root.iter("section")]
+    chapter_of = {d.findtext("name"): int(ch.findtext("name")) for ch in root.iter("chapter") for d in ch.iter("diag")
+                  if len(d.findtext("name")) == 3}
+    out = []
+    for cat in added:
+        if not any(lo <= cat <= hi for lo, hi in ranges):
+            before = max(c for c in chapter_of if c < cat)
+            out.append((cat, None, chapter_of[before]))
+    assert [c for c, _, _ in out] == ["J4B", "K6A", "QA1"]  # the three the addenda add (Add lines of 3 characters)
+    return out
 
 
 def test_every_gate_passes(con):

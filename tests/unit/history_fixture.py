@@ -2,6 +2,10 @@
 
 Releases: R1 (code file only: billable codes, no headers, no notes), R2 and R3 (Tabular-like: headers and
 notes). R3 is open-ended. ``GAP`` variant: R1 ends 2024-03-31 and R2 starts 2024-10-01.
+
+Codes: A00, A00.0 and A00.1 are the real cholera codes with their real meanings ("Cholera eltor" stands for an
+older title of A00.1, revised in R3). Every code beginning with U and a letter (UA1, UB2, UB2.0, UC3.1, ...) is
+fictitious: no ICD-10-CM code has that shape, so no reader takes the fixture for coding fact.
 """
 
 from __future__ import annotations
@@ -22,13 +26,13 @@ CODES = {
     "A00":   {"R2": (False, "Cholera"), "R3": (False, "Cholera")},
     "A00.0": {r: (True, "Cholera due to Vibrio cholerae 01, biovar cholerae") for r in RELEASES},
     "A00.1": {"R1": (True, "Cholera eltor"), "R2": (True, "Cholera eltor"), "R3": (True, "Cholera due to Vibrio cholerae 01, biovar eltor")},
-    "A01":   {"R1": (True, "Typhoid, old code")},
-    "B20":   {"R1": (True, "HIV disease"), "R2": (True, "HIV disease"), "R3": (False, "HIV disease")},
-    "B20.0": {"R3": (True, "HIV disease, symptomatic")},
-    "B20.1": {"R3": (True, "HIV disease, asymptomatic")},
-    "C01":   {"R2": (False, "A header dropped in R3")},
-    "C02":   {"R2": (False, "Header turned code"), "R3": (True, "Header turned code")},
-    "Z99.1": {"R3": (True, "A code new in R3")},
+    "UA1":   {"R1": (True, "Fixture code of R1 only")},
+    "UB2":   {"R1": (True, "Fixture disease B"), "R2": (True, "Fixture disease B"), "R3": (False, "Fixture disease B")},
+    "UB2.0": {"R3": (True, "Fixture disease B, type 0")},
+    "UB2.1": {"R3": (True, "Fixture disease B, type 1")},
+    "UD1":   {"R2": (False, "A header dropped in R3")},
+    "UE2":   {"R2": (False, "Header turned code"), "R3": (True, "Header turned code")},
+    "UC3.1": {"R3": (True, "A code new in R3")},
 }
 # (release, code, note_type, note)
 NOTES = [

@@ -27,7 +27,7 @@ def test_grouped_counts_and_lists(con):
                                      "no_longer_valid": 0},
                            "headers": {"added": 0, "deleted": 1, "revised": 0}, "notes": {"added": 1, "removed": 1}}
     assert p["codes"]["revised"] == [{"code": "A00.1", "old": "Cholera eltor", "new": "Cholera due to Vibrio cholerae 01, biovar eltor"}]
-    assert p["headers"]["deleted"] == [{"code": "C01", "description": "A header dropped in R3"}]
+    assert p["headers"]["deleted"] == [{"code": "UD1", "description": "A header dropped in R3"}]
     assert p["notes"]["added"] == [{"code": "A00.0", "note_type": "excludes1", "note": "new note"}]
     assert p["caveats"] == [] and p["msdrg"] is None
 
@@ -53,6 +53,6 @@ def test_cli(tmp_path):
     assert r.exit_code == 0, r.output
     assert "codes added (3)" in r.output and "... 2 more" in r.output and "notes removed (1)" in r.output
     r = runner.invoke(app, ["diff", "R1", "R2", "--json", "--data-dir", str(tmp_path)])
-    assert json.loads(r.stdout)["codes"]["deleted"] == [{"code": "A01", "description": "Typhoid, old code"}]
+    assert json.loads(r.stdout)["codes"]["deleted"] == [{"code": "UA1", "description": "Fixture code of R1 only"}]
     r = runner.invoke(app, ["diff", "R9", "--data-dir", str(tmp_path)])
     assert r.exit_code == 1 and "Traceback" not in r.output

@@ -140,7 +140,10 @@ def test_local_mirror_file_over_the_ceiling(tmp_path):
         fetch.Transport().get(str(tmp_path / "big"), tmp_path / "out", "big", max_bytes=50)
 
 
-def test_full_disk_while_staging_leaves_nothing(monkeypatch, tmp_path):
+@pytest.mark.parametrize("error", [errno.ENOSPC, errno.EROFS], ids=["full", "read-only"])
+def test_full_or_read_only_disk_while_staging_leaves_nothing(monkeypatch, tmp_path, error):
+    """The write fails as on a full or a read-only file system (without root, the integration tests cannot
+    mount either): the error comes through and nothing is left."""
     real = os.fdopen
 
     class Full:
@@ -154,10 +157,10 @@ def test_full_disk_while_staging_leaves_nothing(monkeypatch, tmp_path):
             self.f.close()
 
         def write(self, b):
-            raise OSError(errno.ENOSPC, "No space left on device")
+            raise OSError(error, os.strerror(error))
 
     monkeypatch.setattr(os, "fdopen", lambda fd, *a, **k: Full(real(fd, *a, **k)))
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(OSError, match=os.strerror(error)):
         fetch.Transport()._atomic_stream(iter([b"abc"]), tmp_path / "f", "f", None)
     monkeypatch.undo()
     assert list(tmp_path.iterdir()) == []
@@ -205,7 +208,7 @@ def test_textio_refuses_files_far_larger_than_real_ones(tmp_path):
         textio.read_bytes(p, limit=100)
 
 
-def test_gates_file_format(tmp_path):
+def test_gate_file_reader_names_a_gate_without_select_and_its_roles(tmp_path):
     text = ("-- gate: x.one\n-- checks: nothing odd\n-- file: codes, icd10cm:tabular\nSELECT 1 WHERE false;\n\n"
             "-- gate: x.two\n-- checks: something\n-- file: none\n")
     with pytest.raises(WarehouseError, match="t.sql, line 6: gate 'x.two' lacks a SELECT"):
@@ -231,6 +234,7 @@ def test_a_gate_whose_query_fails_is_a_failed_gate():
 
 
 def test_stale_lock_is_reported_and_leftovers_removed(tmp_path):
+    # the pid is only text: a lock is stale when no process holds its flock, whichever process has that pid
     (tmp_path / ".refresh.lock").write_text("pid 999999, started 2026-01-01T00:00:00+00:00\n")
     inc = tmp_path / "raw" / "gems" / "2018" / ".incoming"
     inc.mkdir(parents=True)

@@ -190,7 +190,7 @@ def test_derivation_against_the_wrong_base_fails_the_gate():
     assert gates["icd10cm.addenda_count_after"] == [("2099", "codes", 5, 4)]
 
 
-def test_gates_file_format():
+def test_addenda_gates_parse_with_their_catalog_roles():
     """The addenda gates parse with the gate runner's reader: name, what they check, the catalog roles."""
     text = dataset("icd10cm").sql("gates")
     found = {g.name: g for g in gates.parse_gates(text, "icd10cm", "datasets/icd10cm/gates.sql")}

@@ -45,8 +45,8 @@ def test_revised_code_has_two_spans(con):
 
 
 def test_deleted_and_became_header(con):
-    assert spans(con, "A01") == [(D(2023, 10, 1), D(2024, 9, 30), True, "Typhoid, old code", "R1", "R1")]
-    assert [s[:3] for s in spans(con, "B20")] == [(D(2023, 10, 1), D(2025, 9, 30), True), (D(2025, 10, 1), None, False)]
+    assert spans(con, "UA1") == [(D(2023, 10, 1), D(2024, 9, 30), True, "Fixture code of R1 only", "R1", "R1")]
+    assert [s[:3] for s in spans(con, "UB2")] == [(D(2023, 10, 1), D(2025, 9, 30), True), (D(2025, 10, 1), None, False)]
 
 
 def test_spans_never_overlap_and_cover_every_listing(con):
@@ -73,15 +73,15 @@ def test_a_gap_between_loaded_releases_is_unknown_not_a_change():
 
 
 def test_changes_code_file_release_to_tabular_release(con):
-    # R1 lists no headers: R2's headers (A00, C01, C02) are not reported as added
-    assert changes(con, "R1", "R2") == {("deleted", "A01", True)}
+    # R1 lists no headers: R2's headers (A00, UD1, UE2) are not reported as added
+    assert changes(con, "R1", "R2") == {("deleted", "UA1", True)}
 
 
 def test_changes_between_tabular_releases(con):
     assert changes(con, "R2", "R3") == {
-        ("revised", "A00.1", True), ("became_header", "B20", False), ("added", "B20.0", True),
-        ("added", "B20.1", True), ("added", "Z99.1", True), ("deleted", "C01", False),
-        ("became_billable", "C02", True), ("note_added", "A00.0", True), ("note_removed", "A00.1", True)}
+        ("revised", "A00.1", True), ("became_header", "UB2", False), ("added", "UB2.0", True),
+        ("added", "UB2.1", True), ("added", "UC3.1", True), ("deleted", "UD1", False),
+        ("became_billable", "UE2", True), ("note_added", "A00.0", True), ("note_removed", "A00.1", True)}
     rev = con.execute("SELECT old, new, note_type FROM icd10cm_changes WHERE change = 'revised'").fetchone()
     assert rev == ("Cholera eltor", "Cholera due to Vibrio cholerae 01, biovar eltor", None)
     note = con.execute("SELECT note_type, old, new FROM icd10cm_changes WHERE change = 'note_added'").fetchone()
@@ -91,16 +91,16 @@ def test_changes_between_tabular_releases(con):
 def test_only_consecutive_pairs_are_stored_and_diff_gives_any_pair(con):
     pairs = con.execute("SELECT DISTINCT from_release, to_release FROM icd10cm_changes ORDER BY 1").fetchall()
     assert pairs == [("R1", "R2"), ("R2", "R3")]
-    # R1 (code file) -> R3: B20 billable in R1, header in R3 is known; headers A00/C02... are not compared
+    # R1 (code file) -> R3: UB2 billable in R1, header in R3 is known; headers A00/UE2... are not compared
     got = {(r[0], r[1]) for r in con.execute("SELECT change, code FROM icd10cm_diff('R1', 'R3')").fetchall()}
-    assert got == {("deleted", "A01"), ("revised", "A00.1"), ("became_header", "B20"), ("added", "B20.0"),
-                   ("added", "B20.1"), ("added", "Z99.1"), ("added", "C02")}
+    assert got == {("deleted", "UA1"), ("revised", "A00.1"), ("became_header", "UB2"), ("added", "UB2.0"),
+                   ("added", "UB2.1"), ("added", "UC3.1"), ("added", "UE2")}
 
 
 @pytest.mark.parametrize("code, day, expected", [
     ("A00.0", "2023-10-01", True), ("a000", "2025-12-31", True), (" A00.0 ", "2030-01-01", True),
-    ("B20", "2025-09-30", True), ("B20", "2025-10-01", False),   # became a header
-    ("A00", "2025-01-01", False), ("A01", "2025-01-01", False), ("Z99.1", "2025-01-01", False),
+    ("UB2", "2025-09-30", True), ("UB2", "2025-10-01", False),   # became a header
+    ("A00", "2025-01-01", False), ("UA1", "2025-01-01", False), ("UC3.1", "2025-01-01", False),
     ("NOPE", "2025-01-01", False),
     ("A00.0", "2023-09-30", None), (None, "2025-01-01", None), ("", "2025-01-01", None), ("A00.0", None, None),
 ])
@@ -110,7 +110,7 @@ def test_valid_on(con, code, day, expected):
 
 
 def test_valid_on_over_a_table(con):
-    con.execute("CREATE TEMP TABLE claims AS SELECT * FROM (VALUES ('A00.0', DATE '2024-01-01'), ('B20', DATE '2026-01-01'), "
-                "('A01', DATE '2023-12-01'), ('A01', DATE '2019-01-01')) v(dx, day)")
+    con.execute("CREATE TEMP TABLE claims AS SELECT * FROM (VALUES ('A00.0', DATE '2024-01-01'), ('UB2', DATE '2026-01-01'), "
+                "('UA1', DATE '2023-12-01'), ('UA1', DATE '2019-01-01')) v(dx, day)")
     got = con.execute("SELECT dx, day, icd10cm_valid_on(dx, day) FROM claims ORDER BY ALL").fetchall()
-    assert [g[2] for g in got] == [True, None, True, False]  # A00.0 2024, A01 2019, A01 2023, B20 2026
+    assert [g[2] for g in got] == [True, None, True, False]  # A00.0 2024, UA1 2019, UA1 2023, UB2 2026

@@ -94,12 +94,13 @@ def test_missing_header_is_an_error(tmp_path):
         msdrg.parse_appendix_a(path, "v43")
 
 
-def test_catalog():
+def test_catalog_msdrg_v42_v43_dates_and_appendix_roles():
     ds = load_catalog()["msdrg"]
     v43, v42 = ds.release("v43"), ds.release("v42")
-    # October versions end the day before their April point release (v43.1, v42.1)
-    assert (v43.effective_from, v43.effective_to) == (dt.date(2025, 10, 1), dt.date(2026, 3, 31))
-    assert (v42.effective_from, v42.effective_to) == (dt.date(2024, 10, 1), dt.date(2025, 3, 31))
+    # FY2026 and FY2025; a version ends with its fiscal year, or the day before a mid-year update (v42.1, v43.1)
+    for r, start, fy_end in ((v43, dt.date(2025, 10, 1), dt.date(2026, 9, 30)), (v42, dt.date(2024, 10, 1), dt.date(2025, 9, 30))):
+        updates = [u.effective_from for u in ds.releases if u.release.startswith(r.release + ".")]
+        assert (r.effective_from, r.effective_to) == (start, min(updates, default=fy_end + dt.timedelta(days=1)) - dt.timedelta(days=1))
     for r in (v43, v42):
         assert sorted(r.roles) == ["appendix_a", "appendix_b"]
         names = {n for f in r.files for m in f.members for n in m.names}

@@ -1,4 +1,5 @@
-"""msdrg_changes / msdrg_diff on two tiny grouper versions whose every difference is known."""
+"""msdrg_changes / msdrg_diff (defined in datasets/ipps/views_history.sql: they compare grouper versions with
+their IPPS weights) on two tiny grouper versions whose every difference is known."""
 
 from __future__ import annotations
 

@@ -53,7 +53,7 @@ def test_no_dataset_module_outside_the_dataset_folders():
     assert not (SRC.parent / "flows").exists()
 
 
-LAYERS = {"errors": 0, "codes": 0, "sources": 1, "datasets": 2, "build": 3, "sql": 3, "pages": 4, "claims": 4,
+LAYERS = {"errors": 0, "codes": 0, "clock": 0, "sources": 1, "datasets": 2, "build": 3, "sql": 3, "pages": 4, "claims": 4,
           "check": 5, "ops": 5, "cli": 6, "web": 6, "spark": 6, "__main__": 7}
 """The package's layers, lowest first (README, Architecture): sources -> datasets -> build -> pages -> surfaces."""
 

@@ -52,6 +52,13 @@ def test_gems_are_final_and_mcd_weekly():
     assert schedules.next_expected("mcd", TODAY)["expected"] == "weekly"
 
 
+def test_every_catalog_dataset_has_a_calendar():
+    """(When each schedule fires is checked against the README's calendar by the schedule tests of issue 15.)"""
+    from codeetl.sources.catalog import load_catalog
+
+    assert set(load_catalog()) <= set(schedules.calendars())
+
+
 # ---------------------------------------------------------------------------------------- ledger
 
 

@@ -17,21 +17,21 @@ runner = CliRunner()
 
 CLAIMS = """claim,dx1,dx2,service_date
 1,A00.0,,2024-01-01
-2,a000,B20,2025-01-01
-3,B20,,2025-12-01
-4,A01,,2025-01-01
-5,Z99.1,,2025-01-01
+2,a000,UB2,2025-01-01
+3,UB2,,2025-12-01
+4,UA1,,2025-01-01
+5,UC3.1,,2025-01-01
 6,XYZ,,2025-01-01
 7,A00.0,,2019-01-01
 8,A00.0,,2025-02-30
 9,A00,,2024-01-01
 10,,,2024-01-01
-11,A00.1,z99.1,2026-01-01
+11,A00.1,uc3.1,2026-01-01
 """
 EXPECTED = {  # row_number -> (column, code, reason, details start)
-    3: ("dx1", "B20", "header code", "a header in release R3; 2 billable codes below it: B20.0, B20.1"),
-    4: ("dx1", "A01", "deleted", "valid until 2024-09-30 (last in release R1); replaced by A00.1"),
-    5: ("dx1", "Z99.1", "not yet valid", "valid from 2025-10-01 (release R3)"),
+    3: ("dx1", "UB2", "header code", "a header in release R3; 2 billable codes below it: UB2.0, UB2.1"),
+    4: ("dx1", "UA1", "deleted", "valid until 2024-09-30 (last in release R1); replaced by A00.1"),
+    5: ("dx1", "UC3.1", "not yet valid", "valid from 2025-10-01 (release R3)"),
     6: ("dx1", "XYZ", "unknown code", "not an ICD-10-CM code in any loaded release"),
     7: ("dx1", "A00.0", "no release loaded for the date", "no ICD-10-CM release loaded covers 2019-01-01"),
     8: ("dx1", "A00.0", "unreadable date", "expected a date as YYYY-MM-DD, got '2025-02-30'"),
@@ -46,7 +46,7 @@ def data_dir(tmp_path_factory):
     con = make_history(root / "warehouse" / "codeetl.duckdb")
     con.execute("CREATE TABLE IF NOT EXISTS icd10cm_replacements (code VARCHAR, replaced_by VARCHAR, effective DATE)")
     con.execute("INSERT INTO icd10cm_replacements (release, line_no, code, is_range, replaced_by, effective, effective_text, previous_text) "
-                "VALUES ('R2', 4, 'A01', false, 'A00.1', DATE '2024-10-01', '2024', 'A01')")
+                "VALUES ('R2', 4, 'UA1', false, 'A00.1', DATE '2024-10-01', '2024', 'UA1')")
     con.close()
     return root
 

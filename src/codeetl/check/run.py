@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from codeetl import clock
 from codeetl.check.claims import PageInfo, find_claims
 from codeetl.check.facts import CodeEtlError, Facts
 from codeetl.check.read import UnreadablePage, decode, read_page
@@ -41,12 +42,12 @@ class Report:
 def _day(info: PageInfo, facts: Facts, as_of: dt.date | None, release: str | None) -> tuple[dt.date, str]:
     """The day to check against and where it comes from ('--as-of', '--release', 'page', 'today')."""
     if release:
-        return facts.icd10_release(dt.date.today(), release)["effective_from"], f"--release {release}"
+        return facts.icd10_release(clock.today(), release)["effective_from"], f"--release {release}"
     if as_of:
         return as_of, "--as-of"
     if info.date:
         return info.date, f"page: {info.date_text}"
-    return dt.date.today(), "today (the page states no date)"
+    return clock.today(), "today (the page states no date)"
 
 
 def _releases(facts: Facts, day: dt.date, release: str | None) -> dict[str, str | None]:

@@ -31,6 +31,17 @@ app = typer.Typer(
 out = Console()
 err = Console(stderr=True)
 
+@app.callback()
+def _settings() -> None:
+    """Refuse a bad setting read from the environment (CODEETL_TODAY) with one message, before any command."""
+    from codeetl import clock
+
+    try:
+        clock.today()
+    except ValueError as e:
+        _fail(str(e), 2)
+
+
 DataDir = Annotated[Path, typer.Option("--data-dir", envvar="CODEETL_DATA", help="Folder holding raw/ and warehouse/.")]
 AsOf = Annotated[Optional[str], typer.Option("--as-of", help="Use the releases in effect on this date (YYYY-MM-DD); default today.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print the page as JSON (keys documented in the README).")]

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 
+from codeetl import clock
 from codeetl.build import ledger
 from codeetl.ops import schedules
 from codeetl.sources.catalog import Dataset, load_catalog
@@ -86,7 +87,7 @@ def warehouse_status(root: str | Path, day: dt.date | None = None, datasets: lis
     """The status of the data folder `root` on `day` (default today): ``day``, ``warehouse`` (database,
     build_id, built_at; null when there is none), ``last_run``, ``datasets`` (:func:`dataset_status` of each
     catalog dataset, or of `datasets`) and ``ok`` (every one's release in effect is loaded)."""
-    day = day or dt.date.today()
+    day = day or clock.today()
     catalog = load_catalog()
     try:
         runs = ledger.read_runs(root)

@@ -37,6 +37,7 @@ from typing import Any
 
 import duckdb
 
+from codeetl import clock
 from codeetl.codes import icd10_dotted, icd10_nodot, looks_like_icd10
 from codeetl.errors import CodeEtlError
 from codeetl.pages.common import CodeNotFound, MalformedCode, built_at, page_json, rows as _rows, sources
@@ -139,7 +140,7 @@ def code_page(con: duckdb.DuckDBPyConnection, text: str, as_of: dt.date | None =
             raise CodeEtlError(f"the warehouse has no ICD-10-CM release {release!r}")
         rid, day = release, None
     else:
-        day = as_of or dt.date.today()
+        day = as_of or clock.today()
         rid = resolve(con, "icd10cm", day)["release"]
     exported = exported_page_row(con, rid, day, code) if from_export else None
     found = [exported] if exported else code_page_rows(con, rid, day, [code])

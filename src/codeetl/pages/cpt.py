@@ -21,6 +21,7 @@ from typing import Any
 
 import duckdb
 
+from codeetl import clock
 from codeetl.errors import CodeEtlError
 from codeetl.pages.common import MalformedCode, copyright_notice, dec as _dec, jsonable as _jsonable, money as _money, rows as _rows, sources
 from codeetl.pages.resolver import pick_release
@@ -106,7 +107,7 @@ def cpt_page(con: duckdb.DuckDBPyConnection, text: str, as_of: dt.date | None = 
                                    "state": lp[0]["state"], **_amounts(lp[0])}
         out_rows.append(row)
     notice = copyright_notice(con, rid, dental=code.startswith("D"))
-    return {"hcpcs": code, "release": _jsonable(rel), "day": (as_of or dt.date.today()).isoformat(), "copyright": notice, "rows": out_rows,
+    return {"hcpcs": code, "release": _jsonable(rel), "day": (as_of or clock.today()).isoformat(), "copyright": notice, "rows": out_rows,
             "sources": sources(con, [("pfs", rid)])}
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import duckdb
 
+from codeetl import clock
 from codeetl.errors import CodeEtlError
 from codeetl.build.named_sql import named_statements
 from codeetl.pages.common import jsonable, rows as _rows, sources
@@ -40,7 +41,7 @@ def _pick(con, loaded: list[dict], key: str, dataset: str, ref: str | None) -> d
     by_id = {r[key]: r for r in loaded}
     if ref in by_id:
         return by_id[ref]
-    day = dt.date.today() if ref is None else _as_date(ref)
+    day = clock.today() if ref is None else _as_date(ref)
     if day is None:
         raise CodeEtlError(f"{ref!r} is neither a loaded {dataset} release nor a date (YYYY-MM-DD); loaded: "
                            + ", ".join(by_id))

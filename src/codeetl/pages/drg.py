@@ -7,6 +7,7 @@ from typing import Any
 
 import duckdb
 
+from codeetl import clock
 from codeetl.pages.common import CodeNotFound, MalformedCode, dec as _dec, jsonable as _jsonable, rows as _rows, sources
 from codeetl.pages.resolver import pick_release
 
@@ -49,7 +50,7 @@ def drg_page(con: duckdb.DuckDBPyConnection, text: str, as_of: dt.date | None = 
                     "LEFT JOIN msdrg_dx c ON c.version = x.version AND c.dx = x.dx WHERE x.version = ? AND x.drg = ? "
                     "ORDER BY x.dx LIMIT ?", [version, drg, examples])
     return {
-        "drg": drg, "version": version, "release": _jsonable(rel), "day": (as_of or dt.date.today()).isoformat(),
+        "drg": drg, "version": version, "release": _jsonable(rel), "day": (as_of or clock.today()).isoformat(),
         "fiscal_year": d["fiscal_year"],
         "title": d["title"] or d["title_ipps"],
         "mdc": {"code": d["mdc"], "name": mdc[0]["name"] if mdc else None},

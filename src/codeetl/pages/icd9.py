@@ -8,6 +8,7 @@ from typing import Any
 
 import duckdb
 
+from codeetl import clock
 from codeetl.codes import icd9dx_dotted
 from codeetl.errors import CodeEtlError
 from codeetl.pages.common import CodeNotFound, MalformedCode, page_json, sources
@@ -30,7 +31,7 @@ def icd9_page(con: duckdb.DuckDBPyConnection, text: str, as_of: dt.date | None =
     if not _ICD9_RE.match(raw):
         raise MalformedCode(f"{text!r} is not an ICD-9-CM diagnosis code: expected e.g. 722.83, 250.12, V45.4, E880.9")
     code = icd9dx_dotted(raw.replace(".", ""))
-    day = as_of or dt.date.today()
+    day = as_of or clock.today()
     rel = resolve(con, "gems", day)["release"]
     try:
         icd_rel = resolve(con, "icd10cm", day)["release"]

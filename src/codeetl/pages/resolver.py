@@ -11,6 +11,7 @@ import datetime as dt
 
 import duckdb
 
+from codeetl import clock
 from codeetl.errors import CodeEtlError
 from codeetl.pages.common import NoReleaseInEffect, jsonable, rows
 
@@ -19,7 +20,7 @@ def resolve(con: duckdb.DuckDBPyConnection, dataset: str, day: dt.date | None = 
     """The release of `dataset` for `day` (default today): ``dataset, release, label, effective_from,
     effective_to, in_effect``. NoReleaseInEffect when every loaded release takes effect after the day;
     CodeEtlError when none is loaded."""
-    day = day or dt.date.today()
+    day = day or clock.today()
     found = rows(con, "SELECT * FROM release_on(?, ?::DATE)", [dataset, day])
     if found:
         return found[0]

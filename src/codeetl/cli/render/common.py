@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from rich.table import Table
 from rich.text import Text
+
+from codeetl import clock
 
 NOT_IN_EFFECT = "That release is not in effect on the requested date; it is the latest one loaded before it."
 
@@ -19,7 +19,7 @@ def not_in_effect(in_effect: bool | None, day: str | None = None, release: dict 
     dataset is in effect today) and what to run."""
     if in_effect is not False:
         return []
-    if day is not None and day == dt.date.today().isoformat():
+    if day is not None and day == clock.today().isoformat():
         ended = f" ({release['release']} ended {release['effective_to']})" if release and release.get("effective_to") else ""
         name = DATASET_TITLES.get((release or {}).get("dataset", ""), (release or {}).get("dataset", ""))
         return [Text(f"The warehouse is behind: no loaded {name} release is in effect today"

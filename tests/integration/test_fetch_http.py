@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import requests
 from codeetl.sources import fetch
-from faultkit import write_at_url, zip_of as zip_bytes
+from faultkit import temporary_files, write_at_url, zip_of as zip_bytes
 from codeetl.sources.catalog import load_catalog, parse_dataset
 from codeetl.errors import FetchError
 
@@ -143,11 +143,6 @@ def test_timeouts_are_explicit(monkeypatch, tmp_path):
     assert seen["timeout"] == (fetch.CONNECT_TIMEOUT, fetch.READ_TIMEOUT)
 
 
-def leftovers(root: Path) -> list[Path]:
-    """Temporary files (spooled inner zips, .part files) left anywhere under `root`."""
-    return [p for p in root.rglob("*") if p.is_file() and (p.name.startswith(".") or p.suffix == ".part")]
-
-
 def test_inner_zip_named_by_the_catalog_is_kept_and_searched(serve, tmp_path):
     """MCD: role ``export`` is the inner zip itself; its CSVs are extracted as their own roles as well."""
     fixtures = Path(__file__).resolve().parents[1] / "fixtures" / "mcd"
@@ -161,7 +156,7 @@ def test_inner_zip_named_by_the_catalog_is_kept_and_searched(serve, tmp_path):
     assert got.inputs["export"].read_bytes() == inner
     for m in release.files[0].members[1:]:
         assert got.inputs[m.role].read_bytes() == csvs[m.names[0]]
-    assert leftovers(tmp_path / "raw") == []
+    assert temporary_files(tmp_path / "raw") == []
 
 
 def test_nesting_depth_is_limited(tmp_path):
@@ -177,7 +172,7 @@ def test_nesting_depth_is_limited(tmp_path):
         fetch.extract_members(path, member, tmp_path / "out3", "deep.zip", max_depth=3)
     got = fetch.extract_members(path, member, tmp_path / "out4", "deep.zip", max_depth=4)
     assert Path(got[0].path).read_bytes() == data
-    assert leftovers(tmp_path) == []
+    assert temporary_files(tmp_path) == []
 
 
 def test_path_traversal_inside_an_inner_zip_is_never_extracted(tmp_path):

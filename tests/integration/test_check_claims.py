@@ -7,11 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from _shared import SEED
+from _shared import needs_mirror, SEED
 from codeetl.check.claims import find_claims
 from codeetl.check.read import read_page
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "check"
+pytestmark = needs_mirror
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "check"
 
 
 def claims_of(text: str, name: str):

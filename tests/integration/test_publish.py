@@ -1,4 +1,4 @@
-"""Publishing, pruning, the refresh lock and pipeline error messages, on temporary folders (no mirror needed)."""
+"""Publishing, pruning, the refresh lock and pipeline error messages, on temporary folders, from the small fixture\nmirror (tests/fixtures/mirror)."""
 
 from __future__ import annotations
 
@@ -9,31 +9,20 @@ from codeetl.build import pipeline
 from codeetl.sources.catalog import load_catalog
 from codeetl.errors import WarehouseError
 
-
-
-MIRROR = Path(__file__).resolve().parents[1] / "fixtures" / "mirror"
-
-
-def _build_and_publish(root):
-    catalog = load_catalog()
-    for r in pipeline.select_releases(catalog, ["icd10cm"], ["2024"]):
-        f = pipeline.fetch_step(r, root, str(MIRROR))
-        pipeline.parse_release_cached(r, f, root / "raw")
-    res = pipeline.build_warehouse(pipeline.latest_parses(root / "raw", catalog), catalog, root / "warehouse")
-    return pipeline.publish(res, root / "warehouse"), res
+from _shared import build_and_publish
 
 
 def test_prune_keeps_the_fallback_and_drops_leftovers(tmp_path):
-    _, a = _build_and_publish(tmp_path)
+    _, a = build_and_publish(tmp_path)
     leftover = tmp_path / "warehouse" / "builds" / "20000101T000000000000Z"  # a killed build, older than all
     leftover.mkdir()
-    _, b = _build_and_publish(tmp_path)
+    _, b = build_and_publish(tmp_path)
     kept = sorted(p.name for p in (tmp_path / "warehouse" / "builds").iterdir())
     assert kept == sorted([a.build_id, b.build_id])
 
 
 def test_incomplete_or_older_builds_are_not_published(tmp_path):
-    _, a = _build_and_publish(tmp_path)
+    _, a = build_and_publish(tmp_path)
     catalog = load_catalog()
     b = pipeline.build_warehouse(pipeline.latest_parses(tmp_path / "raw", catalog), catalog, tmp_path / "warehouse")
     (Path(b.directory) / pipeline.COMPLETE).unlink()
@@ -64,9 +53,9 @@ def test_unknown_dataset_or_release_names(tmp_path):
 
 
 def test_publish_swaps_atomically_and_prunes(tmp_path):
-    _, a = _build_and_publish(tmp_path)
-    _, b = _build_and_publish(tmp_path)
-    _, c = _build_and_publish(tmp_path)
+    _, a = build_and_publish(tmp_path)
+    _, b = build_and_publish(tmp_path)
+    _, c = build_and_publish(tmp_path)
     assert os.readlink(tmp_path / "warehouse" / "current") == f"builds/{c.build_id}"
     kept = sorted(p.name for p in (tmp_path / "warehouse" / "builds").iterdir())
     assert kept == sorted([b.build_id, c.build_id])
