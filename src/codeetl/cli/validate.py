@@ -29,16 +29,23 @@ def validate(
     """Check each code against the ICD-10-CM code set in effect on its row's date; write every invalid code
     with the reason (unknown code, header code, not yet valid, deleted, no release loaded for the date,
     unreadable date). Exit 1 when any is invalid, 2 when the file or a column cannot be read."""
-    from codeetl.claims.validate import BadInput, validate_file
+    from codeetl.claims.validate import BadInput, Terminated, memory_bytes, sigterm_stops, validate_file
 
+    try:
+        memory_bytes(memory_limit)  # a bad option is exit 2 whatever the warehouse
+    except BadInput as e:
+        _fail(str(e), 2)
     try:
         db = paths.current_database(data_dir)
     except CodeEtlError as e:
         _fail(str(e))
     try:
-        result = validate_file(db, file, code_column, date_column, out=out_file, memory_limit=memory_limit)
+        with sigterm_stops():
+            result = validate_file(db, file, code_column, date_column, out=out_file, memory_limit=memory_limit)
     except BadInput as e:
         _fail(str(e), 2)
+    except Terminated:
+        _fail("validate stopped by SIGTERM: its temporary folder was removed and no output written", 143)
     except duckdb.Error as e:
         _fail(f"the warehouse at {data_dir} cannot validate ({e.__class__.__name__}: {str(e).splitlines()[0]}); "
               "it may have been built by an older codeetl: run `codeetl refresh`")
