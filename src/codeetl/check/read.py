@@ -25,6 +25,9 @@ from dataclasses import dataclass, field, replace
 
 from lxml import etree
 
+from codeetl.errors import SourceFormatError
+from codeetl.sources.textio import decode_cms_text
+
 
 @dataclass(frozen=True)
 class Line:
@@ -116,13 +119,10 @@ def decode(raw: bytes, where: str) -> str:
         raise UnreadablePage(f"{where}, line {line}: expected a text page; found binary data (a NUL byte)")
     if raw.count(b"\n") >= MAX_SOURCE_LINES:
         raise _too_large(where, f"{MAX_SOURCE_LINES:,} lines")
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        try:
-            return raw.decode("cp1252")
-        except UnicodeDecodeError:
-            raise UnreadablePage(f"{where}: not UTF-8 or Windows-1252 text") from None
+    try:  # the rule CMS text files are read by: UTF-8, else Windows-1252, never a mix of the two
+        return decode_cms_text(raw, where)
+    except SourceFormatError as e:
+        raise UnreadablePage(str(e)) from None
 
 
 def detect_format(text: str, name: str | None = None) -> str:
