@@ -696,8 +696,30 @@ def _commit(incoming: Path, rdir: Path, downloads: list[Download]) -> None:
             final = rdir / p.relative_to(incoming)
             if p.exists():
                 final.parent.mkdir(parents=True, exist_ok=True)
+                keep_previous(rdir, final)
                 os.replace(p, final)
             obj.path = str(final)
+
+
+PREVIOUS = ".previous"
+
+
+def keep_previous(rdir: Path, final: Path) -> None:
+    """Before `final` is replaced, keep it in ``rdir/.previous`` (with the manifest listing it), unless a
+    copy is kept already: the last good source stays until a warehouse built from the new one is published
+    (:mod:`codeetl.build.quarantine` puts it back when the new one fails its parse or a gate)."""
+    if not final.is_file():
+        return
+    prev = rdir / PREVIOUS
+    backup = prev / final.relative_to(rdir)
+    if backup.exists():
+        return
+    manifest = _manifest_path(rdir)
+    if not prev.exists() and manifest.is_file():
+        prev.mkdir()
+        shutil.copy2(manifest, prev / manifest.name)
+    backup.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(final, backup)
 
 
 def _fetch_one(sf: SourceFile, release: Release, rdir: Path, mirror: str | None, transport: Transport,
