@@ -6,8 +6,8 @@ connection), explained (``sql/history/validate.sql``) and written out. The file'
 Python, so tens of millions of rows run in bounded memory (``memory_limit``, spilling to a private
 temporary folder).
 
-Bounded whatever the file holds: ``memory_limit`` is the whole process's budget (DuckDB gets
-:data:`DUCKDB_SHARE` of it: the rest is Python's and what DuckDB allocates outside its buffer pool), the
+Bounded whatever the file holds: ``memory_limit`` is the whole process's budget (DuckDB gets it less
+:data:`OVERHEAD`: Python's share and what DuckDB allocates outside its buffer pool), the
 invalid cells are written by one streaming ``COPY`` (never held as a table), the output is written under a
 temporary name and renamed when complete, and the temporary folder goes on every exit (an error, Ctrl-C,
 SIGTERM through the CLI; after a ``kill -9`` the next validation removes it).
@@ -33,8 +33,9 @@ from codeetl.build.named_sql import named_statements
 from codeetl.codes import ISO_DATE_PATTERN
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
-DUCKDB_SHARE = 0.7  # of --memory-limit: with 1GB, DuckDB's 700 MB peak at about 850 MB of process (10M invalid rows)
-MIN_MEMORY = 256 * 2**20  # below this DuckDB's share cannot hold the code history's hash table
+OVERHEAD = 250 * 10**6  # of --memory-limit, not DuckDB's: Python, the CLI and what DuckDB allocates outside its
+# buffer pool (measured 130-140 MB above DuckDB's limit, 2 and 10 million invalid rows)
+MIN_MEMORY = 400 * 10**6  # leaves DuckDB 150 MB: the code history's hash table and a sort's runs
 _UNITS = {"": 1, "b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4,
           "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
 _SPILL_PREFIX = "codeetl-validate-"
@@ -178,7 +179,7 @@ def memory_bytes(text: str) -> int:
         raise BadInput(f"--memory-limit {text!r}: expected a size such as 512MB or 2GB")
     n = int(float(m.group(1)) * _UNITS[m.group(2).lower()])
     if n < MIN_MEMORY:
-        raise BadInput(f"--memory-limit {text!r}: expected at least {MIN_MEMORY // 2**20}MiB")
+        raise BadInput(f"--memory-limit {text!r}: expected at least {MIN_MEMORY // 10**6}MB")
     return n
 
 
@@ -203,10 +204,10 @@ def _alive(pid: int) -> bool:
 
 
 def _open(database: Path, memory_limit: str, spill: Path) -> duckdb.DuckDBPyConnection:
-    """A read-only connection to the warehouse whose buffer pool gets DUCKDB_SHARE of ``memory_limit``,
+    """A read-only connection to the warehouse whose buffer pool gets ``memory_limit`` less OVERHEAD,
     spilling into ``spill``."""
     con = duckdb.connect(str(database), read_only=True)
-    con.execute(f"SET memory_limit = '{int(memory_bytes(memory_limit) * DUCKDB_SHARE) // 2**20}MiB'")
+    con.execute(f"SET memory_limit = '{(memory_bytes(memory_limit) - OVERHEAD) // 10**6}MB'")
     con.execute(f"SET temp_directory = {_quote_text(str(spill))}")
     con.execute("SET preserve_insertion_order = true")
     con.execute("SET enable_progress_bar = false")
