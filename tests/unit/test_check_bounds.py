@@ -14,30 +14,18 @@ from pathlib import Path
 
 import pytest
 
+import processkit
 from codeetl.check.claims import find_claims
 from codeetl.check.read import MAX_PAGE_BYTES, MAX_TEXT_CHARS, UnreadablePage, decode, read_page
 
-# The child runs the CLI and writes its own peak resident memory (VmHWM) on stderr's last line.
-CHILD = """
-import sys
-from codeetl.cli import app
-try:
-    app()
-finally:
-    peak = [l.split()[1] for l in open("/proc/self/status") if l.startswith("VmHWM:")]
-    sys.stderr.write("\\nPEAK_KB " + peak[0] + "\\n")
-"""
 MEMORY_MB = 300  # the issue's bound for `check`, whatever the input
 DEADLINE = 60  # seconds: against a hang only (the pages below take well under a second to refuse)
 
 
-def check(tmp_path: Path, page: str, stdin=None, **kw) -> tuple[int, str, float]:
-    """`codeetl check PAGE` as a process: (exit code, its message without the peak line, peak MB)."""
-    p = subprocess.run([sys.executable, "-c", CHILD, "check", page, "--data-dir", str(tmp_path / "no-data")],
-                       stdin=stdin, capture_output=True, text=True, timeout=DEADLINE, **kw)
-    lines = p.stderr.strip().splitlines()
-    assert lines and lines[-1].startswith("PEAK_KB "), p.stderr
-    return p.returncode, "\n".join(lines[:-1]).strip(), int(lines[-1].split()[1]) / 1024
+def check(tmp_path: Path, page: str, stdin=None) -> tuple[int, str, float]:
+    """`codeetl check PAGE` as a process: (exit code, its message, peak MB)."""
+    code, _, msg, peak = processkit.run(["check", page, "--data-dir", str(tmp_path / "no-data")], DEADLINE, stdin=stdin)
+    return code, msg, peak
 
 
 def assert_one_line(code: int, msg: str, peak: float, *phrases: str) -> None:

@@ -157,12 +157,17 @@ def test_a_release_never_good_leaves_no_manifest(tmp_path):
     assert not (tmp_path / "raw" / "ds" / "rel").exists()  # the next refresh downloads it again
 
 
+def parses(parsed, *keys: str) -> None:
+    """Parses of the release made one after the other, as parse_release_cached records them."""
+    for key in keys:
+        (parsed / key).mkdir(parents=True)
+        pipeline._write_current(parsed, key)
+
+
 def test_after_a_gate_failure_the_previous_parse_is_current_again(tmp_path):
     rdir = fetched_release(tmp_path, {"a.txt": b"bad"}, previous={"a.txt": b"good"})
     parsed = rdir / "parsed"
-    for key in ("good", "bad"):
-        (parsed / key).mkdir(parents=True)
-        pipeline._write_current(parsed, key)
+    parses(parsed, "good", "bad")
     assert (parsed / "PREVIOUS").read_text() == "good" and (parsed / "good").is_dir()
     quarantine.quarantine_release(tmp_path, "ds", "rel", "gate failed", parsed=True)
     assert (parsed / "CURRENT").read_text() == "good" and not (parsed / "bad").exists()
@@ -172,9 +177,7 @@ def test_after_a_gate_failure_the_previous_parse_is_current_again(tmp_path):
 def test_a_published_build_confirms_the_new_files(tmp_path):
     rdir = fetched_release(tmp_path, {"a.txt": b"new"}, previous={"a.txt": b"old"})
     parsed = rdir / "parsed"
-    for key in ("old", "new"):
-        (parsed / key).mkdir(parents=True)
-        pipeline._write_current(parsed, key)
+    parses(parsed, "old", "new")
     quarantine.confirm(tmp_path, {"ds/rel": "new"})
     assert not (rdir / ".previous").exists() and not (parsed / "old").exists() and not (parsed / "PREVIOUS").exists()
     assert (rdir / "a.txt").read_bytes() == b"new" and (parsed / "CURRENT").read_text() == "new"

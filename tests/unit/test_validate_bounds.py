@@ -17,20 +17,12 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
+import processkit
 from codeetl.claims.validate import OVERHEAD, BadInput, memory_bytes, validate_file
 from codeetl.cli import app
 from history_fixture import make_history
 
 runner = CliRunner()
-CHILD = """
-import sys
-from codeetl.cli import app
-try:
-    app()
-finally:
-    peak = [l.split()[1] for l in open("/proc/self/status") if l.startswith("VmHWM:")]
-    sys.stderr.write("\\nPEAK_KB " + peak[0] + "\\n")
-"""
 
 
 @pytest.fixture(scope="module")
@@ -63,14 +55,9 @@ def claims_file(folder: Path, rows: int, invalid_every: int = 1) -> Path:
     return path
 
 
-def run_validate(data_dir: Path, claims: Path, out: Path, *extra: str, env=None, wait=True):
-    cmd = [sys.executable, "-c", CHILD, "validate", str(claims), "--code-column", "dx1", "--code-column", "dx2",
-           "--date-column", "service_date", "--out", str(out), "--data-dir", str(data_dir), *extra]
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    if not wait:
-        return p
-    out_text, err = p.communicate(timeout=600)
-    return p.returncode, out_text, err
+def validate_args(data_dir: Path, claims: Path, out: Path, *extra: str) -> list[str]:
+    return ["validate", str(claims), "--code-column", "dx1", "--code-column", "dx2", "--date-column", "service_date",
+            "--out", str(out), "--data-dir", str(data_dir), *extra]
 
 
 # ----------------------------------------------------------------------------------------- the option
@@ -170,17 +157,16 @@ def test_sigterm_removes_the_temporary_folder_and_writes_nothing(data_dir, tmp_p
     tmp = tmp_path / "tmp"
     tmp.mkdir()
     out = tmp_path / "invalid.csv"
-    p = run_validate(data_dir, claims, out, env={**os.environ, "TMPDIR": str(tmp)}, wait=False)
+    p = processkit.start(validate_args(data_dir, claims, out), env={**os.environ, "TMPDIR": str(tmp)})
     deadline = time.monotonic() + 120
     while not list(tmp.glob("codeetl-validate-*")) and p.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
     assert list(tmp.glob(f"codeetl-validate-{p.pid}-*")), "the validation never started"
     time.sleep(1)
     p.send_signal(signal.SIGTERM)
-    _, err = p.communicate(timeout=120)
-    msg = [line for line in err.splitlines() if line.strip() and not line.startswith("PEAK_KB")]
-    assert p.returncode == 143, err
-    assert msg == ["error: validate stopped by SIGTERM: its temporary folder was removed and no output written"], err
+    code, _, msg, _ = processkit.finish(p, 120)
+    assert code == 143, msg
+    assert msg == "error: validate stopped by SIGTERM: its temporary folder was removed and no output written"
     assert list(tmp.iterdir()) == []
     assert list(tmp_path.glob("*invalid*")) == [] and list(tmp_path.glob(".*.part")) == []
 
@@ -189,8 +175,8 @@ def test_the_memory_limit_holds_when_every_row_is_invalid(data_dir, tmp_path):
     """2 million rows, every dx1 unknown and half the dx2 headers (3 million invalid cells): the process
     stays under --memory-limit (before, DuckDB alone was given all of it; the rest came on top)."""
     claims = claims_file(tmp_path, 2_000_000)
-    code, _, err = run_validate(data_dir, claims, tmp_path / "invalid.csv", "--memory-limit", "450MB", "--json")
-    peak_mb = int(err.strip().splitlines()[-1].split()[1]) / 1024
+    code, _, err, peak_mb = processkit.run(
+        validate_args(data_dir, claims, tmp_path / "invalid.csv", "--memory-limit", "450MB", "--json"), 600)
     assert code == 1, err
     assert peak_mb * 2**20 < 450 * 10**6, f"peak {peak_mb:.0f} MiB (DuckDB: all but {OVERHEAD:,} bytes)"
     lines = sum(1 for _ in open(tmp_path / "invalid.csv")) - 1
