@@ -193,3 +193,33 @@ def test_a_build_never_published_is_removed_by_the_next_refresh(tmp_path):
         assert notes == ["removed 1 complete build(s) never published left by an interrupted refresh: "
                          "warehouse/builds/20260103T000000000000Z"]
     assert sorted(p.name for p in builds.iterdir()) == ["20260101T000000000000Z", "20260102T000000000000Z"]
+
+
+def test_a_read_only_data_folder_is_one_message(monkeypatch, tmp_path):
+    """What the tmpfs test of test_faults.py shows where mounting is allowed, simulated anywhere: the data
+    folder cannot be written (EROFS at the lock file, the refresh's first write): exit 1, one message,
+    nothing written."""
+    import errno
+    import os
+
+    from typer.testing import CliRunner
+
+    from codeetl.cli import app
+
+    data, mirror = tmp_path / "data", tmp_path / "mirror"
+    data.mkdir()
+    mirror.mkdir()
+    real_open = os.open
+
+    def read_only(path, flags, *a, **k):
+        if str(path).startswith(str(data)) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT):
+            raise OSError(errno.EROFS, "Read-only file system", str(path))
+        return real_open(path, flags, *a, **k)
+
+    monkeypatch.setattr(os, "open", read_only)
+    r = CliRunner().invoke(app, ["refresh", "--data-dir", str(data), "--mirror", str(mirror), "--dataset", "gems"],
+                           env={"CODEETL_REFRESH_WORKER": "1"})  # in this process: the lock fails before any flow
+    monkeypatch.undo()
+    msg = " ".join(r.stderr.split())
+    assert r.exit_code == 1 and "[Errno 30] Read-only file system" in msg and "Traceback" not in r.output, r.output
+    assert list(data.iterdir()) == []
