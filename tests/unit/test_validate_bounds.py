@@ -70,7 +70,7 @@ def test_memory_limit_forms(text, bytes_):
 
 
 @pytest.mark.parametrize("bad,why", [("1 potato", "expected a size such as 512MB or 2GB"), ("-1GB", "expected a size"),
-                                     ("", "expected a size"), ("10MB", "expected at least 400MB"),
+                                     ("", "expected a size"), ("10MB", "expected at least 450MB"),
                                      ("1e9", "expected a size")])
 def test_a_bad_memory_limit_is_exit_2_naming_the_option(tmp_path, private_tmp, bad, why):
     claims = tmp_path / "c.csv"

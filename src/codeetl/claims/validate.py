@@ -33,9 +33,9 @@ from codeetl.build.named_sql import named_statements
 from codeetl.codes import ISO_DATE_PATTERN
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
-OVERHEAD = 250 * 10**6  # of --memory-limit, not DuckDB's: Python, the CLI and what DuckDB allocates outside its
-# buffer pool (measured 130-140 MB above DuckDB's limit, 2 and 10 million invalid rows)
-MIN_MEMORY = 400 * 10**6  # leaves DuckDB 150 MB: the code history's hash table and a sort's runs
+OVERHEAD = 300 * 10**6  # of --memory-limit, not DuckDB's: Python, the CLI and what DuckDB allocates outside its
+# buffer pool (measured 130-190 MB above DuckDB's limit with 2 and 10 million invalid rows)
+MIN_MEMORY = 450 * 10**6  # leaves DuckDB 150 MB: the code history's hash table and a sort's runs
 _UNITS = {"": 1, "b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4,
           "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
 _SPILL_PREFIX = "codeetl-validate-"
