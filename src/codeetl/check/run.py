@@ -102,29 +102,27 @@ def read_input(path: str) -> tuple[str, str]:
     """(text, name) of a page file, '-' for standard input; UnreadablePage when it is not a text page or is
     larger than MAX_PAGE_BYTES (no more than that is ever read: /dev/zero or an endless pipe stop there)."""
     if path == "-":
-        return decode(_read_bounded(sys.stdin.buffer.fileno(), "-"), "-"), "-"
+        return decode(_read_bounded(sys.stdin.buffer, "-"), "-"), "-"
     try:
-        if Path(path).stat().st_size > MAX_PAGE_BYTES:  # a regular file says its size: refused unread
-            raise UnreadablePage(f"{path}: expected a code page of at most {MAX_PAGE_BYTES:,} bytes; found "
-                                 f"{Path(path).stat().st_size:,} bytes")
+        size = Path(path).stat().st_size
+        if size > MAX_PAGE_BYTES:  # a regular file says its size: refused unread
+            raise UnreadablePage(f"{path}: expected a code page of at most {MAX_PAGE_BYTES:,} bytes; found {size:,} bytes")
         # O_NONBLOCK: a FIFO with no writer opens at once (and reads as empty) instead of waiting for one
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        with os.fdopen(fd, "rb", buffering=0) as f:
+            os.set_blocking(fd, True)
+            raw = _read_bounded(f, path)
     except OSError as e:
         raise UnreadablePage(f"{path}: {e.strerror or e}") from None
-    try:
-        os.set_blocking(fd, True)
-        return decode(_read_bounded(fd, path), path), path
-    except OSError as e:
-        raise UnreadablePage(f"{path}: {e.strerror or e}") from None
-    finally:
-        os.close(fd)
+    return decode(raw, path), path
 
 
-def _read_bounded(fd: int, where: str) -> bytes:
-    """At most MAX_PAGE_BYTES + 1 bytes of `fd`; UnreadablePage as soon as the first block is binary."""
+def _read_bounded(stream, where: str) -> bytes:
+    """At most MAX_PAGE_BYTES + 1 bytes of the binary `stream`; UnreadablePage as soon as the first block
+    is binary."""
     chunks, size = [], 0
     while size <= MAX_PAGE_BYTES:
-        block = os.read(fd, min(1 << 20, MAX_PAGE_BYTES + 1 - size))
+        block = stream.read(min(1 << 20, MAX_PAGE_BYTES + 1 - size))
         if not block:
             break
         if not chunks and b"\x00" in block:  # /dev/zero, an image: said at once, not after 20 MB
