@@ -22,7 +22,7 @@ def validate(
     code_column: Annotated[list[str], typer.Option("--code-column", help="A column holding ICD-10-CM diagnosis codes (dotted or not, any case); repeat for several.")],
     date_column: Annotated[str, typer.Option("--date-column", help="The column holding each row's date of service (DATE or YYYY-MM-DD text).")],
     out_file: Annotated[Optional[Path], typer.Option("--out", help="Where to write the invalid rows: .csv or .parquet (default: <file>.invalid.csv beside the input).")] = None,
-    memory_limit: Annotated[str, typer.Option(help="DuckDB memory limit; larger inputs spill to a temporary folder.")] = "1GB",
+    memory_limit: Annotated[str, typer.Option(help="Memory for the whole process (e.g. 512MB, 1GB; at least 450MB): DuckDB gets it less 300 MB and spills the rest to a temporary folder.")] = "1GB",
     as_json: AsJson = False,
     data_dir: DataDir = Path("data"),
 ) -> None:
