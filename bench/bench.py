@@ -8,7 +8,8 @@ Each measure runs in a fresh process, on a fresh data folder under a temporary d
   the process, which includes DuckDB's);
 * the same refresh again: nothing changed (no-op);
 * the refresh through Prefect (`codeetl refresh --json`, a fresh HOME so Prefect's database is new): the
-  orchestrator's start, the flow, and the flow's stages; Prefect's own overhead = the flow's wall time less
+  orchestrator's start, the flow, and the flow's stages, and the peak memory of its whole process tree (the
+  command, its worker, Prefect's API server; sampled every 0.2 s) and of its largest process; Prefect's own overhead = the flow's wall time less
   its stages (fetch + parse, build, publish) in the same run, cold and no-op (the stages themselves run as
   Prefect tasks, and take what they take without Prefect: compare with the runs without it);
 * a refresh that adds one PFS release to a warehouse without it (the code pages are reused);
@@ -28,6 +29,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -62,19 +64,62 @@ def plain(root: Path, mirror: str, releases: list[str] | None = None) -> dict:
     return {**python(code), "load": load()}
 
 
+def _tree_rss_mb(pid: int) -> tuple[int, int]:
+    """(sum, largest) resident memory in MB of process `pid` and every process below it, from /proc."""
+    kids: dict[int, list[int]] = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                ppid = int(Path(f"/proc/{d}/stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            kids.setdefault(ppid, []).append(int(d))
+    todo, sizes = [pid], []
+    while todo:
+        q = todo.pop()
+        todo += kids.get(q, [])
+        try:
+            sizes += [int(line.split()[1]) // 1024 for line in Path(f"/proc/{q}/status").read_text().splitlines()
+                      if line.startswith("VmRSS:")]
+        except OSError:
+            pass
+    return sum(sizes), max(sizes, default=0)
+
+
+def run_with_tree_peak(cmd: list[str], env: dict) -> tuple[subprocess.CompletedProcess, int, int]:
+    """Run `cmd`, sampling the resident memory of its whole process tree (the command, its worker, Prefect's
+    API server) every 0.2 s: (result, peak sum MB, peak of the largest process MB)."""
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    peak = [0, 0]
+
+    def sample() -> None:
+        while p.poll() is None:
+            total, largest = _tree_rss_mb(p.pid)
+            peak[0], peak[1] = max(peak[0], total), max(peak[1], largest)
+            time.sleep(0.2)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out, err = p.communicate()
+    sampler.join()
+    return subprocess.CompletedProcess(cmd, p.returncode, out, err), peak[0], peak[1]
+
+
 def with_prefect(root: Path, mirror: str, home: Path) -> dict:
-    """`codeetl refresh --json` as a process with HOME=`home`: wall time and the summary's seconds."""
+    """`codeetl refresh --json` as a process with HOME=`home`: wall time, the summary's seconds, and the peak
+    memory of its process tree (sum, and its largest process: the worker that builds)."""
     home.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "HOME": str(home)}
     env.pop("PREFECT_API_URL", None)
     t = time.perf_counter()
-    out = subprocess.run([sys.executable, "-m", "codeetl", "refresh", "--mirror", mirror, "--data-dir", str(root), "--json"],
-                         capture_output=True, text=True, env=env)
+    out, tree_mb, largest_mb = run_with_tree_peak(
+        [sys.executable, "-m", "codeetl", "refresh", "--mirror", mirror, "--data-dir", str(root), "--json"], env)
     wall = time.perf_counter() - t
     if out.returncode != 0:
         raise SystemExit(f"codeetl refresh failed: {out.stdout[-500:]} {out.stderr[-500:]}")
     s = json.loads(out.stdout)
-    return {"wall": round(wall, 3), "seconds": s["seconds"], "changed": s["changed"], "load": load()}
+    return {"wall": round(wall, 3), "seconds": s["seconds"], "changed": s["changed"], "load": load(),
+            "tree_peak_mb": tree_mb, "largest_process_peak_mb": largest_mb}
 
 
 def code_process(root: Path, runs: int) -> dict:
@@ -159,6 +204,8 @@ def report(res: dict) -> None:
             p = res[f"prefect_{kind}"]
             rows.append((f"`codeetl refresh` {kind}: orchestrator start / flow / whole process",
                          f"{p['seconds']['orchestrator_start']:.1f} / {p['seconds']['flow']:.1f} / {p['wall']:.1f} s (load {p['load']})"))
+            rows.append((f"`codeetl refresh` {kind}: peak memory of its process tree (sampled) / of its largest process",
+                         f"{p['tree_peak_mb']} / {p['largest_process_peak_mb']} MB"))
             rows.append((f"Prefect's own overhead, {kind} (flow - its stages)", f"{res[f'prefect_overhead_{kind}_s']:.2f} s "
                          f"({res[f'prefect_overhead_{kind}_s'] / p['seconds']['flow']:.0%} of the flow)"))
     if "plain_new_pfs" in res:

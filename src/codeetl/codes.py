@@ -1,4 +1,4 @@
-"""Display forms of diagnosis codes.
+"""Display forms of diagnosis codes, and the one form of a date codeetl reads from people (YYYY-MM-DD).
 
 CMS files carry codes without the decimal point (M961, 72283, E8809); people, the Tabular List and
 the IPPS tables print them dotted (M96.1, 722.83, E880.9). The warehouse stores the dotted display
@@ -7,6 +7,7 @@ form in `code`-like columns and, where useful, the undotted form in `*_nodot` co
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from typing import TYPE_CHECKING
@@ -19,6 +20,23 @@ ICD10_PATTERN = r"^[A-Z][0-9A-Z][0-9A-Z](?:\.?[0-9A-Z]{1,4})?$"
 four more letters or digits. A plain regular expression, usable by :mod:`re` and by polars alike."""
 
 _ICD10_RE = re.compile(ICD10_PATTERN)
+
+ISO_DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+"""A date as people give it to codeetl (options, date columns, catalogs): YYYY-MM-DD and nothing else, so
+that 20260401 or 2026-W14-3 (which Python's ``date.fromisoformat`` also takes) are refused."""
+
+_ISO_DATE_RE = re.compile(ISO_DATE_PATTERN)
+
+
+def iso_date(text: str) -> dt.date | None:
+    """'2026-04-01' -> date(2026, 4, 1); None for any other form (20260401, 2026-W14-3, 2026-4-1) or an
+    impossible day (2026-02-30)."""
+    if not _ISO_DATE_RE.match(text) or text.endswith("\n"):
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        return None
 
 
 def icd10_nodot(code: str) -> str:

@@ -133,7 +133,11 @@ def test_changed_source_is_parsed_again_and_old_parse_removed(tmp_path):
     second = pipeline.parse_release_cached(rel, pipeline.fetch_step(rel, tmp_path, str(tmp_path / "mirror")), tmp_path / "raw")
     assert not second.reused and second.key != first.key
     assert second.tables["icd10cm_valid_codes"] == first.tables["icd10cm_valid_codes"] - 1
-    parsed = tmp_path / "raw" / "icd10cm" / "2024" / "parsed"
+    parsed = tmp_path / "raw" / "icd10cm" / "2024" / "parsed"  # the old parse stays until a build from the new one is published
+    assert sorted(p.name for p in parsed.iterdir()) == sorted(["CURRENT", "PREVIOUS", first.key, second.key])
+    from codeetl.build.quarantine import confirm
+
+    confirm(tmp_path, {"icd10cm/2024": second.key})
     assert sorted(p.name for p in parsed.iterdir()) == sorted(["CURRENT", second.key])
 
 

@@ -30,6 +30,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +41,7 @@ import duckdb
 from codeetl import datasets
 from codeetl.build import gates
 from codeetl.sources.catalog import Dataset, Release
-from codeetl.errors import WarehouseError
+from codeetl.errors import CodeEtlError, SourceFormatError, WarehouseError
 from codeetl.sources.faulthooks import stage
 from codeetl.sources.fetch import FetchedRelease, Transport, fetch_release
 from codeetl.build.paths import DB_NAME, current_database, default_root  # noqa: F401  (part of the pipeline API)
@@ -98,7 +99,10 @@ def parse_release_cached(release: Release, fetched: FetchedRelease, raw_root: st
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         _write_current(parsed_root, key)
         return ParsedRelease(release.dataset, release.release, str(out), key, True, meta["tables"])
-    frames = _parse_frames(release, fetched)
+    try:
+        frames = _parse_frames(release, fetched)
+    except SourceFormatError as e:
+        raise _quarantined(e, Path(raw_root).parent, [(release.dataset, release.release)]) from None
     tmp = parsed_root / f".{key}.part"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -159,13 +163,32 @@ def _write_parse(frames: dict, tmp: Path) -> dict[str, int]:
 
 
 def _write_current(parsed_root: Path, key: str) -> None:
-    """Point CURRENT at a parse, and delete the release's other (older) parses and leftovers."""
+    """Point CURRENT at a parse, and delete the release's other (older) parses and leftovers but the one
+    PREVIOUS names: the parse replaced, kept until a build from the new one is published
+    (:mod:`codeetl.build.quarantine`)."""
+    current, previous = parsed_root / "CURRENT", parsed_root / "PREVIOUS"
+    old = current.read_text(encoding="utf-8").strip() if current.is_file() else None
+    if old and old != key and (parsed_root / old).is_dir() and not previous.exists():
+        previous.write_text(old, encoding="utf-8")
+    keep = {key, previous.read_text(encoding="utf-8").strip() if previous.is_file() else key}
     tmp = parsed_root / "CURRENT.part"
     tmp.write_text(key, encoding="utf-8")
-    os.replace(tmp, parsed_root / "CURRENT")
+    os.replace(tmp, current)
     for other in parsed_root.iterdir():
-        if other.is_dir() and other.name != key:
+        if other.is_dir() and other.name not in keep:
             shutil.rmtree(other, ignore_errors=True)
+
+
+def _quarantined(error: CodeEtlError, root: Path, releases: list[tuple[str, str]], parsed: bool = False):
+    """`error` with the quarantine folder(s) of the releases whose new files caused it named in its message
+    (the files moved there, the last good ones put back: :func:`codeetl.build.quarantine.quarantine_release`)."""
+    from codeetl.build.quarantine import quarantine_release
+
+    folders = [f for ds, rel in releases if (f := quarantine_release(root, ds, rel, str(error), parsed))]
+    if folders:
+        error.args = (f"{error.args[0] if error.args else error}; the new file(s) are kept for a look in "
+                      f"{', '.join(str(f) for f in folders)} and data/raw keeps the last good source",)
+    return error
 
 
 def latest_parses(raw_root: str | Path, catalog: dict[str, Dataset]) -> list[Path]:
@@ -295,8 +318,25 @@ def build_warehouse(parse_dirs: list[str | Path], catalog: dict[str, Dataset], w
     return BuildResult(build_id, str(bdir), str(db), counts, problems, [r.to_dict() for r in results], inputs)
 
 
-BUILD_MEMORY_LIMIT = "700MB"
-"""DuckDB's memory limit in the build (it spills sorts, joins and tables beyond it into the build's .tmp)."""
+BUILD_MEMORY_LIMIT = "600MB"
+"""DuckDB's memory limit in the build (it spills sorts, joins and tables beyond it into the build's .tmp). With
+the refresh's own memory (Prefect, the parsers' leftovers: :func:`release_freed_memory`) the worker of a cold
+``codeetl refresh`` stays under 1 GB: 700MB peaked it at 1,047 MB (VmHWM, 17 releases)."""
+
+
+def release_freed_memory() -> None:
+    """Give the memory the parsers freed back to the system before DuckDB takes its share: glibc keeps freed
+    heap in its arenas (one per thread that parsed; Prefect parses the datasets in threads), 150 MB after three
+    Tabular parses, on top of the build's peak. No-op where the C library has no ``malloc_trim``."""
+    import ctypes
+    import ctypes.util
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def _configure(con: duckdb.DuckDBPyConnection, bdir: Path) -> None:
@@ -419,11 +459,12 @@ def export_code_pages(con: duckdb.DuckDBPyConnection, out: Path, notify: Callabl
                 f.unlink(missing_ok=True)
 
 
-CODE_PAGE_CHUNK = 12_500
+CODE_PAGE_CHUNK = 10_000
 """Code nodes per ``code_page`` call of the export. A page row holds every note the code inherits (1.9 million
 note entries, 500 MB of text per Tabular release); computed and sorted for a whole release at once that takes
 3.3 GB (DuckDB does not spill it); in chunks of this many codes (in code order) each call stays within the
-build's memory limit. The chunk size hardly matters for time (12,500 to 34,000: within 3 %)."""
+build's memory limit (8,000 under a 450MB limit does not). The chunk size hardly matters for time (12,500 to
+34,000: within 3 %)."""
 
 
 def _write_code_pages(con: duckdb.DuckDBPyConnection, rid: str, target: Path) -> None:
@@ -595,27 +636,33 @@ def _acquire(path: Path, root: Path) -> int:
 def cleanup_leftovers(root: str | Path) -> list[str]:
     """Remove what a killed refresh left half-written under `root` (call it holding the refresh lock):
     staging folders ``raw/<dataset>/<release>/.incoming``, ``*.part`` files and folders, builds without
-    their COMPLETE marker, temporary ``.current.*`` links. Returns one line naming what was removed, or []."""
+    their COMPLETE marker, temporary ``.current.*`` links; and complete builds newer than the published one
+    (killed while publishing: never published, never to be). Returns a line per kind removed, or []."""
     root = Path(root)
     found: list[Path] = []
     raw, wh = root / "raw", root / "warehouse"
     if raw.is_dir():
         found += sorted(raw.glob("*/*/.incoming"))
         found += [p for p in sorted(raw.rglob("*.part")) if not any(q in found for q in p.parents)]
+    unpublished: list[Path] = []
     if (wh / "builds").is_dir():
+        current = os.readlink(wh / "current").split("/")[-1] if (wh / "current").is_symlink() else ""
         found += [b for b in sorted((wh / "builds").iterdir()) if b.is_dir() and not (b / COMPLETE).exists()]
+        unpublished = [b for b in sorted((wh / "builds").iterdir())  # complete, but killed while publishing
+                       if b.is_dir() and (b / COMPLETE).exists() and b.name > current]
     if wh.is_dir():
         found += sorted(wh.glob(".current.*")) + sorted(wh.glob("cache/*/*.part"))
-    for p in found:
+    for p in found + unpublished:
         if p.is_dir() and not p.is_symlink():
             shutil.rmtree(p, ignore_errors=True)
         else:
             p.unlink(missing_ok=True)
-    if not found:
-        return []
-    names = [str(p.relative_to(root)) for p in found]
-    shown = ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
-    return [f"removed {len(found)} half-written item(s) left by an interrupted refresh: {shown}"]
+    notes = []
+    for items, what in ((found, "half-written item(s)"), (unpublished, "complete build(s) never published")):
+        names = [str(p.relative_to(root)) for p in items]
+        shown = ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
+        notes += [f"removed {len(items)} {what} left by an interrupted refresh: {shown}"] if items else []
+    return notes
 
 
 # ------------------------------------------------------------------------------ build only what changed
@@ -652,13 +699,27 @@ def build_step(root: str | Path, catalog: dict[str, Dataset], link_dirs: list[Pa
     previous = changes.published_inputs(wroot)
     if notify:
         notify(f"building a new warehouse: {_why(changes.published_inputs(wroot), inputs)}")
-    result = build_warehouse(parses, catalog, wroot, link_dirs=link_dirs, inputs=inputs, notify=notify)
+    release_freed_memory()
+    try:
+        result = build_warehouse(parses, catalog, wroot, link_dirs=link_dirs, inputs=inputs, notify=notify)
+    except gates.GateFailure as e:
+        raise _quarantined(e, root, _gate_releases(e, inputs, previous), parsed=True) from None
     try:
         summary = changes.summarize(previous, inputs, result.database)
     except BaseException:
         shutil.rmtree(result.directory, ignore_errors=True)
         raise
     return BuildOutcome(True, result.build_id, result.database, result, summary)
+
+
+def _gate_releases(failure: gates.GateFailure, inputs: dict, previous: dict | None) -> list[tuple[str, str]]:
+    """The releases a gate failure blames that this build reads in a new parse (the published build did
+    not): their new files are what failed."""
+    named = {tuple(m.group(1, 2)) for r in failure.results if not r.passed for f in r.files
+             if (m := re.search(r"\((\S+) (\S+)\)$", f))}
+    old = (previous or {}).get("parses", {})
+    return sorted((ds, rel) for ds, rel in named if old.get(f"{ds}/{rel}") != inputs["parses"].get(f"{ds}/{rel}")
+                  and f"{ds}/{rel}" in inputs["parses"])
 
 
 def _why(previous: dict | None, inputs: dict) -> str:
@@ -677,9 +738,12 @@ def _why(previous: dict | None, inputs: dict) -> str:
 def publish_step(outcome: BuildOutcome, warehouse_root: str | Path) -> str:
     """Publish the outcome's new build (:func:`publish`); with nothing built, the current database stays.
     Returns the published database's path."""
-    if outcome.result is None:
-        return outcome.database
-    return str(publish(outcome.result, warehouse_root))
+    from codeetl.build import changes
+    from codeetl.build.quarantine import confirm
+
+    published = outcome.database if outcome.result is None else str(publish(outcome.result, warehouse_root))
+    confirm(Path(warehouse_root).parent, (changes.published_inputs(Path(warehouse_root)) or {}).get("parses", {}))
+    return published
 
 
 def refresh_summary(outcome: BuildOutcome, loaded: list[str], skipped: list[str], notes: list[str]) -> dict:

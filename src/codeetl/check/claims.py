@@ -12,6 +12,7 @@ decided in :mod:`codeetl.check.verify`.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import re
 from collections import Counter
@@ -101,8 +102,13 @@ class Sentence:
 
     def subject_before(self, pos: int, skip: str | None = None) -> str | None:
         """The code a statement at `pos` is about: the nearest specific code before it, else the page's code."""
-        before = [m for m in self.mentions if m.end <= pos and m.form != "range" and m.code != skip]
-        return before[-1].code if before else self.page_code
+        k = bisect.bisect_right(self.mentions, pos, key=lambda m: m.end)  # mentions are in order, none overlap
+        while k > 0:
+            k -= 1
+            m = self.mentions[k]
+            if m.form != "range" and m.code != skip:
+                return m.code
+        return self.page_code
 
 
 def _short(text: str, width: int = 160) -> str:

@@ -22,7 +22,7 @@ err = Console(stderr=True)
 
 
 def _fail(message: str, code: int = 2) -> None:
-    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -42,10 +42,12 @@ def _connect(data_dir: Path):
 def _as_of(text: str | None) -> dt.date | None:
     if text is None:
         return None
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        _fail(f"--as-of {text!r}: expected a date as YYYY-MM-DD")
+    from codeetl.codes import iso_date
+
+    day = iso_date(text)
+    if day is None:
+        _fail(f"--as-of {text!r}: expected a date as YYYY-MM-DD (e.g. 2026-04-01)")
+    return day
 
 
 def check(
@@ -65,21 +67,33 @@ def check(
     day = _as_of(as_of)
     if page != "-" and not Path(page).exists():
         _fail(f"{page}: no such file or folder")
-    facts = Facts(_connect(data_dir))
     if page != "-" and Path(page).is_dir():
-        _check_folder(facts, Path(page), summary or data_dir / "check" / f"{Path(page).resolve().name}-summary.parquet",
+        _check_folder(Facts(_connect(data_dir)), Path(page),
+                      summary or data_dir / "check" / f"{Path(page).resolve().name}-summary.parquet",
                       as_json, as_of=day, release=release, code=code)
-    _check_one(facts, page, as_json, as_of=day, release=release, code=code)
+    text, name, read = _read_one(page)  # before the warehouse: a page that cannot be read says so at once
+    _check_one(Facts(_connect(data_dir)), text, name, read, as_json, as_of=day, release=release, code=code)
 
 
-def _check_one(facts, page: str, as_json: bool, **kw) -> None:
+def _read_one(page: str):
+    from codeetl.check.read import UnreadablePage, read_page
+    from codeetl.check.run import read_input
+
+    try:
+        text, name = read_input(page)
+        return text, name, read_page(text, name)
+    except UnreadablePage as e:
+        _fail(str(e))
+
+
+def _check_one(facts, text: str, name: str, read, as_json: bool, **kw) -> None:
     from codeetl.check.read import UnreadablePage
     from codeetl.check.report import render, report_json
-    from codeetl.check.run import check_file
+    from codeetl.check.run import check_text
     from codeetl.errors import CodeEtlError
 
     try:
-        r = check_file(facts, page, **kw)
+        r = check_text(facts, text, name, page=read, **kw)
     except UnreadablePage as e:
         _fail(str(e))
     except CodeEtlError as e:

@@ -13,6 +13,7 @@ import re
 
 from codeetl.check.claims import NOTE_RE, Claim, Sentence, note_type, snippet
 from codeetl.check.mentions import (
+    CUE_WINDOW,
     DRG_NUMBER,
     HCPCS_RE,
     drg_numbers,
@@ -146,7 +147,7 @@ def chapter_claims(s: Sentence) -> list[Claim]:
     breadcrumbs 'ICD-10-CM › Chapter 13 › M96'. Not 'use a code from Chapter 20' (another chapter)."""
     out = []
     for m in CHAPTER_RE.finditer(s.text):
-        before = s.text[: m.start()]
+        before = s.text[max(0, m.start() - CUE_WINDOW): m.start()]
         stated = (not before.strip() or before.rstrip()[-1:] in "›>»/·|:" or IN_CHAPTER_RE.search(before)
                   or any(lab.strip().lower() == "chapter" for lab, _ in label_values(s)))
         number = _roman(m.group(1))
@@ -231,7 +232,7 @@ def _paren_after(s: Sentence, m) -> Claim | None:
 
 
 def _paren_around(s: Sentence, m) -> Claim | None:
-    before, after = s.text[: m.start], s.text[m.end:]
+    before, after = s.text[max(0, m.start - 400): m.start], s.text[m.end: m.end + CUE_WINDOW]  # descriptions are shorter
     if not (before.rstrip().endswith("(") and after.lstrip().startswith(")")):
         return None
     head = before.rstrip()[:-1]
@@ -245,8 +246,8 @@ def _paren_around(s: Sentence, m) -> Claim | None:
 def _dash_after(s: Sentence, m) -> Claim | None:
     """'E11.65 — Type 2 ...' at the start of a line, a label's value or an item of a list ('...; M96.2
     Postradiation kyphosis; M96.3 ...')."""
-    lead = s.text[: m.start]
-    if lead.strip() and not re.fullmatch(r"\s*[\w ]{1,24}:\s*", lead) and not re.search(r"[;,]\s*$", lead):
+    lead = s.text[max(0, m.start - CUE_WINDOW): m.start]  # a label before the code is short
+    if lead.strip() and not (m.start <= CUE_WINDOW and re.fullmatch(r"\s*[\w ]{1,24}:\s*", lead)) and not re.search(r"[;,]\s*$", lead):
         return None
     p = re.match(r"\s*(?:(?:[—–:|]|\s-\s|-)\s*([A-Za-z][^|]{2,160}?)|\s+([A-Z][a-z][^|;]{2,160}?))\s*"
                  r"(?:$|(?=;|,\s*[A-Z]\d[0-9A-Z]))", s.text[m.end:])
@@ -409,8 +410,9 @@ def _bare_drgs(s: Sentence, lists: list[re.Match], placed: list[tuple[int, str]]
     """After 'MS-DRG v43.0):', numbers with their titles: '551 MEDICAL BACK PROBLEMS WITH MCC, 552 ...'."""
     taken = [(m.start(), m.end()) for m in lists]
     out = []
+    drg = s.text.find("DRG")
     for m in BARE_DRG_RE.finditer(s.text):
-        if any(a <= m.start(1) < b for a, b in taken) or not re.search(r"DRG", s.text[: m.start()]):
+        if any(a <= m.start(1) < b for a, b in taken) or drg < 0 or drg + 3 > m.start():
             continue
         subject = s.subject_before(m.start())
         out += [s.claim("drg", m.group(0), subject, m.group(1), pos=m.start()),

@@ -27,6 +27,9 @@ ICD9_RANGE_RE = re.compile(
 HCPCS_RE = re.compile(r"(?<![\w$.,/-])(\d{4}[0-9A-Z]|[A-V]\d{4})(?![\w]|[.,]\d)")
 MONEY_RE = re.compile(r"\$\s?(\d{1,3}(?:,\d{3})+|\d+)(\.\d{2})?(?!\d)")
 DRG_NUMBER = r"\d{3}"
+# The words before a code that say what it is are read within this many characters of it (the longest cue,
+# 'subcategory' plus 12 characters, fits): a sentence naming thousands of codes stays linear to read.
+CUE_WINDOW = 64
 
 
 @dataclass(frozen=True)
@@ -51,8 +54,11 @@ def icd10_mentions(text: str, page_code: str | None = None) -> list[Mention]:
             continue
         out.append(Mention(f"{m.group(1)}-{m.group(2)}", m.start(), m.end(), "range"))
         taken.append((m.start(), m.end()))
+    k = 0  # taken spans are in order, so are the codes: one pass over both
     for m in CODE_RE.finditer(text):
-        if any(a <= m.start() < b for a, b in taken) or NOT_ICD10_BEFORE_RE.search(text[: m.start()]):
+        while k < len(taken) and taken[k][1] <= m.start():
+            k += 1
+        if k < len(taken) and taken[k][0] <= m.start() or NOT_ICD10_BEFORE_RE.search(_before(text, m.start())):
             continue
         head, tail, dash = m.group(1), m.group(2) or "", m.group(3) or ""
         code = head + tail
@@ -71,12 +77,19 @@ def _says_code(text: str, start: int, end: int, head: str, page_code: str | None
         return True
     if not head[1:].isdigit():  # M1A, O9A: only with a dash, in a range or in parentheses
         return _alone_in_parentheses(text, start, end)
-    return (_alone_in_parentheses(text, start, end) or bool(CODE_WORDS_BEFORE_RE.search(text[:start]))
-            or bool(CODE_WORDS_AFTER_RE.match(text[end:])) or text.strip() == head)
+    return (_alone_in_parentheses(text, start, end) or bool(CODE_WORDS_BEFORE_RE.search(_before(text, start)))
+            or bool(CODE_WORDS_AFTER_RE.match(text[end: end + CUE_WINDOW]))
+            or len(text) <= CUE_WINDOW and text.strip() == head)
+
+
+def _before(text: str, start: int) -> str:
+    """The CUE_WINDOW characters before `start`."""
+    return text[max(0, start - CUE_WINDOW): start]
 
 
 def _alone_in_parentheses(text: str, start: int, end: int) -> bool:
-    return text[:start].rstrip().endswith("(") and text[end:].lstrip()[:1] in (")", ",", ";")
+    return (_before(text, start).rstrip().endswith("(")
+            and text[end: end + CUE_WINDOW].lstrip()[:1] in (")", ",", ";"))
 
 
 def icd9_mentions(text: str) -> tuple[list[tuple[str, str, int, int]], list[tuple[str, int, int]]]:

@@ -11,13 +11,22 @@ Layouts differ between publishers; what they share is handled here once:
 * label/value pairs split over two lines (``Status`` / ``Billable``, HTML ``dt``/``dd``) become one line
   ``Status: Billable`` at the value's line number;
 * table rows keep their cells and the header of their table.
+
+Bounded whatever the input (see :data:`MAX_PAGE_BYTES` and the other limits below): a page larger than a
+code page can be is refused with one line before it costs time or memory. HTML is read by libxml2 (lxml's
+HTML parser, fed in chunks, the tree pruned as it is read): linear in the input, unclosed tags closed the
+way browsers do, nesting capped.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from html.parser import HTMLParser
+
+from lxml import etree
+
+from codeetl.errors import SourceFormatError
+from codeetl.sources.textio import decode_cms_text
 
 
 @dataclass(frozen=True)
@@ -54,7 +63,43 @@ class Page:
 
 
 class UnreadablePage(ValueError):
-    """The input is not a text page (binary, empty, or not decodable)."""
+    """The input is not a text page (binary, empty, not decodable, or larger than a code page can be)."""
+
+
+# What a code page can be, at most (the seed page is 9,679 bytes, 122 lines, 85 lines of text). Beyond
+# these a page is refused: reading it would cost time and memory for no code page.
+MAX_PAGE_BYTES = 20_000_000  # read no further: /dev/zero, a FIFO or a 200 MB file stop here
+MAX_SOURCE_LINES = 200_000  # lines of the file (text and Markdown are split into lines)
+MAX_TEXT_LINES = 10_000  # logical lines of text the page gives (finding claims costs about 0.5 ms a line)
+MAX_TEXT_CHARS = 300_000  # characters of text, markup and spacing left out (finding claims: up to 10 µs each)
+MAX_HTML_ELEMENTS = 100_000  # HTML elements (tags), with or without text (a heavy page has a few thousand)
+MAX_HTML_DEPTH = 256  # libxml2 stops reading (silently) at 256 open elements: refused instead
+
+
+def _too_large(where: str, what: str) -> UnreadablePage:
+    return UnreadablePage(f"{where}: expected a code page of at most {what} (a code page has a few hundred lines);"
+                          " found more")
+
+
+class _Text:
+    """Counts the lines of text a page gives and their characters; UnreadablePage past the limits."""
+
+    def __init__(self, where: str) -> None:
+        self.where, self.lines, self.chars = where, 0, 0
+
+    def take(self, line: Line) -> None:
+        """Count one more line."""
+        self.lines += 1
+        self.chars += len(line.text)
+        if self.lines > MAX_TEXT_LINES:
+            raise _too_large(self.where, f"{MAX_TEXT_LINES:,} lines of text")
+        if self.chars > MAX_TEXT_CHARS:
+            raise _too_large(self.where, f"{MAX_TEXT_CHARS:,} characters of text")
+
+    def take_all(self, lines: list[Line]) -> None:
+        """Count every line of a page read whole."""
+        for line in lines:
+            self.take(line)
 
 
 _BULLET_RE = re.compile(r"^\s*(?:[-*+•·▪◦–]|\(?\d{1,2}[.)])\s+")
@@ -62,18 +107,22 @@ _DATE_WORDS_RE = re.compile(r"\b(verified|updated|reviewed|published)\b", re.I)
 
 
 def decode(raw: bytes, where: str) -> str:
-    """Bytes of a page as text (UTF-8, else Windows-1252); UnreadablePage for binary or empty input."""
+    """Bytes of a page as text (UTF-8, else Windows-1252); UnreadablePage for binary, empty or too large
+    input (more than :data:`MAX_PAGE_BYTES` or :data:`MAX_SOURCE_LINES`)."""
+    if len(raw) > MAX_PAGE_BYTES:
+        raise _too_large(where, f"{MAX_PAGE_BYTES:,} bytes")
     if not raw.strip():
         raise UnreadablePage(f"{where}: the page is empty")
-    if b"\x00" in raw[:4096]:
-        raise UnreadablePage(f"{where}: not a text page (binary data)")
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        try:
-            return raw.decode("cp1252")
-        except UnicodeDecodeError:
-            raise UnreadablePage(f"{where}: not UTF-8 or Windows-1252 text") from None
+    nul = raw.find(b"\x00")
+    if nul >= 0:
+        line = raw.count(b"\n", 0, nul) + 1
+        raise UnreadablePage(f"{where}, line {line}: expected a text page; found binary data (a NUL byte)")
+    if raw.count(b"\n") >= MAX_SOURCE_LINES:
+        raise _too_large(where, f"{MAX_SOURCE_LINES:,} lines")
+    try:  # the rule CMS text files are read by: UTF-8, else Windows-1252, never a mix of the two
+        return decode_cms_text(raw, where)
+    except SourceFormatError as e:
+        raise UnreadablePage(str(e)) from None
 
 
 def detect_format(text: str, name: str | None = None) -> str:
@@ -96,13 +145,15 @@ def detect_format(text: str, name: str | None = None) -> str:
 def read_page(text: str, name: str | None = None, fmt: str | None = None) -> Page:
     """The page `text` (named `name`, for the format) as logical lines, with sections and label pairs."""
     fmt = fmt or detect_format(text, name)
+    where = name or "-"
     if fmt == "html":
-        lines, title, meta = _read_html(text)
+        lines, title, meta = _read_html(text, where)
     elif fmt == "markdown":
         lines, title, meta = _join_wrapped(_read_markdown(text)), None, {}
     else:
         lines, title, meta = _join_wrapped(_read_plain(text)), None, {}
-    lines = _with_sections(_pair_labels(lines))
+    _Text(where).take_all(lines)
+    lines = _split_long(_with_sections(_pair_labels(lines)))
     if title is None:
         title = next((ln.text for ln in lines if ln.heading), None)
     return Page(lines=lines, format=fmt, title=title, meta=meta)
@@ -152,11 +203,14 @@ _MD_TABLE_SEP_RE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*
 
 def _md_inline(s: str) -> str:
     """Markdown inline markup removed: links and images keep their text, emphasis and code marks go."""
-    s = re.sub(r"!\[([^\]]*)\]\([^)]*\)", r"\1", s)
-    s = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", s)
-    s = re.sub(r"<[^>]+>", " ", s)
+    # Each pattern stops at the next opening mark, so a line of unclosed marks ('[a](' or '*a ' a million
+    # times) is read in one pass instead of one pass per mark.
+    s = re.sub(r"!\[([^\[\]]*)\]\([^()]*\)", r"\1", s)
+    s = re.sub(r"\[([^\[\]]+)\]\([^()]*\)", r"\1", s)
+    s = re.sub(r"<[^<>]+>", " ", s)
     s = re.sub(r"(\*\*|__)(.+?)\1", r"\2", s)
-    s = re.sub(r"(?<![\w*])[*_](?!\s)(.+?)(?<!\s)[*_](?![\w*])", r"\1", s)
+    s = re.sub(r"(?<![\w*])\*(?!\s)([^*]+?)(?<!\s)\*(?![\w*])", r"\1", s)
+    s = re.sub(r"(?<![\w*])_(?!\s)([^_]+?)(?<!\s)_(?![\w*])", r"\1", s)
     return _clean(s.replace("`", "").replace("\\|", "|"))
 
 
@@ -204,15 +258,20 @@ _SKIP = {"script", "style", "noscript", "template", "svg"}
 _VOID = {"br", "hr", "img", "meta", "link", "input", "wbr", "source", "col", "area", "base", "embed", "param", "track"}
 
 
-class _HtmlLines(HTMLParser):
-    """Collects the text of block elements as lines, each with the source line where its text starts."""
+class _HtmlLines:
+    """Collects the text of block elements as lines, each with the source line where its text starts.
 
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
+    Driven by :func:`_read_html` with the parser's events in document order: ``handle_starttag``,
+    ``handle_data`` (with the line the text starts on), ``handle_endtag``. It keeps the page's limits on
+    text (:data:`MAX_TEXT_LINES`, :data:`MAX_TEXT_CHARS`)."""
+
+    def __init__(self, where: str) -> None:
+        self.where = where
         self.lines: list[Line] = []
         self.buf: list[str] = []
         self.buf_line = 0
         self.stack: list[str] = []
+        self.items = 0  # open <li> elements
         self.skip = 0
         self.row: list[str] | None = None
         self.row_is_header = True
@@ -223,10 +282,11 @@ class _HtmlLines(HTMLParser):
         self.meta: dict[str, str] = {}
         self.kind = ""  # the block the text in buf belongs to
         self.prev_kind = ""  # the block of the last line emitted
+        self.text = _Text(where)  # stop reading as soon as the page is too large
 
-    def handle_starttag(self, tag, attrs):
+    def handle_starttag(self, tag: str, attrs: dict[str, str], line: int) -> None:
         """A block starts a new line; a table row and its cells are collected; meta dates are kept."""
-        a = dict(attrs)
+        a = attrs
         if tag in _SKIP:
             self.skip += 1
             return
@@ -240,7 +300,7 @@ class _HtmlLines(HTMLParser):
             return
         if tag == "tr":
             self._flush()
-            self.row, self.row_is_header, self.row_line = [], True, self.getpos()[0]
+            self.row, self.row_is_header, self.row_line = [], True, line
             return
         if tag == "table":
             self.header = ()
@@ -249,8 +309,9 @@ class _HtmlLines(HTMLParser):
             self.kind = tag
         if tag not in _VOID:
             self.stack.append(tag)
+            self.items += tag == "li"
 
-    def handle_endtag(self, tag):
+    def handle_endtag(self, tag: str) -> None:
         """A block, cell or row ends."""
         if tag in _SKIP:
             self.skip = max(0, self.skip - 1)
@@ -264,19 +325,22 @@ class _HtmlLines(HTMLParser):
             return
         if tag in _BLOCKS:
             self._flush()
-        if tag in self.stack:
-            while self.stack and self.stack.pop() != tag:
-                pass
+        if tag in self.stack:  # the parser closes what it opened: the stack is at most MAX_HTML_DEPTH deep
+            while self.stack:
+                top = self.stack.pop()
+                self.items -= top == "li"
+                if top == tag:
+                    break
 
-    def handle_data(self, data):
-        """Text, with the line where it starts."""
+    def handle_data(self, data: str, line: int) -> None:
+        """Text, starting on source line `line`."""
         if self.skip:
             return
         if self.cell is not None:
             self.cell.append(data)
             return
         if data.strip() and not self.buf:
-            self.buf_line = self.getpos()[0] + data[: len(data) - len(data.lstrip())].count("\n")
+            self.buf_line = line + data[: len(data) - len(data.lstrip())].count("\n")
         self.buf.append(data)
 
     def _emit_row(self):
@@ -287,7 +351,11 @@ class _HtmlLines(HTMLParser):
         if self.row_is_header and not self.header:
             self.header = cells
             return
-        self.lines.append(Line(no=self.row_line, text=" | ".join(cells), cells=cells, header=self.header))
+        self._add(Line(no=self.row_line, text=" | ".join(cells), cells=cells, header=self.header))
+
+    def _add(self, line: Line) -> None:
+        self.text.take(line)
+        self.lines.append(line)
 
     def _flush(self):
         t = _clean(" ".join(self.buf))
@@ -298,19 +366,83 @@ class _HtmlLines(HTMLParser):
         if kind == "title":
             self.title = t
         heading = kind in ("h1", "h2", "h3", "h4", "h5", "h6")
-        item = "li" in self.stack
+        item = self.items > 0
         if kind == "dd" and self.prev_kind == "dt" and self.lines:  # <dt>Status</dt><dd>Billable</dd>
             t = f"{self.lines.pop().text.rstrip(':')}: {t}"
         self.prev_kind = kind
-        self.lines.append(Line(no=self.buf_line, text=t, heading=heading, item=item, adjacent=True))
+        self._add(Line(no=self.buf_line, text=t, heading=heading, item=item, adjacent=True))
 
 
-def _read_html(text: str) -> tuple[list[Line], str | None, dict[str, str]]:
-    p = _HtmlLines()
-    p.feed(text)
-    p.close()
+_HTML_CHUNK = 1 << 16
+
+
+def _read_html(text: str, where: str = "-") -> tuple[list[Line], str | None, dict[str, str]]:
+    """The page's lines, title and meta dates. libxml2 reads the page in chunks; each event hands the text
+    before it (the element's text, or the tail of the node before) to :class:`_HtmlLines`, and nodes are
+    dropped once read, so memory stays with the open elements."""
+    p = _HtmlLines(where)
+    parser = etree.HTMLPullParser(events=("start", "end", "comment", "pi"), no_network=True, remove_pis=False)
+    state = _HtmlCursor()
+    for at in range(0, len(text), _HTML_CHUNK):
+        parser.feed(text[at: at + _HTML_CHUNK])
+        state.take(parser.read_events(), p)
+    parser.close()
+    state.take(parser.read_events(), p)
+    if p.stack or state.depth:  # libxml2 stopped reading (past its nesting limit) without an error
+        raise UnreadablePage(f"{where}, line {state.line}: expected HTML nested at most {MAX_HTML_DEPTH - 1} elements"
+                             " deep; found deeper nesting (the rest of the page cannot be read)")
     p._flush()
     return p.lines, p.title, p.meta
+
+
+class _HtmlCursor:
+    """Where the reader is in the parser's events: the node whose text or tail comes next, the source line
+    reached, how deep and how many elements."""
+
+    def __init__(self) -> None:
+        self.pending: tuple[etree._Element, str] | None = None
+        self.line = 1
+        self.depth = 0
+        self.elements = 0
+
+    def take(self, events, p: _HtmlLines) -> None:
+        """Hand each event, and the text before it, to `p`."""
+        for event, el in events:
+            self._text_before(p)
+            if event == "start":
+                self._start(el, p)
+            elif event == "end":
+                self.depth -= 1
+                p.handle_endtag(el.tag)
+                self.pending = (el, "tail")
+            else:  # a comment or processing instruction: only its tail is text
+                self.line = el.sourceline or self.line
+                self.pending = (el, "tail")
+
+    def _start(self, el, p: _HtmlLines) -> None:
+        self.depth += 1
+        self.elements += 1
+        self.line = el.sourceline or self.line
+        if self.depth >= MAX_HTML_DEPTH:
+            raise UnreadablePage(f"{p.where}, line {self.line}: expected HTML nested at most {MAX_HTML_DEPTH - 1}"
+                                 " elements deep; found deeper nesting")
+        if self.elements > MAX_HTML_ELEMENTS:
+            raise _too_large(p.where, f"{MAX_HTML_ELEMENTS:,} HTML elements")
+        p.handle_starttag(el.tag.lower() if isinstance(el.tag, str) else "", dict(el.attrib), self.line)
+        self.pending = (el, "text")
+
+    def _text_before(self, p: _HtmlLines) -> None:
+        """The text between the last event and this one; a node whose tail has been read is dropped."""
+        if self.pending is None:
+            return
+        node, attr = self.pending
+        text = getattr(node, attr)
+        if text:
+            p.handle_data(text, self.line)
+            self.line += text.count("\n")
+        if attr == "tail" and (parent := node.getparent()) is not None:
+            parent.remove(node)
+        self.pending = None
 
 
 # ---------------------------------------------------------------------------------- shared post-passes
@@ -358,6 +490,27 @@ def _pair_labels(lines: list[Line]) -> list[Line]:
             continue
         out.append(ln)
         i += 1
+    return out
+
+
+MAX_LINE_CHARS = 2_000  # a longer line of text is read in pieces of at most this, cut after a sentence or a word
+
+
+def _split_long(lines: list[Line]) -> list[Line]:
+    """Lines longer than MAX_LINE_CHARS cut into pieces, each at the source line where it starts: finding
+    claims in a line costs more than linear time in its length (codes are read with the words around
+    them), so a page written as one enormous line stays fast to check."""
+    out = []
+    for ln in lines:
+        while len(ln.text) > MAX_LINE_CHARS:
+            window = ln.text[:MAX_LINE_CHARS]
+            ends = [m.end() for m in re.finditer(r"[.;!?]\s+", window)]
+            cut = ends[-1] if ends else (window.rfind(" ") + 1 or MAX_LINE_CHARS)
+            head, rest = ln.text[:cut].rstrip(), ln.text[cut:]
+            out.append(replace(ln, text=head, cells=(), header=(), breaks=tuple(b for b in ln.breaks if b[0] < cut)))
+            ln = replace(ln, no=ln.line_at(cut), text=rest, adjacent=True, cells=(), header=(),
+                         breaks=tuple((at - cut, no) for at, no in ln.breaks if at > cut))
+        out.append(ln)
     return out
 
 

@@ -8,14 +8,16 @@ today, and the report says so.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from codeetl import clock
 from codeetl.check.claims import PageInfo, find_claims
 from codeetl.check.facts import CodeEtlError, Facts
-from codeetl.check.read import UnreadablePage, decode, read_page
+from codeetl.check.read import MAX_PAGE_BYTES, Page, UnreadablePage, decode, read_page
 from codeetl.check.verify import CONTRADICTED, Context, Verdict, verify_all
 
 PAGE_SUFFIXES = (".txt", ".text", ".md", ".markdown", ".html", ".htm", ".xhtml")
@@ -73,9 +75,10 @@ class Prepared:
 
 
 def prepare(facts: Facts, text: str, name: str = "-", as_of: dt.date | None = None, release: str | None = None,
-            code: str | None = None, fmt: str | None = None) -> Prepared:
-    """Read a page given as text (`name` gives the format by its extension) and find its claims."""
-    page = read_page(text, name, fmt)
+            code: str | None = None, fmt: str | None = None, page: Page | None = None) -> Prepared:
+    """Read a page given as text (`name` gives the format by its extension; `page`: already read) and find
+    its claims."""
+    page = page or read_page(text, name, fmt)
     info, claims = find_claims(page, code)
     day, source = _day(info, facts, as_of, release)
     return Prepared(name, info, claims, day, source)
@@ -89,27 +92,50 @@ def verify_prepared(facts: Facts, p: Prepared, release: str | None = None) -> Re
 
 
 def check_text(facts: Facts, text: str, name: str = "-", as_of: dt.date | None = None,
-               release: str | None = None, code: str | None = None, fmt: str | None = None) -> Report:
-    """The report on one page given as text (`name` gives the format by its extension)."""
-    return verify_prepared(facts, prepare(facts, text, name, as_of, release, code, fmt), release)
+               release: str | None = None, code: str | None = None, fmt: str | None = None,
+               page: Page | None = None) -> Report:
+    """The report on one page given as text (`name` gives the format by its extension; `page`: the text
+    already read by :func:`~codeetl.check.read.read_page`)."""
+    return verify_prepared(facts, prepare(facts, text, name, as_of, release, code, fmt, page), release)
 
 
-def _read(path: str) -> tuple[str, str]:
-    """(text, name) of a page file, '-' for standard input; UnreadablePage when it is not a text page."""
-    import sys
-
+def read_input(path: str) -> tuple[str, str]:
+    """(text, name) of a page file, '-' for standard input; UnreadablePage when it is not a text page or is
+    larger than MAX_PAGE_BYTES (no more than that is ever read: /dev/zero or an endless pipe stop there)."""
     if path == "-":
-        return decode(sys.stdin.buffer.read(), "-"), "-"
+        return decode(_read_bounded(sys.stdin.buffer, "-"), "-"), "-"
     try:
-        raw = Path(path).read_bytes()
+        size = Path(path).stat().st_size
+        if size > MAX_PAGE_BYTES:  # a regular file says its size: refused unread
+            raise UnreadablePage(f"{path}: expected a code page of at most {MAX_PAGE_BYTES:,} bytes; found {size:,} bytes")
+        # O_NONBLOCK: a FIFO with no writer opens at once (and reads as empty) instead of waiting for one
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        with os.fdopen(fd, "rb", buffering=0) as f:
+            os.set_blocking(fd, True)
+            raw = _read_bounded(f, path)
     except OSError as e:
         raise UnreadablePage(f"{path}: {e.strerror or e}") from None
     return decode(raw, path), path
 
 
+def _read_bounded(stream, where: str) -> bytes:
+    """At most MAX_PAGE_BYTES + 1 bytes of the binary `stream`; UnreadablePage as soon as the first block
+    is binary."""
+    chunks, size = [], 0
+    while size <= MAX_PAGE_BYTES:
+        block = stream.read(min(1 << 20, MAX_PAGE_BYTES + 1 - size))
+        if not block:
+            break
+        if not chunks and b"\x00" in block:  # /dev/zero, an image: said at once, not after 20 MB
+            decode(block, where)
+        chunks.append(block)
+        size += len(block)
+    return b"".join(chunks)
+
+
 def check_file(facts: Facts, path: str, **kw) -> Report:
     """The report on a page file ('-' reads standard input); UnreadablePage when it is not a text page."""
-    text, name = _read(path)
+    text, name = read_input(path)
     return check_text(facts, text, name, **kw)
 
 
@@ -125,7 +151,7 @@ def check_folder(facts: Facts, folder: Path, as_of: dt.date | None = None, relea
     prepared: list[Prepared | Report] = []
     for p in page_files(folder):
         try:
-            text, name = _read(str(p))
+            text, name = read_input(str(p))
             prepared.append(prepare(facts, text, name, as_of, release, code))
         except UnreadablePage as e:
             prepared.append(Report(page=str(p), info=None, as_of=None, as_of_from="", error=str(e)))

@@ -5,13 +5,24 @@ spans of ``icd10cm_code_history``; only the invalid cells are kept (in TEMP tabl
 connection), explained (``sql/history/validate.sql``) and written out. The file's rows never pass through
 Python, so tens of millions of rows run in bounded memory (``memory_limit``, spilling to a private
 temporary folder).
+
+Bounded whatever the file holds: ``memory_limit`` is the whole process's budget (DuckDB gets it less
+:data:`OVERHEAD`: Python's share and what DuckDB allocates outside its buffer pool), the
+invalid cells are written by one streaming ``COPY`` (never held as a table), the output is written under a
+temporary name and renamed when complete, and the temporary folder goes on every exit (an error, Ctrl-C,
+SIGTERM through the CLI; after a ``kill -9`` the next validation removes it).
 """
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
+import signal
 import tempfile
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,12 +30,49 @@ import duckdb
 
 from codeetl.errors import CodeEtlError
 from codeetl.build.named_sql import named_statements
+from codeetl.codes import ISO_DATE_PATTERN
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
+OVERHEAD = 300 * 10**6  # of --memory-limit, not DuckDB's: Python, the CLI and what DuckDB allocates outside its
+# buffer pool (measured 130-190 MB above DuckDB's limit with 2 and 10 million invalid rows)
+MIN_MEMORY = 450 * 10**6  # leaves DuckDB 150 MB: the code history's hash table and a sort's runs
+_UNITS = {"": 1, "b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4,
+          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+_SPILL_PREFIX = "codeetl-validate-"
 
 
 class BadInput(CodeEtlError):
     """The input cannot be read, or lacks a column asked for (exit code 2)."""
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived during :func:`validate_file` under :func:`sigterm_stops`: everything it had written
+    (temporary folder, partial output) is gone."""
+
+
+@contextmanager
+def sigterm_stops():
+    """While inside, SIGTERM stops the validation the way Ctrl-C does: DuckDB's query is interrupted, every
+    ``finally`` runs (the temporary folder and a partial output are removed), then Terminated is raised.
+    Only in the main thread (signals are delivered there); the previous handler is put back."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    got: list[int] = []
+
+    def stop(signum, frame):
+        got.append(signum)
+        raise Terminated("SIGTERM")
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    except Exception:  # DuckDB reports the interrupted query as its own error
+        if got:
+            raise Terminated("SIGTERM") from None
+        raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @dataclass
@@ -88,8 +136,9 @@ def resolve_columns(con: duckdb.DuckDBPyConnection, path: Path, wanted: list[str
 def cells_view_sql(path: Path, code_columns: list[str], date_column: str) -> str:
     """``CREATE TEMP VIEW v_cells``: one row per non-empty code cell of the file with its 1-based row number
     (data rows, the header not counted), the column name, the code as written, the date as written, the
-    normalised code (``key``) and the date as DATE (``day``: DATE, timestamp or ISO text; NULL otherwise: an
-    empty cell is reported as a missing date, anything else as an unreadable one).
+    normalised code (``key``) and the date as DATE (``day``: a DATE value or YYYY-MM-DD text, as
+    :data:`codeetl.codes.ISO_DATE_PATTERN`; NULL otherwise: an empty cell is reported as a missing date,
+    anything else (20260401, 2026-W14-3, a timestamp) as an unreadable one).
 
     The date goes through trim() before TRY_CAST on purpose: this DuckDB pushes a bare TRY_CAST of a CSV
     column into the CSV reader, which then fails on the first impossible date instead of giving NULL."""
@@ -101,7 +150,7 @@ def cells_view_sql(path: Path, code_columns: list[str], date_column: str) -> str
 CREATE TEMP VIEW v_cells AS
 SELECT row_number, column_name, code, raw_date,
        upper(replace(replace(trim(code), '.', ''), ' ', '')) AS key,
-       coalesce(TRY_CAST(raw_date AS DATE), CAST(TRY_CAST(raw_date AS TIMESTAMP) AS DATE)) AS day
+       CASE WHEN regexp_full_match(raw_date, {_quote_text(ISO_DATE_PATTERN[1:-1])}) THEN TRY_CAST(raw_date AS DATE) END AS day
 FROM (
     SELECT {rn} AS row_number, trim(CAST({d} AS VARCHAR)) AS raw_date,
            unnest([{names}]) AS column_name, unnest([{values}]) AS code
@@ -123,10 +172,43 @@ def default_out(path: Path) -> Path:
     return path.with_name(f"{name}.invalid.csv")
 
 
+def memory_bytes(text: str) -> int:
+    """``--memory-limit`` in bytes: a number and a unit (512MB, 1.5GB, 800MiB; 1 KB = 1,000 bytes as in
+    DuckDB); BadInput naming the option for anything else or less than MIN_MEMORY."""
+    m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([a-z]*)\s*", text or "", re.I)
+    if not m or m.group(2).lower() not in _UNITS:
+        raise BadInput(f"--memory-limit {text!r}: expected a size such as 512MB or 2GB")
+    n = int(float(m.group(1)) * _UNITS[m.group(2).lower()])
+    if n < MIN_MEMORY:
+        raise BadInput(f"--memory-limit {text!r}: expected at least {MIN_MEMORY // 10**6}MB")
+    return n
+
+
+def _spill_folder() -> Path:
+    """A new private temporary folder, named with this process' id; folders left by a process that no
+    longer runs (killed with SIGKILL) are removed first."""
+    for old in Path(tempfile.gettempdir()).glob(f"{_SPILL_PREFIX}*"):
+        pid = old.name[len(_SPILL_PREFIX):].split("-", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            shutil.rmtree(old, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=f"{_SPILL_PREFIX}{os.getpid()}-"))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _open(database: Path, memory_limit: str, spill: Path) -> duckdb.DuckDBPyConnection:
-    """A read-only connection to the warehouse with bounded memory, spilling into ``spill``."""
+    """A read-only connection to the warehouse whose buffer pool gets ``memory_limit`` less OVERHEAD,
+    spilling into ``spill``."""
     con = duckdb.connect(str(database), read_only=True)
-    con.execute(f"SET memory_limit = {_quote_text(memory_limit)}")
+    con.execute(f"SET memory_limit = '{(memory_bytes(memory_limit) - OVERHEAD) // 10**6}MB'")
     con.execute(f"SET temp_directory = {_quote_text(str(spill))}")
     con.execute("SET preserve_insertion_order = true")
     con.execute("SET enable_progress_bar = false")
@@ -145,13 +227,18 @@ def _explain(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _write(con: duckdb.DuckDBPyConnection, out: Path) -> None:
-    """Write ``v_invalid`` in file order to ``out`` (parquet for .parquet/.pq, else CSV with a header);
-    BadInput when it cannot be written."""
+    """Write ``v_invalid`` in file order to ``out`` (parquet for .parquet/.pq, else CSV with a header), by
+    one streaming COPY into a temporary name beside it, renamed when complete (an interrupted run leaves no
+    half-written file); BadInput when it cannot be written."""
     fmt = "FORMAT parquet, COMPRESSION zstd" if out.suffix.lower() in PARQUET_SUFFIXES else "FORMAT csv, HEADER true"
+    part = out.with_name(f".{out.name}.{os.getpid()}.part")
     try:
-        con.execute(f"COPY (SELECT * FROM v_invalid ORDER BY row_number, \"column\") TO {_quote_text(str(out))} ({fmt})")
-    except duckdb.Error as e:
-        raise BadInput(f"cannot write {out}: {str(e).splitlines()[0]}") from None
+        con.execute(f"COPY (SELECT * FROM v_invalid ORDER BY row_number, \"column\") TO {_quote_text(str(part))} ({fmt})")
+        os.replace(part, out)
+    except (duckdb.Error, OSError) as e:
+        raise BadInput(f"cannot write {out}: {(str(e) or repr(e)).splitlines()[0]}") from None
+    finally:
+        part.unlink(missing_ok=True)
 
 
 def validate_file(database: Path, path: Path, code_columns: list[str], date_column: str,
@@ -165,9 +252,10 @@ def validate_file(database: Path, path: Path, code_columns: list[str], date_colu
     if not path.is_file():
         raise BadInput(f"no such file: {path}")
     out = Path(out) if out else default_out(path)
-    spill = Path(tempfile.mkdtemp(prefix="codeetl-validate-"))
-    con = _open(database, memory_limit, spill)
+    memory_bytes(memory_limit)
+    spill, con = _spill_folder(), None
     try:
+        con = _open(database, memory_limit, spill)
         cols = resolve_columns(con, path, [*code_columns, date_column])
         codes_cols, date_col = list(dict.fromkeys(cols[:-1])), cols[-1]
         con.execute(cells_view_sql(path, codes_cols, date_col))
@@ -182,7 +270,8 @@ def validate_file(database: Path, path: Path, code_columns: list[str], date_colu
         releases = [{"release": r, "from": str(f), "to": str(t) if t else None} for r, f, t in con.execute(
             "SELECT release, period_from, period_to FROM icd10cm_history_releases ORDER BY seq").fetchall()]
     finally:
-        con.close()
+        if con is not None:
+            con.close()
         shutil.rmtree(spill, ignore_errors=True)
     invalid_codes = sum(v["codes"] for v in by_reason.values())
     return ValidationResult(str(path), rows, int(codes), invalid_rows, invalid_codes, by_reason, str(out),

@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from codeetl.build import paths
+from codeetl.codes import iso_date
 from codeetl.errors import CodeEtlError
 
 app = typer.Typer(
@@ -48,7 +49,7 @@ AsJson = Annotated[bool, typer.Option("--json", help="Print the page as JSON (ke
 
 
 def _fail(message: str, code: int = 1) -> None:
-    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -76,10 +77,10 @@ def _date(text: str | None) -> dt.date | None:
     if text is None:
         return None
     _check_arg(text, "--as-of")
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        _fail(f"--as-of {text!r}: expected a date as YYYY-MM-DD", 2)
+    day = iso_date(text)
+    if day is None:
+        _fail(f"--as-of {text!r}: expected a date as YYYY-MM-DD (e.g. 2026-04-01)", 2)
+    return day
 
 
 def _connect(data_dir: Path) -> duckdb.DuckDBPyConnection:

@@ -26,23 +26,30 @@ def validate(
     code_column: Annotated[list[str], typer.Option("--code-column", help="A column holding ICD-10-CM diagnosis codes (dotted or not, any case); repeat for several.")],
     date_column: Annotated[str, typer.Option("--date-column", help="The column holding each row's date of service (DATE or YYYY-MM-DD text).")],
     out_file: Annotated[Optional[Path], typer.Option("--out", help="Where to write the invalid rows: .csv or .parquet (default: <file>.invalid.csv beside the input).")] = None,
-    memory_limit: Annotated[str, typer.Option(help="DuckDB memory limit; larger inputs spill to a temporary folder.")] = "1GB",
+    memory_limit: Annotated[str, typer.Option(help="Memory for the whole process (e.g. 512MB, 1GB; at least 450MB): DuckDB gets it less 300 MB and spills the rest to a temporary folder.")] = "1GB",
     as_json: AsJson = False,
     data_dir: DataDir = Path("data"),
 ) -> None:
     """Check each code against the ICD-10-CM code set in effect on its row's date; write every invalid code
     with the reason (unknown code, header code, not yet valid, deleted, no release loaded for the date,
     missing date, unreadable date). Exit 1 when any is invalid, 2 when the file or a column cannot be read."""
-    from codeetl.claims.validate import BadInput, validate_file
+    from codeetl.claims.validate import BadInput, Terminated, memory_bytes, sigterm_stops, validate_file
 
+    try:
+        memory_bytes(memory_limit)  # a bad option is exit 2 whatever the warehouse
+    except BadInput as e:
+        _fail(str(e), 2)
     try:
         db = paths.current_database(data_dir)
     except CodeEtlError as e:
         _fail(str(e))
     try:
-        result = validate_file(db, file, code_column, date_column, out=out_file, memory_limit=memory_limit)
+        with sigterm_stops():
+            result = validate_file(db, file, code_column, date_column, out=out_file, memory_limit=memory_limit)
     except BadInput as e:
         _fail(str(e), 2)
+    except Terminated:
+        _fail("validate stopped by SIGTERM: its temporary folder was removed and no output written", 143)
     except duckdb.Error as e:
         _fail(f"the warehouse at {data_dir} cannot validate ({e.__class__.__name__}: {str(e).splitlines()[0]}); "
               "it may have been built by an older codeetl: run `codeetl refresh`")

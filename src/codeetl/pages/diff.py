@@ -15,6 +15,7 @@ from typing import Any
 import duckdb
 
 from codeetl import clock
+from codeetl.codes import iso_date
 from codeetl.errors import CodeEtlError
 from codeetl.build.named_sql import named_statements
 from codeetl.pages.common import jsonable, rows as _rows, sources
@@ -29,19 +30,12 @@ def _sql(name: str) -> str:
     return named_statements("history/diff.sql")[name]
 
 
-def _as_date(text: str) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        return None
-
-
 def _pick(con, loaded: list[dict], key: str, dataset: str, ref: str | None) -> dict:
     """The loaded release named ``ref`` (an id, or a date resolved by pick_release; None = today)."""
     by_id = {r[key]: r for r in loaded}
     if ref in by_id:
         return by_id[ref]
-    day = clock.today() if ref is None else _as_date(ref)
+    day = clock.today() if ref is None else iso_date(ref)
     if day is None:
         raise CodeEtlError(f"{ref!r} is neither a loaded {dataset} release nor a date (YYYY-MM-DD); loaded: "
                            + ", ".join(by_id))

@@ -79,6 +79,7 @@ from importlib import resources
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from codeetl.codes import iso_date
 from codeetl.errors import CatalogError
 
 
@@ -182,12 +183,12 @@ _RELEASE_KEYS = {"release", "label", "effective_from", "effective_to", "files", 
 
 
 def _date(value, where: str) -> dt.date:
-    if isinstance(value, dt.date):
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise CatalogError(f"{where}: expected an ISO date (YYYY-MM-DD), found {value!r}") from None
+    day = iso_date(value) if isinstance(value, str) else None
+    if day is None:
+        raise CatalogError(f"{where}: expected a date as YYYY-MM-DD, found {value!r}")
+    return day
 
 
 def _size(value, where: str, key: str = "max_bytes") -> int:

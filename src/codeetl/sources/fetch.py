@@ -42,10 +42,12 @@ warning (a mirror need not carry every release), while a download that exists bu
 from __future__ import annotations
 
 import contextlib
+import copy
 import hashlib
 import json
 import os
 import shutil
+import struct
 import tempfile
 import time
 import zipfile
@@ -399,6 +401,30 @@ def _base_name(name: str) -> str:
 _UNREADABLE = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError)
 
 
+_LOCAL_HEADER = struct.Struct("<4s2xH2x4xIIIHH")  # signature, flags, CRC-32, compressed, uncompressed, name, extra
+
+
+def _check_local_header(z: zipfile.ZipFile, info: zipfile.ZipInfo, what: str) -> None:
+    """FetchError unless the member's local header agrees with the central directory (which zipfile reads
+    alone): the same CRC-32 and sizes, unless the header defers them to a data descriptor (flag bit 3) or
+    to its zip64 field."""
+    if not isinstance(z.filename, str):
+        return
+    with open(z.filename, "rb") as f:
+        f.seek(info.header_offset)
+        raw = f.read(_LOCAL_HEADER.size)
+    if len(raw) < _LOCAL_HEADER.size or raw[:4] != b"PK\x03\x04":
+        raise FetchError(f"{what} cannot be read (damaged archive): no local header at offset {info.header_offset}")
+    _, flags, crc, csize, usize, _, _ = _LOCAL_HEADER.unpack(raw)
+    if flags & 0x08:
+        return
+    declared = (crc, csize if csize != 0xFFFFFFFF else info.compress_size, usize if usize != 0xFFFFFFFF else info.file_size)
+    if declared != (info.CRC, info.compress_size, info.file_size):
+        raise FetchError(f"{what} cannot be read (damaged archive): its local header declares CRC-32 {crc:08x}, "
+                         f"{declared[2]:,} bytes ({declared[1]:,} compressed), the central directory {info.CRC:08x}, "
+                         f"{info.file_size:,} bytes ({info.compress_size:,} compressed)")
+
+
 class _Extraction:
     """One run of `extract_members`: walks an archive and the zips inside it, depth first.
 
@@ -461,9 +487,12 @@ class _Extraction:
         if info.file_size > cap:
             raise FetchError(f"{self.label}: member {where} declares {info.file_size} bytes (cap {cap})")
         ratio_cap = max(RATIO_FLOOR, info.compress_size * MAX_RATIO)
+        _check_local_header(z, info, f"{self.label}: member {where}")
+        whole = copy.copy(info)
+        whole.file_size = cap + 1  # read what the member holds, not what it declares (zipfile stops there)
         h, n = hashlib.sha256(), 0
         try:
-            with z.open(info) as src:
+            with z.open(whole) as src:
                 for block in iter(lambda: src.read(CHUNK), b""):
                     n += len(block)
                     if n > cap:
@@ -477,6 +506,9 @@ class _Extraction:
                     dst.write(block)
         except _UNREADABLE as e:
             raise FetchError(f"{self.label}: member {where} cannot be read (damaged archive): {_short(e)}") from None
+        if n != info.file_size:  # the CRC matched what was read, but the sizes lie: a damaged or forged archive
+            raise FetchError(f"{self.label}: member {where} declares {info.file_size:,} bytes but holds {n:,} "
+                             "(damaged archive); the previous files are kept")
         return n, h.hexdigest()
 
     def _extract(self, z: zipfile.ZipFile, info: zipfile.ZipInfo, chain: tuple[str, ...], role: str) -> LocalMember:
@@ -666,8 +698,30 @@ def _commit(incoming: Path, rdir: Path, downloads: list[Download]) -> None:
             final = rdir / p.relative_to(incoming)
             if p.exists():
                 final.parent.mkdir(parents=True, exist_ok=True)
+                keep_previous(rdir, final)
                 os.replace(p, final)
             obj.path = str(final)
+
+
+PREVIOUS = ".previous"
+
+
+def keep_previous(rdir: Path, final: Path) -> None:
+    """Before `final` is replaced, keep it in ``rdir/.previous`` (with the manifest listing it), unless a
+    copy is kept already: the last good source stays until a warehouse built from the new one is published
+    (:mod:`codeetl.build.quarantine` puts it back when the new one fails its parse or a gate)."""
+    if not final.is_file():
+        return
+    prev = rdir / PREVIOUS
+    backup = prev / final.relative_to(rdir)
+    if backup.exists():
+        return
+    manifest = _manifest_path(rdir)
+    if not prev.exists() and manifest.is_file():
+        prev.mkdir()
+        shutil.copy2(manifest, prev / manifest.name)
+    backup.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(final, backup)
 
 
 def _fetch_one(sf: SourceFile, release: Release, rdir: Path, mirror: str | None, transport: Transport,

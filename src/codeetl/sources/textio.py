@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import polars as pl
@@ -17,15 +18,36 @@ def _reject_utf16(raw: bytes, where: str | Path) -> None:
                                 "UTF-16 or binary data (NUL bytes or a UTF-16 byte order mark)")
 
 
+# A well-formed UTF-8 sequence of two to four bytes (RFC 3629): what a single-byte code page almost never
+# produces by chance (an upper-case accented letter followed by a symbol), and what UTF-8 text always does.
+_UTF8_MULTIBYTE = re.compile(rb"[\xC2-\xDF][\x80-\xBF]|\xE0[\xA0-\xBF][\x80-\xBF]|[\xE1-\xEC\xEE\xEF][\x80-\xBF]{2}"
+                             rb"|\xED[\x80-\x9F][\x80-\xBF]|\xF0[\x90-\xBF][\x80-\xBF]{2}|[\xF1-\xF3][\x80-\xBF]{3}"
+                             rb"|\xF4[\x80-\x8F][\x80-\xBF]{2}")
+
+
+def _reject_mixed(raw: bytes, error: UnicodeDecodeError, where: str | Path) -> None:
+    """A file that is not UTF-8 throughout but holds UTF-8 characters elsewhere is a mix of two encodings
+    (e.g. 'café' in UTF-8 on one line, in Latin-1 on another): no single decoding reads it right, so
+    :class:`SourceFormatError` names the first line that is not UTF-8 (rather than 'cafÃ©' published)."""
+    m = _UTF8_MULTIBYTE.search(raw)
+    if m is None:
+        return
+    bad_line = raw.count(b"\n", 0, error.start) + 1
+    utf8_line = raw.count(b"\n", 0, m.start()) + 1
+    raise SourceFormatError(where, bad_line, f"UTF-8 text throughout (line {utf8_line} is UTF-8: "
+                            f"{raw[m.start():m.end()].decode('utf-8')!r})", repr(raw[error.start:error.end]))
+
+
 def decode_cms_text(raw: bytes, where: str | Path) -> str:
     """Bytes of a CMS text/CSV file as text: UTF-8 (a BOM is dropped) when they decode as such, else
     Windows-1252 (CMS writes many files from Windows tools, e.g. 2026-B's RVU file has one 0xA0 byte).
-    A byte undefined in Windows-1252, or UTF-16/binary data, raises :class:`SourceFormatError` naming its line."""
+    A byte undefined in Windows-1252, UTF-16/binary data, or a mix (UTF-8 characters on some lines, another
+    encoding on others) raises :class:`SourceFormatError` naming the line."""
     _reject_utf16(raw, where)
     try:
         return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as e:
+        _reject_mixed(raw, e, where)
     try:
         return raw.decode("cp1252")
     except UnicodeDecodeError as e:
@@ -79,6 +101,50 @@ def read_lines(path: str | Path, encoding: str = "ascii") -> pl.DataFrame:
     return pl.DataFrame({"text": lines}, schema={"text": pl.String}).with_row_index("line_no", offset=1).with_columns(
         pl.col("text").str.strip_suffix("\r")
     )
+
+
+def parse_xml(source: str | Path | bytes, where: str | Path):
+    """The root element of an XML file (a path) or document (bytes), parsed with no entity resolved, no DTD
+    loaded and no network. :class:`SourceFormatError` naming the line for malformed XML, for a DOCTYPE that
+    declares entities (``<!ENTITY xxe SYSTEM "file:///...">``: the official files declare none) and for an
+    entity reference left in the text (``&xxe;``: not data, so never published)."""
+    from lxml import etree
+
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True)
+    try:
+        if isinstance(source, bytes):
+            root = etree.fromstring(source, parser)
+        else:
+            root = etree.parse(str(source), parser).getroot()
+    except etree.XMLSyntaxError as e:
+        raise SourceFormatError(where, e.lineno, "well-formed XML", str(e)) from None
+    dtd = root.getroottree().docinfo.internalDTD
+    declared = [e.name for e in dtd.iterentities()] if dtd is not None else []
+    if declared:
+        raise SourceFormatError(where, _first_line_with(source, b"<!ENTITY"), "XML without entity declarations",
+                                "a DOCTYPE declaring " + ", ".join(declared[:5]))
+    ref = next(root.iter(etree.Entity), None)
+    if ref is not None:
+        raise SourceFormatError(where, ref.sourceline, "text without entity references", ref.text)
+    return root
+
+
+def _first_line_with(source: str | Path | bytes, needle: bytes) -> int | None:
+    """The 1-based line of the first `needle` in a file or document (read in blocks), None if absent."""
+    if isinstance(source, bytes):
+        at = source.find(needle)
+        return source.count(b"\n", 0, at) + 1 if at >= 0 else None
+    lines, tail = 0, b""
+    with open(source, "rb") as f:
+        while block := f.read(1 << 20):
+            block = tail + block
+            at = block.find(needle)
+            if at >= 0:
+                return lines + block.count(b"\n", 0, at) + 1
+            keep = len(needle) - 1
+            lines += block.count(b"\n", 0, len(block) - keep)
+            tail = block[len(block) - keep:]
+    return None
 
 
 def raise_first(frame: pl.DataFrame, path: str | Path, expected: str, where: pl.Expr | None = None,

@@ -40,7 +40,7 @@ import polars as pl
 from lxml import etree
 
 from codeetl.errors import SourceFormatError
-from codeetl.sources.textio import read_text
+from codeetl.sources.textio import MAX_READ_BYTES, parse_xml, read_text
 
 HEADER = ("Current code assignment", "Effective", "Previous Code(s) Assignment")
 _CODE = r"\b[A-Z](?:[0-9][0-9A-Z]|[A-Z][0-9])(?:\.[0-9A-Z]{1,4})?(?![0-9A-Za-z])"
@@ -51,6 +51,19 @@ _FILLER = re.compile(r"^(?:\s|,|;|&|\band\b|\bAND\b|\bCodes in Categories\b|\bCo
 _NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
 
 
+def _xlsx_part(z: zipfile.ZipFile, name: str, path: str):
+    """A workbook part's root element: its declared size capped before it is read (a zip bomb stops here),
+    parsed by :func:`~codeetl.sources.textio.parse_xml` (no entity, DTD or network)."""
+    size = z.getinfo(name).file_size
+    if size > MAX_READ_BYTES:
+        raise SourceFormatError(f"{path}!/{name}", None, f"a part of at most {MAX_READ_BYTES:,} bytes", f"{size:,} bytes")
+    with z.open(name) as f:
+        data = f.read(MAX_READ_BYTES + 1)
+    if len(data) > MAX_READ_BYTES:
+        raise SourceFormatError(f"{path}!/{name}", None, f"a part of at most {MAX_READ_BYTES:,} bytes", "more")
+    return parse_xml(data, f"{path}!/{name}")
+
+
 def _xlsx_rows(path: str) -> list[tuple[int, list[str]]]:
     """(row number, cell texts) of the first worksheet of an .xlsx workbook."""
     try:
@@ -58,10 +71,10 @@ def _xlsx_rows(path: str) -> list[tuple[int, list[str]]]:
             names = z.namelist()
             shared = []
             if "xl/sharedStrings.xml" in names:
-                for si in etree.fromstring(z.read("xl/sharedStrings.xml")).iterfind("m:si", _NS):
+                for si in _xlsx_part(z, "xl/sharedStrings.xml", path).iterfind("m:si", _NS):
                     shared.append("".join(t.text or "" for t in si.iter(f"{{{_NS['m']}}}t")))
             sheet = sorted(n for n in names if re.fullmatch(r"xl/worksheets/sheet\d+\.xml", n))[0]
-            root = etree.fromstring(z.read(sheet))
+            root = _xlsx_part(z, sheet, path)
     except (zipfile.BadZipFile, IndexError, KeyError, etree.XMLSyntaxError) as e:
         raise SourceFormatError(path, None, "an .xlsx workbook with a worksheet", str(e)) from None
     out = []

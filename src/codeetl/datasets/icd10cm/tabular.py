@@ -15,7 +15,7 @@ import polars as pl
 from lxml import etree
 
 from codeetl.errors import SourceFormatError
-from codeetl.sources.textio import check_size
+from codeetl.sources.textio import check_size, parse_xml
 
 NOTE_TYPES = (
     "inclusionTerm",
@@ -382,13 +382,10 @@ def parse_tabular(path: str | Path, release: str) -> dict[str, pl.DataFrame]:
 
 
 def _read_tabular_root(path: str) -> etree._Element:
-    """The ``<ICD10CM.tabular>`` root of a Tabular XML, parsed without entities, network or DTD."""
+    """The ``<ICD10CM.tabular>`` root of a Tabular XML, parsed without entities, network or DTD (a declared
+    or unresolved entity fails the parse: :func:`~codeetl.sources.textio.parse_xml`)."""
     check_size(path, MAX_TABULAR_BYTES)
-    try:
-        root = etree.parse(path, etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True,
-                                                 load_dtd=False)).getroot()
-    except etree.XMLSyntaxError as e:
-        raise SourceFormatError(path, e.lineno, "well-formed XML", str(e)) from None
+    root = parse_xml(path, path)
     if root.tag != "ICD10CM.tabular":
         raise SourceFormatError(path, root.sourceline, "root element <ICD10CM.tabular>", f"<{root.tag}>")
     return root

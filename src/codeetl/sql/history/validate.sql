@@ -144,7 +144,7 @@ LEFT JOIN v_below AS w ON w.key = k.key AND w.release = k.release
 LEFT JOIN v_replacements AS r ON r.key = k.key;
 
 -- name: invalid
-CREATE TEMP TABLE v_invalid AS
+CREATE TEMP VIEW v_invalid AS
 SELECT
     b.row_number,
     b.column_name AS "column",
