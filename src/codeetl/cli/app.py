@@ -28,11 +28,38 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-out = Console()
-err = Console(stderr=True)
+class Unwrapped(Console):
+    """A console that is not a terminal (a pipe, a file, the journal, cron's mail): nothing printed is wrapped, so
+    every line stays one line and a URL or path is never split, and a table is as wide as its contents. Rules
+    (section lines) are drawn :data:`RULE` columns wide."""
+
+    COLUMNS = 100_000  # the width rich lays out for: wider than any line codeetl prints
+    RULE = 80
+
+    def __init__(self, stderr: bool = False) -> None:
+        super().__init__(stderr=stderr, soft_wrap=True, width=self.COLUMNS)
+
+    def rule(self, *args, **kwargs) -> None:
+        """A section line, :data:`RULE` columns wide; returns None."""
+        self.width = self.RULE
+        try:
+            super().rule(*args, **kwargs)
+        finally:
+            self.width = self.COLUMNS
+
+
+def console(stderr: bool = False) -> Console:
+    """The console for stdout (or stderr): rich's own on a terminal (wrapped to its width, colours, progress
+    bars), else an :class:`Unwrapped` one."""
+    terminal = Console(stderr=stderr)
+    return terminal if terminal.is_terminal else Unwrapped(stderr)
+
+
+out = console()
+err = console(stderr=True)
 
 DataDir = Annotated[Path, typer.Option("--data-dir", envvar="CODEETL_DATA", help="Folder holding raw/ and warehouse/.")]
-AsOf = Annotated[Optional[str], typer.Option("--as-of", help="Use the releases in effect on this date (YYYY-MM-DD); default today.")]
+AsOf = Annotated[Optional[str], typer.Option("--as-of", "--date", help="Use the releases in effect on this date (YYYY-MM-DD); default today.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print the page as JSON (keys documented in the README).")]
 
 
