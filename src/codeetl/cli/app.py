@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from codeetl.build import paths
-from codeetl.errors import CodeEtlError
+from codeetl.errors import CodeEtlError, command
 
 app = typer.Typer(
     help="Official US medical code sets (ICD-10-CM, GEMs, MS-DRG, Medicare PFS) as a DuckDB warehouse.",
@@ -61,6 +61,22 @@ err = console(stderr=True)
 DataDir = Annotated[Path, typer.Option("--data-dir", envvar="CODEETL_DATA", help="Folder holding raw/ and warehouse/.")]
 AsOf = Annotated[Optional[str], typer.Option("--as-of", "--date", help="Use the releases in effect on this date (YYYY-MM-DD); default today.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print the page as JSON (keys documented in the README).")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        out.print(f"codeetl {version('codeetl')} (DuckDB {version('duckdb')}, Prefect {version('prefect')}, "
+                  f"Python {sys.version.split()[0]})", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print codeetl's version (and DuckDB's, Prefect's, Python's) and exit.")] = False,
+) -> None:
+    pass
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -121,7 +137,7 @@ def _show(data_dir: Path, make, render, as_json: bool) -> None:
         _fail(str(e), 2)
     except duckdb.Error as e:  # e.g. a warehouse built by an older codeetl, without a newer table
         _fail(f"the warehouse at {data_dir} cannot answer this ({e.__class__.__name__}: {str(e).splitlines()[0]}); "
-              "it may have been built by an older codeetl: run `codeetl refresh`")
+              f"it may have been built by an older codeetl: run `{command('refresh')}`")
     except CodeEtlError as e:
         msg, near = str(e), getattr(e, "suggestions", None)
         if near:
