@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from _shared import CMS
+from homeguard import pytest_sessionfinish  # noqa: F401  (HOME, PREFECT_HOME: temporary for the session)
 
 
 class QuietHandler(SimpleHTTPRequestHandler):
