@@ -89,7 +89,9 @@ def command_env(venv: Path, testing: bool) -> dict[str, str]:
     bin_dir = venv / ("Scripts" if os.name == "nt" else "bin")
     env = {**os.environ, "VIRTUAL_ENV": str(venv), "PATH": os.pathsep.join([str(bin_dir), os.environ.get("PATH", "")])}
     env.pop("PYTHONHOME", None)
-    if not testing:  # the tests set their own data folders; they must not inherit this checkout's
+    if testing:  # the tests set their own data folders, and expect the hints of `codeetl`
+        env.pop(PROG_ENV, None)
+    else:
         env.setdefault(DATA_ENV, str(HERE / "data"))
         env[PROG_ENV] = f"python3 {shlex.quote(sys.argv[0])}"
     return env
