@@ -24,11 +24,12 @@ def _short_help(doc: str | None) -> str:
     ':' or ';' when long."""
     first = " ".join(inspect.cleandoc(doc or "").split("\n\n")[0].split())
     sentence = re.split(r"(?<=[.?])\s", first, maxsplit=1)[0]
-    return re.split(r"[:;]\s", sentence, maxsplit=1)[0].rstrip(".") if len(sentence) > 72 else sentence
+    return (re.split(r"[:;]\s", sentence, maxsplit=1)[0] if len(sentence) > 72 else sentence).rstrip(".")
 
 
 _ORDER = ["refresh", "status", "serve", "code", "drg", "icd9", "cpt", "diff", "validate", "check", "releases",
           "dictionary", "web"]  # `codeetl --help` lists them so: building and running it, the pages, the rest
+
 
 def _place(command) -> int:
     name = command.name or command.callback.__name__.replace("_", "-")

@@ -28,6 +28,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+
+
 class Unwrapped(Console):
     """A console that is not a terminal (a pipe, a file, the journal, cron's mail): nothing printed is wrapped, so
     every line stays one line and a URL or path is never split, and a table is as wide as its contents. Rules
@@ -144,6 +146,8 @@ def _show(data_dir: Path, make, render, as_json: bool) -> None:
             msg += "\nClose matches:\n" + "\n".join(
                 f"  {s.get('code') or s.get('hcpcs'):<9} {s['description']}" for s in near)
         _fail(msg)
+    finally:  # the page is plain data: the connection and its results are released before anything is printed
+        con.close()
     if as_json:
         sys.stdout.write(json.dumps(p, indent=2, default=str) + "\n")
     else:

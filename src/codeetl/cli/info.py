@@ -103,7 +103,10 @@ def dictionary(
     from codeetl.build.dictionary import markdown, replace_in_readme
 
     con = _connect(data_dir)
-    md = markdown(con)
+    try:
+        md = markdown(con)
+    finally:
+        con.close()
     if update_readme:
         update_readme.write_text(replace_in_readme(update_readme.read_text(encoding="utf-8"), md), encoding="utf-8")
         err.print(f"updated the data dictionary in {update_readme}")
