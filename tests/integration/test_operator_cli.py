@@ -125,12 +125,16 @@ def test_skipped_releases_are_one_line_per_dataset(first_run):
 
 
 def test_output_to_a_file_is_not_wrapped(first_run):
-    """Every URL printed is whole (a catalog URL), and every line that starts a message ends it."""
+    """Every line is a whole message (a wrapped one would go on in a line without a message's start), and every
+    URL printed is whole (a catalog URL)."""
     r, _ = first_run
+    starts = ("Published ", "quality gates ", "loaded ", "skipped ", "changed ", "┏", "┃", "┡", "│", "└")
+    assert r.stdout.strip() and [line for line in r.stdout.splitlines() if not line.startswith(starts)] == []
+    assert [line for line in r.stderr.splitlines() if not line.startswith(("Refreshing into ", "· "))] == []
+    assert re.search(r"^· starting Prefect's .* \.\.\.$", r.stderr, re.M)  # 103 characters, one line
     text = r.stdout + r.stderr
     urls = {u.rstrip(",)") for u in re.findall(r"https?://\S+", text)}
     assert urls and urls <= catalog_urls()
-    assert all(line.endswith(")") for line in r.stdout.splitlines() if line.startswith("skipped "))
     assert "nanobind:" not in text
 
 
