@@ -2,7 +2,11 @@
 """Run codeetl from a fresh checkout with nothing but Python >= 3.11 and pip.
 
     python3 run.py refresh --mirror ../shared/cms    # any `codeetl` command: refresh, code M96.1, ...
-    python3 run.py test [pytest options]             # the test suite
+    python3 run.py test [pytest options]             # the test suite (run in this folder)
+
+Commands run in the folder you start them from: relative paths (a claims file, --out, --mirror, --data-dir)
+are yours. The data folder defaults to `data/` beside this file (set CODEETL_DATA or --data-dir for
+another); the hints codeetl prints name `python3 run.py` (CODEETL_PROG).
 
 It finds uv (https://docs.astral.sh/uv/) — on PATH, or importable in this Python — or installs it: with
 pip into this Python, or, where pip refuses (an "externally managed" system Python), into a private
@@ -15,6 +19,7 @@ reaches the command itself and nothing is left running. Standard library only.
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -22,6 +27,8 @@ import venv
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+DATA_ENV = "CODEETL_DATA"  # codeetl's --data-dir, when the option is not given
+PROG_ENV = "CODEETL_PROG"  # how the user started codeetl, for the commands its hints name (codeetl.errors.command)
 TOOLS = HERE / ".tools"
 TOOLS_UV = TOOLS / ("Scripts/uv.exe" if os.name == "nt" else "bin/uv")
 
@@ -54,21 +61,40 @@ def find_uv() -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] in ("-h", "--help"):
-        print(__doc__)
-        return 0
-    command = ["pytest", *argv[1:]] if argv[0] == "test" else ["codeetl", *argv]
+    """Run `argv` (a codeetl command, ``test [pytest options]``, or nothing / ``--help``); returns the exit
+    status where it does not replace this process with the command."""
+    helps = not argv or argv[0] in ("-h", "--help")
+    testing = bool(argv) and argv[0] == "test"
+    command = ["pytest", *argv[1:]] if testing else ["codeetl", *(["--help"] if helps else argv)]
     uv = find_uv()
     venv = sync(uv)
     if venv is None:
         return 1
+    env = command_env(venv, testing)
+    executable = venv / ("Scripts" if os.name == "nt" else "bin") / command[0]
+    if helps:  # codeetl's commands, then how this script runs them
+        code = subprocess.run([str(executable), *command[1:]], env=env).returncode
+        print(__doc__)
+        return code
+    if testing:  # the suite is this checkout's: pytest finds its configuration and tests here
+        os.chdir(HERE)
     if os.name != "posix":  # no exec that replaces the process: uv runs the command and passes signals on
-        return subprocess.run([*uv, "run", "--locked", *command], cwd=HERE).returncode
-    bin_dir = venv / "bin"
+        return subprocess.run([*uv, "run", "--locked", "--project", str(HERE), *command], env=env).returncode
+    os.execve(executable, command, env)  # does not return
+
+
+def command_env(venv: Path, testing: bool) -> dict[str, str]:
+    """The command's environment: the project's virtual environment first on PATH, and for codeetl commands
+    the default data folder (`data/` here, unless CODEETL_DATA is set) and how the user started it."""
+    bin_dir = venv / ("Scripts" if os.name == "nt" else "bin")
     env = {**os.environ, "VIRTUAL_ENV": str(venv), "PATH": os.pathsep.join([str(bin_dir), os.environ.get("PATH", "")])}
     env.pop("PYTHONHOME", None)
-    os.chdir(HERE)
-    os.execve(bin_dir / command[0], command, env)  # does not return
+    if testing:  # the tests set their own data folders, and expect the hints of `codeetl`
+        env.pop(PROG_ENV, None)
+    else:
+        env.setdefault(DATA_ENV, str(HERE / "data"))
+        env[PROG_ENV] = f"python3 {shlex.quote(sys.argv[0])}"
+    return env
 
 
 def sync(uv: list[str]) -> Path | None:

@@ -1,7 +1,7 @@
 """Shared fixtures: the real mirror, a loopback HTTP server, a Prefect API server, and a warehouse built once per
 session by the real ``codeetl refresh``.
 
-Prefect keeps its database and settings under a temporary ``PREFECT_HOME`` of this session, never the user's
+Prefect keeps its database and settings under a temporary ``PREFECT_HOME`` of this session (tests/homeguard.py), never the user's
 ~/.prefect, and no test talks to a Prefect server the user configured (PREFECT_API_URL is dropped): set here,
 at import, before any test imports Prefect.
 """
@@ -20,19 +20,19 @@ from pathlib import Path
 import pytest
 
 from _shared import CMS, MIRROR_MISSING, _mirror_present
+import homeguard  # HOME and PREFECT_HOME temporary for the session, PREFECT_API_URL dropped: at import
 
-PREFECT_HOME = Path(tempfile.mkdtemp(prefix="codeetl-test-prefect-home-"))
-os.environ["PREFECT_HOME"] = str(PREFECT_HOME)
-for _name in ("PREFECT_API_URL", "PREFECT_API_KEY", "PREFECT_PROFILE", "PREFECT_PROFILES_PATH"):
+for _name in ("PREFECT_API_KEY", "PREFECT_PROFILE", "PREFECT_PROFILES_PATH"):
     os.environ.pop(_name, None)
 
 
-def pytest_unconfigure(config):
-    """Stop the session's Prefect server (if a test started it) and remove its PREFECT_HOME."""
+def pytest_sessionfinish(session, exitstatus):
+    """Stop the session's Prefect server (if a test started it), then fail the session if it wrote into the
+    user's Prefect home, and remove the session's HOME (homeguard)."""
     import faultkit
 
     faultkit.stop_prefect_api()
-    shutil.rmtree(PREFECT_HOME, ignore_errors=True)
+    homeguard.pytest_sessionfinish(session, exitstatus)
 
 
 def needs_mirror() -> None:

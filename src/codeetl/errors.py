@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+PROG_ENV = "CODEETL_PROG"
+"""How the user starts codeetl, when not as ``codeetl`` (``python3 run.py`` sets it): the commands hints name."""
+
+
+def command(args: str) -> str:
+    """The command line that runs codeetl with `args`, as the user types it: ``codeetl refresh``, or
+    ``python3 run.py refresh`` when codeetl was started through run.py. Every hint naming a command uses it."""
+    return f"{os.environ.get(PROG_ENV) or 'codeetl'} {args}"
 
 
 class CodeEtlError(Exception):

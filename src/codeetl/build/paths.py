@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from codeetl.errors import WarehouseError
+from codeetl.errors import WarehouseError, command
 
 DB_NAME = "codeetl.duckdb"
 
@@ -20,5 +20,6 @@ def current_database(root: str | Path | None = None) -> Path:
     root = Path(root) if root is not None else default_root()
     db = root / "warehouse" / DB_NAME
     if not db.exists():
-        raise WarehouseError(f"no warehouse at {db}: run `codeetl refresh` first (offline: `codeetl refresh --mirror ../shared/cms`)")
+        raise WarehouseError(f"no warehouse at {db}: run `{command('refresh')}` first "
+                             f"(offline: `{command('refresh --mirror ../shared/cms')}`)")
     return db

@@ -41,7 +41,7 @@ import duckdb
 from codeetl import datasets
 from codeetl.build import gates
 from codeetl.sources.catalog import Dataset, Release
-from codeetl.errors import CodeEtlError, SourceFormatError, WarehouseError
+from codeetl.errors import CodeEtlError, SourceFormatError, WarehouseError, command
 from codeetl.sources.faulthooks import stage
 from codeetl.sources.fetch import FetchedRelease, Transport, fetch_release
 from codeetl.build.paths import DB_NAME, current_database, default_root  # noqa: F401  (part of the pipeline API)
@@ -222,7 +222,7 @@ def latest_parses(raw_root: str | Path, catalog: dict[str, Dataset]) -> list[Pat
         names = sorted({s.split("/")[0] for s in stale})
         raise WarehouseError(
             f"the saved parses of {', '.join(stale)} were made by an older version of codeetl and their raw files "
-            "are gone; refresh them with " + " ".join(f"--dataset {n}" for n in names)
+            "are gone; refresh them with `" + command("refresh " + " ".join(f"--dataset {n}" for n in names)) + "`"
             + ", or delete " + ", ".join(f"{raw_root}/{s}/parsed" for s in stale) + " to build without them")
     return found
 

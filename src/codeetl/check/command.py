@@ -53,7 +53,7 @@ def _as_of(text: str | None) -> dt.date | None:
 def check(
     page: Annotated[str, typer.Argument(help="A code page (plain text, Markdown or HTML), '-' for standard input, or a folder of pages.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON: the page's claims, one object each (text, kind, verdict, official, source, line).")] = False,
-    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Check as of this date (YYYY-MM-DD) instead of the date the page states.")] = None,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", "--date", help="Check as of this date (YYYY-MM-DD) instead of the date the page states.")] = None,
     release: Annotated[Optional[str], typer.Option(help="Check against this ICD-10-CM release (and the other datasets' releases of its first day).")] = None,
     code: Annotated[Optional[str], typer.Option(help="The page's code, when the page does not make it plain.")] = None,
     summary: Annotated[Optional[Path], typer.Option(help="Folder mode: where to write the summary parquet (default <data-dir>/check/<folder>-summary.parquet).")] = None,

@@ -63,7 +63,8 @@ def render(console: Console, r: Report) -> None:
     console.print(head)
     console.print(Text("releases: " + ", ".join(f"{k} {v or 'none'}" for k, v in r.releases.items()), style="dim"))
     for section, verdicts in _sections(r).items():
-        t = Table(title=Text(section, style="bold"), title_justify="left", show_lines=False, expand=True)
+        t = Table(title=Text(section, style="bold"), title_justify="left", show_lines=False,
+                  expand=console.is_terminal)  # off a terminal: as wide as its contents
         t.add_column("line", justify="right", style="dim", no_wrap=True)
         t.add_column("claim", ratio=3)
         t.add_column("verdict", no_wrap=True)

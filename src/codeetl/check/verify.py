@@ -17,6 +17,7 @@ import duckdb
 from codeetl.check.claims import Claim
 from codeetl.check.facts import CodeEtlError, CodeNotFound, Facts, MissingData, NoReleaseInEffect
 from codeetl.check.words import content_words, within
+from codeetl.errors import command
 
 CONFIRMED, CONTRADICTED, NOT_CHECKABLE = "confirmed", "contradicted", "not checkable"
 
@@ -89,7 +90,7 @@ def verify_all(claims: list[Claim], ctx: Context) -> list[Verdict]:
             outcome = cannot(str(e))
         except duckdb.Error as e:  # a warehouse built by an older codeetl, without a table this claim needs
             outcome = cannot(f"the warehouse cannot answer this ({e.__class__.__name__}: {str(e).splitlines()[0]}); "
-                             "it may have been built by an older codeetl: run `codeetl refresh`")
+                             f"it may have been built by an older codeetl: run `{command('refresh')}`")
         if outcome is not None:
             out.append(Verdict(c, *outcome))
     return sorted(out, key=lambda v: v.claim.line)

@@ -5,11 +5,39 @@ clear message with a non-zero exit code, never as a traceback. Each module regis
 :data:`app` when imported here.
 """
 
+import inspect
+import re
+
 from codeetl.cli.app import app
 from codeetl.cli import diff, info, ops, pages, refresh, validate  # noqa: F401  (registers the commands)
 from codeetl.cli import web  # noqa: F401  (codeetl web, issue 18)
+from codeetl.check import command as _check_command
 from codeetl.check.command import check as _check  # issue 11: codeetl check PAGE
+from codeetl.cli.app import err as _err, out as _out
 
 app.command(name="check")(_check)
+_check_command.out, _check_command.err = _out, _err  # the CLI's consoles: not wrapped off a terminal
+
+
+def _short_help(doc: str | None) -> str:
+    """A command's line in `codeetl --help`: the first sentence of its docstring on one line, cut before its first
+    ':' or ';' when long."""
+    first = " ".join(inspect.cleandoc(doc or "").split("\n\n")[0].split())
+    sentence = re.split(r"(?<=[.?])\s", first, maxsplit=1)[0]
+    return (re.split(r"[:;]\s", sentence, maxsplit=1)[0] if len(sentence) > 72 else sentence).rstrip(".")
+
+
+_ORDER = ["refresh", "status", "serve", "code", "drg", "icd9", "cpt", "diff", "validate", "check", "releases",
+          "dictionary", "web"]  # `codeetl --help` lists them so: building and running it, the pages, the rest
+
+
+def _place(command) -> int:
+    name = command.name or command.callback.__name__.replace("_", "-")
+    return _ORDER.index(name) if name in _ORDER else len(_ORDER)
+
+
+app.registered_commands.sort(key=_place)
+for _command in app.registered_commands:  # every command, whichever module registered it
+    _command.short_help = _command.short_help or _short_help(_command.help or _command.callback.__doc__)
 
 __all__ = ["app"]

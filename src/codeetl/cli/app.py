@@ -21,7 +21,7 @@ from rich.markup import escape
 
 from codeetl.build import paths
 from codeetl.codes import iso_date
-from codeetl.errors import CodeEtlError
+from codeetl.errors import CodeEtlError, command
 
 app = typer.Typer(
     help="Official US medical code sets (ICD-10-CM, GEMs, MS-DRG, Medicare PFS) as a DuckDB warehouse.",
@@ -29,8 +29,37 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-out = Console()
-err = Console(stderr=True)
+
+
+class Unwrapped(Console):
+    """A console that is not a terminal (a pipe, a file, the journal, cron's mail): nothing printed is wrapped, so
+    every line stays one line and a URL or path is never split, and a table is as wide as its contents. Rules
+    (section lines) are drawn :data:`RULE` columns wide."""
+
+    COLUMNS = 100_000  # the width rich lays out for: wider than any line codeetl prints
+    RULE = 80
+
+    def __init__(self, stderr: bool = False) -> None:
+        super().__init__(stderr=stderr, soft_wrap=True, width=self.COLUMNS)
+
+    def rule(self, *args, **kwargs) -> None:
+        """A section line, :data:`RULE` columns wide; returns None."""
+        self.width = self.RULE
+        try:
+            super().rule(*args, **kwargs)
+        finally:
+            self.width = self.COLUMNS
+
+
+def console(stderr: bool = False) -> Console:
+    """The console for stdout (or stderr): rich's own on a terminal (wrapped to its width, colours, progress
+    bars), else an :class:`Unwrapped` one."""
+    terminal = Console(stderr=stderr)
+    return terminal if terminal.is_terminal else Unwrapped(stderr)
+
+
+out = console()
+err = console(stderr=True)
 
 @app.callback()
 def _settings() -> None:
@@ -44,8 +73,24 @@ def _settings() -> None:
 
 
 DataDir = Annotated[Path, typer.Option("--data-dir", envvar="CODEETL_DATA", help="Folder holding raw/ and warehouse/.")]
-AsOf = Annotated[Optional[str], typer.Option("--as-of", help="Use the releases in effect on this date (YYYY-MM-DD); default today.")]
+AsOf = Annotated[Optional[str], typer.Option("--as-of", "--date", help="Use the releases in effect on this date (YYYY-MM-DD); default today.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print the page as JSON (keys documented in the README).")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        out.print(f"codeetl {version('codeetl')} (DuckDB {version('duckdb')}, Prefect {version('prefect')}, "
+                  f"Python {sys.version.split()[0]})", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print codeetl's version (and DuckDB's, Prefect's, Python's) and exit.")] = False,
+) -> None:
+    pass
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -106,13 +151,15 @@ def _show(data_dir: Path, make, render, as_json: bool) -> None:
         _fail(str(e), 2)
     except duckdb.Error as e:  # e.g. a warehouse built by an older codeetl, without a newer table
         _fail(f"the warehouse at {data_dir} cannot answer this ({e.__class__.__name__}: {str(e).splitlines()[0]}); "
-              "it may have been built by an older codeetl: run `codeetl refresh`")
+              f"it may have been built by an older codeetl: run `{command('refresh')}`")
     except CodeEtlError as e:
         msg, near = str(e), getattr(e, "suggestions", None)
         if near:
             msg += "\nClose matches:\n" + "\n".join(
                 f"  {s.get('code') or s.get('hcpcs'):<9} {s['description']}" for s in near)
         _fail(msg)
+    finally:  # the page is plain data: the connection and its results are released before anything is printed
+        con.close()
     if as_json:
         sys.stdout.write(json.dumps(p, indent=2, default=str) + "\n")
     else:

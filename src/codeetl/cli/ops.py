@@ -11,9 +11,11 @@ from typing import Annotated, Optional
 
 import typer
 from rich.markup import escape
+from rich import box
 from rich.table import Table
 
 from codeetl.cli.app import AsOf, DataDir, _clip, _date, _fail, app, err, out
+from codeetl.errors import command
 
 
 @app.command()
@@ -22,6 +24,7 @@ def status(
     dataset: Annotated[Optional[list[str]], typer.Option(help="Only this dataset (repeatable).")] = None,
     as_of: AsOf = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the status as JSON (keys in the README).")] = False,
+    wide: Annotated[bool, typer.Option("--wide", help="Name the expected publications and give the last runs to the second (wider than 80 columns).")] = False,
 ) -> None:
     """Is the warehouse current? Per dataset: the release in effect today and whether it is loaded, the newest
     loaded release, the next expected publication, the last refresh.
@@ -40,7 +43,7 @@ def status(
     if as_json:
         sys.stdout.write(json.dumps(st, indent=2, default=_iso) + "\n")
     else:
-        _render_status(st)
+        _render_status(st, wide)
     raise typer.Exit(0 if st["ok"] else 1)
 
 
@@ -55,35 +58,55 @@ def _months(first: dt.date, last: dt.date) -> str:
     return f"{first:%b}-{last:%b %Y}" if first.year == last.year else f"{first:%b %Y}-{last:%b %Y}"
 
 
-def _render_status(st: dict) -> None:
-    """The status as a table and one line per problem."""
+def _render_status(st: dict, wide: bool = False) -> None:
+    """The status as a table that fits 80 columns (``wide``: the expected publications by name, the last runs to
+    the second), a line per derived release in effect and one per problem."""
     wh = st["warehouse"]
-    out.print(f"Warehouse on {st['day']}: " + (f"build {wh['build_id']}, built {_iso(wh['built_at'])[:19]}" if wh else
-                                                "[red]none[/] (run `codeetl refresh`)"))
-    t = Table()
-    for c in ("dataset", "in effect today", "loaded", "newest loaded", "next expected", "last run"):
-        t.add_column(c)
+    out.print(f"Warehouse on {st['day']}: " + (f"build {wh['build_id']}, built {_iso(wh['built_at'])[:19 if wide else 16]}" if wh else
+                                                f"[red]none[/] (run `{escape(command('refresh'))}`)"))
+    t = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True)
+    for c in ("dataset", "in effect", "loaded", "newest", "next expected", "last run"):
+        t.add_column(c, no_wrap=True)
     for d in st["datasets"]:
-        exp = d["expected_in_effect"]
-        eff = d["in_effect"]["release"] if d["in_effect"] else (f"{exp['name']} (not in the catalog)" if exp else "-")
-        if d["final"] and d["ok"] and not d["in_effect"]:
-            eff = f"none: {d['newest_loaded']['release']} was the final release"
-        nxt = d["next_expected"]
-        nxt_text = "-" if not nxt else (f"{nxt['name']}: weekly" if nxt.get("expected") == "weekly" else
-                                        f"{nxt['name']}, {_months(nxt['published_from'], nxt['published_to'])}")
-        run = d["last_run"]
-        t.add_row(d["dataset"], escape(eff), "[green]yes[/]" if d["in_effect_loaded"] else "-" if d["ok"] else "[red]no[/]",
-                  d["newest_loaded"]["release"] if d["newest_loaded"] else "-", escape(nxt_text),
-                  f"{run['status']} {_iso(run['started_at'])[:16]}" if run else "-")
+        t.add_row(d["dataset"], escape(_in_effect(d)),
+                  "[green]yes[/]" if d["in_effect_loaded"] else "-" if d["ok"] else "[red]no[/]",
+                  d["newest_loaded"]["release"] if d["newest_loaded"] else "-", escape(_next(d["next_expected"], wide)),
+                  f"{d['last_run']['status']} {_iso(d['last_run']['started_at'])[:19 if wide else 10]}" if d["last_run"] else "-")
     out.print(t)
+    for d in st["datasets"]:
+        derivation = (d["in_effect"] or {}).get("derivation")
+        if derivation:
+            out.print(f"[yellow]derived[/] {escape(d['dataset'])} {escape(d['in_effect']['release'])}: {escape(derivation)}",
+                      highlight=False)
     print_behind(st)
+
+
+def _in_effect(d: dict) -> str:
+    """The release in effect, in a few words: its id (derived or not), the final one, or the one the calendar
+    expects that the catalog lacks."""
+    exp, eff = d["expected_in_effect"], d["in_effect"]
+    if eff:
+        return eff["release"] + (" (derived)" if eff.get("derivation") else "")
+    if d["final"] and d["ok"]:
+        return f"none ({d['newest_loaded']['release']} final)"
+    return "not in catalog" if exp else "-"
+
+
+def _next(nxt: dict | None, wide: bool) -> str:
+    """The next expected publication: its months (`wide`: its name too), or weekly."""
+    if not nxt:
+        return "-"
+    if nxt.get("expected") == "weekly":
+        return f"{nxt['name']}: weekly" if wide else "weekly"
+    months = _months(nxt["published_from"], nxt["published_to"])
+    return f"{nxt['name']}, {months}" if wide else months
 
 
 def print_behind(st: dict) -> None:
     """One line per dataset whose release in effect today is not loaded, or that everything is current."""
     for d in st["datasets"]:
         if d["problem"]:
-            out.print(f"[red]behind[/] {escape(d['problem'])}")
+            out.print(f"[red]behind[/] {escape(d['problem'])}", highlight=False)
     if st["ok"]:
         out.print("[green]current[/]: every release in effect today is loaded")
 

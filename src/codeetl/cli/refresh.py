@@ -182,7 +182,9 @@ def _print_summary(summary: dict, as_json: bool) -> None:
                   f"{len(summary['loaded'])} releases checked, nothing downloaded, parsed or built")
         _print_skipped(summary["skipped"])
         return
-    table = Table(title=f"Published {summary['database']} (build {summary['build_id']})")
+    # a line of its own, not the table's title: a title is wrapped to the table's width, splitting the path
+    out.print(f"Published {summary['database']} (build {summary['build_id']})", soft_wrap=True, highlight=False)
+    table = Table()
     table.add_column("table")
     table.add_column("rows", justify="right")
     for name, rows in summary["tables"].items():

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from codeetl.build import paths
 from codeetl.cli.app import AsJson, DataDir, _fail, app, out
-from codeetl.errors import CodeEtlError
+from codeetl.errors import CodeEtlError, command
 
 
 RATE_FROM_ROWS = 100_000
@@ -52,7 +52,7 @@ def validate(
         _fail("validate stopped by SIGTERM: its temporary folder was removed and no output written", 143)
     except duckdb.Error as e:
         _fail(f"the warehouse at {data_dir} cannot validate ({e.__class__.__name__}: {str(e).splitlines()[0]}); "
-              "it may have been built by an older codeetl: run `codeetl refresh`")
+              f"it may have been built by an older codeetl: run `{command('refresh')}`")
     if as_json:
         sys.stdout.write(json.dumps(result.as_dict(), indent=2) + "\n")
     else:

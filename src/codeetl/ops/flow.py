@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import sys
+import traceback
 from pathlib import Path
 from typing import Callable
 
@@ -57,7 +59,36 @@ def _parse(dataset: str, release_id: str, fetched: FetchedRelease, root: str) ->
     return parsed
 
 
+def _let_go(fn):
+    """`fn`, whose errors keep no local variable of the frames they came through (:func:`_drop_frames`)."""
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        """Call `fn`; returns what it returns."""
+        try:
+            return fn(*args, **kwargs)
+        except BaseException as e:
+            _drop_frames(e)
+            raise
+    return run
+
+
+def _drop_frames(error: BaseException) -> None:
+    """Clear the local variables of the finished frames `error` (and each error it carries) passed through.
+    Prefect keeps a failed run's error, and so its traceback, until the process ends: a DuckDB connection in
+    one of those frames (the build's, when a quality gate fails) would outlive the interpreter's modules, and
+    the binding would print ``nanobind: leaked …`` lines at exit. Returns None."""
+    todo, seen = [error], set()
+    while todo:
+        e = todo.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        traceback.clear_frames(e.__traceback__)
+        todo += [e.__cause__, e.__context__]
+
+
 @task(cache_policy=NO_CACHE, task_run_name="fetch and parse {dataset}")
+@_let_go
 def fetch_and_parse(dataset: str, release_ids: list[str], root: str, mirror: str | None,
                     timeout: float | None = None, retries: int | None = None) -> dict:
     """Fetch and parse the selected releases of one dataset, in order (one task per dataset: the datasets run
@@ -65,22 +96,24 @@ def fetch_and_parse(dataset: str, release_ids: list[str], root: str, mirror: str
     transport = Transport(progress=_progress_hook(), notify=lambda m: _notify(m, warning=True),
                           timeout=timeout, retries=retries)
     loaded, skipped = [], []
+    why = "not in the mirror" if mirror else "not published at the catalog URL"
     for rid in release_ids:
         fetched = _fetch(dataset, rid, root, mirror, transport)
         if not fetched.downloads:
-            why = "not in the mirror" if mirror else "not published at the catalog URL"
-            _notify(f"skipped {dataset}/{rid}: {why} ({', '.join(fetched.missing)})", warning=True)
-            skipped.append(f"{dataset}/{rid}: {why}")
+            skipped.append(rid)
             continue
         if fetched.missing:
             _notify(f"{dataset}/{rid}: {len(fetched.missing)} optional download(s) not found, loading the rest: "
                     f"{', '.join(fetched.missing)}", warning=True)
         parsed = _parse(dataset, rid, fetched, root)
         loaded.append(f"{dataset}/{rid} ({'reused parse' if parsed.reused else 'parsed'})")
-    return {"loaded": loaded, "skipped": skipped}
+    if skipped:  # one line for the dataset, not one per release (as the summary lists them)
+        _notify(f"skipped {dataset}: {', '.join(skipped)} ({why})", warning=True)
+    return {"loaded": loaded, "skipped": [f"{dataset}/{rid}: {why}" for rid in skipped]}
 
 
 @task(cache_policy=NO_CACHE)
+@_let_go
 def build(root: str) -> pipeline.BuildOutcome:
     """Build a new warehouse, or keep the published one when nothing changed (:func:`codeetl.build.pipeline.build_step`)."""
     outcome = pipeline.build_step(root, load_catalog(), link_dirs=default_link_dirs(root), notify=_notify)
@@ -92,6 +125,7 @@ def build(root: str) -> pipeline.BuildOutcome:
 
 
 @task(cache_policy=NO_CACHE)
+@_let_go
 def publish(outcome: pipeline.BuildOutcome, root: str) -> str:
     """Publish the new build, if any (:func:`codeetl.build.pipeline.publish_step`); returns the database path."""
     return pipeline.publish_step(outcome, Path(root) / "warehouse")
@@ -115,6 +149,7 @@ def _every_dataset(selected: list, root: str, mirror: str | None, timeout: float
 
 
 @flow(name="codeetl-refresh", task_runner=ThreadPoolTaskRunner(max_workers=4))
+@_let_go
 def refresh(root: str = "data", mirror: str | None = None, datasets: list[str] | None = None,
             releases: list[str] | None = None, timeout: float | None = None, retries: int | None = None,
             trigger: str = "cli") -> dict:

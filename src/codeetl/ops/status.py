@@ -17,7 +17,7 @@ from codeetl import clock
 from codeetl.build import ledger
 from codeetl.ops import schedules
 from codeetl.sources.catalog import Dataset, load_catalog
-from codeetl.errors import WarehouseError
+from codeetl.errors import WarehouseError, command
 from codeetl.build.paths import current_database
 
 
@@ -41,6 +41,14 @@ def _last_run(runs: list[dict], dataset: str) -> dict | None:
     return None
 
 
+def _derivation(con, dataset: str, release: str) -> str | None:
+    """How the loaded `release` was derived when no file of its own has it whole (``releases.derivation``: FY2027
+    ICD-10-CM from its addenda, no Tabular), else None."""
+    rows = _rows(con, "SELECT max(derivation) AS derivation FROM releases WHERE dataset = ? AND release = ?",
+                 [dataset, release])
+    return rows[0]["derivation"] if rows else None
+
+
 def dataset_status(ds: Dataset, day: dt.date, con, runs: list[dict]) -> dict:
     """The status of one dataset on `day` (see the module's doc); ``ok`` is false when the release in
     effect that day is not loaded (or the catalog has none), and ``problem`` says why."""
@@ -61,15 +69,16 @@ def dataset_status(ds: Dataset, day: dt.date, con, runs: list[dict]) -> dict:
                    + (f"; by the calendar the {expected['name']} took effect {expected['effective_from']}: add it to "
                       f"datasets/{ds.dataset}/catalog.toml" if expected else ""))
     elif not is_loaded:
-        problem = (f"{ds.title} {in_effect.release} ({in_effect.label}) is in effect on {day} but not loaded: "
-                   f"run `codeetl refresh --dataset {ds.dataset}`"
+        problem = (f"{ds.dataset} {in_effect.release} ({in_effect.label}) is in effect on {day} but not loaded: "
+                   f"run `{command(f'refresh --dataset {ds.dataset}')}`"
                    + (f" (pages use {used[0]['release']}, flagged not in effect)" if used else ""))
     else:
         problem = None
     return {
         "dataset": ds.dataset,
         "title": ds.title,
-        "in_effect": _release(in_effect) if in_effect else None,
+        "in_effect": {**_release(in_effect), "derivation": _derivation(con, ds.dataset, in_effect.release)
+                      if is_loaded else None} if in_effect else None,
         "in_effect_loaded": is_loaded,
         "expected_in_effect": expected,
         "used_by_pages": used[0] if used else None,

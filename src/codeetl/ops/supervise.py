@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from codeetl.errors import command
 from codeetl.sources.interrupt import STOP, Terminated, stop_on_signals
 
 __all__ = ["GRACE", "Terminated", "WORKER_ENV", "die_with_parent", "exit_now", "is_supervised_worker", "is_worker",
@@ -166,7 +167,7 @@ def _death_line(pid: int, sig: int, cleaned: list[str], published: bool) -> str:
     why = ("the kernel's out-of-memory killer does this (see `dmesg`), as does `kill -9`; if it was memory, give "
            "the refresh more (a cold build needs about 1 GB)" if sig == signal.SIGKILL else
            "this is a crash: please report it with the command line")
-    state = ("it had published its new warehouse (`codeetl status` shows it)" if published else
+    state = (f"it had published its new warehouse (`{command('status')}` shows it)" if published else
              "nothing was published and the previous warehouse (if any) is unchanged")
     tidy = "; its half-written files were removed" if any(n.startswith("removed") for n in cleaned) else ""
     return (f"the refresh worker (pid {pid}) was killed by {name} before it finished: {state}{tidy}. "

@@ -16,7 +16,7 @@ import duckdb
 
 from codeetl import clock
 from codeetl.codes import iso_date
-from codeetl.errors import CodeEtlError
+from codeetl.errors import CodeEtlError, command
 from codeetl.build.named_sql import named_statements
 from codeetl.pages.common import jsonable, rows as _rows, sources
 from codeetl.pages.resolver import pick_release
@@ -147,7 +147,7 @@ def diff_page(con: duckdb.DuckDBPyConnection, old: str | None = None, new: str |
                 "sources": sources(con, [("msdrg", a["version"]), ("msdrg", b["version"])])}
     loaded = _rows(con, _sql("icd10cm_releases"))
     if not loaded:
-        raise CodeEtlError("the warehouse has no ICD-10-CM history: run `codeetl refresh`")
+        raise CodeEtlError(f"the warehouse has no ICD-10-CM history: run `{command('refresh')}`")
     a, b = _resolve_pair(loaded, "release", old, new, partial(_pick, con, loaded, "release", "icd10cm"))
     ms = _msdrg_for(con, a, b)
     used = [("icd10cm", a["release"]), ("icd10cm", b["release"])]

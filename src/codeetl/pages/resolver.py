@@ -12,7 +12,7 @@ import datetime as dt
 import duckdb
 
 from codeetl import clock
-from codeetl.errors import CodeEtlError
+from codeetl.errors import CodeEtlError, command
 from codeetl.pages.common import NoReleaseInEffect, jsonable, rows
 
 
@@ -26,7 +26,7 @@ def resolve(con: duckdb.DuckDBPyConnection, dataset: str, day: dt.date | None = 
         return found[0]
     loaded = rows(con, "SELECT release, effective_from FROM release_calendar WHERE dataset = ? ORDER BY effective_from", [dataset])
     if not loaded:
-        raise CodeEtlError(f"the warehouse has no {dataset} release: run `codeetl refresh`")
+        raise CodeEtlError(f"the warehouse has no {dataset} release: run `{command('refresh')}`")
     listed = ", ".join(f"{r['release']} (from {r['effective_from']})" for r in loaded)
     raise NoReleaseInEffect(f"no {dataset} release loaded was in effect on {day}; loaded: {listed}")
 

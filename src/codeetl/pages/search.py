@@ -23,7 +23,7 @@ import duckdb
 
 from codeetl.build.search_index import FORMAT, SEARCH_INDEX
 from codeetl.codes import icd10_nodot
-from codeetl.errors import CodeEtlError
+from codeetl.errors import CodeEtlError, command
 from codeetl.pages.common import MalformedCode, sources
 from codeetl.pages.resolver import pick_release
 from codeetl.pages.store import build_file, readonly
@@ -50,10 +50,10 @@ def search_page(con: duckdb.DuckDBPyConnection, q: str, as_of: dt.date | None = 
         raise MalformedCode(f"search: expected up to {MAX_QUERY} printable characters, got {len(q):,}")
     path = build_file(con, SEARCH_INDEX)
     if path is None:
-        raise NoSearchIndex("this warehouse has no search index (built by an older codeetl): run `codeetl refresh`")
+        raise NoSearchIndex(f"this warehouse has no search index (built by an older codeetl): run `{command('refresh')}`")
     db = readonly(path)
     if db.execute("SELECT value FROM meta WHERE key = 'format'").fetchone() != (FORMAT,):
-        raise NoSearchIndex("this warehouse's search index is of another format: run `codeetl refresh`")
+        raise NoSearchIndex(f"this warehouse's search index is of another format: run `{command('refresh')}`")
     if release:
         if not con.execute("SELECT 1 FROM release_calendar WHERE dataset = 'icd10cm' AND release = ?", [release]).fetchone():
             raise CodeEtlError(f"the warehouse has no ICD-10-CM release {release!r}")

@@ -6,6 +6,7 @@ from rich.table import Table
 from rich.text import Text
 
 from codeetl import clock
+from codeetl.errors import command
 
 NOT_IN_EFFECT = "That release is not in effect on the requested date; it is the latest one loaded before it."
 
@@ -23,7 +24,7 @@ def not_in_effect(in_effect: bool | None, day: str | None = None, release: dict 
         ended = f" ({release['release']} ended {release['effective_to']})" if release and release.get("effective_to") else ""
         name = DATASET_TITLES.get((release or {}).get("dataset", ""), (release or {}).get("dataset", ""))
         return [Text(f"The warehouse is behind: no loaded {name} release is in effect today"
-                     f"{ended}; this is the latest one loaded. Run `codeetl refresh`; `codeetl status` shows what is due.",
+                     f"{ended}; this is the latest one loaded. Run `{command('refresh')}`; `{command('status')}` shows what is due.",
                      style="yellow")]
     return [Text(NOT_IN_EFFECT, style="yellow")]
 
