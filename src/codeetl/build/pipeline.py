@@ -459,12 +459,13 @@ def export_code_pages(con: duckdb.DuckDBPyConnection, out: Path, notify: Callabl
                 f.unlink(missing_ok=True)
 
 
-CODE_PAGE_CHUNK = 10_000
+CODE_PAGE_CHUNK = 5_000
 """Code nodes per ``code_page`` call of the export. A page row holds every note the code inherits (1.9 million
 note entries, 500 MB of text per Tabular release); computed and sorted for a whole release at once that takes
 3.3 GB (DuckDB does not spill it); in chunks of this many codes (in code order) each call stays within the
-build's memory limit (8,000 under a 450MB limit does not). The chunk size hardly matters for time (12,500 to
-34,000: within 3 %)."""
+build's memory limit. Pages carry history spans and category codes since issue 16: 10,000 codes under the
+600MB limit ran out of memory on release 2025 (572 MiB used), 5,000 do not. The chunk size hardly matters for
+time (12,500 to 34,000: within 3 %)."""
 
 
 def _write_code_pages(con: duckdb.DuckDBPyConnection, rid: str, target: Path) -> None:
