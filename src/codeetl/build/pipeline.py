@@ -46,6 +46,7 @@ from codeetl.sources.fetch import FetchedRelease, Transport, fetch_release
 from codeetl.build.paths import DB_NAME, current_database, default_root  # noqa: F401  (part of the pipeline API)
 from codeetl.sources.provenance import fingerprint, utc_now
 from codeetl.build.warehouse_sql import insert_parquet, schema_scripts
+from codeetl.build.claim_contract import fill_reason_table
 
 COMPLETE = "COMPLETE"  # written last into a build folder: only complete builds are published or kept
 
@@ -270,6 +271,7 @@ def build_warehouse(parse_dirs: list[str | Path], catalog: dict[str, Dataset], w
             problems = load_curated_links(con, link_dirs or [])
             for _, text in schema_scripts("views"):
                 con.execute(text)
+            fill_reason_table(con)  # the claims contract's reasons (sql/contract/claims.sql)
             con.execute(_runs_view(ledger_file))
             stage("build")  # tables loaded, checks and export to come
             say("build: quality gates")

@@ -1,10 +1,11 @@
 """Validating the dated ICD-10-CM codes of a claims file (``codeetl validate``), entirely in DuckDB.
 
-DuckDB reads the CSV or parquet file itself and streams it through one anti-join against the billable
-spans of ``icd10cm_code_history``; only the invalid cells are kept (in TEMP tables of a read-only
-connection), explained (``sql/history/validate.sql``) and written out. The file's rows never pass through
-Python, so tens of millions of rows run in bounded memory (``memory_limit``, spilling to a private
-temporary folder).
+DuckDB reads the CSV or parquet files itself and streams them through the claim SQL that every engine runs
+(``sql/claims/validate.sql``, rendered by :mod:`codeetl.claims.contract`): one anti-join against the billable
+spans of the exported contract files (``claim_icd10cm_interval``, ...), the invalid cells explained by the
+build's ``claim_icd10cm_reason``. Only the invalid cells are kept (a TEMP table of an in-memory connection)
+and written out. The file's rows never pass through Python, so tens of millions of rows run in bounded
+memory (``memory_limit``, spilling to a private temporary folder).
 """
 
 from __future__ import annotations
@@ -17,14 +18,11 @@ from pathlib import Path
 
 import duckdb
 
-from codeetl.errors import CodeEtlError
-from codeetl.build.named_sql import named_statements
+from codeetl.claims.contract import (PARQUET_SUFFIXES, VALIDATE_TABLES, BadInput, contract_file, default_out,
+                                     missing_contract, validate_sql)
+from codeetl.claims.reading import local_inputs, source_view
 
-PARQUET_SUFFIXES = (".parquet", ".pq")
-
-
-class BadInput(CodeEtlError):
-    """The input cannot be read, or lacks a column asked for (exit code 2)."""
+__all__ = ["BadInput", "ValidationResult", "validate_file", "contract_folder"]
 
 
 @dataclass
@@ -48,140 +46,81 @@ class ValidationResult:
                 "seconds": round(self.seconds, 3), "releases": self.releases}
 
 
-def _quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _quote_text(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def reader_sql(path: Path) -> str:
-    """The DuckDB table function that reads ``path``: ``read_parquet`` (with its row numbers) for .parquet/.pq,
-    else ``read_csv`` with a header row, every column as text (codes keep their exact spelling), delimiter
-    sniffed."""
-    if path.suffix.lower() in PARQUET_SUFFIXES:
-        return f"read_parquet({_quote_text(str(path))}, file_row_number = true)"
-    return f"read_csv({_quote_text(str(path))}, header = true, all_varchar = true)"
+def contract_folder(warehouse: str | Path) -> Path:
+    """The folder of the exported contract files for ``warehouse``: the folder itself when it holds them, or
+    for a warehouse database (``.../codeetl.duckdb``) the parquet export beside it."""
+    p = Path(warehouse)
+    return p.parent / "parquet" if p.suffix == ".duckdb" or p.is_file() else p
 
 
-def resolve_columns(con: duckdb.DuckDBPyConnection, path: Path, wanted: list[str]) -> list[str]:
-    """The file's column names for ``wanted`` (exact match first, else a unique case-insensitive one).
-    BadInput when the file cannot be read or a column is missing (naming the file's columns)."""
-    try:
-        cols = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {reader_sql(path)}").fetchall()]
-    except duckdb.Error as e:
-        raise BadInput(f"cannot read {path}: {str(e).splitlines()[0]}") from None
-    out = []
-    for w in wanted:
-        if w in cols:
-            out.append(w)
-            continue
-        folded = [c for c in cols if c.lower() == w.lower()]
-        if len(folded) != 1:
-            shown = ", ".join(c for c in cols if c != "file_row_number")
-            raise BadInput(f"{path} has no column {w!r}; its columns: {shown}")
-        out.append(folded[0])
-    return out
-
-
-def cells_view_sql(path: Path, code_columns: list[str], date_column: str) -> str:
-    """``CREATE TEMP VIEW v_cells``: one row per non-empty code cell of the file with its 1-based row number
-    (data rows, the header not counted), the column name, the code as written, the date as written, the
-    normalised code (``key``) and the date as DATE (``day``: DATE, timestamp or ISO text; NULL otherwise).
-
-    The date goes through trim() before TRY_CAST on purpose: this DuckDB pushes a bare TRY_CAST of a CSV
-    column into the CSV reader, which then fails on the first impossible date instead of giving NULL."""
-    rn = "file_row_number + 1" if path.suffix.lower() in PARQUET_SUFFIXES else "row_number() OVER ()"
-    names = ", ".join(_quote_text(c) for c in code_columns)
-    values = ", ".join(f"CAST({_quote_ident(c)} AS VARCHAR)" for c in code_columns)
-    d = _quote_ident(date_column)
-    return f"""
-CREATE TEMP VIEW v_cells AS
-SELECT row_number, column_name, code, raw_date,
-       upper(replace(replace(trim(code), '.', ''), ' ', '')) AS key,
-       coalesce(TRY_CAST(raw_date AS DATE), CAST(TRY_CAST(raw_date AS TIMESTAMP) AS DATE)) AS day
-FROM (
-    SELECT {rn} AS row_number, trim(CAST({d} AS VARCHAR)) AS raw_date,
-           unnest([{names}]) AS column_name, unnest([{values}]) AS code
-    FROM {reader_sql(path)}
-)
-WHERE trim(code) <> ''"""
-
-
-def count_sql(path: Path, code_columns: list[str]) -> str:
-    """A query counting the file's data rows and its non-empty code cells."""
-    nonempty = " + ".join(f"CASE WHEN trim(CAST({_quote_ident(c)} AS VARCHAR)) <> '' THEN 1 ELSE 0 END"
-                          for c in code_columns)
-    return f"SELECT count(*), coalesce(sum({nonempty}), 0) FROM {reader_sql(path)}"
-
-
-def default_out(path: Path) -> Path:
-    """Where the invalid rows go by default: beside the input, ``<name>.invalid.csv``."""
-    name = path.name[: -len(path.suffix)] if path.suffix else path.name
-    return path.with_name(f"{name}.invalid.csv")
-
-
-def _open(database: Path, memory_limit: str, spill: Path) -> duckdb.DuckDBPyConnection:
-    """A read-only connection to the warehouse with bounded memory, spilling into ``spill``."""
-    con = duckdb.connect(str(database), read_only=True)
+def open_engine(folder: Path, tables: tuple[str, ...], memory_limit: str, spill: Path) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with bounded memory (spilling into ``spill``) and a view per contract table of
+    ``folder`` (BadInput naming the missing files, and what to run, when the export lacks them)."""
+    missing = missing_contract(folder, tables)
+    if missing:
+        raise BadInput(f"{folder} lacks the claims contract files ({', '.join(missing)}): the warehouse was built "
+                       "by an older codeetl; run `codeetl refresh`")
+    con = duckdb.connect()
     con.execute(f"SET memory_limit = {_quote_text(memory_limit)}")
     con.execute(f"SET temp_directory = {_quote_text(str(spill))}")
     con.execute("SET preserve_insertion_order = true")
     con.execute("SET enable_progress_bar = false")
+    con.execute("SET TimeZone = 'UTC'")
+    for name in tables:
+        con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet({_quote_text(contract_file(folder, name))})")
     return con
 
 
-def _explain(con: duckdb.DuckDBPyConnection) -> None:
-    """Run the named statements of ``sql/history/validate.sql`` after ``v_cells`` exists: the invalid cells
-    with reasons end up in TEMP table ``v_invalid``."""
-    sql = named_statements("history/validate.sql")
-    has_repl = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'icd10cm_replacements' "
-                           "AND NOT temporary").fetchone()[0]
-    for name in ("periods", "billable", "replacements" if has_repl else "no_replacements",
-                 "bad", "keys", "below", "reasons", "invalid"):
-        con.execute(sql[name])
-
-
-def _write(con: duckdb.DuckDBPyConnection, out: Path) -> None:
-    """Write ``v_invalid`` in file order to ``out`` (parquet for .parquet/.pq, else CSV with a header);
-    BadInput when it cannot be written."""
+def _write(con: duckdb.DuckDBPyConnection, query: str, out: Path) -> None:
+    """Write the rows of ``query`` to ``out`` (parquet for .parquet/.pq, else CSV with a header); BadInput
+    when it cannot be written."""
     fmt = "FORMAT parquet, COMPRESSION zstd" if out.suffix.lower() in PARQUET_SUFFIXES else "FORMAT csv, HEADER true"
     try:
-        con.execute(f"COPY (SELECT * FROM v_invalid ORDER BY row_number, \"column\") TO {_quote_text(str(out))} ({fmt})")
+        con.execute(f"COPY ({query}) TO {_quote_text(str(out))} ({fmt})")
     except duckdb.Error as e:
         raise BadInput(f"cannot write {out}: {str(e).splitlines()[0]}") from None
 
 
-def validate_file(database: Path, path: Path, code_columns: list[str], date_column: str,
+def loaded_releases(rows) -> list[dict]:
+    """The ICD-10-CM periods of ``claim_icd10cm_period`` rows (release, valid_from, valid_to) as the result's
+    ``releases``: {release, from, to} with to None while open-ended."""
+    return [{"release": r, "from": str(f), "to": None if str(t) == "9999-12-31" else str(t)} for r, f, t in rows]
+
+
+def validate_file(warehouse: Path, path: str | Path, code_columns: list[str], date_column: str,
                   out: Path | None = None, memory_limit: str = "1GB") -> ValidationResult:
-    """Check every non-empty code cell of ``code_columns`` in the CSV or parquet file ``path`` against the
-    ICD-10-CM code set in effect on the row's ``date_column``; write the invalid cells (row_number, column,
-    code, date, reason, details) to ``out`` (default :func:`default_out`) and return the counts.
+    """Check every non-empty code cell of ``code_columns`` in the CSV or parquet claims ``path`` (a file, a
+    folder or a glob) against the ICD-10-CM code set in effect on the row's ``date_column``, with the contract
+    files of ``warehouse`` (:func:`contract_folder`); write the invalid cells (row_number, column, code, date,
+    reason, details) to ``out`` (default ``<name>.invalid.csv`` beside the input) and return the counts.
     BadInput for an unreadable file or a missing column."""
     started = time.perf_counter()
-    path = Path(path)
-    if not path.is_file():
-        raise BadInput(f"no such file: {path}")
-    out = Path(out) if out else default_out(path)
+    inputs = local_inputs(path)
+    out = Path(out) if out else Path(default_out(str(path)))
     spill = Path(tempfile.mkdtemp(prefix="codeetl-validate-"))
-    con = _open(database, memory_limit, spill)
     try:
-        cols = resolve_columns(con, path, [*code_columns, date_column])
-        codes_cols, date_col = list(dict.fromkeys(cols[:-1])), cols[-1]
-        con.execute(cells_view_sql(path, codes_cols, date_col))
+        con = open_engine(contract_folder(warehouse), VALIDATE_TABLES, memory_limit, spill)
         try:
-            rows, codes = con.execute(count_sql(path, codes_cols)).fetchone()
-        except duckdb.Error as e:
-            raise BadInput(f"cannot read {path}: {str(e).splitlines()[0]}") from None
-        _explain(con)
-        by_reason = {r: {"codes": c, "rows": n} for r, c, n in con.execute(named_statements("history/validate.sql")["summary"]).fetchall()}
-        invalid_rows = con.execute("SELECT count(DISTINCT row_number) FROM v_invalid").fetchone()[0]
-        _write(con, out)
-        releases = [{"release": r, "from": str(f), "to": str(t) if t else None} for r, f, t in con.execute(
-            "SELECT release, period_from, period_to FROM icd10cm_history_releases ORDER BY seq").fetchall()]
+            codes_cols = source_view(con, inputs, code_columns, date_column)
+            sql = validate_sql(codes_cols)
+            con.execute(f"CREATE TEMP VIEW claim_cells AS {sql.cells}")
+            try:
+                rows, codes = con.execute(sql.counts).fetchone()
+            except duckdb.Error as e:
+                raise BadInput(f"cannot read {path}: {str(e).splitlines()[0]}") from None
+            con.execute(f"CREATE TEMP TABLE claim_invalid AS {sql.invalid}")
+            by_reason = {r: {"codes": c, "rows": n} for r, c, n in con.execute(sql.summary).fetchall()}
+            invalid_rows = con.execute(sql.invalid_rows).fetchone()[0]
+            _write(con, sql.report, out)
+            releases = loaded_releases(con.execute(
+                "SELECT release, valid_from, valid_to FROM claim_icd10cm_period ORDER BY seq").fetchall())
+        finally:
+            con.close()
     finally:
-        con.close()
         shutil.rmtree(spill, ignore_errors=True)
     invalid_codes = sum(v["codes"] for v in by_reason.values())
     return ValidationResult(str(path), rows, int(codes), invalid_rows, invalid_codes, by_reason, str(out),

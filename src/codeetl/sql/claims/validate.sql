@@ -1,0 +1,76 @@
+-- `codeetl validate`, written once for every engine: DuckDB and Spark SQL run this text as it is (a portable
+-- subset: UNPIVOT, ANTI JOIN, TRY_CAST, CAST(... AS STRING), identifiers in double quotes — Spark runs with
+-- spark.sql.ansi.doubleQuotedIdentifiers — and the /*+ BROADCAST */ hint, a comment to DuckDB). The engine
+-- adapters (codeetl.claims.engine, codeetl.spark.engine) only create the input views and write the output:
+--   claim_source   one row per data row of the claims: "__row" (1 = the first data row; over several files,
+--                  in order of their paths), "__date" (the date column as text: a DATE or TIMESTAMP column
+--                  cast to DATE first), and each code column as text under its own name;
+--   claim_icd10cm_interval, claim_icd10cm_period, claim_icd10cm_reason   the exported contract files
+--                  (sql/contract/claims.sql).
+-- Python fills {placeholders}: {code_columns} the quoted code columns, {nonempty} one 0/1 term per column,
+-- {key:<expr>} / {day:<expr>} the rules `key` and `day` below applied to an expression.
+--
+-- Reason precedence for a code not billable on its day: unreadable date, no release loaded for the date, then
+-- the reason of (code, release of the day) from claim_icd10cm_reason (header code, deleted, not yet valid;
+-- computed at build time by sql/history/validate.sql), else unknown code.
+
+-- name: key
+-- A code as written -> the join key code_nodot: dots and spaces removed, upper case (' m96.1' -> M961).
+upper(replace(replace(trim({x}), '.', ''), ' ', ''))
+
+-- name: day
+-- A date as written -> DATE: exactly YYYY-MM-DD (digits, a real calendar day from year 0001); else NULL.
+-- Both engines' own casts accept more (2026-4-1, +2026-04-01, a time after the day): the shape is checked first.
+CASE WHEN translate({x}, '0123456789', '0000000000') = '0000-00-00' AND {x} >= '0001'
+     THEN TRY_CAST({x} AS DATE) END
+
+-- name: cells
+-- One row per non-empty code cell.
+SELECT "__row" AS row_number, column_name, code, raw_date, {key:code} AS key, {day:raw_date} AS day
+FROM (
+    SELECT "__row", nullif(trim("__date"), '') AS raw_date, column_name, code
+    FROM claim_source
+    UNPIVOT INCLUDE NULLS (code FOR column_name IN ({code_columns})) AS u
+) AS c
+WHERE trim(code) <> ''
+
+-- name: counts
+SELECT count(*) AS n_rows, coalesce(sum({nonempty}), 0) AS n_codes FROM claim_source
+
+-- name: invalid
+-- The one pass over the cells: each code not billable on its day (a hash join on the code, the day checked
+-- against the span's dates), explained.
+SELECT
+    b.row_number,
+    b.column_name AS "column",
+    b.code,
+    b.raw_date AS "date",
+    CASE WHEN b.day IS NULL THEN 'unreadable date'
+         WHEN p.release IS NULL THEN 'no release loaded for the date'
+         ELSE coalesce(r.reason, 'unknown code') END AS reason,
+    CASE WHEN b.day IS NULL THEN 'expected a date as YYYY-MM-DD, got ' || coalesce('''' || b.raw_date || '''', 'nothing')
+         WHEN p.release IS NULL THEN 'no ICD-10-CM release loaded covers ' || CAST(b.day AS STRING)
+                                     || ' (loaded: ' || coalesce(l.loaded, 'none') || ')'
+         ELSE coalesce(r.details, 'not an ICD-10-CM code in any loaded release') END AS details
+FROM (
+    SELECT /*+ BROADCAST(h) */ c.row_number, c.column_name, c.code, c.raw_date, c.key, c.day
+    FROM claim_cells AS c
+    ANTI JOIN claim_icd10cm_interval AS h
+      ON h.code_nodot = c.key AND h.is_billable AND c.day BETWEEN h.valid_from AND h.valid_to
+) AS b
+LEFT JOIN claim_icd10cm_period AS p ON b.day BETWEEN p.valid_from AND p.valid_to
+LEFT JOIN claim_icd10cm_reason AS r ON r.code_nodot = b.key AND r.release = p.release
+CROSS JOIN (SELECT max(loaded) AS loaded FROM claim_icd10cm_period) AS l
+
+-- name: report
+-- What is written: the invalid cells in file order.
+SELECT row_number, "column", code, "date", reason, details FROM claim_invalid ORDER BY row_number, "column"
+
+-- name: summary
+SELECT reason, count(*) AS codes, count(DISTINCT row_number) AS n_rows
+FROM claim_invalid
+GROUP BY reason
+ORDER BY codes DESC, reason
+
+-- name: invalid_rows
+SELECT count(DISTINCT row_number) AS n FROM claim_invalid
