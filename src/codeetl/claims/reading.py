@@ -120,7 +120,8 @@ def csv_dialect(inputs: Inputs) -> dict[str, str]:
     (so both engines split the lines alike); RFC 4180 (comma, double quotes doubled) when it cannot tell."""
     d = {"sep": ",", "quote": '"', "escape": '"'}
     try:
-        row = duckdb.sql(f"SELECT Delimiter, Quote, Escape FROM sniff_csv({_list(inputs.files[:1])[1:-1]})").fetchone()
+        with duckdb.connect() as con:
+            row = con.execute(f"SELECT Delimiter, Quote, Escape FROM sniff_csv({_list(inputs.files[:1])[1:-1]})").fetchone()
     except duckdb.Error:
         return d
     sep, q, esc = row

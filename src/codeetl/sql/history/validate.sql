@@ -1,10 +1,13 @@
--- `codeetl validate`: dated ICD-10-CM codes of a claims file checked against icd10cm_code_history.
--- Run by codeetl.validate, statement by statement (each starts with a `-- name:` line), on a read-only
--- connection to the warehouse: everything created here is TEMP. Before these, codeetl.validate creates the
--- view v_cells(row_number, column_name, code, raw_date, key, day) over the input file: one row per
--- non-empty code cell, key = the code without dots and spaces in upper case, day = the date read as DATE
--- (NULL when unreadable). Reason precedence for a code not billable on its day: unreadable date, no
--- release loaded for the date, header code, deleted, not yet valid, unknown code.
+-- The reasons of `codeetl validate`: why a dated ICD-10-CM code is not billable, from icd10cm_code_history.
+-- Run statement by statement (each starts with a `-- name:` line) by codeetl.build.claim_contract at build
+-- time, over every code and prefix the loaded releases know on the first day of every release
+-- (history/validate_export.sql makes v_cells for it): what `reasons` finds becomes table
+-- claim_icd10cm_reason, which every engine reads (sql/claims/validate.sql adds the reasons of the date:
+-- unreadable date, no release loaded for the date). Everything created here is TEMP. v_cells(row_number,
+-- column_name, code, raw_date, key, day): one row per code cell, key = the code without dots and spaces in
+-- upper case, day = the date read as DATE. Reason precedence for a code not billable in the release of its
+-- day: header code, deleted, not yet valid, unknown code. A reason must depend only on the code and the
+-- release of the day (it is computed once per pair).
 
 -- name: periods
 CREATE TEMP TABLE v_periods AS
@@ -93,28 +96,3 @@ SELECT
 FROM v_keys AS k
 LEFT JOIN v_below AS w ON w.key = k.key AND w.release = k.release
 LEFT JOIN v_replacements AS r ON r.key = k.key;
-
--- name: invalid
-CREATE TEMP TABLE v_invalid AS
-SELECT
-    b.row_number,
-    b.column_name AS "column",
-    b.code,
-    b.raw_date AS date,
-    CASE WHEN b.day IS NULL THEN 'unreadable date'
-         WHEN p.release IS NULL THEN 'no release loaded for the date'
-         ELSE r.reason END AS reason,
-    CASE WHEN b.day IS NULL THEN 'expected a date as YYYY-MM-DD, got ' || coalesce('''' || b.raw_date || '''', 'nothing')
-         WHEN p.release IS NULL THEN 'no ICD-10-CM release loaded covers ' || b.day
-                                     || ' (loaded: ' || (SELECT string_agg(v.period_from || ' to ' || coalesce(v.period_to::VARCHAR, 'open'), ', '
-                                                                           ORDER BY v.period_from) FROM icd10cm_history_releases AS v) || ')'
-         ELSE r.details END AS details
-FROM v_bad AS b
-LEFT JOIN v_periods AS p ON b.day BETWEEN p.period_from AND p.period_to
-LEFT JOIN v_reasons AS r ON r.key = b.key AND r.release = p.release;
-
--- name: summary
-SELECT reason, count(*) AS codes, count(DISTINCT row_number) AS rows
-FROM v_invalid
-GROUP BY reason
-ORDER BY codes DESC, reason;
