@@ -2,7 +2,7 @@
 """Run codeetl from a fresh checkout with nothing but Python >= 3.11 and pip.
 
     python3 run.py refresh --mirror ../shared/cms    # any `codeetl` command: refresh, code M96.1, ...
-    python3 run.py test [pytest options]             # the test suite
+    python3 run.py test [pytest options]             # the test suite (with PySpark: the Spark engine's tests)
 
 It finds uv (https://docs.astral.sh/uv/) — on PATH, or importable in this Python — or installs it: with
 pip into this Python, or, where pip refuses (an "externally managed" system Python), into a private
@@ -58,7 +58,15 @@ def main(argv: list[str]) -> int:
     command = ["pytest", *argv[1:]] if argv[0] == "test" else ["codeetl", *argv]
     uv = find_uv()
     compile_bytecode_once(uv)
-    return subprocess.run([*uv, "run", "--locked", *command], cwd=HERE).returncode
+    return subprocess.run([*uv, "run", "--locked", *extras(argv), *command], cwd=HERE).returncode
+
+
+def extras(argv: list[str]) -> list[str]:
+    """The optional dependencies a command needs: PySpark (extra `spark`) for the test suite, whose Spark tests
+    compare both engines, and for a command run with `--engine spark`. Other commands do without its 300 MB."""
+    spark = argv[0] == "test" or "--engine=spark" in argv or any(
+        a == "--engine" and b == "spark" for a, b in zip(argv, argv[1:]))
+    return ["--extra", "spark"] if spark else []
 
 
 def compile_bytecode_once(uv: list[str]) -> None:
@@ -72,7 +80,8 @@ def compile_bytecode_once(uv: list[str]) -> None:
         stamp = hash_bytes((HERE / "uv.lock").read_bytes())
         if marker.is_file() and marker.read_text() == stamp:
             return
-        if subprocess.run([*uv, "sync", "--locked", "--compile-bytecode", "--quiet"], cwd=HERE).returncode == 0:
+        # --inexact: keep what `uv run --extra spark` installed (PySpark), here as on every `uv run`
+        if subprocess.run([*uv, "sync", "--locked", "--inexact", "--compile-bytecode", "--quiet"], cwd=HERE).returncode == 0:
             marker.write_text(stamp)
     except OSError:  # no lock file or an unwritable environment: `uv run` below still works, only slower
         return

@@ -36,13 +36,14 @@ class AnnotationResult:
 
 
 def annotate_file(warehouse: Path, path: str | Path, code_columns: list[str], date_column: str,
-                  principal: str | None = None, out: Path | None = None, memory_limit: str = "1GB") -> AnnotationResult:
+                  principal: str | None = None, out: Path | None = None, memory_limit: str = "1GB",
+                  fmt: str | None = None) -> AnnotationResult:
     """Write every row of the CSV or parquet claims ``path`` (a file, a folder or a glob) with its annotations
     to the parquet file ``out`` (default ``<name>.annotated.parquet`` beside the input), using the contract files
     of ``warehouse``; ``principal`` names the principal-diagnosis column (annotated with MS-DRG families; the
     code columns then get CC/MCC levels). BadInput for an unreadable file, a missing or clashing column."""
     started = time.perf_counter()
-    inputs = local_inputs(path)
+    inputs = local_inputs(path, fmt)
     out = Path(out) if out else Path(default_out(str(path), "annotated", ".parquet"))
     if out.suffix.lower() == ".csv":
         raise BadInput(f"{out}: annotate writes parquet (its DRG list column has no CSV form)")

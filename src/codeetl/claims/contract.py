@@ -90,13 +90,13 @@ def render(text: str, rules: dict[str, str] | None = None, **fields: str) -> str
     ``sql/claims/validate.sql`` (key, day) applied to ``expr``."""
     rules = rules if rules is not None else _rules()
 
-    def one(m: re.Match) -> str:
+    def _one(m: re.Match) -> str:
         name, arg = m.group(1), m.group(2)
         if arg is not None:
             return "(" + rules[name].replace("{x}", arg) + ")"
         return fields[name]
 
-    return _FIELD.sub(one, text)
+    return _FIELD.sub(_one, text)
 
 
 def _rules() -> dict[str, str]:
@@ -167,6 +167,7 @@ def default_out(path: str, kind: str = "invalid", suffix: str = ".csv") -> str:
     ``<name>.<kind><suffix>`` — e.g. claims.csv -> claims.invalid.csv."""
     base = path.rstrip("/")
     head, _, name = base.rpartition("/")
-    name = re.sub(r"[*?\[\]{}]", "", name) or "claims"
+    if re.search(r"[*?\[\]{}]", name):  # a glob: data/*.csv -> data/claims.invalid.csv
+        name = "claims"
     stem = name[: -len(Path(name).suffix)] if Path(name).suffix else name
     return f"{head}/{stem}.{kind}{suffix}" if head else f"{stem}.{kind}{suffix}"

@@ -92,14 +92,15 @@ def loaded_releases(rows) -> list[dict]:
 
 
 def validate_file(warehouse: Path, path: str | Path, code_columns: list[str], date_column: str,
-                  out: Path | None = None, memory_limit: str = "1GB") -> ValidationResult:
+                  out: Path | None = None, memory_limit: str = "1GB", fmt: str | None = None) -> ValidationResult:
     """Check every non-empty code cell of ``code_columns`` in the CSV or parquet claims ``path`` (a file, a
     folder or a glob) against the ICD-10-CM code set in effect on the row's ``date_column``, with the contract
     files of ``warehouse`` (:func:`contract_folder`); write the invalid cells (row_number, column, code, date,
     reason, details) to ``out`` (default ``<name>.invalid.csv`` beside the input) and return the counts.
-    BadInput for an unreadable file or a missing column."""
+    ``fmt`` (csv, parquet) overrides the format the file names give. BadInput for an unreadable file or a
+    missing column."""
     started = time.perf_counter()
-    inputs = local_inputs(path)
+    inputs = local_inputs(path, fmt)
     out = Path(out) if out else Path(default_out(str(path)))
     spill = Path(tempfile.mkdtemp(prefix="codeetl-validate-"))
     try:

@@ -6,7 +6,7 @@ clear message with a non-zero exit code, never as a traceback. Each module regis
 """
 
 from codeetl.cli.app import app
-from codeetl.cli import diff, info, ops, pages, refresh, validate  # noqa: F401  (registers the commands)
+from codeetl.cli import annotate, diff, info, ops, pages, refresh, validate  # noqa: F401  (registers the commands)
 from codeetl.check.command import check as _check  # issue 11: codeetl check PAGE
 
 app.command(name="check")(_check)
