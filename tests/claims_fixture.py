@@ -27,9 +27,10 @@ PLANTED = [
 ]
 
 
-def generate_claims(con: duckdb.DuckDBPyConnection, warehouse: Path, folder: Path, rows: int) -> dict[str, Path]:
-    """Write ``claims.csv`` and ``claims.parquet`` (service_date as DATE) of ``rows`` rows into ``folder``;
-    create table ``planted`` on ``con``. Returns {'csv': path, 'parquet': path}."""
+def generate_claims(con: duckdb.DuckDBPyConnection, warehouse: Path, folder: Path, rows: int,
+                    formats: tuple[str, ...] = ("csv", "parquet")) -> dict[str, Path]:
+    """Write ``claims.csv`` and ``claims.parquet`` (service_date as DATE) of ``rows`` rows into ``folder`` (only
+    the ``formats`` asked for); create table ``planted`` on ``con``. Returns {'csv': path, 'parquet': path}."""
     con.execute(f"ATTACH '{warehouse}' AS w (READ_ONLY)")
     con.execute("""
         SET VARIABLE pool = (SELECT list(code ORDER BY code) FROM w.icd10cm_code_history
@@ -55,8 +56,9 @@ def generate_claims(con: duckdb.DuckDBPyConnection, warehouse: Path, folder: Pat
                     THEN getvariable('kind_day')[(i // {PLANTED_EVERY}) % {n} + 1]
                     ELSE DATE '2024-10-01' + CAST(hash(3 * i) % 730 AS INTEGER) END AS service_date
         FROM range({rows}) AS t(i)"""
-    csv, parquet = folder / "claims.csv", folder / "claims.parquet"
-    con.execute(f"COPY ({query}) TO '{csv}' (FORMAT csv, HEADER true)")
-    con.execute(f"COPY ({query}) TO '{parquet}' (FORMAT parquet, COMPRESSION zstd)")
+    files = {"csv": folder / "claims.csv", "parquet": folder / "claims.parquet"}
+    options = {"csv": "FORMAT csv, HEADER true", "parquet": "FORMAT parquet, COMPRESSION zstd"}
+    for kind in formats:
+        con.execute(f"COPY ({query}) TO '{files[kind]}' ({options[kind]})")
     con.execute("DETACH w")
-    return {"csv": csv, "parquet": parquet}
+    return {kind: files[kind] for kind in formats}
