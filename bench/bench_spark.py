@@ -37,7 +37,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 sys.path.insert(0, str(HERE))
 
-from bench_validate import CHILD, check_planted  # noqa: E402
+from bench_validate import check_planted, run_validate  # noqa: E402
 from claims_fixture import generate_claims  # noqa: E402
 
 SPARK_CHILD = """
@@ -58,19 +58,11 @@ print(json.dumps({"start_seconds": start, "job_seconds": job, "result": r.as_dic
 """
 
 
-def duckdb_run(data_dir: Path, claims: Path, out: Path, memory_limit: str) -> dict:
-    """`codeetl validate` (DuckDB) as a process: its JSON summary, wall time and peak RSS."""
-    cmd = [sys.executable, "-c", CHILD, "validate", str(claims), "--code-column", "dx1", "--code-column", "dx2",
-           "--date-column", "service_date", "--out", str(out), "--json", "--data-dir", str(data_dir),
-           "--memory-limit", memory_limit]
-    t = time.perf_counter()
-    p = subprocess.run(cmd, capture_output=True, text=True)
-    wall = time.perf_counter() - t
-    if p.returncode not in (0, 1):
-        raise SystemExit(f"codeetl validate failed ({p.returncode}): {p.stderr}")
-    r = json.loads(p.stdout)
-    return {"seconds": r["seconds"], "wall_seconds": round(wall, 2), "invalid_rows": r["invalid_rows"],
-            "peak_rss_mb": round(int(p.stderr.strip().splitlines()[-1]) / 1024)}
+def duckdb_run(data_dir: Path, claims: Path, out: Path) -> dict:
+    """`codeetl validate` (DuckDB, its default 1 GB memory limit) as a process (bench_validate's runner)."""
+    r = run_validate(data_dir, claims, out)
+    return {"seconds": r["seconds"], "wall_seconds": round(r["wall_seconds"], 2), "invalid_rows": r["invalid_rows"],
+            "peak_rss_mb": round(r["peak_rss_mb"])}
 
 
 def spark_run(contract: str, claims: Path, out: Path, master: str) -> dict:
@@ -122,7 +114,7 @@ def main() -> None:
         folder = Path(a.keep or tmp)
         folder.mkdir(parents=True, exist_ok=True)
         claims, gen = _generate(db, folder, a.rows)
-        res["duckdb"] = duckdb_run(data, claims, folder / "duck.parquet", "1GB")
+        res["duckdb"] = duckdb_run(data, claims, folder / "duck.parquet")
         check_planted(gen, folder / "duck.parquet", "planted")
         res["spark"] = spark_run(contract, claims, folder / "spark", a.master)
         check_planted(gen, Path(f"{folder}/spark/*.parquet"), "planted")
@@ -134,7 +126,7 @@ def main() -> None:
         if not a.skip_big:
             claims.unlink()
             big, gen = _generate(db, folder / "big", a.big_rows)
-            r = duckdb_run(data, big, folder / "big-invalid.parquet", "1GB")
+            r = duckdb_run(data, big, folder / "big-invalid.parquet")
             check_planted(gen, folder / "big-invalid.parquet", "planted")
             res["duckdb_big"] = {"rows": a.big_rows, "bytes": big.stat().st_size, **r,
                                  "rows_per_second": round(a.big_rows / r["seconds"])}

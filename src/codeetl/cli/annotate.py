@@ -10,17 +10,18 @@ from typing import Annotated, Optional
 import typer
 
 from codeetl.cli.app import AsJson, DataDir, app, out
-from codeetl.cli.validate import Claims, Conf, Engine, Format, Intervals, Master, contract_of, engine_args, run_engine
+from codeetl.cli.validate import (Claims, CodeColumns, Conf, DateColumn, Engine, Format, Intervals, Master, MemoryLimit,
+                                  contract_of, engine_args, run_engine)
 
 
 @app.command()
 def annotate(
     file: Claims,
-    code_column: Annotated[list[str], typer.Option("--code-column", help="A column holding ICD-10-CM diagnosis codes (dotted or not, any case); repeat for several.")],
-    date_column: Annotated[str, typer.Option("--date-column", help="The column holding each row's date of service (DATE or YYYY-MM-DD text).")],
+    code_column: CodeColumns,
+    date_column: DateColumn,
     principal_column: Annotated[Optional[str], typer.Option("--principal-column", help="The principal diagnosis column: annotated with its MS-DRG MDC and families (DRGs and weights); the code columns then also get their CC/MCC level as secondary diagnoses and whether this principal excludes it.")] = None,
     out_file: Annotated[Optional[str], typer.Option("--out", help="Where to write the annotated rows, parquet (default: <file>.annotated.parquet beside the input; with --engine spark a folder).")] = None,
-    memory_limit: Annotated[str, typer.Option(help="DuckDB memory limit; larger inputs spill to a temporary folder.")] = "1GB",
+    memory_limit: MemoryLimit = "1GB",
     engine: Engine = "duckdb",
     master: Master = None,
     intervals: Intervals = None,

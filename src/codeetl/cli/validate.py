@@ -16,6 +16,9 @@ from codeetl.cli.app import AsJson, DataDir, _fail, app, out
 from codeetl.errors import CodeEtlError
 
 
+CodeColumns = Annotated[list[str], typer.Option("--code-column", help="A column holding ICD-10-CM diagnosis codes (dotted or not, any case); repeat for several.")]
+DateColumn = Annotated[str, typer.Option("--date-column", help="The column holding each row's date of service (DATE, or text written YYYY-MM-DD).")]
+MemoryLimit = Annotated[str, typer.Option("--memory-limit", help="DuckDB memory limit; larger inputs spill to a temporary folder.")]
 Engine = Annotated[str, typer.Option("--engine", help="duckdb (one machine; the default) or spark (PySpark: "
                                       "`--master`, a cluster). Both run the same SQL over the same contract files.")]
 Master = Annotated[Optional[str], typer.Option("--master", help="Spark master for --engine spark: local[*] (the "
@@ -82,10 +85,10 @@ def run_engine(call) -> object:
 @app.command()
 def validate(
     file: Claims,
-    code_column: Annotated[list[str], typer.Option("--code-column", help="A column holding ICD-10-CM diagnosis codes (dotted or not, any case); repeat for several.")],
-    date_column: Annotated[str, typer.Option("--date-column", help="The column holding each row's date of service (DATE or YYYY-MM-DD text).")],
+    code_column: CodeColumns,
+    date_column: DateColumn,
     out_file: Annotated[Optional[str], typer.Option("--out", help="Where to write the invalid rows: .csv or .parquet (default: <file>.invalid.csv beside the input; with --engine spark a folder, default <file>.invalid.parquet).")] = None,
-    memory_limit: Annotated[str, typer.Option(help="DuckDB memory limit; larger inputs spill to a temporary folder.")] = "1GB",
+    memory_limit: MemoryLimit = "1GB",
     engine: Engine = "duckdb",
     master: Master = None,
     intervals: Intervals = None,
