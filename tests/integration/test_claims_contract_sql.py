@@ -27,8 +27,10 @@ def test_readme_contract_sql_agrees_with_validate(built, tmp_path):
     csv = write_claims(tmp_path / "claims.csv", 30_000, seed=7)
     src = tmp_path / "claims.parquet"
     con = duckdb.connect()
-    con.execute(f"COPY (SELECT CAST(claim_id AS INTEGER) AS claim_id, dx1 AS dx, TRY_CAST(trim(service_date) AS DATE) "
-                f"AS service_date FROM read_csv('{csv}', all_varchar = true)) TO '{src}' (FORMAT parquet)")
+    # service_date as DATE (the README's claims table); year 0 left out (DuckDB would read 0000-01-01 as 1 BC)
+    con.execute(f"COPY (SELECT CAST(claim_id AS INTEGER) AS claim_id, dx1 AS dx, CASE WHEN service_date >= '0001' "
+                f"THEN TRY_CAST(trim(service_date) AS DATE) END AS service_date FROM read_csv('{csv}', all_varchar = true)) "
+                f"TO '{src}' (FORMAT parquet)")
     r = validate_file(folder, src, ["dx"], "service_date", out=tmp_path / "invalid.parquet")
     assert r.invalid_codes > 1_000
     for name in CONTRACT_TABLES:
