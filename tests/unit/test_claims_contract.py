@@ -80,3 +80,13 @@ def test_spark_engine_names_what_to_install(monkeypatch):
     monkeypatch.delenv("JAVA_HOME", raising=False)
     monkeypatch.setenv("PATH", "/nonexistent")
     assert "apt-get install openjdk-17-jre-headless" in session.java_missing()
+
+
+def test_a_date_column_is_read_as_its_day_and_days_out_of_range_are_unreadable():
+    from codeetl.claims.contract import date_text
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t AS SELECT * FROM (VALUES (TRY_CAST('0000-01-01' AS DATE), TIMESTAMP '2026-05-08 23:59:00'),"
+                " (DATE '2026-05-08', NULL)) v(d, ts)")
+    got = con.execute(f"SELECT {date_text('d', 'DATE')}, {date_text('ts', 'TIMESTAMP')} FROM t").fetchall()
+    assert got == [("before 0001-01-01", "2026-05-08"), ("2026-05-08", None)]  # DuckDB alone would print 0001-01-01 (BC)

@@ -62,9 +62,14 @@ def is_date_type(type_name: str) -> bool:
 
 def date_text(column: str, type_name: str) -> str:
     """The SQL giving a date column as text for ``claim_source."__date"``: a DATE/TIMESTAMP column as its
-    day (YYYY-MM-DD), anything else cast to text as it is."""
+    day (YYYY-MM-DD; a day before year 1 or after 9999, which the engines print differently, as the words
+    'before 0001-01-01' / 'after 9999-12-31': an unreadable date), anything else cast to text as it is."""
     q = quote(column)
-    return f"CAST(CAST({q} AS DATE) AS STRING)" if is_date_type(type_name) else f"CAST({q} AS STRING)"
+    if not is_date_type(type_name):
+        return f"CAST({q} AS STRING)"
+    d = f"CAST({q} AS DATE)"
+    return (f"CASE WHEN {d} < DATE '0001-01-01' THEN 'before 0001-01-01' WHEN {d} > DATE '9999-12-31' "
+            f"THEN 'after 9999-12-31' ELSE CAST({d} AS STRING) END")
 
 
 def resolve(columns: list[str], wanted: list[str], where: str) -> list[str]:

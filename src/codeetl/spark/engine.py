@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from codeetl.claims.contract import (CONTRACT_TABLES, DATE, PARQUET_SUFFIXES, ROW, VALIDATE_TABLES, BadInput,
+from codeetl.claims.contract import (CONTRACT_TABLES, DATE, ROW, VALIDATE_TABLES, BadInput,
                                      annotate_sql, contract_file, date_text, missing_contract, quote, resolve,
                                      validate_sql)
 from codeetl.claims.reading import Inputs, csv_dialect, format_of, is_uri, local_inputs
@@ -207,7 +207,3 @@ def annotate_spark(spark, contract: str, inputs: Inputs, code_columns: list[str]
         _writer(spark.sql(plan.sql), out)()
     return SparkRun(rows, codes, {}, 0, out, time.perf_counter() - started, [])
 
-
-def is_parquet_name(name: str) -> bool:
-    """True when ``name`` ends in .parquet or .pq."""
-    return name.rstrip("/").lower().endswith(PARQUET_SUFFIXES)
