@@ -10,6 +10,7 @@ Without PySpark or Java the command fails with one line naming what to install (
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -46,6 +47,16 @@ appender.file.fileName = {log}
 appender.file.layout.type = PatternLayout
 appender.file.layout.pattern = %d{{yy/MM/dd HH:mm:ss}} %p %c{{1}}: %m%n
 """
+
+
+def local_defaults(master: str) -> dict[str, str]:
+    """Settings for a local master (local, local[N], local[*]): as many shuffle partitions as cores, times two,
+    instead of Spark's 200 (a cluster's default; on one machine its tiny tasks cost more than they share)."""
+    if not master.startswith("local"):
+        return {}
+    threads = (master[6:-1] if master.startswith("local[") else "1").split(",")[0]  # local[N] or local[N,retries]
+    cores = int(threads) if threads.isdigit() else (os.cpu_count() or 1)
+    return {"spark.sql.shuffle.partitions": str(max(2, 2 * cores))}
 
 
 class SparkUnavailable(CodeEtlError):
@@ -100,7 +111,7 @@ class QuietSession:
         java_opts = f"-Dlog4j2.configurationFile=file:{props} -Dlog4j.configurationFile=file:{props}"
         sc_conf = SparkConf().setMaster(master).setAppName(app).set("spark.driver.extraJavaOptions", java_opts)
         sc_conf.set("spark.local.dir", str(self.folder / "local"))
-        for k, v in {**SESSION_CONF, **conf}.items():
+        for k, v in {**SESSION_CONF, **local_defaults(master), **conf}.items():
             sc_conf.set(k, v)
         try:
             with self.log.open("ab") as out:
@@ -114,18 +125,36 @@ class QuietSession:
         return SparkSession(sc)
 
     def stop(self) -> None:
-        """Stop Spark and remove the temporary folder (unless ``keep_log``)."""
+        """Stop Spark, wait for its JVM to end (it ends when its standard input closes; killed after 60 s) and
+        remove the temporary folder (unless ``keep_log``)."""
+        from pyspark import SparkContext
+
+        gateway = SparkContext._gateway
         try:
             self.spark.stop()
-            from pyspark import SparkContext
-
-            if SparkContext._gateway is not None:
-                SparkContext._gateway.shutdown()
+            if gateway is not None:
+                gateway.shutdown()
                 SparkContext._gateway = None
                 SparkContext._jvm = None
         finally:
+            _end(getattr(gateway, "proc", None))
             if not self.keep_log:
                 shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _end(proc) -> None:
+    """Close the JVM's standard input and wait for it (kill it when it does not end within 60 s)."""
+    if proc is None:
+        return
+    import subprocess
+
+    with contextlib.suppress(OSError):
+        proc.stdin.close()
+    try:
+        proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def configure(spark) -> None:
