@@ -90,3 +90,20 @@ def test_a_date_column_is_read_as_its_day_and_days_out_of_range_are_unreadable()
                 " (DATE '2026-05-08', NULL)) v(d, ts)")
     got = con.execute(f"SELECT {date_text('d', 'DATE')}, {date_text('ts', 'TIMESTAMP')} FROM t").fetchall()
     assert got == [("before 0001-01-01", "2026-05-08"), ("2026-05-08", None)]  # DuckDB alone would print 0001-01-01 (BC)
+
+
+def test_the_claim_sql_says_unknown_code_in_validate_sql_s_words():
+    """claim_icd10cm_reason has no row for a code no release knows; the claim SQL's words for it must be those
+    sql/history/validate.sql gives such a code (one definition of the reasons)."""
+    from codeetl.build.claim_contract import REASON_STATEMENTS
+    from codeetl.build.named_sql import named_statements
+
+    con = make_history()
+    con.execute("CREATE TEMP VIEW v_cells AS SELECT 1 AS row_number, 'dx' AS column_name, 'QQ9' AS code, "
+                "'2025-01-01' AS raw_date, 'QQ9' AS key, DATE '2025-01-01' AS day")
+    sql = named_statements("history/validate.sql")
+    for name in REASON_STATEMENTS:
+        con.execute(sql["no_replacements" if name == "replacements" else name])
+    reason, details = con.execute("SELECT reason, details FROM v_reasons").fetchone()
+    claim_sql = named_statements("claims/validate.sql")["invalid"]
+    assert f"coalesce(r.reason, '{reason}')" in claim_sql and f"coalesce(r.details, '{details}')" in claim_sql
