@@ -42,11 +42,15 @@ def contract_file(folder: str | Path, name: str) -> str:
     return f"{str(folder).rstrip('/')}/{name}/{name}.parquet"
 
 
-def missing_contract(folder: str | Path, names=CONTRACT_TABLES) -> list[str]:
-    """The contract files missing from a local ``folder`` (none for a URI: its engine finds out)."""
+def require_contract(folder: str | Path, names=CONTRACT_TABLES) -> None:
+    """BadInput naming the contract files missing from a local ``folder``, and what to run (a URI is not
+    checked here: its engine finds out)."""
     if "://" in str(folder):
-        return []
-    return [n for n in names if not Path(contract_file(folder, n)).is_file()]
+        return
+    missing = [n for n in names if not Path(contract_file(folder, n)).is_file()]
+    if missing:
+        raise BadInput(f"{folder} lacks the claims contract files ({', '.join(missing)}): the warehouse was built "
+                       "by an older codeetl; run `codeetl refresh`")
 
 
 def quote(name: str) -> str:

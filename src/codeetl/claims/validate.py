@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 
 from codeetl.claims.contract import (PARQUET_SUFFIXES, VALIDATE_TABLES, BadInput, contract_file, default_out,
-                                     missing_contract, validate_sql)
+                                     require_contract, validate_sql)
 from codeetl.claims.reading import local_inputs, source_view
 
 __all__ = ["BadInput", "ValidationResult", "validate_file", "contract_folder"]
@@ -60,10 +60,7 @@ def contract_folder(warehouse: str | Path) -> Path:
 def open_engine(folder: Path, tables: tuple[str, ...], memory_limit: str, spill: Path) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with bounded memory (spilling into ``spill``) and a view per contract table of
     ``folder`` (BadInput naming the missing files, and what to run, when the export lacks them)."""
-    missing = missing_contract(folder, tables)
-    if missing:
-        raise BadInput(f"{folder} lacks the claims contract files ({', '.join(missing)}): the warehouse was built "
-                       "by an older codeetl; run `codeetl refresh`")
+    require_contract(folder, tables)
     con = duckdb.connect()
     con.execute(f"SET memory_limit = {_quote_text(memory_limit)}")
     con.execute(f"SET temp_directory = {_quote_text(str(spill))}")

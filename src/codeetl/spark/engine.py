@@ -18,7 +18,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from codeetl.claims.contract import (CONTRACT_TABLES, DATE, ROW, VALIDATE_TABLES, BadInput,
-                                     annotate_sql, contract_file, date_text, missing_contract, quote, resolve,
+                                     annotate_sql, contract_file, date_text, require_contract, quote, resolve,
                                      validate_sql)
 from codeetl.claims.reading import Inputs, csv_dialect, format_of, is_uri, local_inputs
 from codeetl.errors import CodeEtlError
@@ -46,10 +46,7 @@ def spark_errors(what: str, bad_input: bool = False):
 
 def register_contract(spark, folder: str, tables=CONTRACT_TABLES) -> None:
     """A temporary view per contract table, read from ``folder`` (a local path or any URI Spark reads)."""
-    missing = missing_contract(folder, tables)
-    if missing:
-        raise BadInput(f"{folder} lacks the claims contract files ({', '.join(missing)}): the warehouse was built "
-                       "by an older codeetl; run `codeetl refresh`")
+    require_contract(folder, tables)
     for name in tables:
         with spark_errors(f"cannot read the contract file {contract_file(folder, name)}", bad_input=True):
             spark.read.parquet(contract_file(folder, name)).createOrReplaceTempView(name)
