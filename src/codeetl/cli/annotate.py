@@ -11,7 +11,7 @@ import typer
 
 from codeetl.cli.app import AsJson, DataDir, app, out
 from codeetl.cli.validate import (Claims, CodeColumns, Conf, DateColumn, Engine, Format, Intervals, Master, MemoryLimit,
-                                  contract_of, engine_args, run_engine)
+                                  check_memory, contract_of, engine_args, on_duckdb, run_engine)
 
 
 @app.command()
@@ -33,7 +33,8 @@ def annotate(
     """Write every row of the claims with, per code cell, the description and billable flag of the ICD-10-CM
     release in effect on the row's date, its category and chapter; for the principal diagnosis the MS-DRG MDC
     and families with relative weights of the version in effect; for the others their CC/MCC level. Rows keep
-    their columns and order (row_number first). Exit 2 when the file or a column cannot be read."""
+    their columns and order (row_number first). Exit 2 when the file, a column or an option cannot be used."""
+    check_memory(memory_limit)
     spark_conf = engine_args(engine, master, conf, fmt)
     contract = contract_of(intervals, data_dir)
     if engine == "spark":
@@ -44,8 +45,9 @@ def annotate(
     else:
         from codeetl.claims.annotate import annotate_file
 
-        result = run_engine(lambda: annotate_file(Path(contract), file, code_column, date_column, principal_column,
-                                                  Path(out_file) if out_file else None, memory_limit, fmt))
+        result = on_duckdb("annotate", lambda: annotate_file(Path(contract), file, code_column, date_column,
+                                                             principal_column, Path(out_file) if out_file else None,
+                                                             memory_limit, fmt))
     if as_json:
         sys.stdout.write(json.dumps(result.as_dict(), indent=2) + "\n")
         return

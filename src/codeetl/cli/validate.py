@@ -86,6 +86,29 @@ def run_engine(call) -> object:
               f"they may have been written by an older codeetl: run `{command('refresh')}`")
 
 
+def check_memory(memory_limit: str) -> None:
+    """Exit 2 with one line naming --memory-limit when it is not a size of at least 450MB: checked before
+    anything else, whatever the warehouse."""
+    from codeetl.claims.validate import BadInput, memory_bytes
+
+    try:
+        memory_bytes(memory_limit)
+    except BadInput as e:
+        _fail(str(e), 2)
+
+
+def on_duckdb(name: str, call) -> object:
+    """Run a DuckDB engine call (:func:`run_engine`) so that SIGTERM stops it like Ctrl-C: its temporary folder
+    and any partial output removed, then exit 143 with one line."""
+    from codeetl.claims.validate import Terminated, sigterm_stops
+
+    try:
+        with sigterm_stops():
+            return run_engine(call)
+    except Terminated:
+        _fail(f"{name} stopped by SIGTERM: its temporary folder was removed and no output written", 143)
+
+
 @app.command()
 def validate(
     file: Claims,
@@ -105,12 +128,7 @@ def validate(
     with the reason (unknown code, header code, not yet valid, deleted, no release loaded for the date,
     missing date, unreadable date). Exit 1 when any is invalid, 2 when the file, a column or an option cannot
     be used."""
-    from codeetl.claims.validate import BadInput, Terminated, memory_bytes, sigterm_stops
-
-    try:
-        memory_bytes(memory_limit)  # a bad option is exit 2 whatever the warehouse
-    except BadInput as e:
-        _fail(str(e), 2)
+    check_memory(memory_limit)
     spark_conf = engine_args(engine, master, conf, fmt)
     contract = contract_of(intervals, data_dir)
     if engine == "spark":
@@ -121,13 +139,9 @@ def validate(
     else:
         from codeetl.claims.validate import validate_file
 
-        try:
-            with sigterm_stops():
-                result = run_engine(lambda: validate_file(Path(contract), file, code_column, date_column,
-                                                          out=Path(out_file) if out_file else None,
-                                                          memory_limit=memory_limit, fmt=fmt))
-        except Terminated:
-            _fail("validate stopped by SIGTERM: its temporary folder was removed and no output written", 143)
+        result = on_duckdb("validate", lambda: validate_file(Path(contract), file, code_column, date_column,
+                                                             out=Path(out_file) if out_file else None,
+                                                             memory_limit=memory_limit, fmt=fmt))
     if as_json:
         sys.stdout.write(json.dumps(result.as_dict(), indent=2) + "\n")
     else:
