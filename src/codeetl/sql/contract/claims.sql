@@ -192,10 +192,13 @@ COMMENT ON COLUMN claim_msdrg_dx.drg_family IS 'For people: each MDC and family 
 COMMENT ON COLUMN claim_msdrg_dx.drgs IS 'For programs: list of {mdc, drg, severity, weight} in MDC and DRG order; weight DECIMAL(8,4) exactly as Table 5 prints it (10% cap applied), NULL without Table 5; titles and lengths of stay in msdrg_drg.';
 
 CREATE OR REPLACE VIEW claim_msdrg_cc AS
-SELECT version, dx, replace(dx, '.', '') AS dx_nodot, level, exclusion_list
-FROM msdrg_cc;
+-- Per grouper version, the CC lists of its fiscal year (msdrg_ipps_version: a point release such as v43.1 has
+-- none of its own and uses v43's, as cc_level and the code page do).
+WITH m AS (SELECT version, msdrg_ipps_version(version) AS ipps FROM (SELECT DISTINCT version FROM claim_msdrg_version))
+SELECT m.version, c.dx, replace(c.dx, '.', '') AS dx_nodot, c.level, c.exclusion_list
+FROM m JOIN msdrg_cc AS c ON c.version = m.ipps;
 
-COMMENT ON VIEW claim_msdrg_cc IS 'Claims contract: the diagnoses that are a CC or an MCC as secondary diagnosis in an MS-DRG version (msdrg_cc, IPPS Table 6I/6J/6K). Join: version = the version of the day AND dx_nodot = the secondary diagnosis'' key; no row: neither CC nor MCC (or no CC list loaded for the version).';
+COMMENT ON VIEW claim_msdrg_cc IS 'Claims contract: the diagnoses that are a CC or an MCC as secondary diagnosis in an MS-DRG version (msdrg_cc, IPPS Table 6I/6J/6K; a point release such as v43.1 gets the lists of its fiscal year, msdrg_ipps_version). Join: version = the version of the day AND dx_nodot = the secondary diagnosis'' key; no row: neither CC nor MCC (or no CC list loaded for the version).';
 COMMENT ON COLUMN claim_msdrg_cc.version IS 'MS-DRG grouper version.';
 COMMENT ON COLUMN claim_msdrg_cc.dx IS 'ICD-10-CM code, dotted.';
 COMMENT ON COLUMN claim_msdrg_cc.dx_nodot IS 'Join key: the code without the dot.';
@@ -203,10 +206,11 @@ COMMENT ON COLUMN claim_msdrg_cc.level IS 'CC or MCC.';
 COMMENT ON COLUMN claim_msdrg_cc.exclusion_list IS 'Its PDX exclusion list (claim_msdrg_cc_exclusion), NULL when Table 6K prints No Excl.';
 
 CREATE OR REPLACE VIEW claim_msdrg_cc_exclusion AS
-SELECT version, exclusion_list, pdx, replace(pdx, '.', '') AS pdx_nodot
-FROM msdrg_cc_exclusion;
+WITH m AS (SELECT version, msdrg_ipps_version(version) AS ipps FROM (SELECT DISTINCT version FROM claim_msdrg_version))
+SELECT m.version, e.exclusion_list, e.pdx, replace(e.pdx, '.', '') AS pdx_nodot
+FROM m JOIN msdrg_cc_exclusion AS e ON e.version = m.ipps;
 
-COMMENT ON VIEW claim_msdrg_cc_exclusion IS 'Claims contract: IPPS Table 6K PDX collections (msdrg_cc_exclusion): a CC/MCC secondary diagnosis whose exclusion_list holds the claim''s principal diagnosis does not count as CC/MCC on that claim. Join: version, exclusion_list = claim_msdrg_cc.exclusion_list AND pdx_nodot = the principal diagnosis'' key.';
+COMMENT ON VIEW claim_msdrg_cc_exclusion IS 'Claims contract: IPPS Table 6K PDX collections (msdrg_cc_exclusion; a point release gets those of its fiscal year): a CC/MCC secondary diagnosis whose exclusion_list holds the claim''s principal diagnosis does not count as CC/MCC on that claim. Join: version, exclusion_list = claim_msdrg_cc.exclusion_list AND pdx_nodot = the principal diagnosis'' key.';
 COMMENT ON COLUMN claim_msdrg_cc_exclusion.version IS 'MS-DRG grouper version.';
 COMMENT ON COLUMN claim_msdrg_cc_exclusion.exclusion_list IS 'PDX collection number.';
 COMMENT ON COLUMN claim_msdrg_cc_exclusion.pdx IS 'Principal diagnosis on the list, dotted.';
