@@ -111,3 +111,17 @@ def test_the_claim_sql_says_unknown_code_in_validate_sql_s_words():
     reason, details = con.execute("SELECT reason, details FROM v_reasons").fetchone()
     claim_sql = named_statements("claims/validate.sql")["invalid"]
     assert f"coalesce(r.reason, '{reason}')" in claim_sql and f"coalesce(r.details, '{details}')" in claim_sql
+
+
+def test_annotate_checks_its_memory_limit_first_like_validate(tmp_path):
+    """A bad --memory-limit is exit 2 naming the option, before the warehouse is looked for (as validate's)."""
+    from typer.testing import CliRunner
+
+    from codeetl.cli import app
+
+    claims = tmp_path / "c.csv"
+    claims.write_text("dx,day\nA00.0,2025-01-01\n", encoding="utf-8")
+    r = CliRunner().invoke(app, ["annotate", str(claims), "--code-column", "dx", "--date-column", "day",
+                                 "--memory-limit", "10MB", "--data-dir", str(tmp_path / "none")])
+    assert r.exit_code == 2, r.output
+    assert "--memory-limit '10MB': expected at least 450MB" in " ".join(r.output.split())
