@@ -2,7 +2,7 @@
 """Run codeetl from a fresh checkout with nothing but Python >= 3.11 and pip.
 
     python3 run.py refresh --mirror ../shared/cms    # any `codeetl` command: refresh, code M96.1, ...
-    python3 run.py test [pytest options]             # the test suite (run in this folder)
+    python3 run.py test [pytest options]             # the test suite (run in this folder; with PySpark)
 
 Commands run in the folder you start them from: relative paths (a claims file, --out, --mirror, --data-dir)
 are yours. The data folder defaults to `data/` beside this file (set CODEETL_DATA or --data-dir for
@@ -67,7 +67,7 @@ def main(argv: list[str]) -> int:
     testing = bool(argv) and argv[0] == "test"
     command = ["pytest", *argv[1:]] if testing else ["codeetl", *(["--help"] if helps else argv)]
     uv = find_uv()
-    venv = sync(uv)
+    venv = sync(uv, extras(argv))
     if venv is None:
         return 1
     env = command_env(venv, testing)
@@ -79,8 +79,16 @@ def main(argv: list[str]) -> int:
     if testing:  # the suite is this checkout's: pytest finds its configuration and tests here
         os.chdir(HERE)
     if os.name != "posix":  # no exec that replaces the process: uv runs the command and passes signals on
-        return subprocess.run([*uv, "run", "--locked", "--project", str(HERE), *command], env=env).returncode
+        return subprocess.run([*uv, "run", "--locked", *extras(argv), "--project", str(HERE), *command], env=env).returncode
     os.execve(executable, command, env)  # does not return
+
+
+def extras(argv: list[str]) -> list[str]:
+    """The optional dependencies a command needs: PySpark (extra `spark`) for the test suite, whose Spark tests
+    compare both engines, and for a command run with `--engine spark`. Other commands do without its 300 MB."""
+    spark = bool(argv) and (argv[0] == "test" or "--engine=spark" in argv or any(
+        a == "--engine" and b == "spark" for a, b in zip(argv, argv[1:])))
+    return ["--extra", "spark"] if spark else []
 
 
 def command_env(venv: Path, testing: bool) -> dict[str, str]:
@@ -97,8 +105,9 @@ def command_env(venv: Path, testing: bool) -> dict[str, str]:
     return env
 
 
-def sync(uv: list[str]) -> Path | None:
-    """Bring the project environment to uv.lock (``uv sync --locked``, as ``uv run --locked`` does) and return
+def sync(uv: list[str], extra_args: list[str] = ()) -> Path | None:
+    """Bring the project environment to uv.lock (``uv sync --locked``, as ``uv run --locked`` does; with
+    ``extra_args`` such as ``--extra spark``; ``--inexact`` keeps an extra installed before) and return
     its folder (None when uv failed; it said why). Once per lock file the sync also writes the packages'
     bytecode (``--compile-bytecode``): where PYTHONDONTWRITEBYTECODE is set (as on the build machine) Python
     would otherwise compile typer, pydantic, rich and duckdb from source on every command, 0.3 s of a 0.7 s
@@ -112,7 +121,7 @@ def sync(uv: list[str]) -> Path | None:
     except OSError:  # no lock file: uv says so below
         stamp, fresh = None, True
     extra = [] if fresh else ["--compile-bytecode"]
-    if subprocess.run([*uv, "sync", "--locked", "--inexact", "--quiet", *extra], cwd=HERE).returncode != 0:
+    if subprocess.run([*uv, "sync", "--locked", "--inexact", "--quiet", *extra_args, *extra], cwd=HERE).returncode != 0:
         return None
     if not fresh and stamp:
         try:

@@ -38,9 +38,10 @@ def valid_pool() -> list[str]:
     return sorted(dotted(c) for c in fy25.keys() & fy26.keys() if fy25[c] == fy26[c])
 
 
-def generate_claims(con: duckdb.DuckDBPyConnection, folder: Path, rows: int) -> dict[str, Path]:
-    """Write ``claims.csv`` and ``claims.parquet`` (service_date as DATE) of ``rows`` rows into ``folder``;
-    create table ``planted`` on ``con``. Returns {'csv': path, 'parquet': path}."""
+def generate_claims(con: duckdb.DuckDBPyConnection, folder: Path, rows: int,
+                    formats: tuple[str, ...] = ("csv", "parquet")) -> dict[str, Path]:
+    """Write ``claims.csv`` and ``claims.parquet`` (service_date as DATE) of ``rows`` rows into ``folder`` (only
+    the ``formats`` asked for); create table ``planted`` on ``con``. Returns {'csv': path, 'parquet': path}."""
     con.execute("SET VARIABLE pool = ?::VARCHAR[]", [valid_pool()])
     con.execute("CREATE OR REPLACE TABLE kinds (k INTEGER, code VARCHAR, day DATE, reason VARCHAR)")
     con.executemany("INSERT INTO kinds VALUES (?, ?, ?, ?)", [(k, *p) for k, p in enumerate(PLANTED)])
@@ -65,7 +66,8 @@ def generate_claims(con: duckdb.DuckDBPyConnection, folder: Path, rows: int) -> 
                     WHEN {day} < {days} THEN DATE '{first}' + {day}
                     ELSE DATE '{second}' + ({day} - {days}) END AS service_date
         FROM range({rows}) AS t(i)"""
-    csv, parquet = folder / "claims.csv", folder / "claims.parquet"
-    con.execute(f"COPY ({query}) TO '{csv}' (FORMAT csv, HEADER true)")
-    con.execute(f"COPY ({query}) TO '{parquet}' (FORMAT parquet, COMPRESSION zstd)")
-    return {"csv": csv, "parquet": parquet}
+    files = {"csv": folder / "claims.csv", "parquet": folder / "claims.parquet"}
+    options = {"csv": "FORMAT csv, HEADER true", "parquet": "FORMAT parquet, COMPRESSION zstd"}
+    for kind in formats:
+        con.execute(f"COPY ({query}) TO '{files[kind]}' ({options[kind]})")
+    return {kind: files[kind] for kind in formats}

@@ -70,3 +70,16 @@ def make_history(path: Path | str = ":memory:", gap: bool = False, releases: dic
 
     con.execute(sql_text("pages/10_resolver.sql"))  # the release resolver the pages use
     return con
+
+
+def export_claim_contract(con: duckdb.DuckDBPyConnection, parquet: Path) -> None:
+    """Create the views (the claims contract among them), fill claim_icd10cm_reason and export the contract
+    tables into ``parquet/<name>/<name>.parquet``, as a build does."""
+    from codeetl.build.claim_contract import fill_reason_table
+    from codeetl.claims.contract import CONTRACT_TABLES, contract_file
+
+    apply_schema(con, "views")
+    fill_reason_table(con)
+    for name in CONTRACT_TABLES:
+        Path(contract_file(parquet, name)).parent.mkdir(parents=True, exist_ok=True)
+        con.execute(f"COPY (SELECT * FROM {name}) TO '{contract_file(parquet, name)}' (FORMAT parquet)")

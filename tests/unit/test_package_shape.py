@@ -54,8 +54,9 @@ def test_no_dataset_module_outside_the_dataset_folders():
 
 
 LAYERS = {"errors": 0, "codes": 0, "clock": 0, "sources": 1, "datasets": 2, "build": 3, "sql": 3, "pages": 4, "claims": 4,
-          "check": 5, "ops": 5, "cli": 6, "web": 6, "spark": 6, "__main__": 7}
-"""The package's layers, lowest first (README, Architecture): sources -> datasets -> build -> pages -> surfaces."""
+          "check": 5, "ops": 5, "spark": 5, "cli": 6, "web": 6, "__main__": 7}
+"""The package's layers, lowest first (README, Architecture): sources -> datasets -> build -> pages -> surfaces.
+spark (the Spark engine) sits beside check and ops: the CLI calls it, and it calls nothing above claims."""
 
 
 def _codeetl_imports(path: Path):

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from codeetl.cli import app
 from codeetl.claims.validate import BadInput, validate_file
-from history_fixture import make_history
+from history_fixture import export_claim_contract, make_history
 
 runner = CliRunner()
 
@@ -47,6 +47,7 @@ def data_dir(tmp_path_factory):
     con.execute("CREATE TABLE IF NOT EXISTS icd10cm_replacements (code VARCHAR, replaced_by VARCHAR, effective DATE)")
     con.execute("INSERT INTO icd10cm_replacements (release, line_no, code, is_range, replaced_by, effective, effective_text, previous_text) "
                 "VALUES ('R2', 4, 'UA1', false, 'A00.1', DATE '2024-10-01', '2024', 'UA1')")
+    export_claim_contract(con, root / "warehouse" / "parquet")
     con.close()
     return root
 

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 import processkit
 from codeetl.claims.validate import OVERHEAD, BadInput, memory_bytes, validate_file
 from codeetl.cli import app
-from history_fixture import make_history
+from history_fixture import export_claim_contract, make_history
 
 runner = CliRunner()
 
@@ -29,7 +29,9 @@ runner = CliRunner()
 def data_dir(tmp_path_factory):
     root = tmp_path_factory.mktemp("data")
     (root / "warehouse").mkdir()
-    make_history(root / "warehouse" / "codeetl.duckdb").close()
+    con = make_history(root / "warehouse" / "codeetl.duckdb")
+    export_claim_contract(con, root / "warehouse" / "parquet")  # validate reads the exported contract files
+    con.close()
     return root
 
 

@@ -28,7 +28,7 @@ from codeetl.sources.provenance import sha256_file
 
 BUILD_KEY = "BUILD_KEY"
 BUILD_INPUTS = "BUILD_INPUTS.json"
-NOT_BUILD_CODE = ("cli", "pages", "check", "claims", "web", "spark", "ops/schedules.toml", "ops/schedules.py", "ops/status.py",
+NOT_BUILD_CODE = ("cli", "pages", "check", "claims", "sql/claims", "web", "spark", "ops/schedules.toml", "ops/schedules.py", "ops/status.py",
                   "ops/serve.py")
 """Paths in the package (from its top: ``pages`` is ``codeetl/pages/``, not ``codeetl/sql/pages/``, whose macros
 the build stores and the code-page export is made of) whose code does not shape a build (editing them does

@@ -47,6 +47,7 @@ from codeetl.sources.fetch import FetchedRelease, Transport, fetch_release
 from codeetl.build.paths import DB_NAME, current_database, default_root  # noqa: F401  (part of the pipeline API)
 from codeetl.sources.provenance import fingerprint, utc_now
 from codeetl.build.warehouse_sql import insert_parquet, schema_scripts
+from codeetl.build.claim_contract import fill_reason_table
 
 COMPLETE = "COMPLETE"  # written last into a build folder: only complete builds are published or kept
 
@@ -256,6 +257,14 @@ class BuildResult:
     inputs: dict = field(default_factory=dict)  # what it was built from (codeetl.build.changes.build_inputs)
 
 
+def _create_views(con: duckdb.DuckDBPyConnection) -> None:
+    """Create every view (the claims contract's among them) and fill the contract's reason table
+    (``sql/contract/claims.sql``), which reads them."""
+    for _, text in schema_scripts("views"):
+        con.execute(text)
+    fill_reason_table(con)
+
+
 def build_warehouse(parse_dirs: list[str | Path], catalog: dict[str, Dataset], warehouse_root: str | Path,
                     link_dirs: list[Path] | None = None, inputs: dict | None = None,
                     notify: Callable[[str], None] | None = None) -> BuildResult:
@@ -291,8 +300,7 @@ def build_warehouse(parse_dirs: list[str | Path], catalog: dict[str, Dataset], w
             from codeetl.build.links import load_curated_links  # polars: only when building
 
             problems = load_curated_links(con, link_dirs or [])
-            for _, text in schema_scripts("views"):
-                con.execute(text)
+            _create_views(con)
             con.execute(_runs_view(ledger_file))
             stage("build")  # tables loaded, checks and export to come
             say("build: quality gates")

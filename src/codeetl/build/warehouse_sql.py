@@ -37,7 +37,8 @@ def sql_files(folder: str) -> list[str]:
 def schema_scripts(kind: str) -> list[tuple[str, str]]:
     """``(where, sql text)`` of every script of one kind, in the order a build applies them:
     ``tables`` — ``sql/releases.sql`` then each dataset's ``tables.sql``; ``derive`` and ``gates`` — each
-    dataset's; ``views`` — each dataset's ``views.sql`` then ``sql/pages/*.sql`` (pages read every dataset).
+    dataset's; ``views`` — each dataset's ``views.sql`` then ``sql/pages/*.sql`` (pages read every dataset) and
+    ``sql/contract/*.sql`` (the claims contract).
     Datasets in name order."""
     from codeetl.datasets import discover
 
@@ -45,7 +46,7 @@ def schema_scripts(kind: str) -> list[tuple[str, str]]:
     if kind == "tables":
         return [("sql/releases.sql", sql_text("releases.sql")), *own]
     if kind == "views":
-        return own + [(f"sql/{p}", sql_text(p)) for p in sql_files("pages")]
+        return own + [(f"sql/{p}", sql_text(p)) for p in [*sql_files("pages"), *sql_files("contract")]]
     return own
 
 

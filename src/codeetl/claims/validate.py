@@ -1,16 +1,16 @@
 """Validating the dated ICD-10-CM codes of a claims file (``codeetl validate``), entirely in DuckDB.
 
-DuckDB reads the CSV or parquet file itself and streams it through one anti-join against the billable
-spans of ``icd10cm_code_history``; only the invalid cells are kept (in TEMP tables of a read-only
-connection), explained (``sql/history/validate.sql``) and written out. The file's rows never pass through
-Python, so tens of millions of rows run in bounded memory (``memory_limit``, spilling to a private
-temporary folder).
+DuckDB reads the CSV or parquet files itself and streams them through the claim SQL that every engine runs
+(``sql/claims/validate.sql``, rendered by :mod:`codeetl.claims.contract`): one anti-join against the valid
+spans of the exported contract files (``claim_icd10cm_interval``, ...), the invalid cells explained by the
+day's coverage and the build's ``claim_icd10cm_reason``. The file's rows never pass through Python, so tens of
+millions of rows run in bounded memory (``memory_limit``, spilling to a private temporary folder).
 
 Bounded whatever the file holds: ``memory_limit`` is the whole process's budget (DuckDB gets it less
-:data:`OVERHEAD`: Python's share and what DuckDB allocates outside its buffer pool), the
-invalid cells are written by one streaming ``COPY`` (never held as a table), the output is written under a
-temporary name and renamed when complete, and the temporary folder goes on every exit (an error, Ctrl-C,
-SIGTERM through the CLI; after a ``kill -9`` the next validation removes it).
+:data:`OVERHEAD`: Python's share and what DuckDB allocates outside its buffer pool), the invalid cells are
+written by one streaming ``COPY`` of a view, the output is written under a temporary name and renamed when
+complete, and the temporary folder goes on every exit (an error, Ctrl-C, SIGTERM through the CLI; after a
+``kill -9`` the next validation removes it).
 """
 
 from __future__ import annotations
@@ -28,21 +28,19 @@ from pathlib import Path
 
 import duckdb
 
-from codeetl.errors import CodeEtlError
-from codeetl.build.named_sql import named_statements
-from codeetl.codes import ISO_DATE_PATTERN
+from codeetl.claims.contract import (PARQUET_SUFFIXES, VALIDATE_TABLES, BadInput, ValidateSql, contract_file,
+                                     default_out, require_contract, validate_sql)
+from codeetl.claims.reading import local_inputs, source_view
 
-PARQUET_SUFFIXES = (".parquet", ".pq")
+__all__ = ["BadInput", "ValidationResult", "validate_file", "contract_folder", "run_claim_sql", "Terminated",
+           "sigterm_stops", "memory_bytes"]
+
 OVERHEAD = 300 * 10**6  # of --memory-limit, not DuckDB's: Python, the CLI and what DuckDB allocates outside its
 # buffer pool (measured 130-190 MB above DuckDB's limit with 2 and 10 million invalid rows)
 MIN_MEMORY = 450 * 10**6  # leaves DuckDB 150 MB: the code history's hash table and a sort's runs
 _UNITS = {"": 1, "b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4,
           "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
 _SPILL_PREFIX = "codeetl-validate-"
-
-
-class BadInput(CodeEtlError):
-    """The input cannot be read, or lacks a column asked for (exit code 2)."""
 
 
 class Terminated(BaseException):
@@ -96,80 +94,15 @@ class ValidationResult:
                 "seconds": round(self.seconds, 3), "releases": self.releases}
 
 
-def _quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _quote_text(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def reader_sql(path: Path) -> str:
-    """The DuckDB table function that reads ``path``: ``read_parquet`` (with its row numbers) for .parquet/.pq,
-    else ``read_csv`` with a header row, every column as text (codes keep their exact spelling), delimiter
-    sniffed."""
-    if path.suffix.lower() in PARQUET_SUFFIXES:
-        return f"read_parquet({_quote_text(str(path))}, file_row_number = true)"
-    return f"read_csv({_quote_text(str(path))}, header = true, all_varchar = true)"
-
-
-def resolve_columns(con: duckdb.DuckDBPyConnection, path: Path, wanted: list[str]) -> list[str]:
-    """The file's column names for ``wanted`` (exact match first, else a unique case-insensitive one).
-    BadInput when the file cannot be read or a column is missing (naming the file's columns)."""
-    try:
-        cols = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {reader_sql(path)}").fetchall()]
-    except duckdb.Error as e:
-        raise BadInput(f"cannot read {path}: {str(e).splitlines()[0]}") from None
-    out = []
-    for w in wanted:
-        if w in cols:
-            out.append(w)
-            continue
-        folded = [c for c in cols if c.lower() == w.lower()]
-        if len(folded) != 1:
-            shown = ", ".join(c for c in cols if c != "file_row_number")
-            raise BadInput(f"{path} has no column {w!r}; its columns: {shown}")
-        out.append(folded[0])
-    return out
-
-
-def cells_view_sql(path: Path, code_columns: list[str], date_column: str) -> str:
-    """``CREATE TEMP VIEW v_cells``: one row per non-empty code cell of the file with its 1-based row number
-    (data rows, the header not counted), the column name, the code as written, the date as written, the
-    normalised code (``key``) and the date as DATE (``day``: a DATE value or YYYY-MM-DD text, as
-    :data:`codeetl.codes.ISO_DATE_PATTERN`; NULL otherwise: an empty cell is reported as a missing date,
-    anything else (20260401, 2026-W14-3, a timestamp) as an unreadable one).
-
-    The date goes through trim() before TRY_CAST on purpose: this DuckDB pushes a bare TRY_CAST of a CSV
-    column into the CSV reader, which then fails on the first impossible date instead of giving NULL."""
-    rn = "file_row_number + 1" if path.suffix.lower() in PARQUET_SUFFIXES else "row_number() OVER ()"
-    names = ", ".join(_quote_text(c) for c in code_columns)
-    values = ", ".join(f"CAST({_quote_ident(c)} AS VARCHAR)" for c in code_columns)
-    d = _quote_ident(date_column)
-    return f"""
-CREATE TEMP VIEW v_cells AS
-SELECT row_number, column_name, code, raw_date,
-       upper(replace(replace(trim(code), '.', ''), ' ', '')) AS key,
-       CASE WHEN regexp_full_match(raw_date, {_quote_text(ISO_DATE_PATTERN[1:-1])}) THEN TRY_CAST(raw_date AS DATE) END AS day
-FROM (
-    SELECT {rn} AS row_number, trim(CAST({d} AS VARCHAR)) AS raw_date,
-           unnest([{names}]) AS column_name, unnest([{values}]) AS code
-    FROM {reader_sql(path)}
-)
-WHERE trim(code) <> ''"""
-
-
-def count_sql(path: Path, code_columns: list[str]) -> str:
-    """A query counting the file's data rows and its non-empty code cells."""
-    nonempty = " + ".join(f"CASE WHEN trim(CAST({_quote_ident(c)} AS VARCHAR)) <> '' THEN 1 ELSE 0 END"
-                          for c in code_columns)
-    return f"SELECT count(*), coalesce(sum({nonempty}), 0) FROM {reader_sql(path)}"
-
-
-def default_out(path: Path) -> Path:
-    """Where the invalid rows go by default: beside the input, ``<name>.invalid.csv``."""
-    name = path.name[: -len(path.suffix)] if path.suffix else path.name
-    return path.with_name(f"{name}.invalid.csv")
+def contract_folder(warehouse: str | Path) -> Path:
+    """The folder of the exported contract files for ``warehouse``: the folder itself when it holds them, or
+    for a warehouse database (``.../codeetl.duckdb``) the parquet export beside it."""
+    p = Path(warehouse)
+    return p.parent / "parquet" if p.suffix == ".duckdb" or p.is_file() else p
 
 
 def memory_bytes(text: str) -> int:
@@ -184,14 +117,14 @@ def memory_bytes(text: str) -> int:
     return n
 
 
-def _spill_folder() -> Path:
-    """A new private temporary folder, named with this process' id; folders left by a process that no
-    longer runs (killed with SIGKILL) are removed first."""
-    for old in Path(tempfile.gettempdir()).glob(f"{_SPILL_PREFIX}*"):
-        pid = old.name[len(_SPILL_PREFIX):].split("-", 1)[0]
+def spill_folder(prefix: str = _SPILL_PREFIX) -> Path:
+    """A new private temporary folder, named with this process' id; folders of ``prefix`` left by a process
+    that no longer runs (killed with SIGKILL) are removed first."""
+    for old in Path(tempfile.gettempdir()).glob(f"{prefix}*"):
+        pid = old.name[len(prefix):].split("-", 1)[0]
         if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
             shutil.rmtree(old, ignore_errors=True)
-    return Path(tempfile.mkdtemp(prefix=f"{_SPILL_PREFIX}{os.getpid()}-"))
+    return Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-"))
 
 
 def _alive(pid: int) -> bool:
@@ -204,36 +137,38 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _open(database: Path, memory_limit: str, spill: Path) -> duckdb.DuckDBPyConnection:
-    """A read-only connection to the warehouse whose buffer pool gets ``memory_limit`` less OVERHEAD,
-    spilling into ``spill``."""
-    con = duckdb.connect(str(database), read_only=True)
+def open_engine(folder: Path, tables: tuple[str, ...], memory_limit: str, spill: Path) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB whose buffer pool gets ``memory_limit`` (the whole process' budget) less OVERHEAD,
+    spilling into ``spill``, with a view per contract table of ``folder`` (BadInput naming the missing files,
+    and what to run, when the export lacks them)."""
+    require_contract(folder, tables)
+    con = duckdb.connect()
     con.execute(f"SET memory_limit = '{(memory_bytes(memory_limit) - OVERHEAD) // 10**6}MB'")
     con.execute(f"SET temp_directory = {_quote_text(str(spill))}")
     con.execute("SET preserve_insertion_order = true")
     con.execute("SET enable_progress_bar = false")
+    con.execute("SET TimeZone = 'UTC'")
+    for name in tables:
+        con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet({_quote_text(contract_file(folder, name))})")
     return con
 
 
-def _explain(con: duckdb.DuckDBPyConnection) -> None:
-    """Run the named statements of ``sql/history/validate.sql`` after ``v_cells`` exists: the invalid cells
-    with reasons end up in TEMP table ``v_invalid``."""
-    sql = named_statements("history/validate.sql")
-    has_repl = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'icd10cm_replacements' "
-                           "AND NOT temporary").fetchone()[0]
-    for name in ("periods", "billable", "replacements" if has_repl else "no_replacements",
-                 "bad", "days", "keys", "below", "reasons", "invalid"):
-        con.execute(sql[name])
+def run_claim_sql(con: duckdb.DuckDBPyConnection, sql: ValidateSql) -> None:
+    """Over ``claim_source`` and the contract tables of ``con``: view ``claim_cells``, the bad cells in TEMP
+    table ``claim_bad`` (the one pass over the input), and view ``claim_invalid`` explaining them."""
+    con.execute(f"CREATE OR REPLACE TEMP VIEW claim_cells AS {sql.cells}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE claim_bad AS {sql.bad}")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW claim_invalid AS {sql.invalid}")
 
 
-def _write(con: duckdb.DuckDBPyConnection, out: Path) -> None:
-    """Write ``v_invalid`` in file order to ``out`` (parquet for .parquet/.pq, else CSV with a header), by
-    one streaming COPY into a temporary name beside it, renamed when complete (an interrupted run leaves no
+def _write(con: duckdb.DuckDBPyConnection, query: str, out: Path) -> None:
+    """Write the rows of ``query`` to ``out`` (parquet for .parquet/.pq, else CSV with a header), by one
+    streaming COPY into a temporary name beside it, renamed when complete (an interrupted run leaves no
     half-written file); BadInput when it cannot be written."""
     fmt = "FORMAT parquet, COMPRESSION zstd" if out.suffix.lower() in PARQUET_SUFFIXES else "FORMAT csv, HEADER true"
     part = out.with_name(f".{out.name}.{os.getpid()}.part")
     try:
-        con.execute(f"COPY (SELECT * FROM v_invalid ORDER BY row_number, \"column\") TO {_quote_text(str(part))} ({fmt})")
+        con.execute(f"COPY ({query}) TO {_quote_text(str(part))} ({fmt})")
         os.replace(part, out)
     except (duckdb.Error, OSError) as e:
         raise BadInput(f"cannot write {out}: {(str(e) or repr(e)).splitlines()[0]}") from None
@@ -241,34 +176,39 @@ def _write(con: duckdb.DuckDBPyConnection, out: Path) -> None:
         part.unlink(missing_ok=True)
 
 
-def validate_file(database: Path, path: Path, code_columns: list[str], date_column: str,
-                  out: Path | None = None, memory_limit: str = "1GB") -> ValidationResult:
-    """Check every non-empty code cell of ``code_columns`` in the CSV or parquet file ``path`` against the
-    ICD-10-CM code set in effect on the row's ``date_column``; write the invalid cells (row_number, column,
-    code, date, reason, details) to ``out`` (default :func:`default_out`) and return the counts.
-    BadInput for an unreadable file or a missing column."""
+def loaded_releases(rows) -> list[dict]:
+    """The ICD-10-CM periods of ``claim_icd10cm_period`` rows (release, valid_from, valid_to) as the result's
+    ``releases``: {release, from, to} with to None while open-ended."""
+    return [{"release": r, "from": str(f), "to": None if str(t) == "9999-12-31" else str(t)} for r, f, t in rows]
+
+
+def validate_file(warehouse: Path, path: str | Path, code_columns: list[str], date_column: str,
+                  out: Path | None = None, memory_limit: str = "1GB", fmt: str | None = None) -> ValidationResult:
+    """Check every non-empty code cell of ``code_columns`` in the CSV or parquet claims ``path`` (a file, a
+    folder or a glob) against the ICD-10-CM code set in effect on the row's ``date_column``, with the contract
+    files of ``warehouse`` (:func:`contract_folder`); write the invalid cells (row_number, column, code, date,
+    reason, details) to ``out`` (default ``<name>.invalid.csv`` beside the input) and return the counts.
+    ``fmt`` (csv, parquet) overrides the format the file names give. BadInput for a bad ``memory_limit``
+    (checked first), an unreadable file or a missing column."""
     started = time.perf_counter()
-    path = Path(path)
-    if not path.is_file():
-        raise BadInput(f"no such file: {path}")
-    out = Path(out) if out else default_out(path)
     memory_bytes(memory_limit)
-    spill, con = _spill_folder(), None
+    inputs = local_inputs(path, fmt)
+    out = Path(out) if out else Path(default_out(str(path)))
+    spill, con = spill_folder(), None
     try:
-        con = _open(database, memory_limit, spill)
-        cols = resolve_columns(con, path, [*code_columns, date_column])
-        codes_cols, date_col = list(dict.fromkeys(cols[:-1])), cols[-1]
-        con.execute(cells_view_sql(path, codes_cols, date_col))
+        con = open_engine(contract_folder(warehouse), VALIDATE_TABLES, memory_limit, spill)
+        codes_cols = source_view(con, inputs, code_columns, date_column)
+        sql = validate_sql(codes_cols)
         try:
-            rows, codes = con.execute(count_sql(path, codes_cols)).fetchone()
+            rows, codes = con.execute(sql.counts).fetchone()
+            run_claim_sql(con, sql)
         except duckdb.Error as e:
             raise BadInput(f"cannot read {path}: {str(e).splitlines()[0]}") from None
-        _explain(con)
-        by_reason = {r: {"codes": c, "rows": n} for r, c, n in con.execute(named_statements("history/validate.sql")["summary"]).fetchall()}
-        invalid_rows = con.execute("SELECT count(DISTINCT row_number) FROM v_invalid").fetchone()[0]
-        _write(con, out)
-        releases = [{"release": r, "from": str(f), "to": str(t) if t else None} for r, f, t in con.execute(
-            "SELECT release, period_from, period_to FROM icd10cm_history_releases ORDER BY seq").fetchall()]
+        by_reason = {r: {"codes": c, "rows": n} for r, c, n in con.execute(sql.summary).fetchall()}
+        invalid_rows = con.execute(sql.invalid_rows).fetchone()[0]
+        _write(con, sql.report, out)
+        releases = loaded_releases(con.execute(
+            "SELECT release, valid_from, valid_to FROM claim_icd10cm_period ORDER BY seq").fetchall())
     finally:
         if con is not None:
             con.close()

@@ -9,7 +9,7 @@ import inspect
 import re
 
 from codeetl.cli.app import app
-from codeetl.cli import diff, info, ops, pages, refresh, validate  # noqa: F401  (registers the commands)
+from codeetl.cli import annotate, diff, info, ops, pages, refresh, validate  # noqa: F401  (registers the commands)
 from codeetl.cli import web  # noqa: F401  (codeetl web, issue 18)
 from codeetl.check import command as _check_command
 from codeetl.check.command import check as _check  # issue 11: codeetl check PAGE

@@ -1,11 +1,13 @@
--- `codeetl validate`: dated ICD-10-CM codes of a claims file checked against icd10cm_code_history.
--- Run by codeetl.claims.validate, statement by statement (each starts with a `-- name:` line), on a read-only
--- connection to the warehouse: everything created here is TEMP. Before these, codeetl.claims.validate creates
--- the view v_cells(row_number, column_name, code, raw_date, key, day) over the input file: one row per
--- non-empty code cell, key = the code without dots and spaces in upper case, day = the date read as DATE
--- (NULL when empty or unreadable).
+-- The reasons of `codeetl validate`: why a dated ICD-10-CM code is not valid on its day, from
+-- icd10cm_code_history. Run statement by statement (each starts with a `-- name:` line) by
+-- codeetl.build.claim_contract at build time, over every code and prefix the loaded releases know on the first
+-- day of every release (history/validate_export.sql makes v_cells for it): what `reasons` finds becomes table
+-- claim_icd10cm_reason, which every engine reads (sql/claims/validate.sql adds the reasons of the date).
+-- Everything created here is TEMP. v_cells(row_number, column_name, code, raw_date, key, day): one row per code
+-- cell, key = the code without dots and spaces in upper case, day = the date read as DATE. A reason must depend
+-- only on the code and the release of the day (it is computed once per pair).
 --
--- Reasons for a code not valid on its day, in this order:
+-- Reasons for a code not valid on its day, in this order (the first three are sql/claims/validate.sql's):
 --   missing date        the date cell is empty;
 --   unreadable date     it is not a date;
 --   no release loaded for the date   no loaded ICD-10-CM release covers the day (day_covered, the one rule of
@@ -24,18 +26,12 @@ SELECT release, period_from, coalesce(period_to, DATE '9999-12-31') AS period_to
 FROM icd10cm_history_releases;
 
 -- name: billable
--- The days each code is valid: its valid spans without their unknown days (days no loaded release covers).
+-- The days each code is valid: its valid spans without their unknown days (days no loaded release covers),
+-- as the claims contract gives them (claim_icd10cm_interval: one definition for the build and every engine).
 CREATE TEMP TABLE v_billable AS
 SELECT code_nodot, code, valid_from, valid_to
-FROM (
-    SELECT h.code_nodot, h.code,
-           unnest(list_concat([h.valid_from], list_transform(h.unknown_days, lambda u: u."to" + 1))) AS valid_from,
-           unnest(list_concat(list_transform(h.unknown_days, lambda u: u."from" - 1),
-                              [coalesce(h.valid_to, DATE '9999-12-31')])) AS valid_to
-    FROM icd10cm_code_history AS h
-    WHERE h.is_billable
-)
-WHERE valid_from <= valid_to;
+FROM claim_icd10cm_interval
+WHERE is_billable;
 
 -- name: replacements
 CREATE TEMP TABLE v_replacements AS
@@ -93,14 +89,16 @@ SELECT
 FROM k;
 
 -- name: below
--- The valid codes below each header-like key on its release's first day (prefix of code_nodot): a header's
--- valid codes, also for releases that list no headers (code file only).
+-- The valid codes below each header-like key on its release's first day (the key is a proper prefix of
+-- code_nodot, 3 characters or more): a header's valid codes, also for releases that list no headers (code
+-- file only). Joined on the prefixes of each valid code (an equi-join: fast for the hundreds of thousands of
+-- keys of the build's claim_icd10cm_reason, where a join on starts_with compares every pair).
 CREATE TEMP TABLE v_below AS
 SELECT k.key, k.release, count(*) AS n, list(h.code ORDER BY h.code)[1:8] AS first_codes
 FROM v_keys AS k
-JOIN v_billable AS h
-  ON length(k.key) >= 3 AND h.code_nodot > k.key AND starts_with(h.code_nodot, k.key)
- AND k.period_from BETWEEN h.valid_from AND h.valid_to
+JOIN (SELECT b.*, left(b.code_nodot, n.n) AS prefix
+      FROM v_billable AS b, range(3, length(b.code_nodot)) AS n(n)) AS h
+  ON h.prefix = k.key AND k.period_from BETWEEN h.valid_from AND h.valid_to
 WHERE k.header_in IS NOT NULL OR k.never_valid OR NOT k.has_headers
 GROUP BY ALL;
 
@@ -142,33 +140,3 @@ SELECT
 FROM v_keys AS k
 LEFT JOIN v_below AS w ON w.key = k.key AND w.release = k.release
 LEFT JOIN v_replacements AS r ON r.key = k.key;
-
--- name: invalid
-CREATE TEMP VIEW v_invalid AS
-SELECT
-    b.row_number,
-    b.column_name AS "column",
-    b.code,
-    b.raw_date AS date,
-    CASE WHEN coalesce(b.raw_date, '') = '' THEN 'missing date'
-         WHEN b.day IS NULL THEN 'unreadable date'
-         WHEN NOT d.covered THEN 'no release loaded for the date'
-         ELSE r.reason END AS reason,
-    CASE WHEN coalesce(b.raw_date, '') = '' THEN 'the date of service is empty'
-         WHEN b.day IS NULL THEN 'expected a date as YYYY-MM-DD, got ''' || b.raw_date || ''''
-         WHEN NOT d.covered THEN 'no ICD-10-CM release loaded covers ' || b.day
-              || CASE WHEN d.before IS NOT NULL AND d.after IS NOT NULL
-                      THEN ': it falls between release ' || d.before || ' and release ' || d.after
-                      WHEN d.before IS NOT NULL THEN ': the latest loaded is release ' || d.before
-                      ELSE ': the earliest loaded is release ' || d.after END
-         ELSE r.details END AS details
-FROM v_bad AS b
-LEFT JOIN v_days AS d ON d.day = b.day
-LEFT JOIN v_periods AS p ON d.covered AND b.day BETWEEN p.period_from AND p.period_to
-LEFT JOIN v_reasons AS r ON r.key = b.key AND r.release = p.release;
-
--- name: summary
-SELECT reason, count(*) AS codes, count(DISTINCT row_number) AS rows
-FROM v_invalid
-GROUP BY reason
-ORDER BY codes DESC, reason;
