@@ -301,7 +301,7 @@ def build_warehouse(parse_dirs: list[str | Path], catalog: dict[str, Dataset], w
             export_all(con, bdir / "parquet", say, wroot / CODE_PAGE_CACHE, inputs)
             from codeetl.build.serving import write_serving_files  # `codeetl web`'s page store and search index
 
-            say.begin("build: page store and search index", line=False)
+            say.begin("build: page store and search index")
             write_serving_files(con, bdir, say)
             con.execute("CHECKPOINT")
         finally:

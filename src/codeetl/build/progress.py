@@ -20,6 +20,11 @@ Notify = Callable[[str], None]
 _PART = re.compile(r"\((\d+) of (\d+)\)")  # "code pages of ICD-10-CM 2025 (2 of 6)": part 2 of the current step
 
 
+def label(stage: str, text: str) -> str:
+    """What to show for a step: `text` under its stage ("build: quality gates"), the stage not said twice."""
+    return text if text.startswith(f"{stage}:") else f"{stage}: {text}"
+
+
 class Steps:
     """The steps of one stage, reported to `progress` (and their lines to `notify`). Call :meth:`begin` as each
     step starts and :meth:`finish` at the end; the object is also a ``notify`` callable for the functions the

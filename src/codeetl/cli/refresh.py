@@ -90,6 +90,7 @@ def _run_flow(data_dir: Path, mirror, dataset, release, timeout, retries) -> dic
     """Run the Prefect flow with progress bars and one line per stage on stderr; returns its summary."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from codeetl.build.progress import label
     from codeetl.ops import orchestrator
 
     # The CLI reports every stage and warning itself: Prefect stays quiet, sends no telemetry, and its
@@ -115,7 +116,7 @@ def _run_flow(data_dir: Path, mirror, dataset, release, timeout, retries) -> dic
         step under way beside it (:mod:`codeetl.build.progress`)."""
         if stage not in tasks:
             tasks[stage] = progress.add_task(stage, total=total, steps=True)
-        progress.update(tasks[stage], completed=done, total=total, description=f"{stage}: {escape(text)}")
+        progress.update(tasks[stage], completed=done, total=total, description=escape(label(stage, text)))
 
     def notify(message: str) -> None:
         err.print(f"[dim]·[/] {escape(message)}", highlight=False)

@@ -37,7 +37,7 @@ from codeetl.build import ledger
 from codeetl.sources import interrupt
 from codeetl.sources.catalog import load_catalog
 from codeetl.build.links import default_link_dirs
-from codeetl.build.progress import StageProgress, Steps
+from codeetl.build.progress import StageProgress, Steps, label
 from codeetl.sources.fetch import FetchedRelease, Progress, Transport
 
 
@@ -265,7 +265,7 @@ def _stage_progress(key: str) -> StageProgress:
         """Pass the step on to the hook and record it in the artifact; returns None."""
         if hook is not None:
             hook(stage, done, total, text)
-        percent, description = round(100 * done / total, 1), f"{stage}: {text}"
+        percent, description = round(100 * done / total, 1), label(stage, text)
         try:
             if "id" not in artifact:
                 artifact["id"] = create_progress_artifact(percent, key=key, description=description)
