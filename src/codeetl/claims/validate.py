@@ -116,8 +116,14 @@ def reader_sql(path: Path) -> str:
 def resolve_columns(con: duckdb.DuckDBPyConnection, path: Path, wanted: list[str]) -> list[str]:
     """The file's column names for ``wanted`` (exact match first, else a unique case-insensitive one).
     BadInput when the file cannot be read or a column is missing (naming the file's columns)."""
+    return [name for name, _ in resolve_typed_columns(con, path, wanted)]
+
+
+def resolve_typed_columns(con: duckdb.DuckDBPyConnection, path: Path, wanted: list[str]) -> list[tuple[str, str]]:
+    """(name, DuckDB type) of the file's columns for ``wanted``, as :func:`resolve_columns` finds them."""
     try:
-        cols = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {reader_sql(path)}").fetchall()]
+        described = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM {reader_sql(path)})").fetchall())
+        cols = list(described)
     except duckdb.Error as e:
         raise BadInput(f"cannot read {path}: {str(e).splitlines()[0]}") from None
     out = []
@@ -130,40 +136,52 @@ def resolve_columns(con: duckdb.DuckDBPyConnection, path: Path, wanted: list[str
             shown = ", ".join(c for c in cols if c != "file_row_number")
             raise BadInput(f"{path} has no column {w!r}; its columns: {shown}")
         out.append(folded[0])
-    return out
+    return [(name, described[name]) for name in out]
 
 
-def cells_view_sql(path: Path, code_columns: list[str], date_column: str) -> str:
-    """``CREATE TEMP VIEW v_cells``: one row per non-empty code cell of the file with its 1-based row number
-    (data rows, the header not counted), the column name, the code as written, the date as written, the
-    normalised code (``key``) and the date as DATE (``day``: a DATE value or YYYY-MM-DD text, as
-    :data:`codeetl.codes.ISO_DATE_PATTERN`; NULL otherwise: an empty cell is reported as a missing date,
-    anything else (20260401, 2026-W14-3, a timestamp) as an unreadable one).
+def cells_view_sql(path: Path, code_columns: list[str], date_column: str, date_typed: bool = False) -> str:
+    """``CREATE TEMP VIEW v_cells`` and the macros ``claim_key`` / ``claim_day``: one row per non-empty code cell
+    of the file with its 1-based row number (data rows, the header not counted), the column name, the code as
+    written, the date cell as read (``date_cell``) and ``day``, the DATE the first check uses.
+
+    A cell holding only spaces is still a row here (no string work on every cell): the checks leave it out, and
+    :func:`validate_file` subtracts their number from the non-empty cells (:func:`count_sql`).
+
+    ``claim_key(code)`` is the normalised code (no dots or spaces, upper case) and ``claim_day(raw_date)`` the
+    date of a date cell as text (a DATE value or YYYY-MM-DD text, as :data:`codeetl.codes.ISO_DATE_PATTERN`;
+    NULL otherwise: an empty cell is reported as a missing date, anything else (20260401, 2026-W14-3, a
+    timestamp) as an unreadable one); ``sql/history/validate.sql`` applies both to the cells its first check
+    leaves. ``day`` is the cell itself when the column is a DATE (`date_typed`: parquet), else ``claim_day``.
 
     The date goes through trim() before TRY_CAST on purpose: this DuckDB pushes a bare TRY_CAST of a CSV
     column into the CSV reader, which then fails on the first impossible date instead of giving NULL."""
-    rn = "file_row_number + 1" if path.suffix.lower() in PARQUET_SUFFIXES else "row_number() OVER ()"
-    names = ", ".join(_quote_text(c) for c in code_columns)
-    values = ", ".join(f"CAST({_quote_ident(c)} AS VARCHAR)" for c in code_columns)
     d = _quote_ident(date_column)
+    if path.suffix.lower() in PARQUET_SUFFIXES:  # a column is read on its own: one scan per code column
+        cells = "\nUNION ALL\n".join(
+            f"SELECT file_row_number + 1 AS row_number, {_quote_text(c)} AS column_name, "
+            f"CAST({_quote_ident(c)} AS VARCHAR) AS code, {d} AS date_cell FROM {reader_sql(path)}"
+            for c in code_columns)
+    else:  # a text file is parsed once, its cells unnested (3 times slower than the scans above for parquet)
+        names = ", ".join(_quote_text(c) for c in code_columns)
+        values = ", ".join(f"CAST({_quote_ident(c)} AS VARCHAR)" for c in code_columns)
+        cells = (f"SELECT row_number() OVER () AS row_number, {d} AS date_cell, unnest([{names}]) AS column_name, "
+                 f"unnest([{values}]) AS code FROM {reader_sql(path)}")
     return f"""
+CREATE OR REPLACE TEMP MACRO claim_key(code) AS upper(replace(replace(trim(code), '.', ''), ' ', ''));
+CREATE OR REPLACE TEMP MACRO claim_day(raw_date) AS
+    CASE WHEN regexp_full_match(raw_date, {_quote_text(ISO_DATE_PATTERN[1:-1])}) THEN TRY_CAST(raw_date AS DATE) END;
 CREATE TEMP VIEW v_cells AS
-SELECT row_number, column_name, code, raw_date,
-       upper(replace(replace(trim(code), '.', ''), ' ', '')) AS key,
-       CASE WHEN regexp_full_match(raw_date, {_quote_text(ISO_DATE_PATTERN[1:-1])}) THEN TRY_CAST(raw_date AS DATE) END AS day
-FROM (
-    SELECT {rn} AS row_number, trim(CAST({d} AS VARCHAR)) AS raw_date,
-           unnest([{names}]) AS column_name, unnest([{values}]) AS code
-    FROM {reader_sql(path)}
-)
-WHERE trim(code) <> ''"""
+SELECT row_number, column_name, code, date_cell,
+       {"date_cell" if date_typed else "claim_day(trim(CAST(date_cell AS VARCHAR)))"} AS day
+FROM ({cells})
+WHERE code IS NOT NULL"""
 
 
 def count_sql(path: Path, code_columns: list[str]) -> str:
-    """A query counting the file's data rows and its non-empty code cells."""
-    nonempty = " + ".join(f"CASE WHEN trim(CAST({_quote_ident(c)} AS VARCHAR)) <> '' THEN 1 ELSE 0 END"
-                          for c in code_columns)
-    return f"SELECT count(*), coalesce(sum({nonempty}), 0) FROM {reader_sql(path)}"
+    """A query counting the file's data rows and its code cells that are not NULL (blank ones included: the
+    checks count those, ``sql/history/validate.sql`` ``blank``)."""
+    cells = " + ".join(f"count({_quote_ident(c)})" for c in code_columns)
+    return f"SELECT count(*), {cells} FROM {reader_sql(path)}"
 
 
 def default_out(path: Path) -> Path:
@@ -221,8 +239,8 @@ def _explain(con: duckdb.DuckDBPyConnection) -> None:
     sql = named_statements("history/validate.sql")
     has_repl = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'icd10cm_replacements' "
                            "AND NOT temporary").fetchone()[0]
-    for name in ("periods", "billable", "replacements" if has_repl else "no_replacements",
-                 "bad", "days", "keys", "below", "reasons", "invalid"):
+    for name in ("periods", "billable", "replacements" if has_repl else "no_replacements", "written",
+                 "left_over", "bad", "days", "keys", "below", "reasons", "invalid"):
         con.execute(sql[name])
 
 
@@ -256,14 +274,15 @@ def validate_file(database: Path, path: Path, code_columns: list[str], date_colu
     spill, con = _spill_folder(), None
     try:
         con = _open(database, memory_limit, spill)
-        cols = resolve_columns(con, path, [*code_columns, date_column])
-        codes_cols, date_col = list(dict.fromkeys(cols[:-1])), cols[-1]
-        con.execute(cells_view_sql(path, codes_cols, date_col))
+        cols = resolve_typed_columns(con, path, [*code_columns, date_column])
+        codes_cols, (date_col, date_type) = list(dict.fromkeys(c for c, _ in cols[:-1])), cols[-1]
+        con.execute(cells_view_sql(path, codes_cols, date_col, date_typed=date_type == "DATE"))
         try:
             rows, codes = con.execute(count_sql(path, codes_cols)).fetchone()
         except duckdb.Error as e:
             raise BadInput(f"cannot read {path}: {str(e).splitlines()[0]}") from None
         _explain(con)
+        codes -= con.execute(named_statements("history/validate.sql")["blank"]).fetchone()[0]
         by_reason = {r: {"codes": c, "rows": n} for r, c, n in con.execute(named_statements("history/validate.sql")["summary"]).fetchall()}
         invalid_rows = con.execute("SELECT count(DISTINCT row_number) FROM v_invalid").fetchone()[0]
         _write(con, out)

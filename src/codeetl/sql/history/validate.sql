@@ -1,9 +1,10 @@
 -- `codeetl validate`: dated ICD-10-CM codes of a claims file checked against icd10cm_code_history.
 -- Run by codeetl.claims.validate, statement by statement (each starts with a `-- name:` line), on a read-only
 -- connection to the warehouse: everything created here is TEMP. Before these, codeetl.claims.validate creates
--- the view v_cells(row_number, column_name, code, raw_date, key, day) over the input file: one row per
--- non-empty code cell, key = the code without dots and spaces in upper case, day = the date read as DATE
--- (NULL when empty or unreadable).
+-- the view v_cells(row_number, column_name, code, date_cell, day) over the input file: one row per code cell
+-- that is not NULL (blank ones left out below), the code as written, the date cell as read and the day it gives; and the macros claim_key(code)
+-- (the code without dots and spaces in upper case) and claim_day(raw_date) (the date text read as DATE; NULL
+-- when empty or unreadable).
 --
 -- Reasons for a code not valid on its day, in this order:
 --   missing date        the date cell is empty;
@@ -49,13 +50,39 @@ GROUP BY 1;
 -- name: no_replacements
 CREATE TEMP TABLE v_replacements (key VARCHAR, replaced_by VARCHAR, effective DATE);
 
--- name: bad
--- The one pass over the input: every code cell not valid on its day. An explicit ANTI JOIN (a hash join on the
--- code, the date range checked per match) streams about twice as fast as NOT EXISTS here.
-CREATE TEMP TABLE v_bad AS
-SELECT c.row_number, c.column_name, c.code, c.raw_date, c.key, c.day
+-- name: written
+-- Each valid span under both ways CMS writes its code: with the dot (M96.1) and without (M961).
+CREATE TEMP TABLE v_written AS
+SELECT code AS written, valid_from, valid_to FROM v_billable
+UNION ALL
+SELECT code_nodot, valid_from, valid_to FROM v_billable WHERE code_nodot <> code;
+
+-- name: left_over
+-- The one pass over the input, with the codes as written, as most are (M96.1 or M961): a cell whose code is
+-- written so and valid on its day is valid (its normalised code is the same code), and the pass does no string
+-- work per cell. The cells left (a few, blank ones included) are checked again below. An explicit ANTI JOIN (a
+-- hash join on the code, the date range checked per match) streams about twice as fast as NOT EXISTS here.
+CREATE TEMP TABLE v_left_over AS
+SELECT c.row_number, c.column_name, c.code, trim(CAST(c.date_cell AS VARCHAR)) AS raw_date
 FROM v_cells AS c
-ANTI JOIN v_billable AS h ON h.code_nodot = c.key AND c.day BETWEEN h.valid_from AND h.valid_to;
+ANTI JOIN v_written AS h ON h.written = c.code AND c.day BETWEEN h.valid_from AND h.valid_to;
+
+-- name: blank
+-- The code cells holding only spaces: not codes (the summary's count of codes leaves them out).
+SELECT count(*) FROM v_left_over WHERE trim(code) = '';
+
+-- name: bad
+-- Every code cell not valid on its day: the cells left over, normalised (claim_key; claim_day on the date as
+-- text), checked against the valid spans.
+CREATE TEMP TABLE v_bad AS
+WITH normalised AS (
+    SELECT row_number, column_name, code, raw_date, claim_key(code) AS key, claim_day(raw_date) AS day
+    FROM v_left_over
+    WHERE trim(code) <> ''
+)
+SELECT n.row_number, n.column_name, n.code, n.raw_date, n.key, n.day
+FROM normalised AS n
+ANTI JOIN v_billable AS h ON h.code_nodot = n.key AND n.day BETWEEN h.valid_from AND h.valid_to;
 
 -- name: days
 -- Each distinct day of the bad cells: covered or not (the one rule), and the loaded releases around it.
