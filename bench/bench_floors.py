@@ -30,17 +30,20 @@ HERE = Path(__file__).resolve().parent
 FLOOR_VALIDATE = """
 import sys, duckdb
 con = duckdb.connect(sys.argv[1], read_only=True)
+con.execute("SET enable_progress_bar = false")
 print(con.execute('''
     SELECT count(*) FROM (
-        SELECT upper(replace(trim(code), '.', '')) AS key, day
-        FROM (SELECT unnest([dx1, dx2]) AS code, service_date AS day FROM read_parquet(?))
-        WHERE trim(code) <> '') AS c
+        SELECT dx1 AS code, service_date AS day FROM read_parquet($1) WHERE dx1 IS NOT NULL
+        UNION ALL
+        SELECT dx2, service_date FROM read_parquet($1) WHERE dx2 IS NOT NULL) AS c
     ANTI JOIN icd10cm_code_history AS h
-      ON h.code_nodot = c.key AND h.is_billable
-     AND c.day BETWEEN h.valid_from AND coalesce(h.valid_to, DATE '9999-12-31')''', [sys.argv[2]]).fetchone()[0])
+      ON h.code = c.code AND h.is_billable AND c.day BETWEEN h.valid_from AND coalesce(h.valid_to, DATE '9999-12-31')
+''', [sys.argv[2]]).fetchone()[0])
 """
-"""The validate floor: the file's non-empty code cells not valid on their day, counted in one pass (no reasons,
-no output file, no row numbers): what any program checking these codes against the warehouse must do."""
+"""The validate floor: the file's code cells not valid on their day, counted by one bare anti-join with
+``icd10cm_code_history`` on the code as written (the generated file writes every code as CMS does, with its
+dot): no normalising, no reasons, no row numbers, no output file. What any program checking these codes
+against the warehouse must at least do; it finds the same 10,000 invalid cells (the planted rows)."""
 
 
 def _load() -> float:

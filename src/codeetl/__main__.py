@@ -1,3 +1,3 @@
-from codeetl.cli import app
+from codeetl.cli import main
 
-app()
+main()
