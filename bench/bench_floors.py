@@ -50,25 +50,27 @@ def _load() -> float:
     return round(os.getloadavg()[0], 2)
 
 
-def _time(cmd: list[str], ok=(0,)) -> float:
+def _time(cmd: list[str], ok=(0,)) -> tuple[float, str]:
     t = time.perf_counter()
     p = subprocess.run(cmd, capture_output=True, text=True)
     took = time.perf_counter() - t
     if p.returncode not in ok:
         raise SystemExit(f"{' '.join(cmd[:6])} ... failed ({p.returncode}): {p.stderr[-800:]}")
-    return took
+    return took, p.stdout
 
 
 def alternate(commands: dict[str, list[str]], runs: int, ok=(0,)) -> dict:
     """Run each of `commands` `runs` times, in turn (one of each, then again); returns the median and
-    minimum seconds of each, and the load average before and after."""
+    minimum seconds of each, its last output (``stdout``), and the load average before and after."""
     times: dict[str, list[float]] = {k: [] for k in commands}
+    last: dict[str, str] = {}
     before = _load()
     for _ in range(runs):
         for name, cmd in commands.items():
-            times[name].append(_time(cmd, ok))
+            took, last[name] = _time(cmd, ok)
+            times[name].append(took)
     return {**{k: {"median": round(statistics.median(v), 3), "min": round(min(v), 3)} for k, v in times.items()},
-            "runs": runs, "load": [before, _load()]}
+            "runs": runs, "load": [before, _load()], "stdout": last}
 
 
 def code_vs_floor(data_dir: Path, runs: int) -> dict:
@@ -78,6 +80,8 @@ def code_vs_floor(data_dir: Path, runs: int) -> dict:
                      "import_duckdb_typer": [py, "-c", "import duckdb, typer"],
                      "code_json": [py, "-m", "codeetl", "code", "M96.1", "--json", "--data-dir", str(data_dir)]}, runs)
     res["ratio"] = round(res["code_json"]["median"] / res["import_duckdb"]["median"], 2)
+    if json.loads(res.pop("stdout")["code_json"])["code"] != "M96.1":
+        raise SystemExit("codeetl code M96.1 --json did not print the page of M96.1")
     res["typer_s"] = round(res["import_duckdb_typer"]["median"] - res["import_duckdb"]["median"], 3)
     return res
 
@@ -94,6 +98,11 @@ def validate_vs_floor(data_dir: Path, claims: Path, runs: int) -> dict:
                                   "dx2", "--date-column", "service_date", "--out", str(out), "--json",
                                   "--data-dir", str(data_dir)]}, runs, ok=(0, 1))
     res["ratio"] = round(res["validate"]["median"] / res["anti_join"]["median"], 2)
+    out = res.pop("stdout")
+    found, floor = json.loads(out["validate"])["invalid_codes"], int(out["anti_join"])
+    if found != floor:  # both must find the same invalid cells, or the comparison means nothing
+        raise SystemExit(f"validate found {found:,} invalid codes, the bare anti-join {floor:,}")
+    res["invalid_codes"] = found
     return res
 
 
