@@ -56,7 +56,7 @@ def test_refresh_shows_progress_bars_and_records_progress_artifacts(prefect_api,
     summary = json.loads(stdout)
     assert summary["ok"] and summary["changed"]
     # the terminal: a bar per long stage, counted in steps (the build has 5), beside the one-line messages
-    assert "build: loading" in terminal and "steps" in terminal
+    assert "build: loading" in terminal and "steps" in terminal and "Prefect API server: ready" in terminal
     assert "fetch and parse icd10cm" in terminal and "5/5 steps" in terminal and "━" in terminal
     # Prefect: one progress artifact per long stage, on the run's task runs, finished at 100 % and moved on
     # during the run (updated after it was created)

@@ -121,11 +121,14 @@ def _run_flow(data_dir: Path, mirror, dataset, release, timeout, retries) -> dic
     def notify(message: str) -> None:
         err.print(f"[dim]·[/] {escape(message)}", highlight=False)
 
-    orchestrator.start_api(notify)
-    api = time.perf_counter()
-    with progress, flow_module.reporting(on_progress, notify, on_stage):
-        summary = flow_module.refresh(root=str(data_dir), mirror=mirror, datasets=dataset, releases=release,
-                                      timeout=timeout, retries=retries)
+    with progress:  # Prefect's API server first (seconds, up to minutes on a busy machine): a pulsing bar
+        server = progress.add_task("Prefect API server: starting", total=None, plain=True)
+        orchestrator.start_api(notify)
+        progress.update(server, total=1, completed=1, description="Prefect API server: ready")
+        api = time.perf_counter()
+        with flow_module.reporting(on_progress, notify, on_stage):
+            summary = flow_module.refresh(root=str(data_dir), mirror=mirror, datasets=dataset, releases=release,
+                                          timeout=timeout, retries=retries)
     seconds = summary.setdefault("seconds", {})
     seconds["orchestrator_start"] = round(api - started, 3)
     seconds["flow"] = round(time.perf_counter() - api, 3)
@@ -133,7 +136,8 @@ def _run_flow(data_dir: Path, mirror, dataset, release, timeout, retries) -> dic
 
 
 def _amount_column():
-    """The progress bars' amount column: bytes for a download (rich's DownloadColumn), "3/5 steps" for a stage."""
+    """The progress bars' amount column: bytes for a download (rich's DownloadColumn), "3/5 steps" for a stage,
+    nothing for a wait (the API server's start)."""
     from rich.progress import DownloadColumn, ProgressColumn
     from rich.text import Text
 
@@ -143,7 +147,9 @@ def _amount_column():
             self.download = DownloadColumn()
 
         def render(self, task) -> Text:
-            """The amount done of `task`: its steps, or its bytes."""
+            """The amount done of `task`: its steps, or its bytes (nothing for a wait)."""
+            if task.fields.get("plain"):
+                return Text("")
             if task.fields.get("steps"):
                 return Text(f"{int(task.completed)}/{int(task.total or 0)} steps", style="progress.download")
             return self.download.render(task)
