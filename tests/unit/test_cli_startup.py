@@ -68,3 +68,14 @@ def test_plain_parameters_are_converted_as_typer_does():
     assert r.exit_code == 0 and seen["path"] == Path("data") and seen["col"] is None and seen["flag"] is False
     r = CliRunner().invoke(app, ["M96.1", "--n", "9"])  # bounded numbers: typer's own check (pydantic) as before
     assert r.exit_code == 2 and "less than or equal to 3" in r.output
+
+
+def test_a_bad_today_setting_is_one_message_before_any_command(tmp_path):
+    # the app's callback checks it (typer keeps one callback: the check was registered and then replaced)
+    import os
+
+    env = {**os.environ, "CODEETL_TODAY": "garbage"}
+    p = subprocess.run([sys.executable, "-m", "codeetl", "code", "M96.1", "--json", "--data-dir", str(tmp_path)],
+                       capture_output=True, text=True, timeout=120, env=env)
+    assert p.returncode == 2 and "Traceback" not in p.stderr
+    assert p.stderr.strip() == "error: CODEETL_TODAY='garbage' is not a date (expected YYYY-MM-DD)"

@@ -102,9 +102,9 @@ def escape(text: str) -> str:
 out = LazyConsole()
 err = LazyConsole(stderr=True)
 
-@app.callback()
 def _settings() -> None:
-    """Refuse a bad setting read from the environment (CODEETL_TODAY) with one message, before any command."""
+    """Refuse a bad setting read from the environment (CODEETL_TODAY) with one message, before any command
+    (called by the app's one callback, :func:`_options`: typer keeps only the last one registered)."""
     from codeetl import clock
 
     try:
@@ -131,7 +131,7 @@ def _version(value: bool) -> None:
 def _options(
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print codeetl's version (and DuckDB's, Prefect's, Python's) and exit.")] = False,
 ) -> None:
-    pass
+    _settings()
 
 
 def _fail(message: str, code: int = 1) -> None:
