@@ -13,7 +13,10 @@ Each measure runs in a fresh process, on a fresh data folder under a temporary d
   its stages (fetch + parse, build, publish) in the same run, cold and no-op (the stages themselves run as
   Prefect tasks, and take what they take without Prefect: compare with the runs without it);
 * a refresh that adds one PFS release to a warehouse without it (the code pages are reused);
-* `codeetl code M96.1 --json` as a process, and reading one code from the code_page parquet with polars.
+* `codeetl code M96.1 --json` as a process, and reading one code from the code_page parquet with polars;
+* two commands against their floors (bench/bench_floors.py, on the cold build): `codeetl code M96.1 --json`
+  against `python -c "import duckdb"` (target ≤ 2.5×) and `codeetl validate` of 10 million parquet rows against a
+  bare DuckDB anti-join of the same file (target ≤ 2×), alternating runs, medians (`--runs`).
 
 The load average is recorded with each figure: the build machine is shared. Results print as Markdown and
 are saved to bench/results/<timestamp>.json.
@@ -158,6 +161,7 @@ def main() -> None:
     ap.add_argument("--mirror", default=str(HERE.parent.parent / "shared" / "cms"))
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--no-prefect", action="store_true", help="skip the refreshes through Prefect")
+    ap.add_argument("--claims", help="folder for bench_floors' 10-million-row claims file (kept and reused)")
     a = ap.parse_args()
     mirror = str(Path(a.mirror).resolve())
     res: dict = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
@@ -171,6 +175,9 @@ def main() -> None:
         measure("plain_cold", plain, tmp / "plain", mirror)
         measure("plain_noop", plain, tmp / "plain", mirror)
         measure("code_process_s", code_process, tmp / "plain", a.runs)
+        from bench_floors import measure as floors
+
+        measure("floors", floors, tmp / "plain", max(a.runs, 5), 10_000_000, Path(a.claims) if a.claims else None)
         from codeetl.sources.catalog import load_catalog  # a new PFS release on a warehouse without it: code pages reused
 
         before = [r.release for ds in load_catalog().values() for r in ds.releases if r.release != "2026-B"]
@@ -217,6 +224,10 @@ def report(res: dict) -> None:
     pq = res["code_page_parquet"]
     rows.append((f"one code from `code_page` parquet ({pq['file']}) with polars, median / first",
                  f"{pq['median_ms']} / {pq['first_ms']} ms"))
+    if "floors" in res:
+        from bench_floors import report as floor_rows
+
+        rows += floor_rows(res["floors"])
     print("| measure | value |\n|---|---|")
     for k, v in rows:
         print(f"| {k} | {v} |")

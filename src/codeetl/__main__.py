@@ -6,6 +6,6 @@ import sys
 if sys.path and os.path.abspath(sys.path[0] or ".") == os.path.dirname(os.path.abspath(__file__)):
     del sys.path[0]
 
-from codeetl.cli import app  # noqa: E402
+from codeetl.cli import main  # noqa: E402
 
-app()
+main()

@@ -156,3 +156,18 @@ def test_parse_by_an_older_parser_is_redone_from_the_raw_files(tmp_path, monkeyp
     (tmp_path / "raw" / "icd10cm" / "2024" / "icd10cm-codes-2024.txt").unlink()
     with pytest.raises(WarehouseError, match=r"refresh them with --dataset icd10cm, or delete .*icd10cm/2024/parsed"):
         pipeline.latest_parses(tmp_path / "raw", load_catalog())
+
+
+def test_build_reports_its_steps_through_a_plain_callback(tmp_path):
+    """The build's progress without Prefect: every step in order, ending at 5 of 5 (issue 20, must-have 5)."""
+    catalog = load_catalog()
+    rel = catalog["icd10cm"].release("2024")
+    pipeline.parse_release_cached(rel, pipeline.fetch_step(rel, tmp_path, str(CMS)), tmp_path / "raw")
+    events = []
+    result = pipeline.build_warehouse(pipeline.latest_parses(tmp_path / "raw", catalog), catalog,
+                                      tmp_path / "warehouse", progress=lambda *e: events.append(e))
+    assert [e[1] for e in events] == sorted(e[1] for e in events) and {e[2] for e in events} == {pipeline.BUILD_STEPS}
+    texts = [e[3] for e in events]
+    assert texts[0].startswith("build: loading") and texts[-1] == f"build: {result.build_id} complete"
+    assert "build: quality gates" in texts and "build: code pages of ICD-10-CM 2024 (1 of 1)" in texts
+    assert events[-1][1] == pipeline.BUILD_STEPS and all(e[1] < pipeline.BUILD_STEPS for e in events[:-1])

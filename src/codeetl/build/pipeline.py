@@ -48,6 +48,7 @@ from codeetl.build.paths import DB_NAME, current_database, default_root  # noqa:
 from codeetl.sources.provenance import fingerprint, utc_now
 from codeetl.build.warehouse_sql import insert_parquet, schema_scripts
 from codeetl.build.claim_contract import fill_reason_table
+from codeetl.build.progress import StageProgress, Steps
 
 COMPLETE = "COMPLETE"  # written last into a build folder: only complete builds are published or kept
 
@@ -267,7 +268,7 @@ def _create_views(con: duckdb.DuckDBPyConnection) -> None:
 
 def build_warehouse(parse_dirs: list[str | Path], catalog: dict[str, Dataset], warehouse_root: str | Path,
                     link_dirs: list[Path] | None = None, inputs: dict | None = None,
-                    notify: Callable[[str], None] | None = None) -> BuildResult:
+                    notify: Callable[[str], None] | None = None, progress: StageProgress | None = None) -> BuildResult:
     """Build a complete new warehouse from parse directories, in ``warehouse/builds/<id>``.
 
     Nothing outside that folder is touched (but for creating an empty run ledger when there is none); call
@@ -275,11 +276,9 @@ def build_warehouse(parse_dirs: list[str | Path], catalog: dict[str, Dataset], w
     raises :class:`codeetl.build.gates.GateFailure` naming it, the file and offending rows. On any error the
     half-built folder is removed and the error re-raised. The build records its inputs and build key
     (:mod:`codeetl.build.changes`; `inputs` when the caller computed them already). `notify` receives one line per
-    stage (the build's progress).
-    """
-    say = notify or (lambda message: None)
-    from codeetl.build import changes
-    from codeetl.build import ledger
+    stage (the build's progress); `progress` the :data:`BUILD_STEPS` steps (:mod:`codeetl.build.progress`)."""
+    say = Steps("build", BUILD_STEPS, progress, notify)
+    from codeetl.build import changes, ledger
 
     wroot = Path(warehouse_root)
     ledger_file = ledger.ensure_ledger(wroot.parent)
@@ -292,24 +291,25 @@ def build_warehouse(parse_dirs: list[str | Path], catalog: dict[str, Dataset], w
         con = duckdb.connect(str(db))
         _configure(con, bdir)
         try:
-            say(f"build: loading {len(parse_dirs)} parsed releases")
+            say.begin(f"build: loading {len(parse_dirs)} parsed releases")
             _load(con, [Path(p) for p in parse_dirs], catalog)
-            say("build: deriving histories and changes, curated links, views")
+            say.begin("build: deriving histories and changes, curated links, views")
             for _, text in schema_scripts("derive"):  # cross-release derivations, before anything reads the tables
                 con.execute(text)
             from codeetl.build.links import load_curated_links  # polars: only when building
-
             problems = load_curated_links(con, link_dirs or [])
             _create_views(con)
             con.execute(_runs_view(ledger_file))
             stage("build")  # tables loaded, checks and export to come
-            say("build: quality gates")
+            say.begin("build: quality gates")
             results = run_checks(con)
             counts = table_counts(con)
             con.execute("CHECKPOINT")  # the loaded tables to disk: the export's memory is the page queries'
+            say.begin("build: parquet export and code pages", line=False)
             export_all(con, bdir / "parquet", say, wroot / CODE_PAGE_CACHE, inputs)
             from codeetl.build.serving import write_serving_files  # `codeetl web`'s page store and search index
 
+            say.begin("build: page store and search index")
             write_serving_files(con, bdir, say)
             con.execute("CHECKPOINT")
         finally:
@@ -317,6 +317,7 @@ def build_warehouse(parse_dirs: list[str | Path], catalog: dict[str, Dataset], w
         shutil.rmtree(bdir / ".tmp", ignore_errors=True)
         changes.write_inputs(bdir, inputs)
         (bdir / COMPLETE).write_text(utc_now(), encoding="utf-8")
+        say.finish(f"build: {build_id} complete")
     except duckdb.Error as e:
         shutil.rmtree(bdir, ignore_errors=True)
         raise WarehouseError(f"building the new warehouse failed (the previous one is kept): {e}") from None
@@ -325,6 +326,10 @@ def build_warehouse(parse_dirs: list[str | Path], catalog: dict[str, Dataset], w
         raise
     return BuildResult(build_id, str(bdir), str(db), counts, problems, [r.to_dict() for r in results], inputs)
 
+
+BUILD_STEPS = 5
+"""The build's steps as its progress counts them: load, derive, quality gates, parquet export with the code pages
+(most of a cold build: it moves on per release), page store and search index."""
 
 BUILD_MEMORY_LIMIT = "600MB"
 """DuckDB's memory limit in the build (it spills sorts, joins and tables beyond it into the build's .tmp). With
@@ -690,11 +695,11 @@ class BuildOutcome:
 
 
 def build_step(root: str | Path, catalog: dict[str, Dataset], link_dirs: list[Path] | None = None,
-               notify: Callable[[str], None] | None = None) -> BuildOutcome:
+               notify: Callable[[str], None] | None = None, progress: StageProgress | None = None) -> BuildOutcome:
     """Build a new warehouse from the latest parse of every release, unless the published build was made
     from exactly the same inputs (:mod:`codeetl.build.changes`): then nothing is built and the current build is
     kept. Returns what it did; a new build also says what changed since the published one. `notify` gets
-    the build's progress, one line per stage."""
+    the build's progress, one line per stage; `progress` its steps (:func:`build_warehouse`)."""
     from codeetl.build import changes
     from codeetl.build import ledger
 
@@ -710,7 +715,8 @@ def build_step(root: str | Path, catalog: dict[str, Dataset], link_dirs: list[Pa
         notify(f"building a new warehouse: {_why(changes.published_inputs(wroot), inputs)}")
     release_freed_memory()
     try:
-        result = build_warehouse(parses, catalog, wroot, link_dirs=link_dirs, inputs=inputs, notify=notify)
+        result = build_warehouse(parses, catalog, wroot, link_dirs=link_dirs, inputs=inputs, notify=notify,
+                                 progress=progress)
     except gates.GateFailure as e:
         raise _quarantined(e, root, _gate_releases(e, inputs, previous), parsed=True) from None
     try:

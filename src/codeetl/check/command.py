@@ -14,14 +14,12 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
-from rich.markup import escape
-
-out = Console()
-err = Console(stderr=True)
+out = err = None  # the CLI's consoles, set by codeetl.cli when it registers this command
 
 
 def _fail(message: str, code: int = 2) -> None:
+    from rich.markup import escape
+
     err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 

@@ -4,6 +4,10 @@ Commands live in the modules of this package, one per area (:mod:`.refresh`, :mo
 
 Errors that codeetl raises on purpose (bad input, missing warehouse, a broken source file) are printed
 as one clear message with a non-zero exit code, never as a traceback.
+
+Nothing here imports rich, Prefect or pydantic until a command uses them: ``codeetl code M96.1 --json``
+loads only typer and DuckDB (README "Benchmark": its process against ``python -c "import duckdb"``). The
+consoles :data:`out` and :data:`err` are made on first use, and rich with them.
 """
 
 from __future__ import annotations
@@ -16,12 +20,13 @@ from typing import Annotated, Optional
 
 import duckdb
 import typer
-from rich.console import Console
-from rich.markup import escape
 
 from codeetl.build import paths
+from codeetl.cli import plain_params
 from codeetl.codes import iso_date
 from codeetl.errors import CodeEtlError, command
+
+plain_params.install()  # typer converts text and path parameters without importing pydantic
 
 app = typer.Typer(
     help="Official US medical code sets (ICD-10-CM, GEMs, MS-DRG, Medicare PFS) as a DuckDB warehouse.",
@@ -31,39 +36,75 @@ app = typer.Typer(
 )
 
 
-class Unwrapped(Console):
+def _unwrapped(stderr: bool):
     """A console that is not a terminal (a pipe, a file, the journal, cron's mail): nothing printed is wrapped, so
     every line stays one line and a URL or path is never split, and a table is as wide as its contents. Rules
-    (section lines) are drawn :data:`RULE` columns wide."""
+    (section lines) are drawn 80 columns wide."""
+    from rich.console import Console
 
-    COLUMNS = 100_000  # the width rich lays out for: wider than any line codeetl prints
-    RULE = 80
+    class Unwrapped(Console):
+        COLUMNS = 100_000  # the width rich lays out for: wider than any line codeetl prints
+        RULE = 80
+
+        def __init__(self, stderr: bool = False) -> None:
+            super().__init__(stderr=stderr, soft_wrap=True, width=self.COLUMNS)
+
+        def rule(self, *args, **kwargs) -> None:
+            """A section line, :data:`RULE` columns wide; returns None."""
+            self.width = self.RULE
+            try:
+                super().rule(*args, **kwargs)
+            finally:
+                self.width = self.COLUMNS
+
+    return Unwrapped(stderr)
+
+
+def console(stderr: bool = False):
+    """The console for stdout (or stderr): rich's own on a terminal (wrapped to its width, colours, progress
+    bars), else one that never wraps (:func:`_unwrapped`)."""
+    from rich.console import Console
+
+    terminal = Console(stderr=stderr)
+    return terminal if terminal.is_terminal else _unwrapped(stderr)
+
+
+class LazyConsole:
+    """Stands for :func:`console` (stdout or stderr) and makes it on first use: importing the CLI does not import
+    rich. Every attribute is the real console's."""
 
     def __init__(self, stderr: bool = False) -> None:
-        super().__init__(stderr=stderr, soft_wrap=True, width=self.COLUMNS)
+        self._stderr, self._real = stderr, None
 
-    def rule(self, *args, **kwargs) -> None:
-        """A section line, :data:`RULE` columns wide; returns None."""
-        self.width = self.RULE
-        try:
-            super().rule(*args, **kwargs)
-        finally:
-            self.width = self.COLUMNS
+    def real(self):
+        """The console itself (made now if not yet)."""
+        if self._real is None:
+            self._real = console(self._stderr)
+        return self._real
+
+    def __getattr__(self, name: str):
+        return getattr(self.real(), name)
+
+    def __setattr__(self, name: str, value) -> None:
+        if name.startswith("_"):
+            object.__setattr__(self, name, value)
+        else:
+            setattr(self.real(), name, value)
 
 
-def console(stderr: bool = False) -> Console:
-    """The console for stdout (or stderr): rich's own on a terminal (wrapped to its width, colours, progress
-    bars), else an :class:`Unwrapped` one."""
-    terminal = Console(stderr=stderr)
-    return terminal if terminal.is_terminal else Unwrapped(stderr)
+def escape(text: str) -> str:
+    """`text` with rich markup escaped (rich imported when first needed); returns the escaped text."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
 
 
-out = console()
-err = console(stderr=True)
+out = LazyConsole()
+err = LazyConsole(stderr=True)
 
-@app.callback()
 def _settings() -> None:
-    """Refuse a bad setting read from the environment (CODEETL_TODAY) with one message, before any command."""
+    """Refuse a bad setting read from the environment (CODEETL_TODAY) with one message, before any command
+    (called by the app's one callback, :func:`_options`: typer keeps only the last one registered)."""
     from codeetl import clock
 
     try:
@@ -90,7 +131,7 @@ def _version(value: bool) -> None:
 def _options(
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print codeetl's version (and DuckDB's, Prefect's, Python's) and exit.")] = False,
 ) -> None:
-    pass
+    _settings()
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -141,7 +182,9 @@ def _connect(data_dir: Path) -> duckdb.DuckDBPyConnection:
 
 def _show(data_dir: Path, make, render, as_json: bool) -> None:
     """Build a page with make(con) and print it (rich, or JSON), mapping errors to messages and exit codes:
-    2 for malformed input, 1 for anything not found (with close matches when there are some)."""
+    2 for malformed input, 1 for anything not found (with close matches when there are some). `render` is
+    ``render(console, page)`` or the name of a page whose renderer ``codeetl.cli.render.<name>.render_<name>_page``
+    is imported only when it is used (not for JSON: rich is not imported)."""
     from codeetl.pages.common import MalformedCode
 
     con = _connect(data_dir)
@@ -163,4 +206,8 @@ def _show(data_dir: Path, make, render, as_json: bool) -> None:
     if as_json:
         sys.stdout.write(json.dumps(p, indent=2, default=str) + "\n")
     else:
-        render(out, p)
+        if isinstance(render, str):
+            import importlib
+
+            render = getattr(importlib.import_module(f"codeetl.cli.render.{render}"), f"render_{render}_page")
+        render(out.real(), p)

@@ -8,8 +8,6 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich import box
-from rich.table import Table
 
 from codeetl.cli.app import DataDir, _connect, _fail, app, err, out
 
@@ -44,9 +42,12 @@ def releases(
     print_behind(warehouse_status(data_dir))
 
 
-def _releases_table(con, wide: bool) -> Table:
+def _releases_table(con, wide: bool) -> "Table":
     """The loaded releases: one row per release, the first 12 characters of each download's sha256 (`wide`: one
     row per download, with its full sha256, official URL and where it was fetched from)."""
+    from rich import box
+    from rich.table import Table
+
     per = "download" if wide else "release"
     t = Table(title=f"Releases loaded (one row per {per}; one sha256 per download)", box=box.SIMPLE_HEAD,
               show_edge=False, pad_edge=False, collapse_padding=True)

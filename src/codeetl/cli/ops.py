@@ -10,11 +10,8 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.markup import escape
-from rich import box
-from rich.table import Table
 
-from codeetl.cli.app import AsOf, DataDir, _clip, _date, _fail, app, err, out
+from codeetl.cli.app import escape, AsOf, DataDir, _clip, _date, _fail, app, err, out
 from codeetl.errors import command
 
 
@@ -61,6 +58,9 @@ def _months(first: dt.date, last: dt.date) -> str:
 def _render_status(st: dict, wide: bool = False) -> None:
     """The status as a table that fits 80 columns (``wide``: the expected publications by name, the last runs to
     the second), a line per derived release in effect and one per problem."""
+    from rich import box
+    from rich.table import Table
+
     wh = st["warehouse"]
     out.print(f"Warehouse on {st['day']}: " + (f"build {wh['build_id']}, built {_iso(wh['built_at'])[:19 if wide else 16]}" if wh else
                                                 f"[red]none[/] (run `{escape(command('refresh'))}`)"))

@@ -20,14 +20,13 @@ def code(
 ) -> None:
     """Show the code page of an ICD-10-CM code."""
     from codeetl.pages.code import code_page
-    from codeetl.cli.render.code import render_code_page
 
     _check_arg(code, "code")
     _check_arg(release, "--release")
     if release and as_of:
         _fail("--release and --as-of cannot be used together: --release fixes the date (the release's first day)", 2)
     day = _date(as_of)
-    _show(data_dir, lambda con: code_page(con, code, as_of=day, release=release), render_code_page, as_json)
+    _show(data_dir, lambda con: code_page(con, code, as_of=day, release=release), "code", as_json)
 
 
 @app.command()
@@ -67,11 +66,11 @@ def cpt(
 
 def _page(name: str, value: str, what: str, as_of: str | None, data_dir: Path, as_json: bool, **options) -> None:
     """Show page `name` of `value`: ``codeetl.pages.<name>.<name>_page(con, value, as_of=day, **options)``
-    rendered by ``codeetl.cli.render.<name>.render_<name>_page`` (imported when used: pages load duckdb)."""
+    rendered by ``codeetl.cli.render.<name>.render_<name>_page`` (imported when used: pages load duckdb, the
+    renderers rich)."""
     import importlib
 
     _check_arg(value, what)
     day = _date(as_of)
     make = getattr(importlib.import_module(f"codeetl.pages.{name}"), f"{name}_page")
-    render = getattr(importlib.import_module(f"codeetl.cli.render.{name}"), f"render_{name}_page")
-    _show(data_dir, lambda con: make(con, value, as_of=day, **options), render, as_json)
+    _show(data_dir, lambda con: make(con, value, as_of=day, **options), name, as_json)

@@ -16,10 +16,8 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
-from codeetl.cli.app import DataDir, _clip, _fail, app, err, out
+from codeetl.cli.app import escape, DataDir, _clip, _fail, app, err, out
 from codeetl.errors import CodeEtlError
 
 
@@ -90,8 +88,9 @@ def _refresh_here(data_dir: Path, mirror, dataset, release, timeout, retries, as
 
 def _run_flow(data_dir: Path, mirror, dataset, release, timeout, retries) -> dict:
     """Run the Prefect flow with progress bars and one line per stage on stderr; returns its summary."""
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from codeetl.build.progress import label
     from codeetl.ops import orchestrator
 
     # The CLI reports every stage and warning itself: Prefect stays quiet, sends no telemetry, and its
@@ -102,28 +101,60 @@ def _run_flow(data_dir: Path, mirror, dataset, release, timeout, retries) -> dic
     started = time.perf_counter()  # the orchestrator's start: importing Prefect, then its API server
     from codeetl.ops import flow as flow_module
 
-    progress = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeElapsedColumn(),
-                        console=err, transient=False, disable=not err.is_terminal)
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), _amount_column(), TimeElapsedColumn(),
+                        console=err.real(), transient=False, disable=not err.is_terminal)
     tasks: dict[str, int] = {}
 
     def on_progress(label: str, done: int, total: int | None) -> None:
-        """Show a stage's progress bar: ``done`` of ``total`` (None: unknown) under ``label``."""
+        """Show a download's progress bar: ``done`` of ``total`` bytes (None: unknown) under ``label``."""
         if label not in tasks:
             tasks[label] = progress.add_task(label, total=total)
         progress.update(tasks[label], completed=done, total=total)
 
+    def on_stage(stage: str, done: float, total: int, text: str) -> None:
+        """Show a long stage's bar (the build, a dataset's fetch and parse): ``done`` of its ``total`` steps, the
+        step under way beside it (:mod:`codeetl.build.progress`)."""
+        if stage not in tasks:
+            tasks[stage] = progress.add_task(stage, total=total, steps=True)
+        progress.update(tasks[stage], completed=done, total=total, description=escape(label(stage, text)))
+
     def notify(message: str) -> None:
         err.print(f"[dim]·[/] {escape(message)}", highlight=False)
 
-    orchestrator.start_api(notify)
-    api = time.perf_counter()
-    with progress, flow_module.reporting(on_progress, notify):
-        summary = flow_module.refresh(root=str(data_dir), mirror=mirror, datasets=dataset, releases=release,
-                                      timeout=timeout, retries=retries)
+    with progress:  # Prefect's API server first (seconds, up to minutes on a busy machine): a pulsing bar
+        server = progress.add_task("Prefect API server: starting", total=None, plain=True)
+        orchestrator.start_api(notify)
+        progress.update(server, total=1, completed=1, description="Prefect API server: ready")
+        api = time.perf_counter()
+        with flow_module.reporting(on_progress, notify, on_stage):
+            summary = flow_module.refresh(root=str(data_dir), mirror=mirror, datasets=dataset, releases=release,
+                                          timeout=timeout, retries=retries)
     seconds = summary.setdefault("seconds", {})
     seconds["orchestrator_start"] = round(api - started, 3)
     seconds["flow"] = round(time.perf_counter() - api, 3)
     return summary
+
+
+def _amount_column():
+    """The progress bars' amount column: bytes for a download (rich's DownloadColumn), "3/5 steps" for a stage,
+    nothing for a wait (the API server's start)."""
+    from rich.progress import DownloadColumn, ProgressColumn
+    from rich.text import Text
+
+    class Amount(ProgressColumn):
+        def __init__(self) -> None:
+            super().__init__()
+            self.download = DownloadColumn()
+
+        def render(self, task) -> Text:
+            """The amount done of `task`: its steps, or its bytes (nothing for a wait)."""
+            if task.fields.get("plain"):
+                return Text("")
+            if task.fields.get("steps"):
+                return Text(f"{int(task.completed)}/{int(task.total or 0)} steps", style="progress.download")
+            return self.download.render(task)
+
+    return Amount()
 
 
 def _worker_died(line: str) -> None:
@@ -172,6 +203,8 @@ def _print_skipped(skipped: list[str]) -> None:
 def _print_summary(summary: dict, as_json: bool) -> None:
     """What the refresh did: nothing changed (one line), or the published build's row counts, gates, loaded and
     skipped releases and what changed (or the JSON summary)."""
+    from rich.table import Table
+
     from codeetl.build.changes import describe
 
     if as_json:

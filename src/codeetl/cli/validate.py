@@ -9,7 +9,6 @@ from typing import Annotated, Optional
 
 import duckdb
 import typer
-from rich.table import Table
 
 from codeetl.build import paths
 from codeetl.cli.app import AsJson, DataDir, _fail, app, out
@@ -157,6 +156,8 @@ def _render(r) -> None:
     if not r.invalid_codes:
         out.print("[green]every code is valid on its date[/]")
         return
+    from rich.table import Table
+
     t = Table(title=f"{r.invalid_codes:,} invalid codes in {r.invalid_rows:,} rows")
     for c in ("reason", "codes", "rows"):
         t.add_column(c, justify="left" if c == "reason" else "right")

@@ -37,6 +37,7 @@ from codeetl.build import ledger
 from codeetl.sources import interrupt
 from codeetl.sources.catalog import load_catalog
 from codeetl.build.links import default_link_dirs
+from codeetl.build.progress import StageProgress, Steps, label
 from codeetl.sources.fetch import FetchedRelease, Progress, Transport
 
 
@@ -97,7 +98,9 @@ def fetch_and_parse(dataset: str, release_ids: list[str], root: str, mirror: str
                           timeout=timeout, retries=retries)
     loaded, skipped = [], []
     why = "not in the mirror" if mirror else "not published at the catalog URL"
+    steps = Steps(f"fetch and parse {dataset}", len(release_ids), _stage_progress(f"codeetl-fetch-parse-{dataset}"))
     for rid in release_ids:
+        steps.begin(f"{dataset}/{rid}")
         fetched = _fetch(dataset, rid, root, mirror, transport)
         if not fetched.downloads:
             skipped.append(rid)
@@ -107,6 +110,7 @@ def fetch_and_parse(dataset: str, release_ids: list[str], root: str, mirror: str
                     f"{', '.join(fetched.missing)}", warning=True)
         parsed = _parse(dataset, rid, fetched, root)
         loaded.append(f"{dataset}/{rid} ({'reused parse' if parsed.reused else 'parsed'})")
+    steps.finish(f"{len(loaded)} loaded, {len(skipped)} skipped")
     if skipped:  # one line for the dataset, not one per release (as the summary lists them)
         _notify(f"skipped {dataset}: {', '.join(skipped)} ({why})", warning=True)
     return {"loaded": loaded, "skipped": [f"{dataset}/{rid}: {why}" for rid in skipped]}
@@ -116,7 +120,8 @@ def fetch_and_parse(dataset: str, release_ids: list[str], root: str, mirror: str
 @_let_go
 def build(root: str) -> pipeline.BuildOutcome:
     """Build a new warehouse, or keep the published one when nothing changed (:func:`codeetl.build.pipeline.build_step`)."""
-    outcome = pipeline.build_step(root, load_catalog(), link_dirs=default_link_dirs(root), notify=_notify)
+    outcome = pipeline.build_step(root, load_catalog(), link_dirs=default_link_dirs(root), notify=_notify,
+                                  progress=_stage_progress("codeetl-build"))
     if not outcome.changed:
         _notify(f"nothing changed since build {outcome.build_id}: nothing to build, it stays current")
     for line in outcome.result.link_problems if outcome.result else []:
@@ -227,15 +232,17 @@ def _artifact(summary: dict) -> None:
 
 
 Notify = Callable[[str], None]
-_REPORTING: contextvars.ContextVar[tuple[Progress | None, Notify | None]] = contextvars.ContextVar(
-    "codeetl_reporting", default=(None, None))
+_REPORTING: contextvars.ContextVar[tuple[Progress | None, Notify | None, StageProgress | None]] = \
+    contextvars.ContextVar("codeetl_reporting", default=(None, None, None))
 
 
 @contextlib.contextmanager
-def reporting(progress: Progress | None = None, notify: Notify | None = None):
-    """Run the flow inside this to receive download progress (``progress(label, done, total)``) and one line per
-    stage (``notify(message)``), as the CLI does; without it the flow reports through Prefect's logger only."""
-    token = _REPORTING.set((progress, notify))
+def reporting(progress: Progress | None = None, notify: Notify | None = None, stages: StageProgress | None = None):
+    """Run the flow inside this to receive download progress (``progress(label, done, total)``), one line per
+    stage (``notify(message)``) and the steps of the long stages (``stages(stage, done, total, text)``:
+    :mod:`codeetl.build.progress`), as the CLI does; without it the flow reports through Prefect's logger only
+    (the steps are Prefect progress artifacts either way: :func:`_stage_progress`)."""
+    token = _REPORTING.set((progress, notify, stages))
     try:
         yield
     finally:
@@ -244,6 +251,32 @@ def reporting(progress: Progress | None = None, notify: Notify | None = None):
 
 def _progress_hook() -> Progress | None:
     return _REPORTING.get()[0]
+
+
+def _stage_progress(key: str) -> StageProgress:
+    """A long stage's progress as a Prefect progress artifact of the task run it is called in (`key`, e.g.
+    ``codeetl-build``: the percentage of its steps done, and the step under way as its description), and to the
+    caller's ``stages`` hook (:func:`reporting`). An artifact that cannot be written is a warning, not a failure."""
+    from prefect.artifacts import create_progress_artifact, update_progress_artifact
+
+    hook, artifact = _REPORTING.get()[2], {}
+
+    def report(stage: str, done: float, total: int, text: str) -> None:
+        """Pass the step on to the hook and record it in the artifact; returns None."""
+        if hook is not None:
+            hook(stage, done, total, text)
+        percent, description = round(100 * done / total, 1), label(stage, text)
+        try:
+            if "id" not in artifact:
+                artifact["id"] = create_progress_artifact(percent, key=key, description=description)
+            else:
+                update_progress_artifact(artifact["id"], percent, description=description)
+        except Exception as e:  # noqa: BLE001 (the refresh goes on: progress is for watching it)
+            if not artifact.get("warned"):
+                artifact["warned"] = True
+                _notify(f"progress of {stage} not recorded in Prefect ({e.__class__.__name__}: {e})", warning=True)
+
+    return report
 
 
 def _notify(message: str, warning: bool = False) -> None:

@@ -30,14 +30,23 @@ def rows(con, sql: str, params: list | None = None) -> list[dict]:
 
 
 def sources(con, used: list[tuple[str, str]]) -> list[dict]:
-    """The provenance of each (dataset, release) a page used: official URL, actual source, hashes."""
+    """The provenance of each (dataset, release) a page used, in that order: official URL, actual source,
+    hashes (one row per download, by URL; its files by role). Two queries, whatever the number used."""
+    if not used:
+        return []
+    keys = [f"{ds}/{rid}" for ds, rid in used]
+    downloads: dict[str, list[dict]] = {}
+    for r in rows(con, "SELECT dataset, release, label, source_url AS url, fetched_from, sha256, fetched_at FROM releases "
+                       "WHERE dataset || '/' || release IN (SELECT unnest(?::VARCHAR[])) ORDER BY source_url", [keys]):
+        downloads.setdefault(f"{r['dataset']}/{r['release']}", []).append(r)
+    files: dict[tuple, list[dict]] = {}
+    for f in rows(con, "SELECT dataset, release, source_url, role, file_name AS name, sha256 FROM source_files "
+                       "WHERE dataset || '/' || release IN (SELECT unnest(?::VARCHAR[])) ORDER BY role", [keys]):
+        files.setdefault((f.pop("dataset"), f.pop("release"), f.pop("source_url")), []).append(f)
     out = []
-    for ds, rid in used:
-        for r in rows(con, "SELECT dataset, release, label, source_url AS url, fetched_from, sha256, fetched_at FROM releases "
-                            "WHERE dataset = ? AND release = ? ORDER BY source_url", [ds, rid]):
-            r["files"] = rows(con, "SELECT role, file_name AS name, sha256 FROM source_files WHERE dataset = ? AND release = ? "
-                                    "AND source_url = ? ORDER BY role", [ds, rid, r["url"]])
-            out.append(jsonable(r))
+    for key in keys:
+        for r in downloads.get(key, []):
+            out.append(jsonable({**r, "files": files.get((r["dataset"], r["release"], r["url"]), [])}))
     return out
 
 
