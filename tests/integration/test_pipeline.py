@@ -154,7 +154,7 @@ def test_parse_by_an_older_parser_is_redone_from_the_raw_files(tmp_path, monkeyp
     assert d.name != old_key and (parsed / "CURRENT").read_text() == d.name
     monkeypatch.setattr(DatasetFolder, "fingerprint", lambda self: "newer still")
     (tmp_path / "raw" / "icd10cm" / "2024" / "icd10cm-codes-2024.txt").unlink()
-    with pytest.raises(WarehouseError, match=r"refresh them with --dataset icd10cm, or delete .*icd10cm/2024/parsed"):
+    with pytest.raises(WarehouseError, match=r"refresh them with `codeetl refresh --dataset icd10cm`, or delete .*icd10cm/2024/parsed"):
         pipeline.latest_parses(tmp_path / "raw", load_catalog())
 
 
