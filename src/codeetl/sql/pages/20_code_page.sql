@@ -165,18 +165,18 @@ WITH anc AS (
            count(*) FILTER (WHERE k.is_billable) OVER (PARTITION BY k.category) AS n
     FROM icd10cm_codes k
     WHERE k.release = icd AND k.category IN (SELECT n.category FROM cp_nodes(icd, codes) n)
-), cat_codes AS (  -- the category's other billable codes: all, or the 50 nearest in Tabular order (an equi-join on the
-                  -- positions wanted, not a range join: categories such as S82 have 3,000 billable codes). Codes only,
-                  -- no titles: with titles the export's chunks of S codes outgrow the build's memory limit
-    SELECT w.code, any_value(w.others) AS others,
-           list_transform(list_sort(list({'k': o.pos, 'v': o.code}) FILTER (WHERE o.code IS NOT NULL)), lambda kv: kv.v) AS items
-    FROM (SELECT me.code, me.category, me.n - me.is_billable::INTEGER AS others,
-                 unnest(range(me.lo, me.lo + 51 - (NOT me.is_billable)::INTEGER)) AS want
-          FROM (SELECT c.*, greatest(1, least(c.pos - 25 + (NOT c.is_billable)::INTEGER,
-                                              c.n - 50 + (NOT c.is_billable)::INTEGER)) AS lo
-                FROM in_cat c SEMI JOIN cp_nodes(icd, codes) n ON n.code = c.code) me) w
-    LEFT JOIN in_cat o ON o.category = w.category AND o.is_billable AND o.pos = w.want AND o.code <> w.code
-    GROUP BY w.code
+), cat_lists AS (  -- each category's billable codes in Tabular order (the i-th has pos i)
+    SELECT category, list(code ORDER BY pos) FILTER (WHERE is_billable) AS billable FROM in_cat GROUP BY category
+), cat_codes AS (  -- the category's other billable codes: all, or the 50 nearest in Tabular order (a slice of the
+                  -- category's list around the code: categories such as S82 have 3,000 billable codes). Codes only,
+                  -- no titles
+    SELECT me.code, me.n - me.is_billable::INTEGER AS others,
+           list_filter(list_slice(coalesce(l.billable, []), me.lo, me.lo + 50 - (NOT me.is_billable)::INTEGER),
+                       lambda x: x <> me.code) AS items
+    FROM (SELECT c.*, greatest(1, least(c.pos - 25 + (NOT c.is_billable)::INTEGER,
+                                        c.n - 50 + (NOT c.is_billable)::INTEGER)) AS lo
+          FROM in_cat c SEMI JOIN cp_nodes(icd, codes) n ON n.code = c.code) me
+    LEFT JOIN cat_lists l ON l.category = me.category
 )
 SELECT n.code,
        CASE WHEN ch.chapter IS NOT NULL THEN {'number': ch.chapter, 'title': ch.title, 'first_code': ch.first_code, 'last_code': ch.last_code} END AS chapter,
