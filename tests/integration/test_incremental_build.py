@@ -56,7 +56,7 @@ def builds(tmp_path_factory) -> dict:
 
 def _columns(con, relation: str) -> str:
     """The columns of `relation` but the times of loading and fetching (they differ between any two builds)."""
-    cols = [r[0] for r in con.execute(f"DESCRIBE {relation}").fetchall() if not r[0].endswith("_at")]
+    cols = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall() if not r[0].endswith("_at")]
     return ", ".join(f'"{c}"' for c in cols)
 
 
