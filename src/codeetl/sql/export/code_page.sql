@@ -30,4 +30,5 @@ LEFT JOIN read_parquet({chain_notes}) cn ON cn.chain = f.notes
 
 -- name: out_of_order
 -- Rows of the written file that come before the row above them in code order: must be none.
-SELECT count(*) FROM (SELECT code < lag(code) OVER () AS back FROM read_parquet({target})) WHERE back
+SELECT count(*) FROM (SELECT code < lag(code) OVER (ORDER BY file_row_number) AS back
+                      FROM read_parquet({target}, file_row_number = true)) WHERE back
