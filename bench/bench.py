@@ -12,7 +12,10 @@ Each measure runs in a fresh process, on a fresh data folder under a temporary d
   command, its worker, Prefect's API server; sampled every 0.2 s) and of its largest process; Prefect's own overhead = the flow's wall time less
   its stages (fetch + parse, build, publish) in the same run, cold and no-op (the stages themselves run as
   Prefect tasks, and take what they take without Prefect: compare with the runs without it);
-* a refresh that adds one PFS release to a warehouse without it (the code pages are reused);
+* a refresh that adds one PFS release to a warehouse without it (the code pages are reused), and one that adds
+  the newest ICD-10-CM release (as the October update does) to a warehouse of all the others, each as a share
+  of the cold build in the same run;
+* builds of the first 2, 4 and 6 ICD-10-CM releases alone (seconds, peak memory, cost per release);
 * `codeetl code M96.1 --json` as a process, and reading one code from the code_page parquet with polars;
 * two commands against their floors (bench/bench_floors.py, on the cold build): `codeetl code M96.1 --json`
   against `python -c "import duckdb"` (target ≤ 2.5×) and `codeetl validate` of 10 million parquet rows against a
@@ -180,9 +183,19 @@ def main() -> None:
         measure("floors", floors, tmp / "plain", max(a.runs, 5), 10_000_000, Path(a.claims) if a.claims else None)
         from codeetl.sources.catalog import load_catalog  # a new PFS release on a warehouse without it: code pages reused
 
-        before = [r.release for ds in load_catalog().values() for r in ds.releases if r.release != "2026-B"]
+        catalog = load_catalog()
+        before = [r.release for ds in catalog.values() for r in ds.releases if r.release != "2026-B"]
         measure("plain_before_pfs", plain, tmp / "changed", mirror, before)
         measure("plain_new_pfs", plain, tmp / "changed", mirror)
+        icd = [r.release for r in sorted(catalog["icd10cm"].releases, key=lambda r: r.effective_from)
+               if (Path(mirror) / "icd10cm" / r.release).is_dir()]
+        res["newest_icd10cm"] = icd[-1]  # the October update: the newest ICD-10-CM release added to the others
+        before = [r.release for ds in catalog.values() for r in ds.releases if r.release != icd[-1]]
+        measure("plain_before_icd", plain, tmp / "changed_icd", mirror, before)
+        measure("plain_new_icd", plain, tmp / "changed_icd", mirror)
+        for n in (2, 4, 6):  # cost per ICD-10-CM release: the first n releases alone
+            if n <= len(icd):
+                measure(f"plain_icd_{n}", plain, tmp / f"icd{n}", mirror, icd[:n])
         measure("code_page_parquet", parquet_read, tmp / "plain", 20)
         if not a.no_prefect:
             measure("prefect_cold", with_prefect, tmp / "prefect", mirror, tmp / "home")
@@ -219,6 +232,12 @@ def report(res: dict) -> None:
         p = res["plain_new_pfs"]["seconds"]
         rows.append(("refresh adding one PFS release (2026-B): fetch + parse / build (code pages reused)",
                      f"{p['fetch_parse']:.2f} / {p['build']:.2f} s ({p['build'] / c['seconds']['build']:.0%} of the cold build)"))
+    if "plain_new_icd" in res:
+        p = res["plain_new_icd"]["seconds"]
+        rows.append((f"refresh adding the newest ICD-10-CM release ({res['newest_icd10cm']}): fetch + parse / build",
+                     f"{p['fetch_parse']:.2f} / {p['build']:.2f} s ({p['build'] / c['seconds']['build']:.0%} of the cold build; "
+                     f"peak {res['plain_new_icd']['maxrss_mb']} MB)"))
+    rows += icd_scaling(res)
     cp = res["code_process_s"]
     rows.append(("`codeetl code M96.1 --json` as a process, median / max", f"{cp['median']:.2f} / {cp['max']:.2f} s (load {cp['load']})"))
     pq = res["code_page_parquet"]
@@ -231,6 +250,19 @@ def report(res: dict) -> None:
     print("| measure | value |\n|---|---|")
     for k, v in rows:
         print(f"| {k} | {v} |")
+
+
+def icd_scaling(res: dict) -> list[tuple[str, str]]:
+    """Rows of the 2/4/6 ICD-10-CM release builds: build seconds, peak memory, and the cost per release (the
+    difference between the largest and the smallest build over the releases between them)."""
+    runs = {n: res[f"plain_icd_{n}"] for n in (2, 4, 6) if f"plain_icd_{n}" in res}
+    rows = [(f"build of the first {n} ICD-10-CM releases alone", f"{r['seconds']['build']:.2f} s, peak {r['maxrss_mb']} MB "
+             f"({r['seconds']['build'] / n:.2f} s per release; load {r['load']})") for n, r in runs.items()]
+    if len(runs) >= 2:
+        lo, hi = min(runs), max(runs)
+        per = (runs[hi]["seconds"]["build"] - runs[lo]["seconds"]["build"]) / (hi - lo)
+        rows.append((f"cost of one more ICD-10-CM release ({lo} to {hi} releases)", f"{per:.2f} s of build"))
+    return rows
 
 
 if __name__ == "__main__":

@@ -51,8 +51,12 @@ def write_page_store(con: duckdb.DuckDBPyConnection, export_dir: Path, target: P
     if not files:
         return 0
     listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
-    con.execute(f"CREATE OR REPLACE TEMP VIEW ps_pages AS SELECT * FROM read_parquet([{listed}], hive_partitioning = true)")
-    columns = [(n, t) for n, t, *_ in con.execute("DESCRIBE ps_pages").fetchall() if n != "icd10cm_release"]
+    # each page numbered by its file and its row in it: p = file index * 2^32 + row
+    con.execute(f"CREATE OR REPLACE TEMP VIEW ps_pages AS SELECT *, (CAST(list_position([{listed}], filename) AS BIGINT) << 32) "
+                f"+ file_row_number AS ps_p FROM read_parquet([{listed}], hive_partitioning = true, filename = true, "
+                "file_row_number = true)")
+    columns = [(n, t) for n, t, *_ in con.execute("DESCRIBE ps_pages").fetchall()
+               if n not in ("icd10cm_release", "filename", "file_row_number", "ps_p")]
     db = sqlite3.connect(tmp)
     try:
         db.executescript(named_statements("serving/pages.sql")["schema"])
@@ -76,17 +80,21 @@ def _ident(name: str) -> str:
 
 
 def _write_values(con: duckdb.DuckDBPyConnection, db: sqlite3.Connection, i: int, name: str, typ: str, offset: int) -> int:
-    """The distinct values of column `name` (with ids from `offset` + 1) into TEMP table ``ps_v<i>`` and, as
-    JSON, into the store's ``value`` table; returns how many."""
+    """The distinct values of column `name` (with ids from `offset` + 1) into the store's ``value`` table, as JSON,
+    and each page's id of its value into TEMP table ``ps_r<i>`` (page number ``p``, ``id``): one grouping of the
+    column's values (exact equality of the nested value; NULL is not [] ), which lists the pages of each; returns
+    how many values."""
     jt = json_type(typ)
     as_json = f"coalesce(to_json({'v' if jt == typ else f'CAST(v AS {jt})'}), 'null')"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE ps_v{i} AS SELECT v, {offset} + row_number() OVER () AS id "
-                f"FROM (SELECT DISTINCT {_ident(name)} AS v FROM ps_pages)")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE ps_v{i} AS SELECT v, ps, {offset} + row_number() OVER () AS id "
+                f"FROM (SELECT {_ident(name)} AS v, list(ps_p) AS ps FROM ps_pages GROUP BY ALL)")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE ps_r{i} AS SELECT unnest(ps) AS p, id FROM ps_v{i}")
     cur = con.execute(f"SELECT id, {as_json} FROM ps_v{i}")
     n = 0
     while batch := cur.fetchmany(_BATCH):
         db.executemany("INSERT INTO value VALUES (?, ?, ?)", [_encode(vid, text) for vid, text in batch])
         n += len(batch)
+    con.execute(f"DROP TABLE ps_v{i}")
     return n
 
 
@@ -97,18 +105,11 @@ def _encode(vid: int, text: str) -> tuple[int, int, bytes | str]:
 
 
 def _write_pages(con: duckdb.DuckDBPyConnection, db: sqlite3.Connection, ncols: int) -> int:
-    """One row per exported page: release, code and its value ids in column order (each column joined to its
-    values by exact equality of the nested value; NULL is not [] ); returns how many. Each column's ids are
-    found in a join of their own (one hash table of nested values at a time: all of them at once exceed the
-    build's memory limit), then the integer ids are joined by page."""
-    cols = [r[0] for r in con.execute("DESCRIBE ps_pages").fetchall() if r[0] != "icd10cm_release"]
-    for i, c in enumerate(cols):
-        con.execute(f"CREATE OR REPLACE TEMP TABLE ps_r{i} AS SELECT p.icd10cm_release AS r, p.code AS c, v.id "
-                    f"FROM ps_pages p JOIN ps_v{i} v ON v.v IS NOT DISTINCT FROM p.{_ident(c)}")
-        con.execute(f"DROP TABLE ps_v{i}")
-    joins = " ".join(f"JOIN ps_r{i} USING (r, c)" for i in range(1, ncols))
+    """One row per exported page: release, code and its value ids in column order (``ps_r<i>``, joined by page
+    number); returns how many."""
+    joins = " ".join(f"JOIN ps_r{i} USING (p)" for i in range(ncols))
     ids = " || ',' || ".join(f"ps_r{i}.id" for i in range(ncols))
-    cur = con.execute(f"SELECT r, c, {ids} FROM ps_r0 {joins}")
+    cur = con.execute(f"SELECT k.icd10cm_release, k.code, {ids} FROM (SELECT ps_p AS p, icd10cm_release, code FROM ps_pages) k {joins}")
     n = 0
     while batch := cur.fetchmany(_BATCH):
         db.executemany("INSERT INTO page VALUES (?, ?, ?)", batch)

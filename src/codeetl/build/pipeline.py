@@ -306,7 +306,7 @@ def build_warehouse(parse_dirs: list[str | Path], catalog: dict[str, Dataset], w
             counts = table_counts(con)
             con.execute("CHECKPOINT")  # the loaded tables to disk: the export's memory is the page queries'
             say.begin("build: parquet export and code pages", line=False)
-            export_all(con, bdir / "parquet", say, wroot / CODE_PAGE_CACHE, inputs)
+            export_all(con, bdir / "parquet", say, wroot, inputs)
             from codeetl.build.serving import write_serving_files  # `codeetl web`'s page store and search index
 
             say.begin("build: page store and search index")
@@ -409,10 +409,10 @@ def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
 
 def export_all(con: duckdb.DuckDBPyConnection, out: Path, notify: Callable[[str], None] | None = None,
-               cache: Path | None = None, inputs: dict | None = None) -> None:
+               warehouse: Path | None = None, inputs: dict | None = None) -> None:
     """Every table and view as ``parquet/<name>/<name>.parquet`` (DuckDB's own parquet writer, zstd), and the
-    code page of every loaded ICD-10-CM release (:func:`export_code_pages`, reusing unchanged ones from
-    `cache`); `notify` gets the progress."""
+    code page of every loaded ICD-10-CM release (:func:`codeetl.build.code_pages.export_code_pages`, reusing
+    unchanged parts from the `warehouse` folder's cache); `notify` gets the progress."""
     names = [r[0] for r in con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' "
         "UNION ALL SELECT view_name FROM duckdb_views() WHERE NOT internal AND schema_name = 'main' ORDER BY 1"
@@ -426,116 +426,18 @@ def export_all(con: duckdb.DuckDBPyConnection, out: Path, notify: Callable[[str]
         con.execute(f"COPY (SELECT * FROM \"{n}\") TO '{target}' (FORMAT parquet, COMPRESSION zstd)")
     if notify:
         notify(f"build: exported {len(names)} tables and views to parquet")
-    export_code_pages(con, out / "code_page", notify, cache, inputs)
+    from codeetl.build.code_pages import export_code_pages
+
+    export_code_pages(con, out / "code_page", notify, warehouse, inputs)
 
 
 CODE_PAGE_CACHE = "cache/code_page"
-"""Under the warehouse folder: code-page files by :func:`code_page_key`, hard-linked into the builds that use them."""
-
-CODE_PAGE_ROW_GROUP = 2048
-"""Rows per parquet row group of the code_page export: small, so a reader filtering on ``code`` (the file is
-sorted by it) skips every other group by its min/max statistics."""
-
-
-def export_code_pages(con: duckdb.DuckDBPyConnection, out: Path, notify: Callable[[str], None] | None = None,
-                      cache: Path | None = None, inputs: dict | None = None) -> None:
-    """The SQL code page (``code_page`` macro) of every code node of every loaded ICD-10-CM release, each
-    release for its own first day, as ``<out>/icd10cm_release=<id>/code_page.parquet`` sorted by code.
-
-    With a `cache` folder and the build's `inputs` (:mod:`codeetl.build.changes`), a release whose pages depend on
-    nothing that changed reuses the file an earlier build wrote (a hard link), see :func:`code_page_key`."""
-    releases = [r[0] for r in con.execute(
-        "SELECT release FROM release_calendar WHERE dataset = 'icd10cm' ORDER BY effective_from").fetchall()]
-    used = set()
-    for i, rid in enumerate(releases, 1):
-        folder = out / f"icd10cm_release={rid}"
-        folder.mkdir(parents=True, exist_ok=True)
-        key = code_page_key(con, rid, inputs) if cache is not None and inputs else None
-        cached = cache / f"{key}.parquet" if key else None
-        used.add(cached)
-        if cached is not None and cached.exists():
-            _link_or_copy(cached, folder / "code_page.parquet")
-            if notify:
-                notify(f"build: code pages of ICD-10-CM {rid} ({i} of {len(releases)}): unchanged, reused")
-            continue
-        if notify:
-            notify(f"build: code pages of ICD-10-CM {rid} ({i} of {len(releases)})")
-        _write_code_pages(con, rid, folder / "code_page.parquet")
-        if cached is not None:
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cached.with_suffix(".part")
-            _link_or_copy(folder / "code_page.parquet", tmp)
-            os.replace(tmp, cached)
-    if cache is not None and cache.is_dir():  # files no build links any more (an old build was pruned)
-        for f in cache.glob("*.parquet"):
-            if f not in used and f.stat().st_nlink == 1:
-                f.unlink(missing_ok=True)
-
-
-CODE_PAGE_CHUNK = 5_000
-"""Code nodes per ``code_page`` call of the export. A page row holds every note the code inherits (1.9 million
-note entries, 500 MB of text per Tabular release); computed and sorted for a whole release at once that takes
-3.3 GB (DuckDB does not spill it); in chunks of this many codes (in code order) each call stays within the
-build's memory limit. Pages carry history spans and category codes since issue 16: 10,000 codes under the
-600MB limit ran out of memory on release 2025 (572 MiB used), 5,000 do not. The chunk size hardly matters for
-time (12,500 to 34,000: within 3 %)."""
-
-
-def _write_code_pages(con: duckdb.DuckDBPyConnection, rid: str, target: Path) -> None:
-    """The ``code_page`` rows of every code node of release `rid`, sorted by code, as one parquet file: computed
-    in chunks of :data:`CODE_PAGE_CHUNK` codes into part files beside it, then concatenated in order."""
-    codes = [r[0] for r in con.execute("SELECT code FROM icd10cm_codes WHERE release = ? ORDER BY code", [rid]).fetchall()]
-    parts = []
-    options = f"(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {CODE_PAGE_ROW_GROUP})"
-    try:
-        for n, start in enumerate(range(0, len(codes), CODE_PAGE_CHUNK)):
-            part = target.with_name(f".{target.stem}.part{n:03d}.parquet")
-            parts.append(part)
-            con.execute(f"COPY (SELECT * FROM code_page(?, NULL::DATE, ?::VARCHAR[])) TO '{_sql_path(part)}' "
-                        f"{options}", [rid, codes[start:start + CODE_PAGE_CHUNK]])
-        listed = ", ".join(f"'{_sql_path(p)}'" for p in parts)
-        con.execute(f"COPY (SELECT * FROM read_parquet([{listed}], hive_partitioning = false)) TO '{_sql_path(target)}' "
-                    f"{options}")
-    finally:
-        for part in parts:
-            part.unlink(missing_ok=True)
+"""Under the warehouse folder: code-page files by key (:mod:`codeetl.build.code_pages`), hard-linked into builds."""
 
 
 def _sql_path(path: Path) -> str:
     """A path as the inside of a SQL string literal."""
     return str(path).replace("'", "''")
-
-
-RESOLVED_BY_DAY = ("gems", "msdrg", "pfs")
-"""Datasets of which a code page uses only the release ``page_releases`` picks for its day."""
-
-
-def code_page_key(con: duckdb.DuckDBPyConnection, rid: str, inputs: dict) -> str:
-    """What the code pages of ICD-10-CM release `rid` (for its first day) are made of: the build code, the
-    curated links, the releases ``page_releases`` picks (with their ``in_effect``), the parses of those
-    releases, and every parse of every other dataset (all ICD-10-CM releases: the history section spans
-    them; IPPS, MCD, and any dataset added later) but the releases of :data:`RESOLVED_BY_DAY` it does not
-    pick (and the IPPS rules of MS-DRG versions it does not pick). Returns a hex SHA-256."""
-    picked = json.loads(con.execute("SELECT to_json(p) FROM page_releases(?, NULL::DATE) p", [rid]).fetchone()[0])
-    chosen = {f"{ds}/{picked[ds]['release']}" for ds in RESOLVED_BY_DAY if picked.get(ds)}
-    version = (picked.get("msdrg") or {}).get("release")
-    uses = {f"{d}/{r}" for d, r, u in con.execute(
-        "SELECT dataset, release, uses_release FROM release_uses WHERE uses_dataset = 'msdrg'").fetchall() if u != version}
-    parses = {k: v for k, v in inputs["parses"].items()
-              if (k.split("/", 1)[0] not in RESOLVED_BY_DAY or k in chosen) and k not in uses}
-    has_pfs = con.execute("SELECT count(*) > 0 FROM release_calendar WHERE dataset = 'pfs'").fetchone()[0]
-    text = json.dumps({"release": rid, "picked": picked, "parses": parses, "links": inputs["links"], "has_pfs": has_pfs,
-                       "code": inputs["code"], "duckdb": inputs["duckdb"]}, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _link_or_copy(src: Path, dst: Path) -> None:
-    """Hard-link `src` to `dst` (a copy where links are not possible)."""
-    dst.unlink(missing_ok=True)
-    try:
-        os.link(src, dst)
-    except OSError:
-        shutil.copyfile(src, dst)
 
 
 # --------------------------------------------------------------------------------------------- publish

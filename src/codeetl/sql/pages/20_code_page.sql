@@ -76,27 +76,30 @@ COMMENT ON MACRO TABLE cp_enclosing IS 'cp_enclosing(icd): for each section, the
 -- terms left out: they belong to the code they are printed under); and as inherited by a code made from
 -- the node by a 7th character (inclusion terms kept: T36.0X1A is "Poisoning by penicillins NOS" as much
 -- as T36.0X1 is).
-CREATE OR REPLACE MACRO cp_notes(icd, codes) AS TABLE
-WITH applies AS (
-    SELECT n.code, 'chapter' AS kind, CAST(n.chapter AS VARCHAR) AS node, 'inherited' AS how, 0 AS rank
-    FROM cp_nodes(icd, codes) n WHERE n.chapter IS NOT NULL
-    UNION ALL
-    SELECT n.code, 'section', e.enclosing, 'inherited', e.rank
-    FROM cp_nodes(icd, codes) n JOIN cp_enclosing(icd) e ON e.section = n.section
-    UNION ALL
-    SELECT n.code, 'section', n.section, 'inherited', 100 FROM cp_nodes(icd, codes) n WHERE n.section IS NOT NULL
-    UNION ALL
-    SELECT u.code, 'code', u.ancestor, CASE WHEN u.depth = 1 AND n.seventh_char IS NOT NULL THEN 'extended' ELSE 'inherited' END,
-           1000 - u.depth
-    FROM cp_up(icd, codes) u JOIN cp_nodes(icd, codes) n ON n.code = u.code
-    UNION ALL
-    SELECT n.code, 'code', n.code, 'own', 1000 FROM cp_nodes(icd, codes) n
-), titled AS (
+CREATE OR REPLACE MACRO cp_note_applies(icd, codes) AS TABLE
+SELECT n.code, 'chapter' AS kind, CAST(n.chapter AS VARCHAR) AS node, 'inherited' AS how, 0 AS rank
+FROM cp_nodes(icd, codes) n WHERE n.chapter IS NOT NULL
+UNION ALL
+SELECT n.code, 'section', e.enclosing, 'inherited', e.rank
+FROM cp_nodes(icd, codes) n JOIN cp_enclosing(icd) e ON e.section = n.section
+UNION ALL
+SELECT n.code, 'section', n.section, 'inherited', 100 FROM cp_nodes(icd, codes) n WHERE n.section IS NOT NULL
+UNION ALL
+SELECT u.code, 'code', u.ancestor, CASE WHEN u.depth = 1 AND n.seventh_char IS NOT NULL THEN 'extended' ELSE 'inherited' END,
+       1000 - u.depth
+FROM cp_up(icd, codes) u JOIN cp_nodes(icd, codes) n ON n.code = u.code
+UNION ALL
+SELECT n.code, 'code', n.code, 'own', 1000 FROM cp_nodes(icd, codes) n;
+COMMENT ON MACRO TABLE cp_note_applies IS 'cp_note_applies(icd, codes): each (code, node whose notes apply to it: kind, node, how it applies: own, inherited or extended by a 7th character, rank in reading order). A part of code_page.';
+
+-- Each node's notes (of the nodes that apply to those codes), read three ways (see above).
+CREATE OR REPLACE MACRO cp_node_notes(icd, codes) AS TABLE
+WITH titled AS (
     SELECT n.node_kind, n.code AS node, n.note_type, n.note, n.referenced_codes, n.note_no,
            CASE n.node_kind WHEN 'chapter' THEN 'Chapter ' || n.code || ': ' || ch.title
                             WHEN 'section' THEN s.title ELSE c.description END AS title
     FROM icd10cm_notes n
-    SEMI JOIN (SELECT DISTINCT kind, node FROM applies) w ON w.kind = n.node_kind AND w.node = n.code
+    SEMI JOIN (SELECT DISTINCT kind, node FROM cp_note_applies(icd, codes)) w ON w.kind = n.node_kind AND w.node = n.code
     LEFT JOIN icd10cm_chapters ch ON n.node_kind = 'chapter' AND ch.release = n.release AND CAST(ch.chapter AS VARCHAR) = n.code
     LEFT JOIN icd10cm_sections s ON n.node_kind = 'section' AND s.release = n.release AND s.section = n.code
     LEFT JOIN icd10cm_codes c ON n.node_kind = 'code' AND c.release = n.release AND c.code = n.code
@@ -111,21 +114,35 @@ WITH applies AS (
                                    'from': {'kind': node_kind, 'code': node, 'title': title}, 'inherited': true}})
                              FILTER (WHERE note_type <> 'inclusionTerm')), lambda kv: kv.v), []) AS inherited
     FROM titled GROUP BY node_kind, node
-), chained AS (  -- each code's applying nodes that have notes, in reading order: codes below one node share it
-    SELECT a.code,
-           list_transform(list_sort(list({'k': a.rank, 'v': {'kind': a.kind, 'node': a.node, 'how': a.how}})), lambda kv: kv.v) AS chain
-    FROM applies a SEMI JOIN node_notes nn ON nn.node_kind = a.kind AND nn.node = a.node
-    GROUP BY a.code
-), links AS (
-    SELECT chain, unnest(chain) AS link, generate_subscripts(chain, 1) AS pos FROM (SELECT DISTINCT chain FROM chained)
-), chain_notes AS (  -- the notes of each distinct chain, computed once
-    SELECT l.chain,
-           flatten(list_transform(list_sort(list({'k': l.pos, 'v': CASE l.link.how WHEN 'own' THEN nn.own WHEN 'extended' THEN nn.extended ELSE nn.inherited END})),
-                                  lambda kv: kv.v)) AS notes
-    FROM links l JOIN node_notes nn ON nn.node_kind = l.link.kind AND nn.node = l.link.node
-    GROUP BY l.chain
 )
-SELECT c.code, n.notes FROM chained c JOIN chain_notes n ON n.chain = c.chain;
+SELECT * FROM node_notes;
+COMMENT ON MACRO TABLE cp_node_notes IS 'cp_node_notes(icd, codes): the notes of each node (node_kind, node) that applies to those codes, as its own, as extended by a 7th character and as inherited (without inclusion terms). A part of code_page.';
+
+-- Each code's chain: the nodes with notes that apply to it, in reading order (codes below one node share it).
+CREATE OR REPLACE MACRO cp_note_chains(icd, codes) AS TABLE
+SELECT a.code,
+       list_transform(list_sort(list({'k': a.rank, 'v': {'kind': a.kind, 'node': a.node, 'how': a.how}})), lambda kv: kv.v) AS chain
+FROM cp_note_applies(icd, codes) a
+SEMI JOIN (SELECT DISTINCT node_kind, code FROM icd10cm_notes WHERE release = icd) nn ON nn.node_kind = a.kind AND nn.code = a.node
+GROUP BY a.code;
+COMMENT ON MACRO TABLE cp_note_chains IS 'cp_note_chains(icd, codes): the chain of each code that has notes: the nodes whose notes apply to it (kind, node, how), in reading order. A part of code_page.';
+
+-- The notes of each distinct chain of those codes, computed once per chain.
+CREATE OR REPLACE MACRO cp_chain_notes(icd, codes) AS TABLE
+WITH links AS (
+    SELECT chain, unnest(chain) AS link, generate_subscripts(chain, 1) AS pos
+    FROM (SELECT DISTINCT chain FROM cp_note_chains(icd, codes))
+)
+SELECT l.chain,
+       flatten(list_transform(list_sort(list({'k': l.pos, 'v': CASE l.link.how WHEN 'own' THEN nn.own WHEN 'extended' THEN nn.extended ELSE nn.inherited END})),
+                              lambda kv: kv.v)) AS notes
+FROM links l JOIN cp_node_notes(icd, codes) nn ON nn.node_kind = l.link.kind AND nn.node = l.link.node
+GROUP BY l.chain;
+COMMENT ON MACRO TABLE cp_chain_notes IS 'cp_chain_notes(icd, codes): the notes of each distinct note chain of those codes (cp_note_chains), in reading order. A part of code_page.';
+
+-- Every note that applies to each code (the page's notes): its chain's.
+CREATE OR REPLACE MACRO cp_notes(icd, codes) AS TABLE
+SELECT c.code, n.notes FROM cp_note_chains(icd, codes) c JOIN cp_chain_notes(icd, codes) n ON n.chain = c.chain;
 COMMENT ON MACRO TABLE cp_notes IS 'cp_notes(icd, codes): every note that applies to each code, in reading order: chapter, enclosing sections, section, ancestors, the code (inherited ones without their inclusion terms, except for the code a 7th-character code extends). A part of code_page.';
 
 -- Chapter, section, category, ancestors, 7th characters, siblings and children.
@@ -148,18 +165,18 @@ WITH anc AS (
            count(*) FILTER (WHERE k.is_billable) OVER (PARTITION BY k.category) AS n
     FROM icd10cm_codes k
     WHERE k.release = icd AND k.category IN (SELECT n.category FROM cp_nodes(icd, codes) n)
-), cat_codes AS (  -- the category's other billable codes: all, or the 50 nearest in Tabular order (an equi-join on the
-                  -- positions wanted, not a range join: categories such as S82 have 3,000 billable codes). Codes only,
-                  -- no titles: with titles the export's chunks of S codes outgrow the build's memory limit
-    SELECT w.code, any_value(w.others) AS others,
-           list_transform(list_sort(list({'k': o.pos, 'v': o.code}) FILTER (WHERE o.code IS NOT NULL)), lambda kv: kv.v) AS items
-    FROM (SELECT me.code, me.category, me.n - me.is_billable::INTEGER AS others,
-                 unnest(range(me.lo, me.lo + 51 - (NOT me.is_billable)::INTEGER)) AS want
-          FROM (SELECT c.*, greatest(1, least(c.pos - 25 + (NOT c.is_billable)::INTEGER,
-                                              c.n - 50 + (NOT c.is_billable)::INTEGER)) AS lo
-                FROM in_cat c SEMI JOIN cp_nodes(icd, codes) n ON n.code = c.code) me) w
-    LEFT JOIN in_cat o ON o.category = w.category AND o.is_billable AND o.pos = w.want AND o.code <> w.code
-    GROUP BY w.code
+), cat_lists AS (  -- each category's billable codes in Tabular order (the i-th has pos i)
+    SELECT category, list(code ORDER BY pos) FILTER (WHERE is_billable) AS billable FROM in_cat GROUP BY category
+), cat_codes AS (  -- the category's other billable codes: all, or the 50 nearest in Tabular order (a slice of the
+                  -- category's list around the code: categories such as S82 have 3,000 billable codes). Codes only,
+                  -- no titles
+    SELECT me.code, me.n - me.is_billable::INTEGER AS others,
+           list_filter(list_slice(coalesce(l.billable, []), me.lo, me.lo + 50 - (NOT me.is_billable)::INTEGER),
+                       lambda x: x <> me.code) AS items
+    FROM (SELECT c.*, greatest(1, least(c.pos - 25 + (NOT c.is_billable)::INTEGER,
+                                        c.n - 50 + (NOT c.is_billable)::INTEGER)) AS lo
+          FROM in_cat c SEMI JOIN cp_nodes(icd, codes) n ON n.code = c.code) me
+    LEFT JOIN cat_lists l ON l.category = me.category
 )
 SELECT n.code,
        CASE WHEN ch.chapter IS NOT NULL THEN {'number': ch.chapter, 'title': ch.title, 'first_code': ch.first_code, 'last_code': ch.last_code} END AS chapter,
@@ -410,9 +427,18 @@ CASE WHEN EXISTS (SELECT 1 FROM releases r WHERE r.dataset = 'icd10cm' AND r.rel
      ELSE 'this release was loaded from the code file only: no hierarchy or notes' END;
 COMMENT ON MACRO cp_hierarchy_note IS 'cp_hierarchy_note(icd): what a page of release icd lacks when it was not loaded from the Tabular List XML; NULL when it was. A part of code_page.';
 
--- The code page: one row per code node of ICD-10-CM release icd (all, or those in codes), for the day
--- (NULL: the release's first day). Columns are the page's JSON keys, in order.
-CREATE OR REPLACE MACRO code_page(icd, day, codes) AS TABLE
+-- The sections of a page that come from the releases of other datasets its day picks (GEMs, MS-DRG, PFS).
+CREATE OR REPLACE MACRO cp_day_sections(icd, day, codes) AS TABLE
+SELECT n.code, g.icd9, d.ms_drg, p.procedures
+FROM cp_nodes(icd, codes) n
+LEFT JOIN cp_icd9(icd, day, codes) g ON g.code = n.code
+LEFT JOIN cp_msdrg(icd, day, codes) d ON d.code = n.code
+LEFT JOIN cp_procedures(icd, day, codes) p ON p.code = n.code;
+COMMENT ON MACRO TABLE cp_day_sections IS 'cp_day_sections(icd, day, codes): the icd9, ms_drg and procedures sections of each code (cp_icd9, cp_msdrg, cp_procedures: the GEM, MS-DRG and PFS releases of day). A part of code_page.';
+
+-- The page's frame: every column of code_page in order, with the code's note chain in place of its notes
+-- (cp_note_chains; NULL: no notes) and NULL in place of the sections code_page joins to it.
+CREATE OR REPLACE MACRO cp_frame(icd, day, codes) AS TABLE
 WITH r AS (SELECT * FROM page_releases(icd, day)),
 hn AS (SELECT cp_hierarchy_note(icd) AS note)
 SELECT
@@ -424,15 +450,23 @@ SELECT
     (SELECT note IS NULL FROM hn) AS hierarchy,
     (SELECT note FROM hn) AS hierarchy_note,
     h.chapter, h.section, h.category, h.ancestors,
-    coalesce(nt.notes, []) AS notes,
+    c.chain AS notes,
     h.seventh_characters, h.siblings, h.children, h.category_codes,
-    g.icd9, d.ms_drg, p.procedures, hs.history
+    NULL AS icd9, NULL AS ms_drg, NULL AS procedures, NULL AS history
 FROM cp_nodes(icd, codes) n
 JOIN cp_hierarchy(icd, codes) h ON h.code = n.code
-LEFT JOIN cp_notes(icd, codes) nt ON nt.code = n.code
-LEFT JOIN cp_icd9(icd, day, codes) g ON g.code = n.code
-LEFT JOIN cp_msdrg(icd, day, codes) d ON d.code = n.code
-LEFT JOIN cp_procedures(icd, day, codes) p ON p.code = n.code
-LEFT JOIN cp_history(icd, codes) hs ON hs.code = n.code
-ORDER BY n.code;
+LEFT JOIN cp_note_chains(icd, codes) c ON c.code = n.code;
+COMMENT ON MACRO TABLE cp_frame IS 'cp_frame(icd, day, codes): the columns of code_page in its order, the note chain (cp_note_chains) in place of notes and NULL in place of icd9, ms_drg, procedures and history, which code_page joins to it. A part of code_page.';
+
+-- The code page: one row per code node of ICD-10-CM release icd (all, or those in codes), for the day
+-- (NULL: the release's first day). Columns are the page's JSON keys, in order. The build's export puts the
+-- same parts together from files (codeetl/build/code_pages.py, ``assemble`` in sql/pages/code_page_export.sql).
+CREATE OR REPLACE MACRO code_page(icd, day, codes) AS TABLE
+SELECT f.* REPLACE (coalesce(cn.notes, []) AS notes, ds.icd9 AS icd9, ds.ms_drg AS ms_drg,
+                    ds.procedures AS procedures, hs.history AS history)
+FROM cp_frame(icd, day, codes) f
+LEFT JOIN cp_chain_notes(icd, codes) cn ON cn.chain = f.notes
+LEFT JOIN cp_day_sections(icd, day, codes) ds ON ds.code = f.code
+LEFT JOIN cp_history(icd, codes) hs ON hs.code = f.code
+ORDER BY f.code;
 COMMENT ON MACRO TABLE code_page IS 'code_page(icd_release, day, codes): the code page of every code node of ICD-10-CM release icd_release (or of those in the list codes), with the MS-DRG, GEM and PFS releases of day (NULL: the release''s first day; see page_releases): code, description, is_billable, kind, release, day (the date the page is for), day_covered (a loaded ICD-10-CM release is in effect on it: day_covered), hierarchy, chapter, section, category, ancestors, notes (own and inherited, with where each is printed), seventh_characters, siblings, children, category_codes (the category''s other billable codes), icd9, ms_drg, procedures, history. `codeetl code X --json` and the parquet export code_page/release=<id>/ both read it.';

@@ -1,0 +1,111 @@
+"""A refresh that adds a release to a warehouse that has the others reuses what does not depend on it (the code
+page parts and page files kept in ``warehouse/cache``) and gives exactly the warehouse a cold build of the same
+releases gives: every table and view, every parquet export and the code pages, compared row for row with
+``EXCEPT ALL`` both ways (times of loading and fetching aside).
+
+The real `codeetl refresh`, on a mirror of a few real folders (to stay quick): ICD-10-CM 2024 and 2026 (code
+files), 2026-04 (Tabular), PFS 2025-D and 2026-B. One data folder is refreshed cold with all of them; another
+first without ICD-10-CM 2026-04 and PFS 2026-B, then with the newest ICD-10-CM release added (as the October
+update is), then with the PFS quarter added.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from _shared import CMS, needs_mirror
+from faultkit import run_cli
+
+pytestmark = needs_mirror
+
+RELEASES = {"icd10cm": ["2024", "2026", "2026-04"], "pfs": ["2025-D", "2026-B"]}
+NEWEST_ICD, NEW_PFS = "2026-04", "2026-B"
+
+
+def refresh(root: Path, mirror: Path, releases: list[str]):
+    args = ["refresh", "--mirror", str(mirror), "--data-dir", str(root), "--dataset", "icd10cm", "--dataset", "pfs"]
+    for rid in releases:
+        args += ["--release", rid]
+    r = run_cli(args)
+    assert r.exit_code == 0, r.output
+    return " ".join(r.stderr.split())
+
+
+@pytest.fixture(scope="module")
+def builds(tmp_path_factory) -> dict:
+    """The cold data folder, the incremental one, and what each step of the incremental one said."""
+    tmp = tmp_path_factory.mktemp("incremental")
+    mirror = tmp / "mirror"
+    for ds, rids in RELEASES.items():
+        (mirror / ds).mkdir(parents=True)
+        for rid in rids:
+            os.symlink(CMS / ds / rid, mirror / ds / rid)
+    everything = [r for rids in RELEASES.values() for r in rids]
+    cold, inc = tmp / "cold", tmp / "incremental"
+    refresh(cold, mirror, everything)
+    first = [r for r in everything if r not in (NEWEST_ICD, NEW_PFS)]
+    refresh(inc, mirror, first)
+    icd = refresh(inc, mirror, [*first, NEWEST_ICD])
+    pfs = refresh(inc, mirror, everything)
+    return {"cold": cold, "incremental": inc, "icd": icd, "pfs": pfs}
+
+
+def _columns(con, relation: str) -> str:
+    """The columns of `relation` but the times of loading and fetching (they differ between any two builds)."""
+    cols = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall() if not r[0].endswith("_at")]
+    return ", ".join(f'"{c}"' for c in cols)
+
+
+def _differences(con, a: str, b: str) -> tuple[int, int]:
+    """Rows of `a` not in `b` and of `b` not in `a`, counted with EXCEPT ALL (duplicates count)."""
+    cols = _columns(con, a)
+    one = con.execute(f"SELECT count(*) FROM (SELECT {cols} FROM {a} EXCEPT ALL SELECT {cols} FROM {b})").fetchone()[0]
+    two = con.execute(f"SELECT count(*) FROM (SELECT {cols} FROM {b} EXCEPT ALL SELECT {cols} FROM {a})").fetchone()[0]
+    return one, two
+
+
+def test_the_added_releases_reused_what_does_not_depend_on_them(builds):
+    # the newest ICD-10-CM release: the older releases' frames are kept (their pages are put together again:
+    # a code's history spans every release)
+    assert "build: code pages of ICD-10-CM 2024 (1 of 3)" in builds["icd"]
+    # a PFS quarter that the first days of 2024 and 2026 do not pick: their pages are reused whole
+    assert "build: code pages of ICD-10-CM 2024 (1 of 3): unchanged, reused" in builds["pfs"]
+    assert "build: code pages of ICD-10-CM 2026 (2 of 3): unchanged, reused" in builds["pfs"]
+
+
+def test_every_table_and_view_equals_the_cold_build(builds):
+    con = duckdb.connect()
+    con.execute(f"ATTACH '{builds['cold'] / 'warehouse' / 'codeetl.duckdb'}' AS cold (READ_ONLY)")
+    con.execute(f"ATTACH '{builds['incremental'] / 'warehouse' / 'codeetl.duckdb'}' AS inc (READ_ONLY)")
+    names = [r[0] for r in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = 'cold' AND schema_name = 'main' UNION ALL "
+        "SELECT view_name FROM duckdb_views() WHERE database_name = 'cold' AND schema_name = 'main' AND NOT internal "
+        "ORDER BY 1").fetchall()]
+    assert {"icd10cm_codes", "icd10cm_code_history", "pfs_rvu", "releases"} <= set(names)
+    rows = {}
+    for n in names:
+        if n == "refresh_runs":  # the run ledger of each data folder: its own runs
+            continue
+        rows[n] = con.execute(f'SELECT count(*) FROM cold."{n}"').fetchone()[0]
+        assert _differences(con, f'cold."{n}"', f'inc."{n}"') == (0, 0), n
+    assert rows["icd10cm_codes"] > 0 and rows["pfs_rvu"] > 0
+
+
+def test_every_parquet_export_and_code_page_equals_the_cold_build(builds):
+    cold, inc = (builds[k] / "warehouse" / "parquet" for k in ("cold", "incremental"))
+    files = sorted(p.relative_to(cold) for p in cold.rglob("*.parquet") if "refresh_runs" not in p.parts)
+    assert sorted(p.relative_to(inc) for p in inc.rglob("*.parquet") if "refresh_runs" not in p.parts) == files
+    pages = [f for f in files if f.parts[0] == "code_page"]
+    assert len(pages) == 3
+    con = duckdb.connect()
+    for f in files:
+        a, b = (f"read_parquet('{root / f}', hive_partitioning = false)" for root in (cold, inc))
+        assert _differences(con, a, b) == (0, 0), str(f)
+    for f in pages:  # and in the same order (sorted by code: readers skip row groups by it)
+        a, b = (con.execute(f"SELECT list(code ORDER BY file_row_number) FROM read_parquet('{root / f}', file_row_number = true)")
+                .fetchone()[0] for root in (cold, inc))
+        assert a == b == sorted(a), str(f)
