@@ -154,9 +154,11 @@ def open_engine(folder: Path, tables: tuple[str, ...], memory_limit: str, spill:
 
 
 def run_claim_sql(con: duckdb.DuckDBPyConnection, sql: ValidateSql) -> None:
-    """Over ``claim_source`` and the contract tables of ``con``: view ``claim_cells``, the bad cells in TEMP
-    table ``claim_bad`` (the one pass over the input), and view ``claim_invalid`` explaining them."""
-    con.execute(f"CREATE OR REPLACE TEMP VIEW claim_cells AS {sql.cells}")
+    """Over ``claim_source`` and the contract tables of ``con``: the cells the one pass over the input leaves
+    over in TEMP table ``claim_left_over``, those not valid in TEMP table ``claim_bad``, and view
+    ``claim_invalid`` explaining them."""
+    con.execute(f"CREATE OR REPLACE TEMP VIEW claim_icd10cm_written AS {sql.written}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE claim_left_over AS {sql.left_over}")
     con.execute(f"CREATE OR REPLACE TEMP TABLE claim_bad AS {sql.bad}")
     con.execute(f"CREATE OR REPLACE TEMP VIEW claim_invalid AS {sql.invalid}")
 
@@ -198,10 +200,10 @@ def validate_file(warehouse: Path, path: str | Path, code_columns: list[str], da
     try:
         con = open_engine(contract_folder(warehouse), VALIDATE_TABLES, memory_limit, spill)
         codes_cols = source_view(con, inputs, code_columns, date_column)
-        sql = validate_sql(codes_cols)
+        sql = validate_sql(codes_cols, by_column=inputs.fmt == "parquet")
         try:
-            rows, codes = con.execute(sql.counts).fetchone()
             run_claim_sql(con, sql)
+            rows, codes = con.execute(sql.cell_counts).fetchone()
         except duckdb.Error as e:
             raise BadInput(f"cannot read {path}: {str(e).splitlines()[0]}") from None
         by_reason = {r: {"codes": c, "rows": n} for r, c, n in con.execute(sql.summary).fetchall()}
