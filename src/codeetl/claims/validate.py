@@ -1,9 +1,10 @@
 """Validating the dated ICD-10-CM codes of a claims file (``codeetl validate``), entirely in DuckDB.
 
 DuckDB reads the CSV or parquet files itself and streams them through the claim SQL that every engine runs
-(``sql/claims/validate.sql``, rendered by :mod:`codeetl.claims.contract`): one anti-join against the valid
-spans of the exported contract files (``claim_icd10cm_interval``, ...), the invalid cells explained by the
-day's coverage and the build's ``claim_icd10cm_reason``. The file's rows never pass through Python, so tens of
+(``sql/claims/validate.sql``, rendered by :mod:`codeetl.claims.contract`): one anti-join of the codes as
+written against the valid spans of the exported contract files (``claim_icd10cm_interval``, ...), the few
+cells left over normalised and checked again, the invalid cells explained by the day's coverage and the
+build's ``claim_icd10cm_reason``. The file's rows never pass through Python, so tens of
 millions of rows run in bounded memory (``memory_limit``, spilling to a private temporary folder).
 
 Bounded whatever the file holds: ``memory_limit`` is the whole process's budget (DuckDB gets it less
