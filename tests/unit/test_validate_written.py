@@ -59,3 +59,14 @@ def test_a_date_column_is_its_day(warehouse, claims, tmp_path):
     r = validate_file(warehouse, claims, ["dx"], "day", out=tmp_path / "o.csv")
     assert reported(tmp_path / "o.csv") == {4: "missing date", 5: "missing date", 6: "missing date"}
     assert (r.rows, r.codes, r.invalid_codes) == (8, 7, 3)
+
+
+def test_a_column_name_with_a_quote_and_a_backslash_is_reported_as_it_is(warehouse, tmp_path):
+    # each code column's name is a string literal in the first check (quote_text: Spark reads a backslash as an
+    # escape, DuckDB does not; chr(92) reads alike in both)
+    name = "dx's\\1"
+    p = tmp_path / "c.parquet"
+    duckdb.sql(f"""COPY (SELECT 'XYZ' AS "{name}", DATE '2024-01-01' AS day) TO '{p}' (FORMAT parquet)""")
+    validate_file(warehouse, p, [name], "day", out=tmp_path / "o.csv")
+    out = tmp_path / "o.csv"
+    assert duckdb.sql(f"SELECT \"column\" FROM read_csv('{out}')").fetchall() == [(name,)]

@@ -59,8 +59,9 @@ def quote(name: str) -> str:
 
 
 def quote_text(text: str) -> str:
-    """``text`` as a single-quoted SQL string literal (quotes doubled)."""
-    return "'" + text.replace("'", "''") + "'"
+    """``text`` as a SQL string expression both engines read alike: a single-quoted literal, quotes doubled,
+    a backslash (an escape to Spark, not to DuckDB) as chr(92)."""
+    return "(" + " || chr(92) || ".join("'" + part.replace("'", "''") + "'" for part in text.split("\\")) + ")"
 
 
 def is_date_type(type_name: str) -> bool:
