@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from codeetl.claims.validate import validate_file
-from history_fixture import export_claim_contract, make_history
+from test_claims_contract import warehouse  # noqa: F401  (the tiny history warehouse's contract files)
 
 ROWS = [  # (dx, date as text, date as DATE)
     ("A00.0", "2024-01-01", dt.date(2024, 1, 1)),     # 1 valid as written
@@ -23,15 +23,6 @@ ROWS = [  # (dx, date as text, date as DATE)
     ("   ", "2024-01-01", dt.date(2024, 1, 1)),       # 7 a blank cell: no code
     ("a00 0", "20240101", dt.date(2024, 1, 1)),       # 8 unreadable as text, valid with the DATE column
 ]
-
-
-@pytest.fixture(scope="module")
-def warehouse(tmp_path_factory):
-    root = tmp_path_factory.mktemp("w")
-    con = make_history(root / "codeetl.duckdb")
-    export_claim_contract(con, root / "parquet")
-    con.close()
-    return root / "codeetl.duckdb"
 
 
 @pytest.fixture(scope="module")
