@@ -10,17 +10,25 @@ import duckdb
 import pytest
 
 from codeetl.claims.annotate import annotate_file
-from codeetl.claims.contract import BadInput, annotate_sql, default_out, validate_sql
+from codeetl.claims.contract import BadInput, annotate_sql, day_value, default_out, validate_sql
 from _shared import apply_schema
 from history_fixture import export_claim_contract, make_history
 
 
 def cells(rows: list[tuple[str, str]]) -> list[tuple]:
-    """(key, day) of each (code, date) through validate's cells statement."""
+    """(key, day) of each (code, date) as validate checks a cell that is not written as a code (no valid spans
+    here, so every non-empty cell is left over and normalised by the bad statement): the rules key and day."""
     con = duckdb.connect()
-    con.execute('CREATE TABLE claim_source ("__row" BIGINT, "__date" VARCHAR, dx VARCHAR)')
-    con.executemany("INSERT INTO claim_source VALUES (?, ?, ?)", [(i + 1, d, c) for i, (c, d) in enumerate(rows)])
-    return con.execute(f"SELECT key, CAST(day AS VARCHAR) FROM ({validate_sql(['dx']).cells}) ORDER BY row_number").fetchall()
+    con.execute('CREATE TABLE src ("__row" BIGINT, "__date" VARCHAR, dx VARCHAR)')
+    con.executemany("INSERT INTO src VALUES (?, ?, ?)", [(i + 1, d, c) for i, (c, d) in enumerate(rows)])
+    con.execute(f'CREATE VIEW claim_source AS SELECT "__row", "__date", {day_value("__date", "VARCHAR")} AS "__day", '
+                f'dx FROM src')
+    con.execute("CREATE TABLE claim_icd10cm_interval (code VARCHAR, code_nodot VARCHAR, is_billable BOOLEAN, "
+                "valid_from DATE, valid_to DATE)")
+    sql = validate_sql(["dx"])
+    for name, text in (("claim_icd10cm_written", sql.written), ("claim_left_over", sql.left_over)):
+        con.execute(f"CREATE VIEW {name} AS {text}")
+    return con.execute(f"SELECT key, CAST(day AS VARCHAR) FROM ({sql.bad}) ORDER BY row_number").fetchall()
 
 
 def test_dates_are_yyyy_mm_dd_only_and_keys_lose_dots_spaces_and_case():

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from codeetl.claims.contract import CONTRACT_TABLES, DATE, ROW, BadInput, annotate_sql, default_out, resolve, validate_sql
+from codeetl.claims.contract import CONTRACT_TABLES, DATE, DAY, ROW, BadInput, annotate_sql, default_out, resolve, validate_sql
 from codeetl.claims.reading import local_inputs, source_view
 from codeetl.claims.validate import _write, contract_folder, memory_bytes, open_engine, spill_folder
 
@@ -54,7 +54,7 @@ def annotate_file(warehouse: Path, path: str | Path, code_columns: list[str], da
             kept = source_view(con, inputs, [*code_columns, *([principal] if principal else [])], date_column,
                                all_columns=True)
             pname = resolve(kept, [principal], inputs.spec)[0] if principal else None
-            columns = [r[0] for r in con.execute("DESCRIBE claim_source").fetchall() if r[0] not in (ROW, DATE)]
+            columns = [r[0] for r in con.execute("DESCRIBE claim_source").fetchall() if r[0] not in (ROW, DATE, DAY)]
             plan = annotate_sql(columns, kept, pname)
             rows, codes = con.execute(validate_sql(kept).counts).fetchone()
             _write(con, f"{plan.sql}\nORDER BY row_number", out)

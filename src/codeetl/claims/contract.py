@@ -23,8 +23,8 @@ CONTRACT_TABLES = ("claim_icd10cm_period", "claim_icd10cm_coverage", "claim_icd1
 VALIDATE_TABLES = CONTRACT_TABLES[:4]
 """What ``validate`` reads of them."""
 
-ROW, DATE = "__row", "__date"
-"""The two columns an adapter adds to ``claim_source``: the 1-based row number and the date column as text."""
+ROW, DATE, DAY = "__row", "__date", "__day"
+"""The columns an adapter adds to ``claim_source``: the 1-based row number, the date column as text and its day."""
 
 REPORT_COLUMNS = ("row_number", "column", "code", "date", "reason", "details")
 """The columns of validate's report, in order."""
@@ -58,6 +58,12 @@ def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def quote_text(text: str) -> str:
+    """``text`` as a SQL string expression both engines read alike: a single-quoted literal, quotes doubled,
+    a backslash (an escape to Spark, not to DuckDB) as chr(92)."""
+    return "(" + " || chr(92) || ".join("'" + part.replace("'", "''") + "'" for part in text.split("\\")) + ")"
+
+
 def is_date_type(type_name: str) -> bool:
     """True for a DATE column (DATE in DuckDB's spelling, date in Spark's): read as its day. Any other type,
     a TIMESTAMP too, is read as the text it prints (a time after the day is then an unreadable date, as in a
@@ -74,6 +80,16 @@ def date_text(column: str, type_name: str) -> str:
         return f"CAST({q} AS STRING)"
     return (f"CASE WHEN {q} < DATE '0001-01-01' THEN 'before 0001-01-01' WHEN {q} > DATE '9999-12-31' "
             f"THEN 'after 9999-12-31' ELSE CAST({q} AS STRING) END")
+
+
+def day_value(column: str, type_name: str) -> str:
+    """The SQL giving a date column's day for ``claim_source."__day"``: a DATE column as it is (NULL outside
+    0001-01-01..9999-12-31, as :func:`date_text` marks those unreadable); anything else by the rule ``day`` of
+    ``sql/claims/validate.sql`` on its text trimmed (an empty cell: NULL)."""
+    q = quote(column)
+    if is_date_type(type_name):
+        return f"CASE WHEN {q} BETWEEN DATE '0001-01-01' AND DATE '9999-12-31' THEN {q} END"
+    return render("{day:nullif(trim(CAST(" + q + " AS STRING)), '')}")
 
 
 def resolve(columns: list[str], wanted: list[str], where: str) -> list[str]:
@@ -121,8 +137,10 @@ def _strip_comments(text: str) -> str:
 class ValidateSql:
     """The statements of one validation, rendered for its code columns (every engine runs these)."""
 
-    cells: str
+    written: str
+    left_over: str
     counts: str
+    cell_counts: str
     bad: str
     invalid: str
     report: str
@@ -130,10 +148,18 @@ class ValidateSql:
     invalid_rows: str
 
 
-def validate_sql(code_columns: list[str]) -> ValidateSql:
-    """The claim SQL of ``validate`` for the code columns of ``claim_source`` (names as in the file)."""
+def validate_sql(code_columns: list[str], by_column: bool = True) -> ValidateSql:
+    """The claim SQL of ``validate`` for the code columns of ``claim_source`` (names as in the file); its cells
+    read column by column (``by_column``: parquet, which reads a column on its own), else each row once and
+    unpivoted (a text file, parsed once)."""
     sql = named_statements("claims/validate.sql")
-    fields = {"code_columns": ", ".join(quote(c) for c in code_columns),
+    if by_column:
+        cells = "\nUNION ALL\n".join(render(_strip_comments(sql["column_cells"]), column=quote(c), name=quote_text(c))
+                                      for c in code_columns)
+    else:
+        cells = render(_strip_comments(sql["cells_unpivot"]), code_columns=", ".join(quote(c) for c in code_columns))
+    fields = {"code_columns": ", ".join(quote(c) for c in code_columns), "cells": cells,
+              "count_cells": " + ".join(f"count({quote(c)})" for c in code_columns) or "0",
               "nonempty": " + ".join(f"CASE WHEN trim({quote(c)}) <> '' THEN 1 ELSE 0 END" for c in code_columns)}
     return ValidateSql(**{name: render(sql[name], **fields) for name in ValidateSql.__dataclass_fields__})
 

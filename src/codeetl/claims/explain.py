@@ -9,7 +9,7 @@ import datetime as dt
 
 import duckdb
 
-from codeetl.claims.contract import DATE, ROW, quote, validate_sql
+from codeetl.claims.contract import DATE, DAY, ROW, quote, validate_sql
 from codeetl.claims.validate import run_claim_sql
 
 
@@ -26,7 +26,8 @@ def explain_code(cursor: duckdb.DuckDBPyConnection, code: str, day: dt.date) -> 
     if valid:
         return {"valid": True, "reason": None, "details": None}
     cursor.execute(f"CREATE OR REPLACE TEMP VIEW claim_source AS SELECT 1::BIGINT AS {quote(ROW)}, "
-                   f"{_text(day.isoformat())} AS {quote(DATE)}, {_text(code)} AS code")
+                   f"{_text(day.isoformat())} AS {quote(DATE)}, DATE {_text(day.isoformat())} AS {quote(DAY)}, "
+                   f"{_text(code)} AS code")
     run_claim_sql(cursor, validate_sql(["code"]))
     found = cursor.execute("SELECT reason, details FROM claim_invalid").fetchone()
     reason, details = found if found else (None, None)

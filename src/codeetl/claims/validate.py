@@ -1,9 +1,10 @@
 """Validating the dated ICD-10-CM codes of a claims file (``codeetl validate``), entirely in DuckDB.
 
 DuckDB reads the CSV or parquet files itself and streams them through the claim SQL that every engine runs
-(``sql/claims/validate.sql``, rendered by :mod:`codeetl.claims.contract`): one anti-join against the valid
-spans of the exported contract files (``claim_icd10cm_interval``, ...), the invalid cells explained by the
-day's coverage and the build's ``claim_icd10cm_reason``. The file's rows never pass through Python, so tens of
+(``sql/claims/validate.sql``, rendered by :mod:`codeetl.claims.contract`): one anti-join of the codes as
+written against the valid spans of the exported contract files (``claim_icd10cm_interval``, ...), the few
+cells left over normalised and checked again, the invalid cells explained by the day's coverage and the
+build's ``claim_icd10cm_reason``. The file's rows never pass through Python, so tens of
 millions of rows run in bounded memory (``memory_limit``, spilling to a private temporary folder).
 
 Bounded whatever the file holds: ``memory_limit`` is the whole process's budget (DuckDB gets it less
@@ -154,9 +155,11 @@ def open_engine(folder: Path, tables: tuple[str, ...], memory_limit: str, spill:
 
 
 def run_claim_sql(con: duckdb.DuckDBPyConnection, sql: ValidateSql) -> None:
-    """Over ``claim_source`` and the contract tables of ``con``: view ``claim_cells``, the bad cells in TEMP
-    table ``claim_bad`` (the one pass over the input), and view ``claim_invalid`` explaining them."""
-    con.execute(f"CREATE OR REPLACE TEMP VIEW claim_cells AS {sql.cells}")
+    """Over ``claim_source`` and the contract tables of ``con``: the cells the one pass over the input leaves
+    over in TEMP table ``claim_left_over``, those not valid in TEMP table ``claim_bad``, and view
+    ``claim_invalid`` explaining them."""
+    con.execute(f"CREATE OR REPLACE TEMP VIEW claim_icd10cm_written AS {sql.written}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE claim_left_over AS {sql.left_over}")
     con.execute(f"CREATE OR REPLACE TEMP TABLE claim_bad AS {sql.bad}")
     con.execute(f"CREATE OR REPLACE TEMP VIEW claim_invalid AS {sql.invalid}")
 
@@ -198,10 +201,10 @@ def validate_file(warehouse: Path, path: str | Path, code_columns: list[str], da
     try:
         con = open_engine(contract_folder(warehouse), VALIDATE_TABLES, memory_limit, spill)
         codes_cols = source_view(con, inputs, code_columns, date_column)
-        sql = validate_sql(codes_cols)
+        sql = validate_sql(codes_cols, by_column=inputs.fmt == "parquet")
         try:
-            rows, codes = con.execute(sql.counts).fetchone()
             run_claim_sql(con, sql)
+            rows, codes = con.execute(sql.cell_counts).fetchone()
         except duckdb.Error as e:
             raise BadInput(f"cannot read {path}: {str(e).splitlines()[0]}") from None
         by_reason = {r: {"codes": c, "rows": n} for r, c, n in con.execute(sql.summary).fetchall()}

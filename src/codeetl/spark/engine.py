@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from codeetl.claims.contract import (CONTRACT_TABLES, DATE, ROW, VALIDATE_TABLES, BadInput,
-                                     annotate_sql, contract_file, date_text, require_contract, quote, resolve,
-                                     validate_sql)
+from codeetl.claims.contract import (CONTRACT_TABLES, DATE, DAY, ROW, VALIDATE_TABLES, BadInput,
+                                     annotate_sql, contract_file, date_text, day_value, require_contract, quote,
+                                     resolve, validate_sql)
 from codeetl.claims.reading import Inputs, csv_dialect, format_of, is_uri, local_inputs
 from codeetl.errors import CodeEtlError
 
@@ -118,13 +118,14 @@ def source_view(spark, inputs: Inputs, keep: list[str], date_column: str, all_co
     names = df.columns
     *kept, date_col = resolve(names, [*keep, date_column], inputs.spec)
     kept = list(dict.fromkeys(kept))
-    if {ROW, DATE} & set(names):
-        raise BadInput(f"{inputs.spec} has a column named {ROW} or {DATE}, which codeetl uses itself")
+    if {ROW, DATE, DAY} & set(names):
+        raise BadInput(f"{inputs.spec} has a column named {ROW}, {DATE} or {DAY}, which codeetl uses itself")
     df2, rows, codes = numbered(spark, df, inputs, kept)
     types = {f.name: f.dataType.simpleString() for f in df.schema.fields}
     cols = names if all_columns else kept
     shown = [quote(c) if all_columns else f"CAST({quote(c)} AS STRING) AS {quote(c)}" for c in cols]
-    df2.selectExpr(quote(ROW), f"{date_text(date_col, types[date_col])} AS {quote(DATE)}", *shown) \
+    df2.selectExpr(quote(ROW), f"{date_text(date_col, types[date_col])} AS {quote(DATE)}",
+                   f"{day_value(date_col, types[date_col])} AS {quote(DAY)}", *shown) \
         .createOrReplaceTempView("claim_source")
     return kept, rows, codes
 
@@ -172,9 +173,10 @@ def validate_spark(spark, contract: str, inputs: Inputs, code_columns: list[str]
     started = time.perf_counter()
     register_contract(spark, contract, VALIDATE_TABLES)
     kept, rows, codes = source_view(spark, inputs, code_columns, date_column)
-    sql = validate_sql(kept)
-    spark.sql(sql.cells).createOrReplaceTempView("claim_cells")
+    sql = validate_sql(kept, by_column=inputs.fmt == "parquet")
+    spark.sql(sql.written).createOrReplaceTempView("claim_icd10cm_written")
     with spark_errors("the Spark job failed"):
+        spark.sql(sql.left_over).createOrReplaceTempView("claim_left_over")
         spark.sql(sql.bad).createOrReplaceTempView("claim_bad")
         invalid = spark.sql(sql.invalid).persist(StorageLevel.MEMORY_AND_DISK)
         invalid.createOrReplaceTempView("claim_invalid")
@@ -197,7 +199,7 @@ def annotate_spark(spark, contract: str, inputs: Inputs, code_columns: list[str]
     wanted = [*code_columns, *([principal] if principal else [])]
     kept, rows, codes = source_view(spark, inputs, wanted, date_column, all_columns=True)
     pname = resolve(kept, [principal], inputs.spec)[0] if principal else None
-    plan = annotate_sql([c for c in spark.table("claim_source").columns if c not in (ROW, DATE)], kept, pname)
+    plan = annotate_sql([c for c in spark.table("claim_source").columns if c not in (ROW, DATE, DAY)], kept, pname)
     if out.rstrip("/").lower().endswith(".csv"):
         raise BadInput(f"{out}: annotate writes parquet (its DRG list column has no CSV form)")
     with spark_errors("the Spark job failed"):

@@ -1,6 +1,6 @@
 -- `codeetl annotate`, written once for every engine (the portable subset and the adapters of
--- sql/claims/validate.sql, whose rules `key` and `day` it uses). Input views: claim_source ("__row", "__date"
--- and every column of the claims file under its own name) and the exported contract files. Python fills the
+-- sql/claims/validate.sql, whose rules `key` and `day` it uses). Input views: claim_source ("__row", "__date",
+-- "__day" and every column of the claims file under its own name) and the exported contract files. Python fills the
 -- {placeholders}: {columns} every input column, quoted; {keys} one key per code column ("__k0", "__k1", ...);
 -- {annotations} and {joins} the fragments below, once per code column ({c} its quoted name, {i} its
 -- number, {p} the principal's key or NULL); {broadcast} the aliases of the contract tables.
@@ -15,7 +15,7 @@
 
 -- name: annotate
 WITH d AS (
-    SELECT s.*, {day:"__date"} AS "__day" FROM claim_source AS s
+    SELECT * FROM claim_source
 ), k AS (
     SELECT d.*{keys} FROM d
 )

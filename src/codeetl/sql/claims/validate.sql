@@ -4,10 +4,13 @@
 -- adapters (codeetl.claims.validate, codeetl.spark.engine) only create the input views and write the output:
 --   claim_source   one row per data row of the claims: "__row" (1 = the first data row; over several files,
 --                  in order of their paths), "__date" (the date column as text: a DATE column as YYYY-MM-DD),
---                  and each code column as text under its own name;
+--                  "__day" (its day: the rule `day` below on "__date" trimmed, empty as NULL; a DATE column
+--                  as it is, NULL outside 0001-01-01..9999-12-31; codeetl.claims.contract.day_value), and
+--                  each code column as text under its own name;
 --   claim_icd10cm_interval, claim_icd10cm_coverage, claim_icd10cm_reason   the exported contract files
 --                  (sql/contract/claims.sql).
 -- Python fills {placeholders}: {code_columns} the quoted code columns, {nonempty} one 0/1 term per column,
+-- {count_cells} count(column) per column, {cells} the cells (`column_cells` or `cells_unpivot`),
 -- {key:<expr>} / {day:<expr>} the rules `key` and `day` below applied to an expression.
 --
 -- Reasons for a code not valid on its day, in this order:
@@ -31,27 +34,54 @@ CASE WHEN {x} LIKE '____-__-__' AND {x} BETWEEN '0001-01-01' AND '9999-12-31'
           AND CAST(TRY_CAST({x} AS DATE) AS STRING) = {x}
      THEN TRY_CAST({x} AS DATE) END
 
--- name: cells
--- One row per non-empty code cell (the date read once per row, before the row becomes cells).
-SELECT "__row" AS row_number, column_name, code, raw_date, {key:code} AS key, day
-FROM (
-    SELECT "__row", raw_date, day, column_name, code
-    FROM (
-        SELECT "__row", raw_date, {day:raw_date} AS day, {code_columns}
-        FROM (SELECT "__row", nullif(trim("__date"), '') AS raw_date, {code_columns} FROM claim_source) AS s
-    ) AS d
-    UNPIVOT INCLUDE NULLS (code FOR column_name IN ({code_columns})) AS u
-) AS c
-WHERE trim(code) <> ''
+-- name: column_cells
+-- The cells of one code column ({column}, named {name}) that are not NULL, as written, with their row's date
+-- (as text and as its day). Cells are taken column by column (parquet reads a column on its own) or, for a
+-- text file parsed once, by UNPIVOT (`cells_unpivot`); Python joins them ({cells}).
+SELECT "__row" AS row_number, {name} AS column_name, {column} AS code, "__date" AS raw_date, "__day" AS day
+FROM claim_source
+WHERE {column} IS NOT NULL
+
+-- name: cells_unpivot
+SELECT "__row" AS row_number, column_name, code, "__date" AS raw_date, "__day" AS day
+FROM (SELECT "__row", "__date", "__day", {code_columns} FROM claim_source) AS s
+UNPIVOT (code FOR column_name IN ({code_columns})) AS u
+
+-- name: written
+-- Each billable span under both ways CMS writes its code: with the dot (M96.1) and without it (M961).
+SELECT code AS written, valid_from, valid_to FROM claim_icd10cm_interval WHERE is_billable
+UNION ALL
+SELECT code_nodot, valid_from, valid_to FROM claim_icd10cm_interval WHERE is_billable AND code_nodot <> code
+
+-- name: left_over
+-- The one pass over the input, with the codes as written, as nearly all are (M96.1 or M961): a cell whose code
+-- is written so and valid on its day is valid (its `key` is that code's code_nodot), and the pass does no
+-- string work per cell (a hash join on the code, the day checked against the span's dates). The cells left
+-- over (the invalid ones, and the valid ones written otherwise: lowercase, spaced, blank) are few; `bad`
+-- checks them again, normalised. An engine keeps them (DuckDB: a TEMP table, spilled past its memory limit).
+SELECT /*+ BROADCAST(h) */ c.row_number, c.column_name, c.code, c.raw_date, c.day
+FROM ({cells}) AS c
+ANTI JOIN claim_icd10cm_written AS h ON h.written = c.code AND c.day BETWEEN h.valid_from AND h.valid_to
 
 -- name: counts
+-- The data rows and the non-empty code cells (annotate: its own pass).
 SELECT count(*) AS n_rows, coalesce(sum({nonempty}), 0) AS n_codes FROM claim_source
 
+-- name: cell_counts
+-- The data rows and the non-empty code cells, as `counts` gives them without string work on every cell: the
+-- cells that are not NULL less the blank ones (only spaces), which the first pass leaves over.
+SELECT n_rows, n_cells - (SELECT count(*) FROM claim_left_over WHERE trim(code) = '') AS n_codes
+FROM (SELECT count(*) AS n_rows, {count_cells} AS n_cells FROM claim_source) AS s
+
 -- name: bad
--- The one pass over the cells: each code not valid on its day (a hash join on the code, the day checked
--- against the span's dates). An engine keeps these (DuckDB: a TEMP table, spilled past its memory limit).
+-- Each code not valid on its day: the cells left over, blank ones dropped, normalised (`key`), checked against
+-- the valid spans.
 SELECT /*+ BROADCAST(h) */ c.row_number, c.column_name, c.code, c.raw_date, c.key, c.day
-FROM claim_cells AS c
+FROM (
+    SELECT row_number, column_name, code, nullif(trim(raw_date), '') AS raw_date, {key:code} AS key, day
+    FROM claim_left_over
+    WHERE trim(code) <> ''
+) AS c
 ANTI JOIN claim_icd10cm_interval AS h
   ON h.code_nodot = c.key AND h.is_billable AND c.day BETWEEN h.valid_from AND h.valid_to
 
