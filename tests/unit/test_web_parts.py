@@ -14,7 +14,7 @@ import pytest
 from codeetl.build.page_store import PAGE_STORE, json_type, write_page_store
 from codeetl.build.search_index import write_search_index
 from codeetl.pages.common import page_json
-from codeetl.pages.search import code_matches, corrections, edit_distance, query_words, text_matches
+from codeetl.pages.search import code_matches, corrections, deletions, edit_distance, fts_query, query_words, text_matches
 from codeetl.pages.store import readonly, stored_page
 from codeetl.web import fhir
 from codeetl.web.html import link_codes
@@ -71,6 +71,9 @@ DOCS = [  # release, code, title, billable, notes of the code (type, text, refer
      [("excludes2", "postlaminectomy syndrome NEC (M96.1)", ["M96.1"])]),
     ("R1", "A81.82", "Gerstmann-Sträussler-Scheinker syndrome", True, [("inclusionTerm", "GSS", [])]),
     ("R0", "M54.5", "Low back pain", True, []),
+    ("R1", "K50", "Crohn's disease [regional enteritis]", False, []),
+    ("R1", "Z89.42", "Acquired absence of toe(s)", False, []),
+    ("R1", "S90.41", "Abrasion of toe, sinister", False, []),
 ]
 
 
@@ -174,3 +177,20 @@ def test_the_memo_answers_a_repeated_query_once_and_keeps_no_page_rows(tmp_path)
     before = len(memo.items)
     mc.execute("SELECT 'code_page(' AS s")  # a page query: asked, not kept
     assert len(memo.items) == before and mc.execute("SELECT 'code_page(' AS s").description[0][0] == "s"
+
+
+def test_a_single_letter_is_a_word_not_a_prefix_of_every_word(index):
+    """The ``s`` of ``toe(s)``: as a prefix it would match every word beginning with s (``sinister``) and
+    read thousands of terms for one query (the slowest searches of bench/bench_web.py's mix)."""
+    assert fts_query(index, ["toe", "s"]) == '"toe" AND "s"'
+    assert [r["code"] for r in text_matches(index, "R1", ["toe", "s"], 10)] == ["Z89.42"]
+    assert fts_query(index, ["postlam"]) == '"postlam"*'  # a longer word the index does not know is a prefix
+
+
+def test_a_typo_is_corrected_even_when_it_shares_no_trigram_with_the_word(index):
+    """``corhn`` (two letters swapped) has no trigram of ``crohn``; its deletions meet the word's."""
+    assert corrections(index, ["corhn"]) == ["crohn"]
+    assert corrections(index, ["postlaminectmoy"]) == ["postlaminectomy"]  # two edits from eight letters
+    assert corrections(index, ["kyphsis"]) == ["kyphosis"]  # one deleted letter
+    assert corrections(index, ["kphsis"]) == ["kphsis"]  # two edits below eight letters: kept
+    assert deletions("abc", 1) == {"abc", "bc", "ac", "ab"} and len(deletions("abcd", 2)) == 1 + 4 + 6

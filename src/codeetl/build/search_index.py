@@ -5,7 +5,9 @@ Why SQLite FTS5: it is in Python's standard library (nothing to install, offline
 words (``porter``), folds accents (``remove_diacritics``), indexes prefixes for search-as-you-type, returns
 matches in document order (the ids are given in order of title length, so a search reads only its first
 matches: milliseconds for words in tens of thousands of titles, where BM25 ranking of all of them took
-30-100 ms), and its trigram tokenizer finds the known words nearest to a misspelt one. DuckDB's own
+30-100 ms). The words nearest to a misspelt one are looked up by their deletions (``word_variant``: each
+word of the titles with up to two letters deleted, about half a million rows), an exact index look-up
+instead of ranking every word that shares a trigram. DuckDB's own
 ``fts`` extension cannot be installed offline for DuckDB 2.x. The index is written by the build, from the
 warehouse it belongs to, and published with it (versioned with the build, like the parquet export).
 The statements are ``sql/serving/search.sql``; :mod:`codeetl.pages.search` reads the index.
@@ -22,7 +24,7 @@ import duckdb
 from codeetl.build.named_sql import named_statements
 
 SEARCH_INDEX = "search.sqlite"
-FORMAT = "1"
+FORMAT = "2"
 _BATCH = 20_000
 
 
@@ -33,12 +35,14 @@ def write_search_index(con: duckdb.DuckDBPyConnection, target: Path, notify: Cal
     tmp = target.with_name(f".{target.name}.part")
     tmp.unlink(missing_ok=True)
     con.execute(sql["documents"])
+    con.execute(sql["words"])
     db = sqlite3.connect(tmp)
     try:
         db.executescript(sql["schema"])
         docs = _copy(con, db, sql["doc_rows"], "INSERT INTO doc VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
         _copy(con, db, sql["release_rows"], "INSERT INTO release_code VALUES (?, ?, ?)")
-        words = _copy(con, db, sql["words"], "INSERT INTO word (word, n) VALUES (?, ?)")
+        words = _copy(con, db, sql["word_rows"], "INSERT INTO word VALUES (?, ?, ?)")
+        _copy(con, db, sql["variant_rows"], "INSERT INTO word_variant VALUES (?, ?)")
         db.executescript(sql["finish"])
         db.execute("INSERT INTO meta VALUES ('format', ?)", [FORMAT])
         db.commit()

@@ -4,8 +4,8 @@ inclusion terms and notes, from the build's search index (:mod:`codeetl.build.se
 Order: the code itself (``M96.1``, ``m961``), then codes it prefixes (``M96`` -> M96.0, M96.1, ...), then
 text matches in tiers (:data:`TIERS`), the shortest title first within each; a word the index does not know
 as a whole word is a prefix (``postlam`` finds postlaminectomy). When the words match nothing, each word the index does not
-know is replaced by the nearest known word (one edit, two for words of eight letters or more, among the
-words sharing its trigrams; the most used wins) and the search is run again, saying so (``corrected``).
+know is replaced by the nearest known word (one edit, two for words of eight letters or more, looked up by
+its deletions in the index; the most used wins) and the search is run again, saying so (``corrected``).
 
 JSON keys: ``query``, ``day`` (the day searched), ``release`` {dataset, release, label, effective_from, effective_to, in_effect},
 ``corrected`` (the query as searched, or null), ``results`` [{``code``, ``title``, ``is_billable``,
@@ -113,9 +113,12 @@ Postlaminectomy kyphosis; Fracture of clavicle before Nondisplaced fracture of .
 
 def fts_query(db, words: list[str]) -> str:
     """The FTS5 query of `words`: all of them; a word the index knows as a whole word is matched as such
-    (with its stem's other forms), any other as a prefix (``postlam`` -> postlaminectomy)."""
+    (with its stem's other forms), any other as a prefix (``postlam`` -> postlaminectomy) — except a single
+    letter or digit (the ``s`` of ``toe(s)`` or ``Wegener's``, the ``d`` of ``vitamin d``), matched as a
+    word: as a prefix it is every word with that first letter, which the index's prefixes (of 2 and 3
+    letters) do not cover, a scan of tens of thousands of terms for one query."""
     known = {w for (w,) in db.execute(f"SELECT word FROM word WHERE word IN ({','.join('?' * len(words))})", words)}
-    return " AND ".join('"' + w.replace('"', '""') + '"' + ("" if w in known else "*") for w in words)
+    return " AND ".join('"' + w.replace('"', '""') + '"' + ("" if w in known or len(w) < 2 else "*") for w in words)
 
 
 def text_matches(db, release: str, words: list[str], limit: int) -> list[dict]:
@@ -150,14 +153,25 @@ def corrections(db, words: list[str]) -> list[str]:
         if len(w) < 4 or db.execute("SELECT 1 FROM word WHERE word = ?", [w]).fetchone():
             out.append(w)
             continue
-        grams = {w[i:i + 3] for i in range(len(w) - 2)}
-        match = " OR ".join('"' + g.replace('"', '""') + '"' for g in sorted(grams))
-        candidates = db.execute("SELECT w.word, w.n FROM word_fts JOIN word w ON w.id = word_fts.rowid "
-                                "WHERE word_fts MATCH ? ORDER BY rank LIMIT 200", [match]).fetchall()
         most = 2 if len(w) >= 8 else 1
+        variants = sorted(deletions(w, most))
+        candidates = db.execute(
+            f"SELECT DISTINCT w.word, w.n FROM word_variant v JOIN word w ON w.id = v.word "
+            f"WHERE v.variant IN ({','.join('?' * len(variants))}) AND abs(length(w.word) - ?) <= ?",
+            [*variants, len(w), most]).fetchall()
         near = [(edit_distance(w, c), -n, c) for c, n in candidates]
         near = sorted(x for x in near if x[0] <= most)
         out.append(near[0][2] if near else w)
+    return out
+
+
+def deletions(word: str, most: int) -> set[str]:
+    """`word` and every text made by deleting up to `most` of its letters (how ``word_variant`` lists the
+    index's words: a known word within `most` edits shares one of them)."""
+    out, last = {word}, {word}
+    for _ in range(most):
+        last = {v[:i] + v[i + 1:] for v in last for i in range(len(v))}
+        out |= last
     return out
 
 

@@ -1,6 +1,6 @@
 -- The search index (SQLite FTS5, `search.sqlite` in the build folder): codeetl.build.search_index writes it
--- with the statements below (`documents` and `words` run in DuckDB on the build's connection, the others in
--- SQLite); codeetl.pages.search reads it.
+-- with the statements below (`documents`, `words` and the `*_rows` queries run in DuckDB on the build's connection,
+-- the others in SQLite); codeetl.pages.search reads it.
 
 -- name: documents
 -- One search document per code node of every ICD-10-CM release: its code, its title (the Tabular's spelling
@@ -37,15 +37,35 @@ ORDER BY d.release, d.code_nodot;
 -- name: words
 -- The words of the titles and inclusion terms (lower case, accents removed) and how many documents use
 -- each: the vocabulary a misspelt query word is corrected against.
-SELECT w AS word, count(*) AS n
+CREATE OR REPLACE TEMP TABLE sx_words AS
+SELECT row_number() OVER (ORDER BY w) AS id, w AS word, count(*) AS n
 FROM (SELECT DISTINCT id, unnest(regexp_extract_all(lower(strip_accents(title || ' ' || terms)), '[a-z]{3,}')) AS w
       FROM sx_distinct)
-GROUP BY w
-ORDER BY w;
+GROUP BY w;
+
+-- name: word_rows
+SELECT id, word, n FROM sx_words ORDER BY id;
+
+-- name: variant_rows
+-- Each word with one letter deleted, and two for words of six letters or more (a query word of eight or
+-- more is corrected up to two edits, so to a word of six or more): two words are within d edits (insertions,
+-- deletions, substitutions, transpositions of neighbours) only if deleting at most d letters from each gives
+-- the same text, so the words nearest a misspelt one are found by looking up its own deletions.
+WITH one AS (
+    SELECT id, word, substr(word, 1, i - 1) || substr(word, i + 1) AS variant
+    FROM (SELECT id, word, unnest(range(1, length(word) + 1)) AS i FROM sx_words)
+), two AS (
+    SELECT id, substr(variant, 1, i - 1) || substr(variant, i + 1) AS variant
+    FROM (SELECT id, variant, unnest(range(1, length(variant) + 1)) AS i FROM one WHERE length(word) >= 6)
+)
+SELECT DISTINCT variant, id
+FROM (SELECT id, word AS variant FROM sx_words UNION ALL SELECT id, variant FROM one UNION ALL SELECT id, variant FROM two)
+ORDER BY variant, id;
 
 -- name: cleanup
 DROP TABLE IF EXISTS sx_docs;
 DROP TABLE IF EXISTS sx_distinct;
+DROP TABLE IF EXISTS sx_words;
 
 -- name: schema
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);  -- 'format': the index's layout version
@@ -70,11 +90,15 @@ CREATE VIRTUAL TABLE doc_fts USING fts5(title, terms, cited, notes, content = 'd
                                         tokenize = 'porter unicode61 remove_diacritics 2', prefix = '2 3');
 -- The documents that notes elsewhere name (a few thousand), for the first tier of text matches.
 CREATE VIRTUAL TABLE cited_fts USING fts5(title, cited, tokenize = 'porter unicode61 remove_diacritics 2', prefix = '2 3');
-CREATE VIRTUAL TABLE word_fts USING fts5(word, content = 'word', content_rowid = 'id', tokenize = 'trigram');
+-- The deletion neighbourhood of the words (see `variant_rows`): what a misspelt word is looked up by.
+CREATE TABLE word_variant (
+    variant    TEXT NOT NULL,     -- a word with up to two letters deleted (or the word itself)
+    word       INTEGER NOT NULL,  -- word.id
+    PRIMARY KEY (variant, word)
+) WITHOUT ROWID;
 
 -- name: finish
 CREATE INDEX release_code_doc ON release_code (doc, release);
 INSERT INTO doc_fts (doc_fts) VALUES ('rebuild');
-INSERT INTO word_fts (word_fts) VALUES ('rebuild');
 INSERT INTO cited_fts (rowid, title, cited) SELECT id, title, cited FROM doc WHERE cited <> '';
 INSERT INTO doc_fts (doc_fts) VALUES ('optimize');
