@@ -108,7 +108,13 @@ TIERS = (("cited_fts", "title : ({q}) AND cited : ({q})"), ("doc_fts", "title : 
 Tabular refers to it: "postlaminectomy syndrome NEC (M96.1)"), every word in the title, every word anywhere
 (inclusion terms, notes). Within a tier the shortest title comes first (the index's ids are in that order,
 so a search reads only the first matches): Postlaminectomy syndrome, named by a note, before
-Postlaminectomy kyphosis; Fracture of clavicle before Nondisplaced fracture of ... clavicle."""
+Postlaminectomy kyphosis; Fracture of clavicle before Nondisplaced fracture of ... clavicle. The first two
+match in the title, so only the last one looks for the words around a match elsewhere (``context``)."""
+_TIER_SQL = ("SELECT d.code, d.title, d.billable, {context} FROM {table} "
+             "JOIN release_code r ON r.doc = {table}.rowid AND r.release = :release "
+             "JOIN doc d ON d.id = {table}.rowid WHERE {table} MATCH :match ORDER BY {table}.rowid LIMIT :limit")
+_IN_TITLE = "NULL"
+_CONTEXT = ("CASE WHEN highlight({table}, 0, :on, :off) = d.title THEN snippet({table}, -1, :on, :off, '…', 10) END")
 
 
 def fts_query(db, words: list[str]) -> str:
@@ -129,17 +135,14 @@ def text_matches(db, release: str, words: list[str], limit: int) -> list[dict]:
     out: list[dict] = []
     seen: set[str] = set()
     for table, tier in TIERS:
-        rows = db.execute(
-            f"SELECT d.code, d.title, d.billable, snippet({table}, -1, ?, ?, '…', 10), "
-            f"highlight({table}, 0, ?, ?) != d.title AS in_title "
-            f"FROM {table} JOIN release_code r ON r.doc = {table}.rowid AND r.release = ? "
-            f"JOIN doc d ON d.id = {table}.rowid WHERE {table} MATCH ? ORDER BY {table}.rowid LIMIT ?",
-            [HIT[0], HIT[1], HIT[0], HIT[1], release, tier.format(q=q), limit + len(seen)]).fetchall()
-        for c, t, b, snip, in_title in rows:
+        context = _IN_TITLE if tier.startswith("title") else _CONTEXT.format(table=table)
+        rows = db.execute(_TIER_SQL.format(context=context, table=table),
+                          {"release": release, "match": tier.format(q=q), "limit": limit + len(seen),
+                           "on": HIT[0], "off": HIT[1]}).fetchall()
+        for c, t, b, context in rows:
             if c not in seen:
                 seen.add(c)
-                out.append({"code": c, "title": t, "is_billable": bool(b), "match": "text",
-                            "context": None if in_title else snip})
+                out.append({"code": c, "title": t, "is_billable": bool(b), "match": "text", "context": context})
         if len(out) >= limit:
             break
     return out[:limit]
