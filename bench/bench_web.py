@@ -8,8 +8,11 @@ concurrent keep-alive connections (after a 5-second warm-up that is not counted)
 
 1. ``/api/code/<code>`` for codes drawn at random (every request another) from every code node of the
    ICD-10-CM release in effect today: the same JSON as `codeetl code <code> --json`;
-2. ``/api/search?q=<query>`` for queries drawn at random from 2,000: words and word pairs of titles,
-   codes and code prefixes, and misspelt words.
+2. ``/api/search?q=<query>`` for queries drawn at random from 2,000 made from random codes of that release
+   and their titles, a tenth of each kind in :data:`QUERY_KINDS`: the code (``M96.1``), without its dot in
+   lower case (``m961``), its category (``M96``), a longer prefix (``S72.0``), a word of its title, two
+   words in any order, a phrase (two to four words as the title has them), a word's first letters, a
+   misspelt word (two letters swapped), and a misspelt word with another word.
 
 Targets (issue 18): >= 200 pages/s with p99 <= 100 ms for the pages; p99 <= 50 ms for search. The results
 (requests/s, p50/p90/p99 latency, errors, and the server's CPU time per request, which
@@ -70,21 +73,52 @@ def sample_paths(data_dir: Path, seed: int) -> tuple[list[str], list[str]]:
     con.close()
     rng = random.Random(seed)
     pages = [f"/api/code/{quote(c)}" for c, _ in rows]
-    queries = []
-    for code, title in rng.sample(rows, 2000):
-        words = [w for w in title.lower().replace(",", " ").split() if len(w) > 3] or [code]
-        kind = len(queries) % 5
-        if kind == 0:
-            queries.append(code if len(queries) % 2 else code.replace(".", "").lower())
-        elif kind == 1:
-            queries.append(code[:3])
-        elif kind == 2 and len(words[0]) > 5:  # a typo: two neighbouring letters swapped
-            w = words[0]
-            i = rng.randrange(1, len(w) - 2)
-            queries.append(w[:i] + w[i + 1] + w[i] + w[i + 2:])
-        else:
-            queries.append(" ".join(rng.sample(words, min(len(words), 2))))
+    queries = [search_query(code, title, kind % len(QUERY_KINDS), rng)
+               for kind, (code, title) in enumerate(rng.sample(rows, 2000))]
     return pages, [f"/api/search?q={quote(q)}" for q in queries]
+
+
+QUERY_KINDS = ("code", "code without dot", "category", "code prefix", "word", "two words", "phrase",
+               "word prefix", "typo", "typo in two words")
+"""What people type into a code search box, each a tenth of the queries, from the codes and titles of the
+release (tests of the engine's slow paths included: one-letter words such as the s of toe(s), typos that
+need correcting, common words matching tens of thousands of titles)."""
+
+
+def search_query(code: str, title: str, kind: int, rng: random.Random) -> str:
+    """A query of kind ``QUERY_KINDS[kind]`` for the code `code` of title `title`."""
+    words = title.lower().replace(",", " ").split()
+    long = [w for w in words if len(w) > 3] or [code.lower()]
+    name = QUERY_KINDS[kind]
+    if name == "code":
+        return code  # M96.1
+    if name == "code without dot":
+        return code.replace(".", "").lower()  # m961
+    if name == "category":
+        return code[:3]  # M96
+    if name == "code prefix":
+        return code[:5] if len(code) > 5 else code[:4]  # S72.0, M96.
+    if name == "word":
+        return rng.choice(long)
+    if name == "two words":
+        return " ".join(rng.sample(long, min(len(long), 2)))
+    if name == "phrase":  # two to four words as the title has them, stop words included
+        n = min(len(words), rng.randint(2, 4))
+        at = rng.randrange(len(words) - n + 1)
+        return " ".join(words[at:at + n])
+    if name == "word prefix":  # typing under way: the first three letters or more of a word
+        w = rng.choice(long)
+        return w[:rng.randint(3, max(3, len(w) - 1))]
+    w = rng.choice([w for w in long if len(w) > 5] or long)
+    typo = typo_of(w, rng) if len(w) > 5 else w
+    others = [o for o in long if o != w]
+    return typo if name == "typo" or not others else f"{typo} {rng.choice(others)}"
+
+
+def typo_of(word: str, rng: random.Random) -> str:
+    """`word` with two neighbouring letters swapped (the commonest typing error)."""
+    i = rng.randrange(1, len(word) - 2)
+    return word[:i] + word[i + 1] + word[i] + word[i + 2:]
 
 
 def cpu_seconds(root: int) -> float:

@@ -4,7 +4,12 @@ Every route takes the page dict from :mod:`codeetl.pages` — the one the CLI pr
 template for ``/code/M96.1``, the CLI's JSON text for ``/api/code/M96.1``. Errors are pages (or JSON, or an
 OperationOutcome) with the CLI's one-line messages: 400 for malformed input, 404 for anything not found, 503
 without a warehouse; never a traceback. Handlers are plain functions: Starlette runs them in its thread
-pool, and DuckDB and SQLite release the GIL while they work.
+pool, and DuckDB and SQLite release the GIL while they work. Search (``/search``, ``/api/search``) runs on
+the event loop instead, one request at a time per server process: its work is bounded (a few index reads,
+well under a millisecond each, at most a few milliseconds for any query of up to 200 characters:
+:mod:`codeetl.pages.search`) and pure CPU once the build's answers are kept, so handing it to a thread only
+adds the hand-over and the threads' contention for the GIL (a quarter of its CPU time, measured with
+bench/bench_web.py), and keeps no one waiting behind a slow query.
 """
 
 from __future__ import annotations
