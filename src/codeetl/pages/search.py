@@ -8,7 +8,7 @@ know is replaced by the nearest known word (one edit, two for words of eight let
 its deletions in the index; the most used wins) and the search is run again, saying so (``corrected``).
 
 JSON keys: ``query``, ``day`` (the day searched), ``release`` {dataset, release, label, effective_from, effective_to, in_effect},
-``corrected`` (the query as searched, or null), ``results`` [{``code``, ``title``, ``is_billable``,
+``corrected`` (the query with its misspelt words replaced, as searched, or null), ``results`` [{``code``, ``title``, ``is_billable``,
 ``match`` ("code", "prefix" or "text"), ``context`` (for a text match in its terms or notes: the words
 around it)}], ``sources`` (the release's downloads).
 """
@@ -71,7 +71,7 @@ def search_page(con: duckdb.DuckDBPyConnection, q: str, as_of: dt.date | None = 
         if not found and not results:
             better = corrections(db, words)
             if better != words:
-                corrected, found = " ".join(better), text_matches(db, rel["release"], better, limit)
+                corrected, found = respelt(text, words, better), text_matches(db, rel["release"], better, limit)
         results += [r for r in found if r["code"] not in seen][: limit - len(results)]
     if not marks:
         for r in results:
@@ -166,6 +166,15 @@ def corrections(db, words: list[str]) -> list[str]:
         near = sorted(x for x in near if x[0] <= most)
         out.append(near[0][2] if near else w)
     return out
+
+
+def respelt(text: str, words: list[str], better: list[str]) -> str:
+    """The query `text` with each of its `words` that :func:`corrections` replaced spelt as in `better`
+    (``corhn's disease`` -> ``crohn's disease``)."""
+    for w, b in zip(words, better):
+        if w != b:
+            text = re.sub(rf"(?<!\w){re.escape(w)}(?!\w)", lambda _: b, text, count=1, flags=re.IGNORECASE)
+    return text
 
 
 def deletions(word: str, most: int) -> set[str]:
