@@ -9,7 +9,8 @@ the event loop instead, one request at a time per server process: its work is bo
 well under a millisecond each, at most a few milliseconds for any query of up to 200 characters:
 :mod:`codeetl.pages.search`) and pure CPU once the build's answers are kept, so handing it to a thread only
 adds the hand-over and the threads' contention for the GIL (a quarter of its CPU time, measured with
-bench/bench_web.py), and keeps no one waiting behind a slow query.
+bench/bench_web.py); no search is slow enough to hold up the ones behind it. At start-up each process
+settles (:func:`settle`), so that garbage collection does not pause it for long.
 """
 
 from __future__ import annotations
