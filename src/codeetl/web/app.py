@@ -4,13 +4,11 @@ Every route takes the page dict from :mod:`codeetl.pages` — the one the CLI pr
 template for ``/code/M96.1``, the CLI's JSON text for ``/api/code/M96.1``. Errors are pages (or JSON, or an
 OperationOutcome) with the CLI's one-line messages: 400 for malformed input, 404 for anything not found, 503
 without a warehouse; never a traceback. Handlers are plain functions: Starlette runs them in its thread
-pool, and DuckDB and SQLite release the GIL while they work. Search (``/search``, ``/api/search``) runs on
-the event loop instead, one request at a time per server process: its work is bounded (a few index reads,
-well under a millisecond each, at most a few milliseconds for any query of up to 200 characters:
-:mod:`codeetl.pages.search`) and pure CPU once the build's answers are kept, so handing it to a thread only
-adds the hand-over and the threads' contention for the GIL (a quarter of its CPU time, measured with
-bench/bench_web.py); no search is slow enough to hold up the ones behind it. At start-up each process
-settles (:func:`settle`), so that garbage collection does not pause it for long.
+pool, and DuckDB and SQLite release the GIL while they work. Search too: its work is bounded (well under
+a millisecond for most queries, a few for any: :mod:`codeetl.pages.search`), and running it on the event
+loop instead saved a quarter of its CPU time but lengthened its tail when the machine was busy (p99 43 ms in
+the pool, 57 ms on the loop: medians of five runs each of bench/bench_web.py at load 11-15). At start-up
+each process settles (:func:`settle`), so that garbage collection does not pause it for long.
 """
 
 from __future__ import annotations

@@ -40,9 +40,8 @@ def register(app: FastAPI) -> None:
                       lambda p: json_answer(p, status=True))
 
     @app.get("/api/search")
-    async def api_search(request: Request, q: str = "", as_of: str | None = None, release: str | None = None, limit: int = 20):
-        """Search codes, titles, inclusion terms and notes of the ICD-10-CM release of a day (on the event
-        loop: see :mod:`codeetl.web.app`)."""
+    def api_search(request: Request, q: str = "", as_of: str | None = None, release: str | None = None, limit: int = 20):
+        """Search codes, titles, inclusion terms and notes of the ICD-10-CM release of a day."""
         return answer(request, lambda s: search_of(s, q, as_of, release, limit), json_answer)
 
     _fhir_routes(app)

@@ -101,9 +101,8 @@ def _more_pages(app: FastAPI) -> None:
                       lambda p: html_answer(request, "status.html", page=p))
 
     @app.get("/search")
-    async def search(request: Request, q: str = "", as_of: str | None = None, release: str | None = None, limit: int = 25):
-        """Search; a query that is exactly one code goes straight to its page (on the event loop: see
-        :mod:`codeetl.web.app`)."""
+    def search(request: Request, q: str = "", as_of: str | None = None, release: str | None = None, limit: int = 25):
+        """Search; a query that is exactly one code goes straight to its page."""
         def show(p):
             """The results, or the page of the code searched for."""
             exact = [r for r in p["results"] if r["match"] == "code"]
