@@ -118,10 +118,10 @@ def settle(app: FastAPI) -> int:
     aside from the garbage collector (``gc.freeze``); returns how many objects that is.
 
     A full collection walks every object the process holds — some 70,000 once the framework, DuckDB and
-    the pages are loaded, 15-60 ms (more on a busy machine) during which the process answers nothing, and it
-    comes every few thousand requests: the slowest answers of bench/bench_web.py were these pauses. Frozen,
-    the start-up's objects (which live as long as the process) are not walked again: a full collection then
-    takes under a millisecond."""
+    the pages are loaded: 40-220 ms on the busy development machine, during which the process answers
+    nothing, about ten times a worker in a run of bench/bench_web.py, among its slowest answers. Frozen, the
+    start-up's objects (which live as long as the process) are not walked again: a full collection then
+    walks a few thousand, about a millisecond."""
     import gc
     import pkgutil
 
