@@ -69,9 +69,13 @@ def _differences(con, a: str, b: str) -> tuple[int, int]:
 
 
 def test_the_added_releases_reused_what_does_not_depend_on_them(builds):
-    # the newest ICD-10-CM release: the older releases' frames are kept (their pages are put together again:
-    # a code's history spans every release)
-    assert "build: code pages of ICD-10-CM 2024 (1 of 3)" in builds["icd"]
+    # the newest ICD-10-CM release: the older releases' pages are reused whole (a page's history is as of its
+    # release), and so is their page store
+    assert "build: code pages of ICD-10-CM 2024 (1 of 3): unchanged, reused" in builds["icd"]
+    assert "build: code pages of ICD-10-CM 2026 (2 of 3): unchanged, reused" in builds["icd"]
+    assert "build: code pages of ICD-10-CM 2026-04 (3 of 3) " in builds["icd"] + " "
+    assert "build: page store of ICD-10-CM 2024 (1 of 3): unchanged, reused" in builds["icd"]
+    assert "build: page store of ICD-10-CM 2026-04 (3 of 3): 9" in builds["icd"]
     # a PFS quarter that the first days of 2024 and 2026 do not pick: their pages are reused whole
     assert "build: code pages of ICD-10-CM 2024 (1 of 3): unchanged, reused" in builds["pfs"]
     assert "build: code pages of ICD-10-CM 2026 (2 of 3): unchanged, reused" in builds["pfs"]
@@ -109,3 +113,24 @@ def test_every_parquet_export_and_code_page_equals_the_cold_build(builds):
         a, b = (con.execute(f"SELECT list(code ORDER BY file_row_number) FROM read_parquet('{root / f}', file_row_number = true)")
                 .fetchone()[0] for root in (cold, inc))
         assert a == b == sorted(a), str(f)
+
+
+def _store_pages(path: Path) -> dict[str, tuple]:
+    """Each page of a release's page store: code -> its column values (stored bytes, in column order)."""
+    import sqlite3
+
+    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        values = dict(db.execute("SELECT id, body FROM value"))
+        return {code: tuple(values[int(i)] for i in refs.split(",")) for code, refs in db.execute("SELECT code, refs FROM page")}
+    finally:
+        db.close()
+
+
+def test_every_release_page_store_equals_the_cold_build(builds):
+    cold, inc = (builds[k] / "warehouse" / "current" / "pages" for k in ("cold", "incremental"))
+    names = sorted(p.name for p in cold.glob("*.sqlite"))
+    assert names == sorted(p.name for p in inc.glob("*.sqlite")) and len(names) == 3
+    for name in names:
+        a, b = _store_pages(cold / name), _store_pages(inc / name)
+        assert len(a) > 0 and a == b, name

@@ -171,7 +171,7 @@ def test_html_is_escaped(web):
 def test_the_build_ships_its_search_index_and_page_store(built):
     """Versioned with the build: both files sit in the published build's folder, next to its database."""
     current = (built / "warehouse" / "codeetl.duckdb").resolve().parent
-    assert (current / "search.sqlite").is_file() and (current / "pages.sqlite").is_file()
+    assert (current / "search.sqlite").is_file() and (current / "pages" / "icd10cm_release=2025.sqlite").is_file()
 
 
 def test_a_newly_published_build_is_served_without_a_restart(built, tmp_path):
@@ -187,7 +187,8 @@ def test_a_newly_published_build_is_served_without_a_restart(built, tmp_path):
     def make_build(build_id: str) -> None:
         folder = wh / "builds" / build_id
         folder.mkdir(parents=True)
-        for name in ("codeetl.duckdb", "pages.sqlite", "search.sqlite", "COMPLETE"):
+        (folder / "pages").mkdir()
+        for name in ("codeetl.duckdb", "search.sqlite", "COMPLETE", *(f"pages/{p.name}" for p in (source / "pages").iterdir())):
             try:
                 os.link(source / name, folder / name)
             except OSError as e:  # another file system: hard links impossible here

@@ -11,7 +11,7 @@ from decimal import Decimal
 import duckdb
 import pytest
 
-from codeetl.build.page_store import PAGE_STORE, json_type, write_page_store
+from codeetl.build.page_store import PAGE_STORE, json_type, release_file, write_page_store
 from codeetl.build.search_index import write_search_index
 from codeetl.pages.common import page_json
 from codeetl.pages.search import code_matches, corrections, deletions, edit_distance, fts_query, query_words, text_matches
@@ -48,7 +48,7 @@ def test_page_store_gives_back_each_exported_row_as_the_pages_read_it(tmp_path):
         assert json.dumps(got) == json.dumps(expected)  # same keys, same order, same values
     assert stored_page(con, "R1", "C99") is None
     assert stored_page(con, "R1", "A00.0")["ms_drg"] == {"weight": "1.6761", "fee": "95.19", "day": "2025-10-01"}
-    db = readonly(tmp_path / PAGE_STORE)
+    db = readonly(tmp_path / PAGE_STORE / release_file("R1"))
     assert db.execute("SELECT count(*) FROM value").fetchone()[0] < 3 * len(cols)  # the shared notes and release once
 
 

@@ -12,17 +12,16 @@ it is made of (:func:`part_keys`), and so is each release's page file:
   from an earlier one);
 - ``day``: that, and the GEM, MS-DRG and PFS releases the release's first day picks, with what their sections
   read (ICD-9-CM, IPPS rules, MCD, the curated links);
-- ``history``: every loaded ICD-10-CM release (a code's history spans them all).
+- ``history``: the ICD-10-CM releases up to the release, like ``frame``: a page's history is the history as of
+  its release (``cp_history``), so a release added later changes no page of an older one.
 
-Adding the newest ICD-10-CM release computes that release's frame and day parts and every release's history
-(a second or so each), and puts every release's pages together again (their history changed); adding a PFS
-quarter recomputes the ``day`` part of the releases whose first day picks it, and puts only those together
-again. A part is written under a temporary name (``<key>.part``) and renamed into place when complete.
+Adding the newest ICD-10-CM release computes that release's parts and page file only: every other release's
+page file is reused (hard-linked) unchanged; adding a PFS quarter recomputes the ``day`` part of the releases
+whose first day picks it, and puts only those together again. A part is written under a temporary name (``<key>.part``) and renamed into place when complete.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -31,6 +30,7 @@ from typing import Callable
 
 import duckdb
 
+from codeetl.build.build_cache import digest as _digest, keep, link_or_copy as _link_or_copy, prune
 from codeetl.build.named_sql import named_statements
 
 ROW_GROUP = 2048
@@ -49,10 +49,6 @@ RESOLVED_BY_DAY = ("gems", "msdrg", "pfs")
 
 def _sql_literal(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
-
-
-def _digest(value) -> str:
-    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:32]
 
 
 def part_keys(con: duckdb.DuckDBPyConnection, rid: str, inputs: dict) -> dict[str, str]:
@@ -76,8 +72,7 @@ def part_keys(con: duckdb.DuckDBPyConnection, rid: str, inputs: dict) -> dict[st
     has_pfs = con.execute("SELECT count(*) > 0 FROM release_calendar WHERE dataset = 'pfs'").fetchone()[0]
     day = _digest({**base, "part": "day", "icd10cm": icd, "picked": picked, "parses": others, "links": inputs["links"],
                    "has_pfs": has_pfs})
-    history = _digest({**base, "part": "history",
-                       "icd10cm": {k: v for k, v in parses.items() if k.startswith("icd10cm/")}})
+    history = _digest({**base, "part": "history", "icd10cm": icd})  # as of the release: the releases up to it
     return {"frame": frame, "day": day, "history": history, "page": _digest([frame, day, history])}
 
 
@@ -147,19 +142,24 @@ def assemble(con: duckdb.DuckDBPyConnection, folders: dict[str, Path], target: P
 
 
 def export_code_pages(con: duckdb.DuckDBPyConnection, out: Path, notify: Callable[[str], None] | None = None,
-                      warehouse: Path | None = None, inputs: dict | None = None) -> None:
+                      warehouse: Path | None = None, inputs: dict | None = None) -> dict[str, str]:
     """The code pages of every loaded ICD-10-CM release into ``<out>/icd10cm_release=<id>/code_page.parquet``;
     with the `warehouse` folder and the build's `inputs`, every part and page file whose key is in its cache is
-    reused (a page file is hard-linked), and what is made is kept there. `notify` gets one line per release."""
+    reused (a page file is hard-linked), and what is made is kept there. `notify` gets one line per release.
+    Returns the key of each release's page file (release -> key; empty without `inputs`): what the files made
+    from a page file (the page store) are kept by."""
     say = notify or (lambda message: None)
     cache = _Cache(warehouse if inputs else None, out / ".parts")
     releases = [r for (r,) in con.execute(
         "SELECT release FROM release_calendar WHERE dataset = 'icd10cm' ORDER BY effective_from, release").fetchall()]
+    made: dict[str, str] = {}
     for i, rid in enumerate(releases, 1):
         folder = out / f"icd10cm_release={rid}"
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / "code_page.parquet"
         keys = part_keys(con, rid, inputs) if inputs else {k: f"{rid}.{k}" for k in ("frame", "day", "history", "page")}
+        if inputs:
+            made[rid] = keys["page"]
         cached = cache.page(keys["page"])
         if cached is not None and cached.is_file():
             _link_or_copy(cached, target)
@@ -171,16 +171,7 @@ def export_code_pages(con: duckdb.DuckDBPyConnection, out: Path, notify: Callabl
         assemble(con, folders, tmp)
         os.replace(tmp, target)
         if cached is not None:
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            _link_or_copy(target, cached.with_suffix(".part"))
-            os.replace(cached.with_suffix(".part"), cached)
+            keep(target, cached)
     cache.prune()
+    return made
 
-
-def _link_or_copy(src: Path, dst: Path) -> None:
-    """Hard-link `src` to `dst` (a copy where links are not possible)."""
-    dst.unlink(missing_ok=True)
-    try:
-        os.link(src, dst)
-    except OSError:
-        shutil.copyfile(src, dst)

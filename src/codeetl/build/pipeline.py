@@ -306,11 +306,11 @@ def build_warehouse(parse_dirs: list[str | Path], catalog: dict[str, Dataset], w
             counts = table_counts(con)
             con.execute("CHECKPOINT")  # the loaded tables to disk: the export's memory is the page queries'
             say.begin("build: parquet export and code pages", line=False)
-            export_all(con, bdir / "parquet", say, wroot, inputs)
+            page_keys = export_all(con, bdir / "parquet", say, wroot, inputs)
             from codeetl.build.serving import write_serving_files  # `codeetl web`'s page store and search index
 
             say.begin("build: page store and search index")
-            write_serving_files(con, bdir, say)
+            write_serving_files(con, bdir, say, wroot, page_keys)
             con.execute("CHECKPOINT")
         finally:
             con.close()
@@ -409,26 +409,28 @@ def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
 
 def export_all(con: duckdb.DuckDBPyConnection, out: Path, notify: Callable[[str], None] | None = None,
-               warehouse: Path | None = None, inputs: dict | None = None) -> None:
-    """Every table and view as ``parquet/<name>/<name>.parquet`` (DuckDB's own parquet writer, zstd), and the
+               warehouse: Path | None = None, inputs: dict | None = None) -> dict[str, str]:
+    """Every table and view as ``parquet/<name>/<name>.parquet`` (:func:`codeetl.build.table_export.export_tables`:
+    DuckDB's own parquet writer, zstd; a file is reused from the `warehouse` folder's cache when its table or view
+    is unchanged), and the
     code page of every loaded ICD-10-CM release (:func:`codeetl.build.code_pages.export_code_pages`, reusing
-    unchanged parts from the `warehouse` folder's cache); `notify` gets the progress."""
+    unchanged parts from the `warehouse` folder's cache); `notify` gets the progress. Returns the key of each
+    release's page file (release -> key; empty without `inputs`)."""
     names = [r[0] for r in con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' "
         "UNION ALL SELECT view_name FROM duckdb_views() WHERE NOT internal AND schema_name = 'main' ORDER BY 1"
     ).fetchall()]
-    for n in names:
-        (out / n).mkdir(parents=True, exist_ok=True)
-        if n == "refresh_runs":  # the live ledger, not a copy: warehouse/refresh_runs.parquet, relative to the build
-            (out / n / f"{n}.parquet").symlink_to(Path("../../../..") / f"{n}.parquet")
-            continue
-        target = _sql_path(out / n / f"{n}.parquet")
-        con.execute(f"COPY (SELECT * FROM \"{n}\") TO '{target}' (FORMAT parquet, COMPRESSION zstd)")
+    from codeetl.build.table_export import export_tables  # each file reused when its table or view is unchanged
+
+    if "refresh_runs" in names:  # the live ledger, not a copy: warehouse/refresh_runs.parquet, relative to the build
+        (out / "refresh_runs").mkdir(parents=True, exist_ok=True)
+        (out / "refresh_runs" / "refresh_runs.parquet").symlink_to(Path("../../../..") / "refresh_runs.parquet")
+    reused = export_tables(con, [n for n in names if n != "refresh_runs"], out, warehouse, inputs)
     if notify:
-        notify(f"build: exported {len(names)} tables and views to parquet")
+        notify(f"build: exported {len(names)} tables and views to parquet" + (f" ({reused} unchanged, reused)" if reused else ""))
     from codeetl.build.code_pages import export_code_pages
 
-    export_code_pages(con, out / "code_page", notify, warehouse, inputs)
+    return export_code_pages(con, out / "code_page", notify, warehouse, inputs)
 
 
 CODE_PAGE_CACHE = "cache/code_page"

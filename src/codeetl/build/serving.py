@@ -1,5 +1,5 @@
-"""The files a build writes for serving its pages (``codeetl web``) beside its database: the page store and
-the search index. Both are made from the finished warehouse and published with it."""
+"""The files a build writes for serving its pages (``codeetl web``) beside its database: the page store
+(``pages/``, one SQLite file per ICD-10-CM release) and the search index. Both are made from the finished warehouse and published with it."""
 
 from __future__ import annotations
 
@@ -17,13 +17,15 @@ SERVING_MEMORY_LIMIT = "400MB"
 refresh's worker over 1 GB at this step."""
 
 
-def write_serving_files(con: duckdb.DuckDBPyConnection, build_dir: Path, notify: Callable[[str], None] | None = None) -> None:
-    """Write ``pages.sqlite`` (from the build's ``parquet/code_page`` export) and ``search.sqlite`` into
-    `build_dir`."""
+def write_serving_files(con: duckdb.DuckDBPyConnection, build_dir: Path, notify: Callable[[str], None] | None = None,
+                        warehouse: Path | None = None, page_keys: dict[str, str] | None = None) -> None:
+    """Write the page store ``pages/`` (from the build's ``parquet/code_page`` export; a release's store kept in
+    the `warehouse` folder's cache under its page file's key in `page_keys` is reused) and ``search.sqlite``
+    into `build_dir`."""
     limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
     con.execute(f"SET memory_limit = '{SERVING_MEMORY_LIMIT}'")
     try:
-        write_page_store(con, build_dir / "parquet" / "code_page", build_dir / PAGE_STORE, notify)
+        write_page_store(con, build_dir / "parquet" / "code_page", build_dir / PAGE_STORE, notify, warehouse, page_keys)
         write_search_index(con, build_dir / SEARCH_INDEX, notify)
     finally:
         con.execute(f"SET memory_limit = '{limit}'")

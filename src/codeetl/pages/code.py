@@ -57,6 +57,15 @@ NOTE_LABELS = {
     "sevenChrNote": "7th character note",
 }
 
+def history_scope(page: dict) -> str:
+    """The one sentence saying what a page's history covers: the history as of the page's ICD-10-CM release
+    (the releases up to it, like every section of the page), and where the later releases' history is. The
+    CLI and the web page both print it above the history."""
+    code, rid = page["code"], page["release"]["release"]
+    return (f"History as of ICD-10-CM release {rid}: the loaded releases up to it (for later ones, "
+            f"`codeetl code {code} --release <release>`; all of them: table icd10cm_code_history).")
+
+
 def normalise_code(text: str) -> str:
     """'m961' / 'M96.1' / ' M96.1 ' -> 'M96.1'; MalformedCode when it cannot be an ICD-10-CM code."""
     raw = text.strip()

@@ -1,5 +1,5 @@
-"""Reading the SQLite files a build writes beside its DuckDB database: the page store (``pages.sqlite``,
-:mod:`codeetl.build.page_store`) and the search index (``search.sqlite``, :mod:`codeetl.build.search_index`).
+"""Reading the SQLite files a build writes beside its DuckDB database: the page store (``pages/``, one file per
+ICD-10-CM release, :mod:`codeetl.build.page_store`) and the search index (``search.sqlite``, :mod:`codeetl.build.search_index`).
 
 Both are read-only and never change once the build is complete, so they are opened ``immutable`` (no
 locking) and one connection per file and thread is kept.
@@ -16,19 +16,19 @@ from pathlib import Path
 import duckdb
 
 from codeetl.build.named_sql import named_statements
-from codeetl.build.page_store import FORMAT, PAGE_STORE
+from codeetl.build.page_store import FORMAT, PAGE_STORE, release_file
 
 _local = threading.local()
 
 
-def build_file(con: duckdb.DuckDBPyConnection, name: str) -> Path | None:
-    """The file `name` in the folder of the database `con` is connected to, if it exists (None for an
-    in-memory database or a build without it)."""
+def build_file(con: duckdb.DuckDBPyConnection, name: str, folder: bool = False) -> Path | None:
+    """The file `name` (with `folder`: the folder) in the folder of the database `con` is connected to, if it
+    exists (None for an in-memory database or a build without it)."""
     db = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()[0]
     if not db:
         return None
     path = Path(db).parent / name
-    return path if path.is_file() else None
+    return path if (path.is_dir() if folder else path.is_file()) else None
 
 
 def readonly(path: Path) -> sqlite3.Connection:
@@ -46,9 +46,12 @@ def stored_page(con: duckdb.DuckDBPyConnection, release: str, code: str) -> dict
     """The exported page of `code` in ICD-10-CM release `release` from the build's page store, JSON-ready
     (the ``code_page`` row as :func:`codeetl.pages.common.page_json` makes it); None when the store does not
     have it; False when the build has no page store (of this format)."""
-    path = build_file(con, PAGE_STORE)
-    if path is None:
+    folder = build_file(con, PAGE_STORE, folder=True)
+    if folder is None:
         return False
+    path = folder / release_file(release)
+    if not path.is_file():
+        return None
     db = readonly(path)
     meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
     if meta.get("format") != FORMAT:

@@ -11,7 +11,7 @@ from urllib.parse import quote
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
-from codeetl.pages.code import NOTE_LABELS
+from codeetl.pages.code import NOTE_LABELS, history_scope
 from codeetl.pages.search import HIT
 from codeetl.web import svg
 
@@ -92,6 +92,6 @@ def environment() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
                       trim_blocks=True, lstrip_blocks=True)
     env.filters.update(groupby_origin=groupby_origin, link_codes=link_codes, usd=usd, marked=marked, code_url=code_url, quote=lambda v: quote(str(v), safe=""))
-    env.globals.update(known_keys=KNOWN_KEYS, note_labels=NOTE_LABELS, dataset_titles=DATASET_TITLES, history_timeline=svg.history_timeline,
+    env.globals.update(known_keys=KNOWN_KEYS, note_labels=NOTE_LABELS, history_scope=history_scope, dataset_titles=DATASET_TITLES, history_timeline=svg.history_timeline,
                        drg_chart=svg.drg_chart)
     return env

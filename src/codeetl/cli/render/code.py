@@ -9,7 +9,7 @@ from rich.text import Text
 
 from itertools import groupby
 
-from codeetl.pages.code import NOTE_LABELS
+from codeetl.pages.code import NOTE_LABELS, history_scope
 from codeetl.cli.render.common import code_list as _code_list, not_in_effect as _not_in_effect, usd as _usd
 
 
@@ -105,6 +105,7 @@ def render_history(console: Console, p: dict) -> None:
         return
     console.print()
     console.rule("History", style="dim")
+    console.print(Text(history_scope(p), style="dim"))
     if h["spans"]:
         t = Table(box=None, pad_edge=False)
         for c in ("", "from", "to", "unknown (no release loaded)"):

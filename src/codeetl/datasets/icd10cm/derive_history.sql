@@ -1,11 +1,16 @@
 -- ICD-10-CM history (tables in tables_history.sql): runs after derive.sql, so releases derived from addenda
 -- are included. Order: the releases, the code spans, the diff macro, the changes of consecutive releases.
 
-INSERT INTO icd10cm_history_releases
+-- icd10cm_history_releases_upto(asof_release): the rows of icd10cm_history_releases as a warehouse holding only
+-- the loaded releases up to asof_release (by effective date; NULL: every one) has them. A code page's history
+-- is the history as of the page's release (cp_history): a release added later changes no older page.
+CREATE OR REPLACE MACRO icd10cm_history_releases_upto(asof_release) AS TABLE
 WITH loaded AS (
     SELECT DISTINCT r.release, r.effective_from, r.effective_to
     FROM releases AS r
     WHERE r.dataset = 'icd10cm' AND r.release IN (SELECT DISTINCT c.release FROM icd10cm_codes AS c)
+      AND (asof_release IS NULL OR r.effective_from <= (SELECT min(a.effective_from) FROM releases AS a
+                                                        WHERE a.dataset = 'icd10cm' AND a.release = asof_release))
 ), ordered AS (
     SELECT *,
            row_number() OVER (ORDER BY effective_from, release)     AS seq,
@@ -26,6 +31,9 @@ SELECT
     p.release IN (SELECT n.release FROM icd10cm_notes AS n)                         AS has_notes,
     coalesce(lag(p.period_to) OVER (ORDER BY p.seq) + 1 < p.period_from, false)      AS follows_gap
 FROM periods AS p;
+COMMENT ON MACRO TABLE icd10cm_history_releases_upto IS 'icd10cm_history_releases_upto(asof_release): the rows of icd10cm_history_releases as they are with only the loaded releases up to asof_release (by effective date; NULL: all of them, the table itself): the releases a code page''s history reads.';
+
+INSERT INTO icd10cm_history_releases SELECT * FROM icd10cm_history_releases_upto(NULL);
 
 -- The code spans (see the COMMENT of icd10cm_code_history). Steps:
 --   listed    every (code, release) listing: the code's own row in the release, and, in a release loaded from a
@@ -41,24 +49,29 @@ FROM periods AS p;
 --   dated     where an edge lies before the first loaded release or in a gap, the conversion table dates it when
 --             it can: a valid code's first day (icd10cm_new_codes), a valid code's end (replaced on D: valid
 --             until D - 1), a header's first day (its code replaced by codes below it on D).
-INSERT INTO icd10cm_code_history BY NAME
+--
+-- icd10cm_code_history_upto(asof_release, codes) gives these rows as a warehouse holding only the loaded releases
+-- up to asof_release has them (NULL: every release; the table), for the codes in the list codes (NULL: all); the
+-- conversion tables read are those of these releases.
+CREATE OR REPLACE MACRO icd10cm_code_history_upto(asof_release, codes) AS TABLE
 WITH rel AS (
     SELECT r.*,
            lag(r.period_to) OVER (ORDER BY r.seq)    AS prev_to,
            lead(r.period_from) OVER (ORDER BY r.seq) AS next_from,
            lead(r.follows_gap) OVER (ORDER BY r.seq) AS gap_after
-    FROM icd10cm_history_releases AS r
+    FROM icd10cm_history_releases_upto(asof_release) AS r
 ), own AS (
     SELECT c.code, c.code_nodot, r.seq, c.is_billable, c.description
     FROM icd10cm_codes AS c JOIN rel AS r ON r.release = c.release
+    WHERE codes IS NULL OR c.code IN (SELECT unnest(codes))
 ), header_codes AS (
     SELECT DISTINCT o.code, o.code_nodot FROM own AS o WHERE NOT o.is_billable
 ), below AS (  -- releases loaded from a code file only: every prefix (3 characters or more) of their valid codes
-    SELECT DISTINCT o.seq, o.code_nodot[1:p.k] AS prefix
-    FROM own AS o
-    JOIN rel AS r ON r.seq = o.seq AND NOT r.has_headers
-    CROSS JOIN LATERAL (SELECT unnest(range(3, len(o.code_nodot))) AS k) AS p
-    WHERE o.is_billable
+    SELECT DISTINCT r.seq, c.code_nodot[1:p.k] AS prefix
+    FROM icd10cm_codes AS c
+    JOIN rel AS r ON r.release = c.release AND NOT r.has_headers
+    CROSS JOIN LATERAL (SELECT unnest(range(3, len(c.code_nodot))) AS k) AS p
+    WHERE c.is_billable AND (codes IS NULL OR c.code_nodot[1:3] IN (SELECT replace(unnest(codes), '.', '')[1:3]))
 ), listed AS (
     SELECT o.*, false AS inferred FROM own AS o
     UNION ALL
@@ -104,11 +117,12 @@ WITH rel AS (
     JOIN rel AS f ON f.seq = g.first_seq
     JOIN rel AS l ON l.seq = g.last_seq
 ), created AS (  -- the CDC conversion table: the day a code took effect
-    SELECT n.code, min(n.effective) AS effective FROM icd10cm_new_codes AS n GROUP BY n.code
+    SELECT n.code, min(n.effective) AS effective FROM icd10cm_new_codes AS n
+    WHERE n.release IN (SELECT r.release FROM rel AS r) GROUP BY n.code
 ), replaced AS (  -- ... and the day a code was replaced, and whether only by codes below it (it became a header)
     SELECT x.code, x.effective,
            bool_and(starts_with(replace(x.replaced_by, '.', ''), replace(x.code, '.', '')) AND x.replaced_by <> x.code) AS by_children
-    FROM icd10cm_replacements AS x WHERE NOT x.is_range
+    FROM icd10cm_replacements AS x WHERE NOT x.is_range AND x.release IN (SELECT r.release FROM rel AS r)
     GROUP BY x.code, x.effective
 ), dated AS (
     SELECT e.*,
@@ -139,8 +153,10 @@ SELECT
     list_concat(CASE WHEN d.table_from < d.seen_from THEN [{'from': d.table_from, 'to': d.seen_from - 1}] ELSE [] END,
                 d.inner_gaps,
                 CASE WHEN d.table_to - 1 > d.seen_to THEN [{'from': d.seen_to + 1, 'to': d.table_to - 1}] ELSE [] END) AS unknown_days
-FROM dated AS d
-ORDER BY d.code, valid_from;
+FROM dated AS d;
+COMMENT ON MACRO TABLE icd10cm_code_history_upto IS 'icd10cm_code_history_upto(asof_release, codes): the rows of icd10cm_code_history as they are with only the loaded ICD-10-CM releases up to asof_release (by effective date) and their conversion tables (NULL: all of them, the table itself), for the codes in the list codes (NULL: every code). A code page''s history is the history as of its release (cp_history).';
+
+INSERT INTO icd10cm_code_history BY NAME SELECT * FROM icd10cm_code_history_upto(NULL, NULL) ORDER BY code, valid_from;
 
 -- icd10cm_diff(from_release, to_release): the rows of icd10cm_changes for any two releases (see the COMMENT
 -- of icd10cm_changes for what is compared when a release has no headers or no notes). Inside the macro the

@@ -360,8 +360,14 @@ COMMENT ON MACRO TABLE cp_procedures IS 'cp_procedures(icd, day, codes): the pro
 
 -- The history section: the code's spans over the loaded releases (icd10cm_code_history), oldest first, each
 -- with what dates its edges and the days inside it no loaded release covers; the CDC conversion table's dates.
+-- As of the page's release, like every other section: the releases up to icd (by effective date) and their
+-- conversion tables (icd10cm_code_history_upto), so a release added later changes no page of an older one.
 CREATE OR REPLACE MACRO cp_history(icd, codes) AS TABLE
-WITH spans AS (
+WITH page_rels AS (
+    SELECT h.release FROM icd10cm_history_releases_upto(icd) h
+), history AS (
+    SELECT * FROM icd10cm_code_history_upto(icd, codes)
+), spans AS (
     SELECT h.code,
            list_transform(list_sort(list({'k': h.valid_from, 'v': {
                  'valid_from': h.valid_from, 'valid_to': h.valid_to, 'is_billable': h.is_billable,
@@ -372,29 +378,33 @@ WITH spans AS (
            min(h.valid_from) AS first_valid_from, count(DISTINCT h.description) AS descriptions,
            count(DISTINCT h.is_billable) - 1 AS billable_changes,
            bool_or(h.is_billable) AS ever_valid
-    FROM icd10cm_code_history h
+    FROM history h
     WHERE h.code IN (SELECT n.code FROM cp_nodes(icd, codes) n)
     GROUP BY h.code
 ), replaced AS (  -- the CDC conversion table: this code was replaced by these codes on a date
     SELECT x.code, list(DISTINCT {'code': x.replaced_by, 'effective': x.effective} ORDER BY {'code': x.replaced_by, 'effective': x.effective}) AS by
     FROM icd10cm_replacements x WHERE x.code IN (SELECT n.code FROM cp_nodes(icd, codes) n) AND NOT x.is_range
+      AND x.release IN (SELECT release FROM page_rels)
     GROUP BY x.code
 ), replaces AS (  -- ... and this code replaced those
     SELECT x.replaced_by AS code, list(DISTINCT {'code': x.code, 'effective': x.effective} ORDER BY {'code': x.code, 'effective': x.effective}) AS old
     FROM icd10cm_replacements x WHERE x.replaced_by IN (SELECT n.code FROM cp_nodes(icd, codes) n) AND NOT x.is_range
+      AND x.release IN (SELECT release FROM page_rels)
     GROUP BY x.replaced_by
 ), new_codes AS (  -- ... and when it took effect, if it is new since FY2017
     SELECT x.code, min(x.effective) AS effective FROM icd10cm_new_codes x
-    WHERE x.code IN (SELECT n.code FROM cp_nodes(icd, codes) n) GROUP BY x.code
+    WHERE x.code IN (SELECT n.code FROM cp_nodes(icd, codes) n) AND x.release IN (SELECT release FROM page_rels) GROUP BY x.code
 ), coverage AS (  -- the conversion table lists the codes created up to the first day of its release
     SELECT max(r.effective_from) AS until, any_value(r.release ORDER BY r.effective_from DESC) AS release
     FROM release_calendar r WHERE r.dataset = 'icd10cm' AND r.release IN (SELECT DISTINCT x.release FROM icd10cm_new_codes x)
+      AND r.release IN (SELECT release FROM page_rels)
 ), known_before AS (  -- codes valid in a loaded release the table covers, or replaced by a code it lists
-    SELECT DISTINCT h.code FROM icd10cm_code_history h
+    SELECT DISTINCT h.code FROM history h
     WHERE h.code IN (SELECT n.code FROM cp_nodes(icd, codes) n) AND h.is_billable
       AND h.valid_from <= (SELECT until FROM coverage)
     UNION
     SELECT DISTINCT x.code FROM icd10cm_replacements x WHERE x.code IN (SELECT n.code FROM cp_nodes(icd, codes) n) AND NOT x.is_range
+      AND x.release IN (SELECT release FROM page_rels)
 )
 SELECT n.code,
        CASE WHEN s.code IS NOT NULL OR r.code IS NOT NULL OR o.code IS NOT NULL THEN
@@ -414,7 +424,7 @@ LEFT JOIN replaced r ON r.code = n.code
 LEFT JOIN replaces o ON o.code = n.code
 LEFT JOIN new_codes nc ON nc.code = n.code
 LEFT JOIN known_before kb ON kb.code = n.code;
-COMMENT ON MACRO TABLE cp_history IS 'cp_history(icd, codes): the history section of each code: its spans over the loaded releases (icd10cm_code_history: validity, description, what dates each edge, the days no loaded release covers), the first day it is known, how many descriptions it had and how often it changed between billable and header, since when it is in ICD-10-CM (in_code_set_since: the CDC conversion table''s date for a code new since FY2017, 2015-10-01 for a code the table covers and does not list), and the codes that replaced it and that it replaced, with the dates (icd10cm_replacements). A part of code_page.';
+COMMENT ON MACRO TABLE cp_history IS 'cp_history(icd, codes): the history section of each code as of release icd (the loaded releases up to icd by effective date and their conversion tables: icd10cm_code_history_upto; later releases are in icd10cm_code_history and `codeetl history CODE`): its spans (icd10cm_code_history: validity, description, what dates each edge, the days no loaded release covers), the first day it is known, how many descriptions it had and how often it changed between billable and header, since when it is in ICD-10-CM (in_code_set_since: the CDC conversion table''s date for a code new since FY2017, 2015-10-01 for a code the table covers and does not list), and the codes that replaced it and that it replaced, with the dates (icd10cm_replacements). A part of code_page.';
 
 -- What a page of this release lacks because it was not loaded from the Tabular List XML; NULL when it was.
 CREATE OR REPLACE MACRO cp_hierarchy_note(icd) AS
