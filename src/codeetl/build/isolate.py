@@ -1,0 +1,204 @@
+"""The build in a process of its own: :func:`build_in_child` runs :func:`codeetl.build.pipeline.build_warehouse` in a
+fresh Python (``python -m codeetl.build.isolate``), started from scratch (not forked), so it carries only DuckDB and
+the build code — not the refresh's Prefect client, the parsers' leftovers or its threads — and gives all its memory
+back when it ends. The whole refresh's peak is then the worker's (Prefect, ~250 MB) beside the build's (DuckDB,
+``BUILD_MEMORY_LIMIT``), not their sum in one heap that never shrinks.
+
+The two talk over a pipe (:class:`multiprocessing.connection.Connection`, pickled messages): the request goes down,
+the build's progress comes up as it happens — each ``notify`` line and each :mod:`codeetl.build.progress` step is
+replayed on the caller's callbacks, so the terminal and Prefect see exactly what an in-process build shows — then
+the :class:`~codeetl.build.pipeline.BuildResult` or the error, which the caller raises as its own (same class,
+same one-line message).
+
+- A stop (SIGTERM, SIGINT) of the caller: its wait is interrupted, the child gets SIGTERM and unwinds (its
+  half-built folder removed), killed after :data:`GRACE` seconds if it has not ended.
+- The caller dies (even by ``kill -9``): the kernel kills the child (``PR_SET_PDEATHSIG``), as if the build
+  had run inside it; what it left is removed under the refresh lock, as for any killed refresh.
+- The child dies alone (the out-of-memory killer, ``kill -9``): one :class:`WarehouseError` line saying so and
+  what to do; its half-built folder is removed, and nothing was published.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import resource
+import signal
+import subprocess
+import sys
+import threading
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+from codeetl.errors import WarehouseError
+
+PARENT_ENV = "CODEETL_BUILD_PARENT"  # the pid the child must die with
+GRACE = 3.0  # seconds a stopped build gets to remove its folder before it is killed
+
+
+def build_in_child(parse_dirs, catalog, warehouse_root, link_dirs=None, inputs=None, notify=None, progress=None):
+    """:func:`codeetl.build.pipeline.build_warehouse` with the same arguments, run in a child process; returns its
+    BuildResult (with ``process``: the child's pid and peak resident memory) or raises its error."""
+    if os.name != "posix":  # no inherited pipe ends to pass: the build runs here
+        from codeetl.build.pipeline import build_warehouse
+
+        return build_warehouse(parse_dirs, catalog, warehouse_root, link_dirs, inputs, notify, progress)
+    builds = Path(warehouse_root) / "builds"
+    before = set(os.listdir(builds)) if builds.is_dir() else set()
+    request = {"parse_dirs": [str(p) for p in parse_dirs], "catalog": catalog, "warehouse_root": str(warehouse_root),
+               "link_dirs": link_dirs, "inputs": inputs}
+    read, write = os.pipe()
+    try:
+        child = subprocess.Popen([sys.executable, "-m", "codeetl.build.isolate", str(write)], stdin=subprocess.PIPE,
+                                 pass_fds=(write,), env={**os.environ, PARENT_ENV: str(os.getpid())})
+    finally:
+        os.close(write)
+    conn = Connection(read)
+    try:
+        child.stdin.write(pickle.dumps(request))
+        child.stdin.close()
+        reply = _relay(conn, notify, progress)
+        code = child.wait()
+    finally:
+        conn.close()
+        _stop(child)
+    if reply is None or code != 0:
+        _remove_new_builds(builds, before)
+        raise reply if isinstance(reply, BaseException) else WarehouseError(_death_line(child.pid, code))
+    if isinstance(reply, BaseException):
+        raise reply
+    return reply
+
+
+def _relay(conn: Connection, notify, progress):
+    """Pass the child's progress messages on to `notify` and `progress` until it answers; returns the answer
+    (BuildResult, or the error it raised), None when it ended without one."""
+    from codeetl.sources import interrupt
+
+    while True:
+        if not conn.poll(0.2):  # a stop seen by another thread (this one may not get the signal) ends the wait too
+            interrupt.check()
+            continue
+        try:
+            kind, *body = conn.recv()
+        except EOFError:
+            return None
+        if kind == "notify" and notify:
+            notify(*body)
+        elif kind == "progress" and progress:
+            progress(*body)
+        elif kind == "result":
+            return body[0]
+        elif kind == "error":
+            return _rebuilt(*body)
+
+
+def _stop(child: subprocess.Popen) -> None:
+    """End the child if it still runs (its caller was stopped): SIGTERM, SIGKILL after GRACE seconds."""
+    if child.poll() is not None:
+        return
+    child.terminate()
+    try:
+        child.wait(timeout=GRACE)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait()
+
+
+def _remove_new_builds(builds: Path, before: set[str]) -> None:
+    """Remove the build folders a dead child left (those not there before it started and not complete)."""
+    import shutil
+
+    from codeetl.build.pipeline import COMPLETE
+
+    for name in set(os.listdir(builds)) - before if builds.is_dir() else ():
+        if not (builds / name / COMPLETE).exists():
+            shutil.rmtree(builds / name, ignore_errors=True)
+
+
+def _death_line(pid: int, code: int) -> str:
+    """One line: how the build process ended without an answer, and what to do."""
+    sig = -code if code < 0 else code - 128 if code > 128 else 0
+    try:
+        how = f"was killed by {signal.Signals(sig).name}" if sig else f"exited with status {code}"
+    except ValueError:
+        how = f"was killed by signal {sig}"
+    why = ("the kernel's out-of-memory killer does this (see `dmesg`), as does `kill -9`; if it was memory, give the "
+           "refresh more (a cold build needs about 1 GB)" if sig == signal.SIGKILL else
+           "if nobody stopped it, this is a crash: please report it with the command line")
+    return (f"the build process (pid {pid}) {how} before it finished: nothing was published, the previous warehouse "
+            f"(if any) is unchanged and the half-built one was removed. {why[0].upper()}{why[1:]}; then run the "
+            "refresh again.")
+
+
+def _portable(error: BaseException) -> tuple:
+    """An error as (class, args, attributes), to rebuild without calling its ``__init__`` (GateFailure's takes the
+    gate results, not the message its args hold)."""
+    state = (type(error), error.args, dict(vars(error)))
+    try:
+        pickle.dumps(state)
+        return state
+    except Exception:  # noqa: BLE001 - an attribute that does not pickle: the message still does
+        return (WarehouseError, (f"building the new warehouse failed: {error.__class__.__name__}: {error}",), {})
+
+
+def _rebuilt(cls: type, args: tuple, attrs: dict) -> BaseException:
+    """The error :func:`_portable` took apart."""
+    error = cls.__new__(cls)
+    error.args = args
+    vars(error).update(attrs)
+    return error
+
+
+# --------------------------------------------------------------------------------------------- the child
+
+
+def _die_with_parent() -> None:
+    """Have the kernel kill this process when the build's caller dies (Linux); exit at once if it is gone."""
+    import ctypes
+
+    parent = int(os.environ.get(PARENT_ENV, "0"))
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if parent and os.getppid() != parent:
+        os._exit(137)
+
+
+def main(fd: int) -> None:
+    """The child: read the request from stdin, build, send progress, then the result or the error, up `fd`.
+    Output on stdout goes to stderr (stdout is not a channel here). Exits 0, or 128 + the signal that stopped it."""
+    _die_with_parent()
+    os.dup2(2, 1)
+    conn, lock = Connection(fd), threading.Lock()
+
+    def send(*message) -> None:
+        with lock:
+            conn.send(message)
+
+    from codeetl.build import pipeline
+    from codeetl.sources.interrupt import Terminated, stop_on_signals
+
+    request = pickle.loads(sys.stdin.buffer.read())
+    try:
+        with stop_on_signals():
+            result = pipeline.build_warehouse(
+                request["parse_dirs"], request["catalog"], request["warehouse_root"], link_dirs=request["link_dirs"],
+                inputs=request["inputs"], notify=lambda line: send("notify", line),
+                progress=lambda *step: send("progress", *step))
+    except (Terminated, KeyboardInterrupt) as e:
+        os._exit(128 + (signal.SIGINT if isinstance(e, KeyboardInterrupt) else signal.SIGTERM))
+    except Exception as e:  # noqa: BLE001 - every error goes back to the caller, which raises it
+        send("error", *_portable(e))
+    else:
+        result.process = {"pid": os.getpid(), "parent": os.getppid(),
+                          "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+        send("result", result)
+    conn.close()
+    sys.stdout.flush()
+    os._exit(0)  # no teardown of DuckDB's and the interpreter's objects: the process is done
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]))
