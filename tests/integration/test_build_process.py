@@ -1,0 +1,80 @@
+"""The build runs in a process of its own (:mod:`codeetl.build.isolate`): the real ``codeetl refresh`` (supervisor,
+worker, Prefect flow) starts it from the worker, reports its pid and peak memory in the summary, and a build
+process that dies alone is one line with what to do, the previous warehouse kept and nothing left behind.
+
+Small builds (GEMs, then one fee schedule) on the session's Prefect server, as in test_faults.py; no durations are
+asserted (the build's memory is measured by bench/bench.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+import faultkit as fk
+from _shared import CMS, needs_mirror
+from test_faults import alive, descendants, pfs_zip_mirror, published, wait_for_stage
+
+pytestmark = needs_mirror
+
+
+@pytest.fixture(scope="module")
+def gems(tmp_path_factory) -> tuple[Path, dict]:
+    """A data folder with a GEMs-only warehouse built by the real command with --json, and its summary."""
+    root = tmp_path_factory.mktemp("build-process") / "data"
+    r = fk.run_command(["refresh", "--data-dir", str(root), "--mirror", str(CMS), "--dataset", "gems", "--json"])
+    assert r.exit_code == 0, r.output
+    return root, json.loads(r.stdout)
+
+
+def test_the_build_runs_in_a_child_process_whose_peak_memory_is_reported(gems):
+    _, summary = gems
+    assert summary["status"] == "published"
+    process = summary["build_process"]
+    assert process["pid"] != process["parent"]  # not the worker that ran the flow
+    assert process["peak_rss_mib"] > 0
+
+
+def _build_child(worker: int) -> int:
+    """The pid of the worker's build process (``python -m codeetl.build.isolate``)."""
+    for pid in descendants(worker):
+        try:
+            parent = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if parent == worker and b"codeetl.build.isolate" in cmdline:
+            return pid
+    raise AssertionError(f"no build process below the worker {worker}")
+
+
+def test_a_build_process_killed_alone_is_one_line_and_the_previous_warehouse_stays(gems, tmp_path):
+    root, _ = gems
+    before = published(root)
+    marks = tmp_path / "stages.txt"
+    args = ["refresh", "--data-dir", str(root), "--mirror", str(pfs_zip_mirror(tmp_path)), "--dataset", "pfs"]
+    p = fk.codeetl_process(args, fk.command_env(CODEETL_STAGE_FILE=str(marks), CODEETL_PAUSE_AT="build"),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for_stage(p, marks, "build")  # the build process waits there, tables loaded
+    worker = fk.lock_holder(root)
+    child = _build_child(worker)
+    below = descendants(p.pid)
+    os.kill(child, signal.SIGKILL)
+    _, stderr = p.communicate(timeout=fk.COMMAND_DEADLINE)
+    msg = " ".join(stderr.split())
+    assert p.returncode == 1, stderr
+    assert f"the build process (pid {child}) was killed by SIGKILL before it finished" in msg
+    assert "the previous warehouse (if any) is unchanged" in msg and "run the refresh again" in msg
+    assert "Traceback" not in stderr
+    assert published(root) == before
+    assert fk.leftovers(root) == []  # no half-built folder, no lock
+    end = time.monotonic() + 30  # a deadline against a hang only
+    while any(alive(c) for c in below) and time.monotonic() < end:
+        time.sleep(0.1)
+    assert not [c for c in below if alive(c)]
