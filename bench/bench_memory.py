@@ -5,7 +5,7 @@
 Runs ``python -m codeetl refresh --mirror M --json`` on a fresh data folder with a fresh HOME (so Prefect starts its
 temporary API server and creates its database, as on a first run), and samples every process of its tree every
 0.2 s from /proc: the command (the supervisor), its worker (the Prefect flow), Prefect's API server, the build
-process (:mod:`codeetl.build.isolate`). It reports
+process and the parse processes (:mod:`codeetl.build.isolate`). It reports
 
 * the **whole tree's peak**, sampled: the sum of the processes' resident memory (``VmRSS``; pages shared between
   processes, such as Python's and DuckDB's code, counted in each) and of their proportional set sizes (``Pss`` of
@@ -76,7 +76,7 @@ def _role(pid: int, parent_role: str) -> str:
         return "gone"
     line = " ".join(args)
     if "codeetl.build.isolate" in line:
-        return "build process"
+        return "build process" if "build_warehouse" in line else "parse process"
     if "uvicorn" in line or "prefect" in line:
         return "Prefect API server"
     if parent_role == "command" and "codeetl" in line:
@@ -145,8 +145,11 @@ def report(res: dict) -> None:
             ("at the RSS peak", "; ".join(f"{k} {v:,}" for k, v in res["at_peak"]["rss_mib"].items())
              + f" MiB, after \"{res['at_peak']['last_line']}\"")]
     for pid, q in sorted(res["processes"].items(), key=lambda kv: -kv[1]["peak_rss_mib"]):
-        if q["peak_rss_mib"] >= 20:
+        if q["role"] != "parse process":
             rows.append((f"{q['role']} (pid {pid}), its own peak (VmHWM)", f"{q['peak_rss_mib']:,} MiB"))
+    parses = [q["peak_rss_mib"] for q in res["processes"].values() if q["role"] == "parse process"]
+    if parses:
+        rows.append((f"parse processes ({len(parses)}, one at a time), the largest one's peak", f"{max(parses):,} MiB"))
     rows.append(("whole refresh", f"{res['wall']:.0f} s (load {res['load']})"))
     print("| cold `codeetl refresh` of the mirror | peak |\n|---|---|")
     for k, v in rows:

@@ -1,6 +1,7 @@
-"""The build runs in a process of its own (:mod:`codeetl.build.isolate`): the real ``codeetl refresh`` (supervisor,
-worker, Prefect flow) starts it from the worker, reports its pid and peak memory in the summary, and a build
-process that dies alone is one line with what to do, the previous warehouse kept and nothing left behind.
+"""The build, and each parse, run in a process of their own (:mod:`codeetl.build.isolate`): the real ``codeetl
+refresh`` (supervisor, worker, Prefect flow) starts them from the worker and reports the build's pid and peak memory
+in the summary; such a process that dies alone is one line with what to do, the previous warehouse kept and nothing
+left behind.
 
 Small builds (GEMs, then one fee schedule) on the session's Prefect server, as in test_faults.py; no durations are
 asserted (the build's memory is measured by bench/bench.py).
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -41,39 +43,44 @@ def test_the_build_runs_in_a_child_process_whose_peak_memory_is_reported(gems):
     assert process["peak_rss_mib"] > 0
 
 
-def _build_child(worker: int) -> int:
-    """The pid of the worker's build process (``python -m codeetl.build.isolate``)."""
+def _child(worker: int, target: str) -> int:
+    """The pid of the worker's child process running `target` (``python -m codeetl.build.isolate <fd> <target>``)."""
     for pid in descendants(worker):
         try:
             parent = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if parent == worker and b"codeetl.build.isolate" in cmdline:
+        if parent == worker and b"codeetl.build.isolate" in cmdline and target.encode() in cmdline:
             return pid
-    raise AssertionError(f"no build process below the worker {worker}")
+    raise AssertionError(f"no {target} process below the worker {worker}")
 
 
-def test_a_build_process_killed_alone_is_one_line_and_the_previous_warehouse_stays(gems, tmp_path):
-    root, _ = gems
+@pytest.mark.parametrize("stage, target, what", [
+    ("build", "codeetl.build.pipeline:build_warehouse", "the build process"),
+    ("parse", "codeetl.build.pipeline:parse_release_cached", "the parse process of pfs/2025-D"),
+])
+def test_a_child_process_killed_alone_is_one_line_and_the_previous_warehouse_stays(gems, tmp_path, stage, target,
+                                                                                  what):
+    root = tmp_path / "data"  # a copy: each case parses and builds as the first to add pfs/2025-D
+    shutil.copytree(gems[0], root, symlinks=True)
     before = published(root)
     marks = tmp_path / "stages.txt"
     args = ["refresh", "--data-dir", str(root), "--mirror", str(pfs_zip_mirror(tmp_path)), "--dataset", "pfs"]
-    p = fk.codeetl_process(args, fk.command_env(CODEETL_STAGE_FILE=str(marks), CODEETL_PAUSE_AT="build"),
+    p = fk.codeetl_process(args, fk.command_env(CODEETL_STAGE_FILE=str(marks), CODEETL_PAUSE_AT=stage),
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    wait_for_stage(p, marks, "build")  # the build process waits there, tables loaded
-    worker = fk.lock_holder(root)
-    child = _build_child(worker)
+    wait_for_stage(p, marks, stage)  # the child waits there, half its work done
+    child = _child(fk.lock_holder(root), target)
     below = descendants(p.pid)
     os.kill(child, signal.SIGKILL)
     _, stderr = p.communicate(timeout=fk.COMMAND_DEADLINE)
     msg = " ".join(stderr.split())
     assert p.returncode == 1, stderr
-    assert f"the build process (pid {child}) was killed by SIGKILL before it finished" in msg
+    assert f"{what} (pid {child}) was killed by SIGKILL before it finished" in msg
     assert "the previous warehouse (if any) is unchanged" in msg and "run the refresh again" in msg
     assert "Traceback" not in stderr
     assert published(root) == before
-    assert fk.leftovers(root) == []  # no half-built folder, no lock
+    assert fk.leftovers(root) == []  # no half-built folder or half-written parse, no lock
     end = time.monotonic() + 30  # a deadline against a hang only
     while any(alive(c) for c in below) and time.monotonic() < end:
         time.sleep(0.1)

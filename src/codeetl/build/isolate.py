@@ -1,9 +1,10 @@
 """The build, and each parse, in a process of its own: :func:`build_in_child` runs
-:func:`codeetl.build.pipeline.build_warehouse`, :func:`parse_in_child` :func:`codeetl.build.pipeline.parse_release_cached`,
-each in a fresh Python (``python -m codeetl.build.isolate``) started from scratch (not forked). A child carries only
-what its step imports (DuckDB and the build code; polars and one dataset's parser) — not the refresh's Prefect
-client, its threads or another step's leftovers — and gives all its memory back when it ends. The refresh's worker
-so stays at about its Prefect's size while the build runs beside it (README "Memory").
+:func:`codeetl.build.pipeline.build_warehouse` and :func:`parse_in_child`
+:func:`codeetl.build.pipeline.parse_release_cached`, each in a fresh Python (``python -m codeetl.build.isolate``)
+started from scratch (not forked). A child carries only what its step imports (DuckDB and the build code; polars
+and one dataset's parser) — not the refresh's Prefect client, its threads or another step's leftovers — and gives
+all its memory back when it ends. The refresh's worker so stays at about its Prefect's size while the build runs
+beside it (README "Memory").
 
 A child and its caller talk over a pipe (:class:`multiprocessing.connection.Connection`, pickled messages): the
 request goes down; progress comes up as it happens — each ``notify`` line and each :mod:`codeetl.build.progress`
@@ -49,10 +50,13 @@ def run_in_child(target: str, kwargs: dict, notify=None, progress=None) -> tuple
     """Call `target` (``"module:function"``) with `kwargs` (pickled) in a fresh process, `notify` and `progress` passed
     on as callbacks when given. Returns (its return value, the process: pid, parent, peak_rss_mib); raises what it
     raised, or :class:`ChildDied`."""
+    from codeetl.sources import interrupt
+
     read, write = os.pipe()
     try:
-        child = subprocess.Popen([sys.executable, "-m", "codeetl.build.isolate", str(write)], stdin=subprocess.PIPE,
-                                 pass_fds=(write,), env={**os.environ, PARENT_ENV: str(os.getpid())})
+        child = subprocess.Popen([sys.executable, "-m", "codeetl.build.isolate", str(write), target],
+                                 stdin=subprocess.PIPE, pass_fds=(write,),
+                                 env={**os.environ, PARENT_ENV: str(os.getpid())})
     finally:
         os.close(write)
     conn = Connection(read)
@@ -68,6 +72,7 @@ def run_in_child(target: str, kwargs: dict, notify=None, progress=None) -> tuple
     if isinstance(reply, BaseException):
         raise reply
     if reply is None or code != 0:
+        interrupt.check()  # stopped with its caller: the caller's stop, not a death, is what happened
         raise ChildDied(child.pid, code)
     return reply
 
@@ -219,6 +224,7 @@ def main(fd: int) -> None:
     pid and peak memory) or the error, up `fd`. Output on stdout goes to stderr (stdout is not a channel here).
     Exits 0, or 128 + the signal that stopped it."""
     _die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the caller, which stops this process itself
     os.dup2(2, 1)
     conn, lock = Connection(fd), threading.Lock()
 
@@ -249,5 +255,5 @@ def main(fd: int) -> None:
     os._exit(0)  # no teardown of DuckDB's, polars' and the interpreter's objects: the process is done
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # python -m codeetl.build.isolate <fd> <target> (the target only for `ps` to show)
     main(int(sys.argv[1]))
