@@ -85,3 +85,29 @@ def test_a_child_process_killed_alone_is_one_line_and_the_previous_warehouse_sta
     while any(alive(c) for c in below) and time.monotonic() < end:
         time.sleep(0.1)
     assert not [c for c in below if alive(c)]
+
+
+@pytest.mark.parametrize("sig, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_signal_to_the_command_during_the_build_stops_the_build_process_too(gems, tmp_path, sig, code):
+    """SIGTERM or SIGINT to the command while the build process builds: the worker stops it (it removes its half-built
+    folder), the command exits 128 + the signal, no process is left, nothing half-written, the warehouse kept."""
+    root = tmp_path / "data"
+    shutil.copytree(gems[0], root, symlinks=True)
+    before = published(root)
+    marks = tmp_path / "stages.txt"
+    args = ["refresh", "--data-dir", str(root), "--mirror", str(pfs_zip_mirror(tmp_path)), "--dataset", "pfs"]
+    p = fk.codeetl_process(args, fk.command_env(CODEETL_STAGE_FILE=str(marks), CODEETL_PAUSE_AT="build"),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for_stage(p, marks, "build")
+    child = _child(fk.lock_holder(root), "codeetl.build.pipeline:build_warehouse")
+    below = descendants(p.pid)
+    p.send_signal(sig)
+    _, stderr = p.communicate(timeout=fk.COMMAND_DEADLINE)
+    assert p.returncode == code, stderr
+    assert "nothing half-written is left" in " ".join(stderr.split())
+    end = time.monotonic() + 30  # a deadline against a hang only
+    while any(alive(c) for c in below) and time.monotonic() < end:
+        time.sleep(0.1)
+    assert child in below and not [c for c in below if alive(c)]
+    assert published(root) == before
+    assert fk.leftovers(root) == []
