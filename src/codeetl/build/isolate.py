@@ -21,9 +21,9 @@ the return value or the error, which the caller raises as its own (same class, s
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
-import resource
 import shutil
 import signal
 import subprocess
@@ -61,9 +61,10 @@ def run_in_child(target: str, kwargs: dict, notify=None, progress=None) -> tuple
         os.close(write)
     conn = Connection(read)
     try:
-        child.stdin.write(pickle.dumps({"target": target, "kwargs": kwargs, "notify": notify is not None,
-                                        "progress": progress is not None}))
-        child.stdin.close()
+        with contextlib.suppress(BrokenPipeError):  # it ended at once: its exit status says how
+            child.stdin.write(pickle.dumps({"target": target, "kwargs": kwargs, "notify": notify is not None,
+                                            "progress": progress is not None}))
+            child.stdin.close()
         reply = _relay(conn, notify, progress)
         code = child.wait()
     finally:
@@ -128,7 +129,7 @@ def parse_in_child(release, fetched, raw_root):
 
 def _relay(conn: Connection, notify, progress):
     """Pass the child's progress messages on to `notify` and `progress` until it answers; returns the answer
-    (BuildResult, or the error it raised), None when it ended without one."""
+    ((its return value, its process), or the error it raised), None when it ended without one."""
     from codeetl.sources import interrupt
 
     while True:
@@ -232,6 +233,7 @@ def main(fd: int) -> None:
         with lock:
             conn.send(message)
 
+    import resource
     from importlib import import_module
 
     from codeetl.sources.interrupt import Terminated, stop_on_signals
