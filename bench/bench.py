@@ -5,11 +5,12 @@
 Each measure runs in a fresh process, on a fresh data folder under a temporary directory:
 
 * cold refresh through the pipeline functions, no Prefect (bench/pipeline_only.py: fetch + parse, build, publish; peak memory of
-  the process, which includes DuckDB's);
+  its largest process — the build's, which includes DuckDB's — and of it and its build process together, sampled);
 * the same refresh again: nothing changed (no-op);
 * the refresh through Prefect (`codeetl refresh --json`, a fresh HOME so Prefect's database is new): the
   orchestrator's start, the flow, and the flow's stages, and the peak memory of its whole process tree (the
-  command, its worker, Prefect's API server; sampled every 0.2 s) and of its largest process; Prefect's own overhead = the flow's wall time less
+  command, its worker, Prefect's API server, the build process; sampled every 0.2 s) and of its largest process
+  (bench/bench_memory.py measures this alone, with each process's peak); Prefect's own overhead = the flow's wall time less
   its stages (fetch + parse, build, publish) in the same run, cold and no-op (the stages themselves run as
   Prefect tasks, and take what they take without Prefect: compare with the runs without it);
 * a refresh that adds one PFS release to a warehouse without it (the code pages are reused), and one that adds
@@ -35,7 +36,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -47,8 +47,10 @@ from pipeline_only import refresh
 t = time.perf_counter()
 s = refresh({root!r}, {mirror!r}, releases={releases!r}, link_dirs=[__import__("pathlib").Path({links!r})])
 peak = [int(l.split()[1]) // 1024 for l in open("/proc/self/status") if l.startswith("VmHWM:")]  # this process's own
+own = peak[0] if peak else round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+build = s.get("build_process", {{}}).get("peak_rss_mib", 0)  # the build's process (codeetl.build.isolate)
 print(json.dumps({{"wall": round(time.perf_counter() - t, 3), "seconds": s["seconds"], "changed": s["changed"],
-                  "maxrss_mb": peak[0] if peak else round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}}))
+                  "maxrss_mb": max(own, build), "own_peak_mb": own, "build_process_peak_mb": build}}))
 """
 
 
@@ -58,9 +60,12 @@ def load() -> float:
 
 
 def python(code: str) -> dict:
-    """Run `code` in a fresh interpreter of this environment; returns the JSON it prints last."""
-    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    """Run `code` in a fresh interpreter of this environment; returns the JSON it prints last, with
+    ``tree_peak_mb``: the peak of the summed resident memory of it and its build process (sampled)."""
+    out, tree_mb, _ = run_with_tree_peak([sys.executable, "-c", code], dict(os.environ))
+    if out.returncode != 0:
+        raise SystemExit(f"bench process failed: {out.stderr[-1500:]}")
+    return {**json.loads(out.stdout.strip().splitlines()[-1]), "tree_peak_mb": tree_mb}
 
 
 def plain(root: Path, mirror: str, releases: list[str] | None = None) -> dict:
@@ -70,45 +75,14 @@ def plain(root: Path, mirror: str, releases: list[str] | None = None) -> dict:
     return {**python(code), "load": load()}
 
 
-def _tree_rss_mb(pid: int) -> tuple[int, int]:
-    """(sum, largest) resident memory in MB of process `pid` and every process below it, from /proc."""
-    kids: dict[int, list[int]] = {}
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                ppid = int(Path(f"/proc/{d}/stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, ValueError, IndexError):
-                continue
-            kids.setdefault(ppid, []).append(int(d))
-    todo, sizes = [pid], []
-    while todo:
-        q = todo.pop()
-        todo += kids.get(q, [])
-        try:
-            sizes += [int(line.split()[1]) // 1024 for line in Path(f"/proc/{q}/status").read_text().splitlines()
-                      if line.startswith("VmRSS:")]
-        except OSError:
-            pass
-    return sum(sizes), max(sizes, default=0)
-
-
 def run_with_tree_peak(cmd: list[str], env: dict) -> tuple[subprocess.CompletedProcess, int, int]:
     """Run `cmd`, sampling the resident memory of its whole process tree (the command, its worker, Prefect's
-    API server) every 0.2 s: (result, peak sum MB, peak of the largest process MB)."""
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    peak = [0, 0]
+    API server, the build process) every 0.2 s (:func:`bench_memory.run_sampled`): (result, peak sum MiB,
+    peak of the largest process MiB: its VmHWM)."""
+    from bench_memory import run_sampled
 
-    def sample() -> None:
-        while p.poll() is None:
-            total, largest = _tree_rss_mb(p.pid)
-            peak[0], peak[1] = max(peak[0], total), max(peak[1], largest)
-            time.sleep(0.2)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    out, err = p.communicate()
-    sampler.join()
-    return subprocess.CompletedProcess(cmd, p.returncode, out, err), peak[0], peak[1]
+    out, peaks = run_sampled(cmd, env)
+    return out, peaks["tree_rss_peak_mib"], peaks["largest_process_peak_mib"]
 
 
 def with_prefect(root: Path, mirror: str, home: Path) -> dict:
@@ -216,7 +190,8 @@ def report(res: dict) -> None:
     rows.append(("cold refresh, no Prefect: fetch + parse / build / publish",
                  f"{c['seconds']['fetch_parse']:.2f} / {c['seconds']['build']:.2f} / {c['seconds']['publish']:.2f} s "
                  f"(process {c['wall']:.1f} s, load {c['load']})"))
-    rows.append(("peak memory of the cold refresh (RSS)", f"{c['maxrss_mb']} MB"))
+    rows.append(("peak memory of the cold refresh (RSS): its largest process / the refresh and its build process "
+                 "together (sampled)", f"{c['maxrss_mb']} / {c.get('tree_peak_mb', '?')} MB"))
     rows.append(("unchanged refresh, no Prefect", f"{sum(n['seconds'].values()):.2f} s (process {n['wall']:.1f} s; "
                  f"{sum(n['seconds'].values()) / sum(c['seconds'].values()):.1%} of the cold one)"))
     for kind in ("cold", "noop"):

@@ -17,7 +17,7 @@ def refresh(root: str = "data", mirror: str | None = None, datasets: list[str] |
     the summary. No curated link files unless `link_dirs` says where."""
     from codeetl.sources import catalog as catalog_module
     from codeetl.build import ledger
-    from codeetl.build import pipeline
+    from codeetl.build import isolate, pipeline
     from codeetl.sources.fetch import Transport
 
     say = notify or (lambda m: None)
@@ -34,7 +34,7 @@ def refresh(root: str = "data", mirror: str | None = None, datasets: list[str] |
             if not fetched.downloads:
                 skipped.append(f"{r.dataset}/{r.release}: not in the mirror")
                 continue
-            parsed = pipeline.parse_release_cached(r, fetched, Path(root) / "raw")
+            parsed = isolate.parse_in_child(r, fetched, Path(root) / "raw")
             loaded.append(f"{r.dataset}/{r.release} ({'reused parse' if parsed.reused else 'parsed'})")
         if not loaded:
             raise RuntimeError(f"nothing was fetched: no release of the selected datasets was found in the mirror {mirror}")

@@ -256,6 +256,7 @@ class BuildResult:
     link_problems: list[str] = field(default_factory=list)
     gates: list[dict] = field(default_factory=list)  # every quality gate's result (codeetl.build.gates)
     inputs: dict = field(default_factory=dict)  # what it was built from (codeetl.build.changes.build_inputs)
+    process: dict = field(default_factory=dict)  # built in a child process: its pid, parent, peak_rss_mib (isolate)
 
 
 def _create_views(con: duckdb.DuckDBPyConnection) -> None:
@@ -619,8 +620,10 @@ def build_step(root: str | Path, catalog: dict[str, Dataset], link_dirs: list[Pa
         notify(f"building a new warehouse: {_why(changes.published_inputs(wroot), inputs)}")
     release_freed_memory()
     try:
-        result = build_warehouse(parses, catalog, wroot, link_dirs=link_dirs, inputs=inputs, notify=notify,
-                                 progress=progress)
+        from codeetl.build.isolate import build_in_child  # build_warehouse, in a fresh process: its memory goes
+
+        result = build_in_child(parses, catalog, wroot, link_dirs=link_dirs, inputs=inputs, notify=notify,
+                                progress=progress)
     except gates.GateFailure as e:
         raise _quarantined(e, root, _gate_releases(e, inputs, previous), parsed=True) from None
     try:
@@ -668,7 +671,8 @@ def publish_step(outcome: BuildOutcome, warehouse_root: str | Path) -> str:
 def refresh_summary(outcome: BuildOutcome, loaded: list[str], skipped: list[str], notes: list[str]) -> dict:
     """The summary of a refresh (the flow's return value, ``codeetl refresh --json``): ``changed``, ``status``
     (published / unchanged), ``database``, ``build_id``, ``releases_added``, ``changes``, ``tables``,
-    ``loaded``, ``skipped``, ``gates``, ``notes``."""
+    ``loaded``, ``skipped``, ``gates``, ``build_process`` (the build's process: pid, parent, peak_rss_mib),
+    ``notes``."""
     result = outcome.result
     return {
         "changed": outcome.changed,
@@ -681,6 +685,7 @@ def refresh_summary(outcome: BuildOutcome, loaded: list[str], skipped: list[str]
         "loaded": loaded,
         "skipped": skipped + [f"curated link {p}" for p in (result.link_problems if result else [])],
         "gates": result.gates if result else [],
+        "build_process": result.process if result else {},
         "notes": notes,
     }
 

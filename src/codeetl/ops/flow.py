@@ -32,7 +32,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.futures import wait
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from codeetl.build import changes, pipeline
+from codeetl.build import changes, isolate, pipeline
 from codeetl.build import ledger
 from codeetl.sources import interrupt
 from codeetl.sources.catalog import load_catalog
@@ -52,9 +52,10 @@ def _fetch(dataset: str, release_id: str, root: str, mirror: str | None, transpo
 
 
 def _parse(dataset: str, release_id: str, fetched: FetchedRelease, root: str) -> pipeline.ParsedRelease:
-    """Parse one fetched release, or reuse its parse (:func:`codeetl.build.pipeline.parse_release_cached`)."""
+    """Parse one fetched release in a process of its own, or reuse its parse
+    (:func:`codeetl.build.isolate.parse_in_child`)."""
     release = load_catalog()[dataset].release(release_id)
-    parsed = pipeline.parse_release_cached(release, fetched, Path(root) / "raw")
+    parsed = isolate.parse_in_child(release, fetched, Path(root) / "raw")  # its memory goes when it ends
     rows = sum(parsed.tables.values())
     _notify(f"{'reused the parse of' if parsed.reused else 'parsed'} {dataset}/{release_id}: {rows:,} rows")
     return parsed
