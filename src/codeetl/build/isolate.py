@@ -98,13 +98,14 @@ def build_in_child(parse_dirs, catalog, warehouse_root, link_dirs=None, inputs=N
     return result
 
 
-PARSE_SLOTS = threading.BoundedSemaphore(1)
-"""Parses running in child processes at once: one (each holds a whole release's frames; the downloads overlap)."""
+PARSE_SLOTS = threading.BoundedSemaphore(2)
+"""Parses running in child processes at once: two, the build machine's cores (each holds a whole release's
+frames, about 310 MiB at most; the refresh's peak is the build, which runs after every parse has ended)."""
 
 
 def parse_in_child(release, fetched, raw_root):
-    """:func:`codeetl.build.pipeline.parse_release_cached` with the same arguments, run in a child process (one at a
-    time: :data:`PARSE_SLOTS`) so the parser's memory goes back to the system when it ends; a parse already made
+    """:func:`codeetl.build.pipeline.parse_release_cached` with the same arguments, run in a child process (two at
+    a time: :data:`PARSE_SLOTS`) so the parser's memory goes back to the system when it ends; a parse already made
     is reused here. Returns the ParsedRelease or raises its error."""
     from codeetl.build import pipeline
     from codeetl.sources import interrupt
