@@ -115,13 +115,24 @@ def test_every_parquet_export_and_code_page_equals_the_cold_build(builds):
         assert a == b == sorted(a), str(f)
 
 
-def _store_pages(path: Path) -> dict[str, tuple]:
-    """Each page of a release's page store: code -> its column values (stored bytes, in column order)."""
+def _store_values(path: Path) -> dict[int, bytes]:
+    """The values a release's page store file holds itself: id -> stored bytes."""
     import sqlite3
 
     db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     try:
-        values = dict(db.execute("SELECT id, body FROM value"))
+        return dict(db.execute("SELECT id, body FROM value"))
+    finally:
+        db.close()
+
+
+def _store_pages(path: Path, values: dict[int, bytes]) -> dict[str, tuple]:
+    """Each page of a release's page store: code -> its column values (stored bytes, in column order, looked up in
+    `values`: those of every file of the build's store, which share one numbering)."""
+    import sqlite3
+
+    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
         return {code: tuple(values[int(i)] for i in refs.split(",")) for code, refs in db.execute("SELECT code, refs FROM page")}
     finally:
         db.close()
@@ -131,6 +142,10 @@ def test_every_release_page_store_equals_the_cold_build(builds):
     cold, inc = (builds[k] / "warehouse" / "current" / "pages" for k in ("cold", "incremental"))
     names = sorted(p.name for p in cold.glob("*.sqlite"))
     assert names == sorted(p.name for p in inc.glob("*.sqlite")) and len(names) == 3
+    held = {root: {name: _store_values(root / name) for name in names} for root in (cold, inc)}
+    for name in names:  # each file holds the same values under the same ids (the numbering is the data's)
+        assert held[cold][name] == held[inc][name], name
+    every = {root: {vid: body for part in held[root].values() for vid, body in part.items()} for root in (cold, inc)}
     for name in names:
-        a, b = _store_pages(cold / name), _store_pages(inc / name)
+        a, b = _store_pages(cold / name, every[cold]), _store_pages(inc / name, every[inc])
         assert len(a) > 0 and a == b, name
