@@ -128,7 +128,7 @@ def _store_values(path: Path) -> dict[int, bytes]:
 
 def _store_pages(path: Path, values: dict[int, bytes]) -> dict[str, tuple]:
     """Each page of a release's page store: code -> its column values (stored bytes, in column order, looked up in
-    `values`: those of every file of the build's store, which share one numbering)."""
+    `values` by global id)."""
     import sqlite3
 
     db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
@@ -145,7 +145,24 @@ def test_every_release_page_store_equals_the_cold_build(builds):
     held = {root: {name: _store_values(root / name) for name in names} for root in (cold, inc)}
     for name in names:  # each file holds the same values under the same ids (the numbering is the data's)
         assert held[cold][name] == held[inc][name], name
-    every = {root: {vid: body for part in held[root].values() for vid, body in part.items()} for root in (cold, inc)}
-    for name in names:
-        a, b = _store_pages(cold / name, every[cold]), _store_pages(inc / name, every[inc])
+    for name in names:  # a page's values from its own file and the earlier ones it names only
+        a, b = (_store_pages(root / name, _chain_values(root / name, held[root])) for root in (cold, inc))
         assert len(a) > 0 and a == b, name
+
+
+def _chain_values(path: Path, held: dict[str, dict[int, bytes]]) -> dict[int, bytes]:
+    """The values a release's store reads (its own and those of the earlier files its meta names), by global id
+    (a file's ids follow its meta 'base')."""
+    import json
+    import sqlite3
+
+    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        meta = dict(db.execute("SELECT key, value FROM meta"))
+    finally:
+        db.close()
+    out: dict[int, bytes] = {}
+    for name in [*json.loads(meta["earlier"]), path.name]:
+        base = int(dict(sqlite3.connect(path.with_name(name)).execute("SELECT key, value FROM meta"))["base"])
+        out.update((base + vid, body) for vid, body in held[name].items())
+    return out

@@ -199,13 +199,15 @@ def _write_values(con: duckdb.DuckDBPyConnection, dbs: list[sqlite3.Connection],
     and ``value_hash`` tables of the store (`dbs`, by ``ps_rank``) of the first release that has them and into
     ``ps_known``; and each page's (rank, id) of its value of column i into TEMP table ``ps_r<i>`` (page number
     ``p``, ``r``, ``id``). One grouping of each column's values (exact equality of the nested value; NULL is not
-    [] ) lists the pages of each; a value is known by the MD5 of its JSON text. A new value's id counts in its
+    [] ) lists the pages of each; a value is known by the MD5 of its column's name and JSON text (not shared
+    across columns: a value is in the store of the first release whose column has it). A new value's id counts in its
     store from 1, column by column, in the order of hashes. Returns how many values each store got."""
     made = [0] * len(dbs)
     for i, (name, typ) in enumerate(columns):
         jt = json_type(typ)
         as_json = f"coalesce(to_json({'v' if jt == typ else f'CAST(v AS {jt})'}), 'null')"
-        con.execute(f"CREATE OR REPLACE TEMP TABLE ps_v AS SELECT j, unhex(md5(j)) AS h, list_min(ps) >> 32 AS r, ps FROM "
+        con.execute(f"CREATE OR REPLACE TEMP TABLE ps_v AS SELECT j, unhex(md5({_sql_text(name)} || chr(0) || j)) AS h, "
+                    "list_min(ps) >> 32 AS r, ps FROM "
                     f"(SELECT {as_json} AS j, ps FROM (SELECT {_ident(name)} AS v, list(ps_p) AS ps FROM ps_pages GROUP BY ALL))")
         if con.execute("SELECT count(*) - count(DISTINCT h) FROM ps_v").fetchone()[0]:
             raise AssertionError(f"page store: two values of column {name} have the same JSON text or MD5")

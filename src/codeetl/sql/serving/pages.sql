@@ -19,7 +19,7 @@ CREATE TABLE value (
 );
 CREATE TABLE value_hash (
     id   INTEGER PRIMARY KEY,  -- the value's id (value.id)
-    hash BLOB NOT NULL         -- MD5 of the value's JSON text: how the next release's store finds the values it shares
+    hash BLOB NOT NULL         -- MD5 of the column's name, a NUL and the value's JSON text: how the next release's store finds the values it shares
 );
 CREATE TABLE page (
     release TEXT NOT NULL,  -- the ICD-10-CM release of the exported page (its first day)
