@@ -5,17 +5,22 @@ one page from it decodes its whole row group (about 20 MB of nested note text): 
 too slow for a web server answering hundreds of pages a second. The page store holds the same rows,
 value by value: every column value of every exported page, written once as JSON (DuckDB's ``to_json``,
 decimals as exact strings, as :func:`codeetl.pages.common.page_json` gives them) and shared by every page and
-release that has it (the 1.9 million inherited note entries of a Tabular release come from 14,000 distinct
+later release that has it (the 1.9 million inherited note entries of a Tabular release come from 14,000 distinct
 note lists; most values are equal across releases). A page is its release, its code and one value id per
 column; reading it is two indexed SQLite lookups. :func:`codeetl.pages.code.code_page` reads it when the
 build has one (a test checks every column equals the SQL page). SQLite is Python's own, nothing to install.
 
 One SQLite file per ICD-10-CM release, in the build's folder ``pages/`` (:data:`PAGE_STORE`):
 ``pages/icd10cm_release=<id>.sqlite`` (:func:`release_file`), written by :func:`write_page_store` from that
-release's ``code_page`` export. Values are shared within a release's file. With the warehouse folder and the
-key of each release's page file (:func:`codeetl.build.code_pages.export_code_pages`) each store is kept in
-``cache/page_store`` by that key and hard-linked into the builds whose page file is the same: adding a release
-writes only the new release's store (and those of the releases whose pages it changes).
+release's ``code_page`` export. The releases share one value numbering, in effective-date order: a release's
+file holds only the values of its columns that the earlier releases' files lack (a value is found by the MD5
+of its column's name and JSON text), and its pages, whose value ids may point into those earlier files (the
+file's meta names them; :func:`codeetl.pages.store.stored_page` reads a page from its file and them). All
+releases a build writes are grouped together, so each distinct value is turned into JSON once. With the
+warehouse folder and the key of each release's page file (:func:`codeetl.build.code_pages.export_code_pages`)
+each store is kept in ``cache/page_store`` by a chained key (its page file's key and the chained key of the
+store before it) and hard-linked into the builds where it and every earlier store are unchanged: adding the
+newest release writes only its store, with only its new values.
 
 Values longer than :data:`COMPRESS_FROM` bytes are stored zlib-compressed (level 1: the store is written
 in seconds; compressed note lists are about a fifth of their size).
