@@ -17,6 +17,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from codeetl.build.page_store import store_meta, store_rows
+
 from _shared import CMS, needs_mirror
 from faultkit import run_cli
 
@@ -117,25 +119,13 @@ def test_every_parquet_export_and_code_page_equals_the_cold_build(builds):
 
 def _store_values(path: Path) -> dict[int, bytes]:
     """The values a release's page store file holds itself: id -> stored bytes."""
-    import sqlite3
-
-    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-    try:
-        return dict(db.execute("SELECT id, body FROM value"))
-    finally:
-        db.close()
+    return dict(store_rows(path, "SELECT id, body FROM value"))
 
 
 def _store_pages(path: Path, values: dict[int, bytes]) -> dict[str, tuple]:
     """Each page of a release's page store: code -> its column values (stored bytes, in column order, looked up in
     `values` by global id)."""
-    import sqlite3
-
-    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-    try:
-        return {code: tuple(values[int(i)] for i in refs.split(",")) for code, refs in db.execute("SELECT code, refs FROM page")}
-    finally:
-        db.close()
+    return {code: tuple(values[int(i)] for i in refs.split(",")) for code, refs in store_rows(path, "SELECT code, refs FROM page")}
 
 
 def test_every_release_page_store_equals_the_cold_build(builds):
@@ -154,15 +144,9 @@ def _chain_values(path: Path, held: dict[str, dict[int, bytes]]) -> dict[int, by
     """The values a release's store reads (its own and those of the earlier files its meta names), by global id
     (a file's ids follow its meta 'base')."""
     import json
-    import sqlite3
 
-    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-    try:
-        meta = dict(db.execute("SELECT key, value FROM meta"))
-    finally:
-        db.close()
     out: dict[int, bytes] = {}
-    for name in [*json.loads(meta["earlier"]), path.name]:
-        base = int(dict(sqlite3.connect(path.with_name(name)).execute("SELECT key, value FROM meta"))["base"])
+    for name in [*json.loads(store_meta(path)["earlier"]), path.name]:
+        base = int(store_meta(path.with_name(name))["base"])
         out.update((base + vid, body) for vid, body in held[name].items())
     return out

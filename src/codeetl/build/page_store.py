@@ -129,13 +129,18 @@ def _in_order(con: duckdb.DuckDBPyConnection, export_dir: Path) -> list[tuple[st
     return [(rid, f) for _, rid, f in sorted(found)]
 
 
-def store_meta(path: Path) -> dict[str, str]:
-    """The meta rows (key -> value) of the release store `path`."""
+def store_rows(path: Path, sql: str, params: tuple = ()) -> list[tuple]:
+    """The rows query `sql` gives on the release store `path` (opened read-only)."""
     db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     try:
-        return dict(db.execute("SELECT key, value FROM meta"))
+        return db.execute(sql, params).fetchall()
     finally:
         db.close()
+
+
+def store_meta(path: Path) -> dict[str, str]:
+    """The meta rows (key -> value) of the release store `path`."""
+    return dict(store_rows(path, "SELECT key, value FROM meta"))
 
 
 def _read_known(con: duckdb.DuckDBPyConnection, stores: list[Path]) -> None:
@@ -143,12 +148,7 @@ def _read_known(con: duckdb.DuckDBPyConnection, stores: list[Path]) -> None:
     import polars as pl  # only when a build writes a store after reused ones
 
     for path in stores:
-        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-        try:
-            base = int(db.execute("SELECT value FROM meta WHERE key = 'base'").fetchone()[0])
-            rows = db.execute("SELECT hash, ? AS r, id + ? FROM value_hash", [0, base]).fetchall()
-        finally:
-            db.close()
+        rows = store_rows(path, "SELECT hash, 0 AS r, id + ? FROM value_hash", (int(store_meta(path)["base"]),))
         insert_frame(con, "ps_known", pl.DataFrame(rows, schema={"h": pl.Binary, "r": pl.Int64, "id": pl.Int64}, orient="row"))
 
 
