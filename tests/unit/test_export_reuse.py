@@ -64,9 +64,9 @@ def test_a_release_page_store_is_reused_by_its_page_file_key(tmp_path):
     lines: list[str] = []
     keys = {"R1": "k1", "R2": "k2"}
 
-    def build(name, build_keys):
+    def build(name, build_keys, pages=6):
         assert write_page_store(con, tmp_path / "parquet" / "code_page", tmp_path / name / PAGE_STORE, lines.append,
-                                tmp_path, build_keys) == 6
+                                tmp_path, build_keys) == pages
         duckdb.connect(str(tmp_path / name / "codeetl.duckdb")).close()
         return {r: (tmp_path / name / PAGE_STORE / release_file(r)).stat().st_ino for r in keys}
 
@@ -91,3 +91,14 @@ def test_a_release_page_store_is_reused_by_its_page_file_key(tmp_path):
     (tmp_path / "b3" / PAGE_STORE / release_file("R1")).unlink()  # the earlier release's store needs no later one
     read = duckdb.connect(str(tmp_path / "b3" / "codeetl.duckdb"), read_only=True)
     assert [stored_page(read, "R2", c)["v"] for c in ("A00", "A01", "A02")] == ["R2", "x", "A03"]
+    read.close()
+    folder = tmp_path / "parquet" / "code_page" / "icd10cm_release=R3"  # a newest release after two reused stores
+    folder.mkdir()
+    con.execute(f"COPY (SELECT code, v, {{'release': 'R3', 'effective_from': DATE '2026-04-01'}} AS release FROM "
+                f"(VALUES ('A00', 'R3'), ('A01', 'x'), ('A02', 'A03')) t(code, v)) TO '{folder / 'code_page.parquet'}'")
+    build("b4", {**keys, "R3": "k5"}, pages=9)
+    assert lines[6:8] == ["build: page store of ICD-10-CM R2 (1 of 3): unchanged, reused",
+                          "build: page store of ICD-10-CM R1 (2 of 3): unchanged, reused"]
+    read = duckdb.connect(str(tmp_path / "b4" / "codeetl.duckdb"), read_only=True)
+    assert [stored_page(read, "R3", c)["v"] for c in ("A00", "A01", "A02")] == ["R3", "x", "A03"]
+    assert [stored_page(read, r, "A00")["v"] for r in ("R1", "R2")] == ["R1", "R2"]

@@ -82,10 +82,10 @@ def write_page_store(con: duckdb.DuckDBPyConnection, export_dir: Path, target: P
     for i, ((rid, page_file), keep_as) in enumerate(zip(order, kept), 1):
         out = target / release_file(rid)
         if keep_as is not None and keep_as.is_file():
-            written, base = _write_run(con, run, base, chain, unread, notify, len(order))
+            written, added = _write_run(con, run, base, chain, unread, notify, len(order))
             link_or_copy(keep_as, out)
             meta = store_meta(out)
-            total, base, run = total + written + int(meta["pages"]), base + int(meta["values"]), []
+            total, base, run = total + written + int(meta["pages"]), base + added + int(meta["values"]), []
             unread.append(out)
             if notify:
                 notify(f"build: page store of ICD-10-CM {rid} ({i} of {len(order)}): unchanged, reused")
