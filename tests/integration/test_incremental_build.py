@@ -17,6 +17,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from codeetl.build.page_store import store_meta, store_rows
+
 from _shared import CMS, needs_mirror
 from faultkit import run_cli
 
@@ -115,22 +117,36 @@ def test_every_parquet_export_and_code_page_equals_the_cold_build(builds):
         assert a == b == sorted(a), str(f)
 
 
-def _store_pages(path: Path) -> dict[str, tuple]:
-    """Each page of a release's page store: code -> its column values (stored bytes, in column order)."""
-    import sqlite3
+def _store_values(path: Path) -> dict[int, bytes]:
+    """The values a release's page store file holds itself: id -> stored bytes."""
+    return dict(store_rows(path, "SELECT id, body FROM value"))
 
-    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-    try:
-        values = dict(db.execute("SELECT id, body FROM value"))
-        return {code: tuple(values[int(i)] for i in refs.split(",")) for code, refs in db.execute("SELECT code, refs FROM page")}
-    finally:
-        db.close()
+
+def _store_pages(path: Path, values: dict[int, bytes]) -> dict[str, tuple]:
+    """Each page of a release's page store: code -> its column values (stored bytes, in column order, looked up in
+    `values` by global id)."""
+    return {code: tuple(values[int(i)] for i in refs.split(",")) for code, refs in store_rows(path, "SELECT code, refs FROM page")}
 
 
 def test_every_release_page_store_equals_the_cold_build(builds):
     cold, inc = (builds[k] / "warehouse" / "current" / "pages" for k in ("cold", "incremental"))
     names = sorted(p.name for p in cold.glob("*.sqlite"))
     assert names == sorted(p.name for p in inc.glob("*.sqlite")) and len(names) == 3
-    for name in names:
-        a, b = _store_pages(cold / name), _store_pages(inc / name)
+    held = {root: {name: _store_values(root / name) for name in names} for root in (cold, inc)}
+    for name in names:  # each file holds the same values under the same ids (the numbering is the data's)
+        assert held[cold][name] == held[inc][name], name
+    for name in names:  # a page's values from its own file and the earlier ones it names only
+        a, b = (_store_pages(root / name, _chain_values(root / name, held[root])) for root in (cold, inc))
         assert len(a) > 0 and a == b, name
+
+
+def _chain_values(path: Path, held: dict[str, dict[int, bytes]]) -> dict[int, bytes]:
+    """The values a release's store reads (its own and those of the earlier files its meta names), by global id
+    (a file's ids follow its meta 'base')."""
+    import json
+
+    out: dict[int, bytes] = {}
+    for name in [*json.loads(store_meta(path)["earlier"]), path.name]:
+        base = int(store_meta(path.with_name(name))["base"])
+        out.update((base + vid, body) for vid, body in held[name].items())
+    return out

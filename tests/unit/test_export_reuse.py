@@ -1,5 +1,5 @@
 """What a build reuses from the warehouse folder's cache: a table's or view's parquet export when what it is made
-of is unchanged (codeetl.build.table_export), a release's page store when its page file is (codeetl.build.page_store).
+of is unchanged (codeetl.build.table_export), a release's page store when its page file and the earlier releases' stores are (codeetl.build.page_store).
 Reuse is a hard link to the kept file: the same inode."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ import duckdb
 
 from codeetl.build.page_store import PAGE_STORE, release_file, write_page_store
 from codeetl.build.table_export import export_tables
+from codeetl.pages.store import stored_page
 
 INPUTS = {"code": "c1", "duckdb": duckdb.__version__}
 
@@ -50,17 +51,54 @@ def test_an_export_is_reused_only_while_what_it_reads_is_unchanged(tmp_path):
 
 
 def test_a_release_page_store_is_reused_by_its_page_file_key(tmp_path):
+    """Release stores share one value numbering, in effective-date order (R2 is before R1 here): a store holds
+    only the values the earlier ones lack, and is reused only while it and every store before it are unchanged."""
     con = duckdb.connect()
-    for rid in ("R1", "R2"):
+    rows = {"R1": "('A00', 'R1'), ('A01', 'x'), ('A03', 'y')",  # A03: a code of the later release, a value
+            "R2": "('A00', 'R2'), ('A01', 'x'), ('A02', 'A03')"}  # of column v of the earlier one
+    for rid, first in (("R1", "2025-10-01"), ("R2", "2025-04-01")):
         folder = tmp_path / "parquet" / "code_page" / f"icd10cm_release={rid}"
         folder.mkdir(parents=True)
-        con.execute(f"COPY (SELECT * FROM (VALUES ('A00', '{rid}'), ('A01', 'x')) t(code, v)) TO '{folder / 'code_page.parquet'}'")
+        con.execute(f"COPY (SELECT code, v, {{'release': '{rid}', 'effective_from': DATE '{first}'}} AS release FROM "
+                    f"(VALUES {rows[rid]}) t(code, v)) TO '{folder / 'code_page.parquet'}'")
     lines: list[str] = []
     keys = {"R1": "k1", "R2": "k2"}
-    assert write_page_store(con, tmp_path / "parquet" / "code_page", tmp_path / "b1" / PAGE_STORE, lines.append, tmp_path, keys) == 4
-    assert write_page_store(con, tmp_path / "parquet" / "code_page", tmp_path / "b2" / PAGE_STORE, lines.append, tmp_path,
-                            {**keys, "R2": "k3"}) == 4
-    assert lines[2:] == ["build: page store of ICD-10-CM R1 (1 of 2): unchanged, reused",
-                         "build: page store of ICD-10-CM R2 (2 of 2): 2 pages, 4 distinct values"]
-    ino = {b: {r: (tmp_path / b / PAGE_STORE / release_file(r)).stat().st_ino for r in keys} for b in ("b1", "b2")}
-    assert ino["b1"]["R1"] == ino["b2"]["R1"] and ino["b1"]["R2"] != ino["b2"]["R2"]
+
+    def build(name, build_keys, pages=6):
+        assert write_page_store(con, tmp_path / "parquet" / "code_page", tmp_path / name / PAGE_STORE, lines.append,
+                                tmp_path, build_keys) == pages
+        duckdb.connect(str(tmp_path / name / "codeetl.duckdb")).close()
+        return {r: (tmp_path / name / PAGE_STORE / release_file(r)).stat().st_ino for r in keys}
+
+    b1 = build("b1", keys)
+    assert lines == ["build: page store of ICD-10-CM R2 (1 of 2): 3 pages, 7 new values",  # 3 codes, 3 v, the release
+                     "build: page store of ICD-10-CM R1 (2 of 2): 3 pages, 4 new values"]  # A03, 2 v, the release
+    b2 = build("b2", {**keys, "R1": "k3"})  # the later page file changed: only its store is written
+    assert lines[2:] == ["build: page store of ICD-10-CM R2 (1 of 2): unchanged, reused",
+                         "build: page store of ICD-10-CM R1 (2 of 2): 3 pages, 4 new values"]
+    assert b1["R2"] == b2["R2"] and b1["R1"] != b2["R1"]
+    b3 = build("b3", {**keys, "R2": "k4"})  # the earlier one changed: both are written
+    assert lines[4:] == ["build: page store of ICD-10-CM R2 (1 of 2): 3 pages, 7 new values",
+                         "build: page store of ICD-10-CM R1 (2 of 2): 3 pages, 4 new values"]
+    assert b3["R2"] != b1["R2"] and b3["R1"] != b1["R1"] and b3["R1"] != b2["R1"]
+    for name in ("b1", "b2"):  # each page read back whole, its values from both files
+        read = duckdb.connect(str(tmp_path / name / "codeetl.duckdb"), read_only=True)
+        for rid in keys:
+            assert stored_page(read, rid, "A01")["v"] == "x" and stored_page(read, rid, "A00")["v"] == rid
+            assert stored_page(read, rid, "A00")["release"]["release"] == rid
+        assert stored_page(read, "R1", "A03")["v"] == "y" and stored_page(read, "R2", "A02")["v"] == "A03"
+        read.close()
+    (tmp_path / "b3" / PAGE_STORE / release_file("R1")).unlink()  # the earlier release's store needs no later one
+    read = duckdb.connect(str(tmp_path / "b3" / "codeetl.duckdb"), read_only=True)
+    assert [stored_page(read, "R2", c)["v"] for c in ("A00", "A01", "A02")] == ["R2", "x", "A03"]
+    read.close()
+    folder = tmp_path / "parquet" / "code_page" / "icd10cm_release=R3"  # a newest release after two reused stores
+    folder.mkdir()
+    con.execute(f"COPY (SELECT code, v, {{'release': 'R3', 'effective_from': DATE '2026-04-01'}} AS release FROM "
+                f"(VALUES ('A00', 'R3'), ('A01', 'x'), ('A02', 'A03')) t(code, v)) TO '{folder / 'code_page.parquet'}'")
+    build("b4", {**keys, "R3": "k5"}, pages=9)
+    assert lines[6:8] == ["build: page store of ICD-10-CM R2 (1 of 3): unchanged, reused",
+                          "build: page store of ICD-10-CM R1 (2 of 3): unchanged, reused"]
+    read = duckdb.connect(str(tmp_path / "b4" / "codeetl.duckdb"), read_only=True)
+    assert [stored_page(read, "R3", c)["v"] for c in ("A00", "A01", "A02")] == ["R3", "x", "A03"]
+    assert [stored_page(read, r, "A00")["v"] for r in ("R1", "R2")] == ["R1", "R2"]

@@ -1,5 +1,5 @@
 """Reading the SQLite files a build writes beside its DuckDB database: the page store (``pages/``, one file per
-ICD-10-CM release, :mod:`codeetl.build.page_store`) and the search index (``search.sqlite``, :mod:`codeetl.build.search_index`).
+ICD-10-CM release, holding the values the earlier releases' files lack, :mod:`codeetl.build.page_store`) and the search index (``search.sqlite``, :mod:`codeetl.build.search_index`).
 
 Both are read-only and never change once the build is complete, so they are opened ``immutable`` (no
 locking) and one connection per file and thread is kept.
@@ -8,6 +8,7 @@ locking) and one connection per file and thread is kept.
 from __future__ import annotations
 
 import json
+from bisect import bisect_right
 import sqlite3
 import threading
 import zlib
@@ -52,15 +53,40 @@ def stored_page(con: duckdb.DuckDBPyConnection, release: str, code: str) -> dict
     path = folder / release_file(release)
     if not path.is_file():
         return None
-    db = readonly(path)
-    meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
-    if meta.get("format") != FORMAT:
+    store = _release_store(path)
+    if store is None:
         return False
-    found = db.execute(named_statements("serving/pages.sql")["page"], [release, code]).fetchone()
+    columns, bases, dbs = store
+    found = dbs[-1].execute(named_statements("serving/pages.sql")["page"], [release, code]).fetchone()
     if found is None:
         return None
     ids = [int(i) for i in found[0].split(",")]
-    marks = ",".join("?" * len(ids))
-    values = {vid: zlib.decompress(body).decode("utf-8") if packed else body
-              for vid, packed, body in db.execute(f"SELECT id, compressed, body FROM value WHERE id IN ({marks})", ids)}
-    return {name: json.loads(values[vid]) for name, vid in zip(json.loads(meta["columns"]), ids)}
+    wanted: dict[int, list[int]] = {}  # the file of each id: the last whose values start before it
+    for vid in ids:
+        wanted.setdefault(bisect_right(bases, vid - 1) - 1, []).append(vid)
+    values = {}
+    for at, some in wanted.items():
+        rows = dbs[at].execute(f"SELECT id + ?, compressed, body FROM value WHERE id IN ({','.join('?' * len(some))})",
+                               [bases[at]] + [vid - bases[at] for vid in some])
+        values.update((vid, zlib.decompress(body).decode("utf-8") if packed else body) for vid, packed, body in rows)
+    return {name: json.loads(values[vid]) for name, vid in zip(columns, ids)}
+
+
+def _release_store(path: Path) -> tuple[list[str], list[int], list[sqlite3.Connection]] | None:
+    """This thread's view of the release store `path`: its page columns, and of each file of its chain (the
+    earlier releases' files, then its own) how many values the files before it hold and a connection; None when
+    the file is not of this format (read once per thread and file)."""
+    stores = getattr(_local, "stores", None)
+    if stores is None:
+        stores = _local.stores = {}
+    key = str(path)
+    if key not in stores:
+        meta = dict(readonly(path).execute("SELECT key, value FROM meta").fetchall())
+        if meta.get("format") != FORMAT:
+            stores[key] = None
+        else:
+            files = [path.with_name(n) for n in json.loads(meta["earlier"])] + [path]
+            dbs = [readonly(f) for f in files]
+            bases = [int(db.execute("SELECT value FROM meta WHERE key = 'base'").fetchone()[0]) for db in dbs]
+            stores[key] = (json.loads(meta["columns"]), bases, dbs)
+    return stores[key]
