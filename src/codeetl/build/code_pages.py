@@ -31,7 +31,7 @@ from typing import Callable
 import duckdb
 
 from codeetl.build.build_cache import digest as _digest, keep, link_or_copy as _link_or_copy, prune
-from codeetl.build.named_sql import named_statements
+from codeetl.build.named_sql import named_statements, sql_literal as _sql_literal
 
 ROW_GROUP = 2048
 """Rows per parquet row group of the code_page export: small, so a reader filtering on ``code`` (the file is
@@ -45,10 +45,6 @@ PARTS = "cache/code_page_parts"
 PART_FILES = {"frame": ("frame", "chain_notes"), "day": ("day",), "history": ("history",)}
 RESOLVED_BY_DAY = ("gems", "msdrg", "pfs")
 """Datasets of which a code page uses only the release ``page_releases`` picks for its day."""
-
-
-def _sql_literal(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
 
 
 def part_keys(con: duckdb.DuckDBPyConnection, rid: str, inputs: dict) -> dict[str, str]:

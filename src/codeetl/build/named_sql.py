@@ -18,3 +18,9 @@ def named_statements(relpath: str) -> dict[str, str]:
     marks = list(_NAME.finditer(text))
     return {m.group(1): text[m.end(): marks[i + 1].start() if i + 1 < len(marks) else len(text)].strip()
             for i, m in enumerate(marks)}
+
+
+def sql_literal(value) -> str:
+    """`value` (a path or text) as a SQL string literal, quotes doubled: for the file names DuckDB's COPY and
+    read_parquet take, which cannot be parameters."""
+    return "'" + str(value).replace("'", "''") + "'"

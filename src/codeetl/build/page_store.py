@@ -39,7 +39,7 @@ from typing import Callable
 import duckdb
 
 from codeetl.build.build_cache import digest, keep, link_or_copy, prune
-from codeetl.build.named_sql import named_statements
+from codeetl.build.named_sql import named_statements, sql_literal as _sql_text
 from codeetl.build.warehouse_sql import insert_frame
 
 PAGE_STORE = "pages"
@@ -189,10 +189,6 @@ def _write_releases(con: duckdb.DuckDBPyConnection, items: list[tuple[str, Path,
     for tmp, (_, _, out) in zip(tmps, items):
         tmp.replace(out)
     return list(zip(pages, made))
-
-
-def _sql_text(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _ident(name: str) -> str:

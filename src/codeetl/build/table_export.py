@@ -18,6 +18,7 @@ from pathlib import Path
 import duckdb
 
 from codeetl.build.build_cache import digest as _digest, keep, link_or_copy, prune
+from codeetl.build.named_sql import sql_literal
 
 CACHE = "cache/table_export"
 """Under the warehouse folder: exported tables and views by key, hard-linked into the builds that use them."""
@@ -105,12 +106,8 @@ def export_tables(con: duckdb.DuckDBPyConnection, names: list[str], out: Path, w
             link_or_copy(kept, target)
             reused += 1
             continue
-        con.execute(f"COPY (SELECT * FROM \"{n}\") TO '{_sql_path(target)}' {PARQUET}")
+        con.execute(f"COPY (SELECT * FROM \"{n}\") TO {sql_literal(target)} {PARQUET}")
         if kept is not None:
             keep(target, kept)
     prune(cache, "*.parquet", used)
     return reused
-
-
-def _sql_path(path: Path) -> str:
-    return str(path).replace("'", "''")
