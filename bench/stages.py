@@ -66,6 +66,8 @@ def main() -> None:
     icd = [r.release for r in sorted(catalog["icd10cm"].releases, key=lambda r: r.effective_from)
            if (Path(mirror) / "icd10cm" / r.release).is_dir()]
     every = [r.release for ds in catalog.values() for r in ds.releases]
+    if a.out:
+        Path(a.out).mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="codeetl-stages-", dir=a.out) as tmp:
         res = {"cold": run(Path(tmp) / "cold", mirror, None)}
         print("cold", json.dumps(res["cold"]), flush=True)

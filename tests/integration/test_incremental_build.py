@@ -123,9 +123,10 @@ def _store_values(path: Path) -> dict[int, bytes]:
 
 
 def _store_pages(path: Path, values: dict[int, bytes]) -> dict[str, tuple]:
-    """Each page of a release's page store: code -> its column values (stored bytes, in column order, looked up in
-    `values` by global id)."""
-    return {code: tuple(values[int(i)] for i in refs.split(",")) for code, refs in store_rows(path, "SELECT code, refs FROM page")}
+    """Each page of a release's page store: code -> its shared column values (stored bytes, in column order, looked up
+    in `values` by global id) and its own columns (``page.own``)."""
+    return {code: (*(values[int(i)] for i in refs.split(",")), own)
+            for code, refs, own in store_rows(path, "SELECT code, refs, own FROM page")}
 
 
 def test_every_release_page_store_equals_the_cold_build(builds):

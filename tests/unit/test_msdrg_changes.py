@@ -61,3 +61,25 @@ def test_pairs_and_macro(con):
         "SELECT count(*) FROM msdrg_changes").fetchone()
     # the reverse direction swaps added and deleted
     assert set(con.execute("SELECT subject FROM msdrg_diff('vB', 'vA') WHERE change = 'added'").fetchall()) == {("009",), ("D6",)}
+
+
+def test_a_diagnosis_listed_twice_under_one_drg_fails_the_unique_keys_gate(con):
+    """msdrg_dx_drg and msdrg_dx have no PRIMARY KEY (their indexes cost 4 s of every load): the gate msdrg.unique_keys is what
+    refuses an Appendix B that lists a diagnosis twice under the same MDC and MS-DRG."""
+    from codeetl.build import gates
+
+    gate = [g for g in gates.load_gates() if g.name == "msdrg.unique_keys"]
+    assert gates.run_gates(con, gate)[0].passed
+    con.execute("INSERT INTO msdrg_dx_drg VALUES ('vB', 'D5', '01', '002')")
+    try:
+        result = gates.run_gates(con, gate)[0]
+        assert not result.passed and "D5" in gates.failure_message([result])
+    finally:
+        con.execute("DELETE FROM msdrg_dx_drg WHERE version = 'vB' AND dx = 'D5'")
+        con.execute("INSERT INTO msdrg_dx_drg VALUES ('vB', 'D5', '01', '002')")
+    con.execute("INSERT INTO msdrg_dx VALUES ('vB', 'D5', 'Five'), ('vB', 'D5', 'Five again')")
+    try:
+        result = gates.run_gates(con, gate)[0]
+        assert not result.passed and "msdrg_dx" in gates.failure_message([result])
+    finally:
+        con.execute("DELETE FROM msdrg_dx WHERE version = 'vB' AND dx = 'D5'")

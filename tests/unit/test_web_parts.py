@@ -24,12 +24,14 @@ from codeetl.web.svg import history_timeline
 ROWS = """
 SELECT * FROM (VALUES
   ('A00.0', {'dataset': 'icd10cm', 'release': 'R1'}, [{'type': 'excludes1', 'text': 'x (B01)', 'codes': ['B01']}],
-   {'weight': 1.6761::DECIMAL(8,4), 'fee': 95.19::DECIMAL(10,2), 'day': DATE '2025-10-01'}, NULL::VARCHAR[], true),
+   {'weight': 1.6761::DECIMAL(8,4), 'fee': 95.19::DECIMAL(10,2), 'day': DATE '2025-10-01'}, NULL::VARCHAR[], true,
+   {'spans': [{'valid_from': DATE '2015-10-01', 'rate': 1.50::DECIMAL(4,2)}], 'note': repeat('long history ', 30)}),
   ('A00.1', {'dataset': 'icd10cm', 'release': 'R1'}, [{'type': 'excludes1', 'text': 'x (B01)', 'codes': ['B01']}],
-   NULL, ['é', 'ü'], false),
+   NULL, ['é', 'ü'], false, NULL),
   ('B01', {'dataset': 'icd10cm', 'release': 'R1'}, [],
-   {'weight': 0.9000::DECIMAL(8,4), 'fee': 0.00::DECIMAL(10,2), 'day': NULL}, [], NULL)
-) t(code, release, notes, ms_drg, words, is_billable)"""
+   {'weight': 0.9000::DECIMAL(8,4), 'fee': 0.00::DECIMAL(10,2), 'day': NULL}, [], NULL,
+   {'spans': [], 'note': 'short'})
+) t(code, release, notes, ms_drg, words, is_billable, history)"""
 
 
 def test_page_store_gives_back_each_exported_row_as_the_pages_read_it(tmp_path):
@@ -48,6 +50,8 @@ def test_page_store_gives_back_each_exported_row_as_the_pages_read_it(tmp_path):
         assert json.dumps(got) == json.dumps(expected)  # same keys, same order, same values
     assert stored_page(con, "R1", "C99") is None
     assert stored_page(con, "R1", "A00.0")["ms_drg"] == {"weight": "1.6761", "fee": "95.19", "day": "2025-10-01"}
+    assert stored_page(con, "R1", "A00.0")["history"]["spans"] == [{"valid_from": "2015-10-01", "rate": "1.50"}]
+    assert stored_page(con, "R1", "A00.1")["history"] is None  # the page's own column (page.own), not a shared value
     db = readonly(tmp_path / PAGE_STORE / release_file("R1"))
     assert db.execute("SELECT count(*) FROM value").fetchone()[0] < 3 * len(cols)  # the shared notes and release once
 

@@ -7,7 +7,8 @@ value by value: every column value of every exported page, written once as JSON 
 decimals as exact strings, as :func:`codeetl.pages.common.page_json` gives them) and shared by every page and
 later release that has it (the 1.9 million inherited note entries of a Tabular release come from 14,000 distinct
 note lists; most values are equal across releases). A page is its release, its code and one value id per
-column; reading it is two indexed SQLite lookups. :func:`codeetl.pages.code.code_page` reads it when the
+column, and the columns no two pages share (:data:`INLINE`: the history, as of the page's release) in the page's
+own row; reading it is two indexed SQLite lookups. :func:`codeetl.pages.code.code_page` reads it when the
 build has one (a test checks every column equals the SQL page). SQLite is Python's own, nothing to install.
 
 One SQLite file per ICD-10-CM release, in the build's folder ``pages/`` (:data:`PAGE_STORE`):
@@ -47,7 +48,11 @@ PAGE_STORE = "pages"
 CACHE = "cache/page_store"
 """Under the warehouse folder: the stores by the key of their release's page file, hard-linked into builds."""
 COMPRESS_FROM = 200
-FORMAT = "3"
+FORMAT = "4"
+INLINE = ("history",)
+"""Columns stored in the page's own row (``page.own``, one JSON object), not shared as values: a page's history is
+its history as of its release, so no two pages have the same one and looking each up among the shared values
+only cost time (a third of writing the store)."""
 _BATCH = 20_000
 
 
@@ -163,8 +168,10 @@ def _write_releases(con: duckdb.DuckDBPyConnection, items: list[tuple[str, Path,
     con.execute(f"CREATE OR REPLACE TEMP VIEW ps_pages AS SELECT *, CAST(list_position({files}, filename) AS BIGINT) AS ps_rank, "
                 f"(ps_rank << 32) + file_row_number AS ps_p FROM read_parquet({files}, hive_partitioning = false, "
                 "filename = true, file_row_number = true)")
-    columns = [(n, t) for n, t, *_ in con.execute("DESCRIBE ps_pages").fetchall()
-               if n not in ("icd10cm_release", "filename", "file_row_number", "ps_p", "ps_rank")]
+    every = [(n, t) for n, t, *_ in con.execute("DESCRIBE ps_pages").fetchall()
+             if n not in ("icd10cm_release", "filename", "file_row_number", "ps_p", "ps_rank")]
+    columns = [(n, t) for n, t in every if n not in INLINE]
+    inline = [(n, t) for n, t in every if n in INLINE]
     tmps = [out.with_name(f".{out.name}.part") for _, _, out in items]
     dbs = []
     try:
@@ -174,11 +181,12 @@ def _write_releases(con: duckdb.DuckDBPyConnection, items: list[tuple[str, Path,
             dbs[-1].executescript(named_statements("serving/pages.sql")["schema"])
         made = _write_values(con, dbs, columns)
         bases = [0] + [base + sum(made[:k]) for k in range(len(made))]  # by rank; rank 0: ids already global
-        pages = _write_pages(con, dbs, [rid for rid, _, _ in items], len(columns), bases)
+        pages = _write_pages(con, dbs, [rid for rid, _, _ in items], len(columns), inline, bases)
         con.execute(f"UPDATE ps_known SET id = id + list_extract({bases}, r + 1), r = 0 WHERE r > 0")
         for k, db in enumerate(dbs):
             db.executemany("INSERT INTO meta VALUES (?, ?)", [
-                ("format", FORMAT), ("columns", json.dumps([n for n, _ in columns])), ("pages", str(pages[k])),
+                ("format", FORMAT), ("columns", json.dumps([n for n, _ in every])),
+                ("inline", json.dumps([n for n, _ in inline])), ("pages", str(pages[k])),
                 ("base", str(bases[k + 1])), ("values", str(made[k])),
                 ("earlier", json.dumps(earlier + [out.name for _, _, out in items[:k]]))])
             db.commit()
@@ -248,19 +256,38 @@ def _encode(vid: int, text: str) -> tuple[int, int, bytes | str]:
 
 
 def _write_pages(con: duckdb.DuckDBPyConnection, dbs: list[sqlite3.Connection], releases: list[str], ncols: int,
-                 bases: list[int]) -> list[int]:
+                 inline: list[tuple[str, str]], bases: list[int]) -> list[int]:
     """One row per exported page into the store of its release (`dbs` and `releases` by ``ps_rank``): release,
-    code and its global value ids in column order (``ps_r<i>``, joined by page number; a store's own ids are
-    after the values of the stores before it, `bases` by rank); returns how many of each."""
+    code, its global value ids of the shared columns in order (``ps_r<i>``, joined by page number; a store's own
+    ids are after the values of the stores before it, `bases` by rank) and the JSON object of its `inline` columns
+    (name, type), compressed as a value is; returns how many of each."""
     joins = " ".join(f"JOIN ps_r{i} USING (p)" for i in range(ncols))
     ids = " || ',' || ".join(f"(ps_r{i}.id + list_extract({bases}, ps_r{i}.r + 1))" for i in range(ncols))
-    cur = con.execute(f"SELECT k.ps_rank, k.code, {ids} FROM (SELECT ps_p AS p, ps_rank, code FROM ps_pages) k {joins}")
+    own = ("to_json(struct_pack(" + ", ".join(f"{_ident(n)} := CAST({_ident(n)} AS {json_type(t)})" for n, t in inline)
+           + "))") if inline else "NULL::VARCHAR"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE ps_refs AS SELECT k.p, k.ps_rank, k.code, {ids} AS refs "
+                f"FROM (SELECT ps_p AS p, ps_rank, code FROM ps_pages) k {joins} ORDER BY k.p")
+    # the own columns beside their page's refs, both in page order (a positional join: streamed, where a hash join
+    # would hold one side's hundreds of megabytes of history in memory)
+    cur = con.execute(f"SELECT r.ps_rank, r.code, r.refs, CASE WHEN r.p = k.ps_p THEN {own} "
+                      "ELSE error('page store: the pages and their value ids are out of line') END "
+                      "FROM ps_refs r POSITIONAL JOIN ps_pages k")
     counts = [0] * len(dbs)
-    while batch := cur.fetchmany(_BATCH):
-        for r in sorted({row[0] for row in batch}):
-            rows = [(releases[r - 1], code, refs) for rank, code, refs in batch if rank == r]
-            dbs[r - 1].executemany("INSERT INTO page VALUES (?, ?, ?)", rows)
-            counts[r - 1] += len(rows)
+    with ThreadPoolExecutor(2) as pool:
+        while batch := cur.fetchmany(_BATCH):
+            halves = pool.map(_encode_pages, (batch[: len(batch) // 2], batch[len(batch) // 2:]))
+            encoded = [row for half in halves for row in half]
+            for r in sorted({row[0] for row in batch}):
+                rows = [(releases[r - 1], *row[1:]) for row in encoded if row[0] == r]
+                dbs[r - 1].executemany("INSERT INTO page VALUES (?, ?, ?, ?, ?)", rows)
+                counts[r - 1] += len(rows)
     for i in range(ncols):
         con.execute(f"DROP TABLE ps_r{i}")
+    con.execute("DROP TABLE ps_refs")
     return counts
+
+
+def _encode_pages(rows: list[tuple]) -> list[tuple]:
+    """Page rows (rank, code, refs, own JSON or None) with the JSON encoded as a value is (:func:`_encode`): (rank,
+    code, refs, compressed?, body or None)."""
+    return [(rank, code, refs, *(_encode(0, own)[1:] if own is not None else (0, None))) for rank, code, refs, own in rows]

@@ -61,6 +61,7 @@ def stored_page(con: duckdb.DuckDBPyConnection, release: str, code: str) -> dict
     if found is None:
         return None
     ids = [int(i) for i in found[0].split(",")]
+    own = json.loads(zlib.decompress(found[2]).decode("utf-8") if found[1] else found[2]) if found[2] is not None else {}
     wanted: dict[int, list[int]] = {}  # the file of each id: the last whose values start before it
     for vid in ids:
         wanted.setdefault(bisect_right(bases, vid - 1) - 1, []).append(vid)
@@ -69,7 +70,8 @@ def stored_page(con: duckdb.DuckDBPyConnection, release: str, code: str) -> dict
         rows = dbs[at].execute(f"SELECT id + ?, compressed, body FROM value WHERE id IN ({','.join('?' * len(some))})",
                                [bases[at]] + [vid - bases[at] for vid in some])
         values.update((vid, zlib.decompress(body).decode("utf-8") if packed else body) for vid, packed, body in rows)
-    return {name: json.loads(values[vid]) for name, vid in zip(columns, ids)}
+    shared = iter(ids)
+    return {name: own[name] if name in own else json.loads(values[next(shared)]) for name in columns}
 
 
 def _release_store(path: Path) -> tuple[list[str], list[int], list[sqlite3.Connection]] | None:

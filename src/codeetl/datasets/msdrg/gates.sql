@@ -11,6 +11,13 @@ WHERE (f.role = 'appendix_a' AND NOT EXISTS (SELECT 1 FROM msdrg_drg_def d WHERE
                                OR NOT EXISTS (SELECT 1 FROM msdrg_dx d WHERE d.version = f.release)))
 ORDER BY 1, 2;
 
+-- gate: msdrg.unique_keys
+-- checks: one row per (version, dx, mdc, drg) in msdrg_dx_drg (Appendix B: a diagnosis listed twice under the same MDC and MS-DRG) and per (version, dx) in msdrg_dx
+-- file: appendix_b
+SELECT 'msdrg_dx_drg' AS "table", version AS release, dx, mdc || ' ' || drg AS "key", count(*) AS "rows" FROM msdrg_dx_drg GROUP BY ALL HAVING count(*) > 1
+UNION ALL SELECT 'msdrg_dx', version, dx, NULL, count(*) FROM msdrg_dx GROUP BY ALL HAVING count(*) > 1
+ORDER BY 2, 3, 4;
+
 -- gate: msdrg.dx_drg_is_defined
 -- checks: every MS-DRG a diagnosis leads to (Appendix B) is an MS-DRG of Appendix A of the same version
 -- file: appendix_b

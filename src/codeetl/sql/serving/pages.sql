@@ -8,6 +8,7 @@
 -- name: schema
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,  -- 'format' (the store's layout version), 'columns' (JSON list of the page's columns in order),
+                             -- 'inline' (JSON list of the columns kept in page.own instead of shared values),
                              -- 'pages', 'values' (how many this file holds), 'base' (how many the earlier files
                              -- hold), 'earlier' (JSON list of the earlier releases' file names, in order)
     value TEXT NOT NULL
@@ -24,9 +25,11 @@ CREATE TABLE value_hash (
 CREATE TABLE page (
     release TEXT NOT NULL,  -- the ICD-10-CM release of the exported page (its first day)
     code    TEXT NOT NULL,  -- the code, dotted (M96.1)
-    refs    TEXT NOT NULL,  -- the value ids of the page's columns, in meta 'columns' order, comma-separated
+    refs    TEXT NOT NULL,  -- the value ids of the page's shared columns (meta 'columns' but those in meta 'inline'), in order, comma-separated
+    own_compressed INTEGER NOT NULL,  -- 1: own is zlib-compressed UTF-8 JSON; 0: JSON text (or NULL)
+    own     BLOB,           -- the page's own columns (meta 'inline', e.g. history: no two pages share one), a JSON object
     PRIMARY KEY (release, code)
 ) WITHOUT ROWID;
 
 -- name: page
-SELECT refs FROM page WHERE release = ? AND code = ?;
+SELECT refs, own_compressed, own FROM page WHERE release = ? AND code = ?;
