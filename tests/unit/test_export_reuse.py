@@ -102,3 +102,42 @@ def test_a_release_page_store_is_reused_by_its_page_file_key(tmp_path):
     read = duckdb.connect(str(tmp_path / "b4" / "codeetl.duckdb"), read_only=True)
     assert [stored_page(read, "R3", c)["v"] for c in ("A00", "A01", "A02")] == ["R3", "x", "A03"]
     assert [stored_page(read, r, "A00")["v"] for r in ("R1", "R2")] == ["R1", "R2"]
+
+
+def test_the_search_index_reads_only_the_tables_its_key_follows():
+    """search_key follows the ICD-10-CM parses only: the index's SQL must read no table of another dataset (or a view)."""
+    import re
+
+    from _shared import apply_schema
+    from codeetl.build.search_index import READS
+    from codeetl.build.warehouse_sql import sql_text
+
+    con = duckdb.connect()
+    apply_schema(con, "tables")
+    apply_schema(con, "views")
+    objects = {n for (n,) in con.execute("SELECT table_name FROM duckdb_tables() UNION SELECT view_name FROM duckdb_views() "
+                                         "WHERE NOT internal UNION SELECT function_name FROM duckdb_functions() WHERE NOT internal "
+                                         "AND function_type IN ('macro', 'table_macro')").fetchall()}
+    text = re.sub(r"--[^\n]*", "", sql_text("serving/search.sql")).lower()  # the statements, not their comments
+    named = {w for w in re.findall(r"[a-z_][a-z0-9_]*", text) if w in objects}
+    assert named == set(READS)
+
+
+def test_the_search_index_is_reused_while_no_icd10cm_release_changes(tmp_path):
+    from _shared import apply_schema
+    from codeetl.build.search_index import search_key, write_search_index_cached
+
+    con = duckdb.connect()
+    apply_schema(con, "tables")
+    con.execute("INSERT INTO icd10cm_codes (release, code, code_nodot, description, is_billable, category, seq) "
+                "VALUES ('R1', 'M96.1', 'M961', 'Postlaminectomy syndrome, not elsewhere classified', true, 'M96', 1)")
+    inputs = {**INPUTS, "parses": {"icd10cm/R1": "k1", "pfs/2026-A": "p1"}}
+    lines = []
+    for name, parses in (("one", inputs["parses"]), ("two", {**inputs["parses"], "pfs/2026-B": "p2"}),
+                         ("three", {**inputs["parses"], "icd10cm/R2": "k2"})):
+        (tmp_path / name).mkdir()
+        write_search_index_cached(con, tmp_path / name / "search.sqlite", tmp_path, {**inputs, "parses": parses}, lines.append)
+    ino = {n: (tmp_path / n / "search.sqlite").stat().st_ino for n in ("one", "two", "three")}
+    assert ino["one"] == ino["two"] != ino["three"]  # a PFS quarter added: the same file; an ICD-10-CM release: a new one
+    assert "reused" in lines[1] and "reused" not in lines[0] + lines[2]
+    assert search_key(inputs) != search_key({**inputs, "code": "c2"})

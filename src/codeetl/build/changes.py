@@ -145,7 +145,10 @@ def release_counts(con: duckdb.DuckDBPyConnection, added: list[str]) -> dict:
         out.setdefault(ds, {})[rid] = {"release": rid, "from_release": None, "counted": False, "counts": {}}
     for ds, rid, frm, counted in con.execute(named_statements("changes.sql")["previous"], {"added": added}).fetchall():
         out[ds][rid].update(from_release=frm, counted=counted)
-    for ds, rid, frm, subject, change, n in con.execute(named_statements("changes.sql")["counts"], {"added": added}).fetchall():
+    statements = named_statements("changes.sql")
+    counts = [row for ds in sorted({k.split("/", 1)[0] for k in added}) if f"counts_{ds}" in statements
+              for row in con.execute(statements[f"counts_{ds}"], {"added": added}).fetchall()]
+    for ds, rid, frm, subject, change, n in counts:
         entry = out.setdefault(ds, {}).setdefault(rid, {"release": rid, "from_release": None, "counted": True, "counts": {}})
         entry["from_release"] = frm
         entry["counts"].setdefault(subject, {})[change] = n

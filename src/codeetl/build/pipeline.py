@@ -311,7 +311,7 @@ def build_warehouse(parse_dirs: list[str | Path], catalog: dict[str, Dataset], w
             from codeetl.build.serving import write_serving_files  # `codeetl web`'s page store and search index
 
             say.begin("build: page store and search index")
-            write_serving_files(con, bdir, say, wroot, page_keys)
+            write_serving_files(con, bdir, say, wroot, page_keys, inputs)
             con.execute("CHECKPOINT")
         finally:
             con.close()

@@ -21,11 +21,40 @@ from typing import Callable
 
 import duckdb
 
+from codeetl.build.build_cache import digest, keep, link_or_copy, prune
 from codeetl.build.named_sql import named_statements
 
 SEARCH_INDEX = "search.sqlite"
 FORMAT = "2"
 _BATCH = 20_000
+CACHE = "cache/search_index"
+"""Under the warehouse folder: search indexes by :func:`search_key`, hard-linked into the builds that use them."""
+READS = ("icd10cm_codes", "icd10cm_notes")
+"""The tables the index is made from (``sql/serving/search.sql``; a test checks it reads no other): ICD-10-CM's only,
+so its content is a function of the ICD-10-CM parses, the build code and DuckDB's version (:func:`search_key`)."""
+
+
+def search_key(inputs: dict) -> str:
+    """The key of the search index a build with `inputs` (:func:`codeetl.build.changes.build_inputs`) writes: a
+    refresh that changes no ICD-10-CM release (a PFS quarter, an IPPS year) reuses the published one."""
+    icd = {k: v for k, v in inputs["parses"].items() if k.split("/", 1)[0] == "icd10cm"}
+    return digest({"format": FORMAT, "code": inputs["code"], "duckdb": inputs["duckdb"], "icd10cm": icd})
+
+
+def write_search_index_cached(con: duckdb.DuckDBPyConnection, target: Path, warehouse: Path | None, inputs: dict | None,
+                              notify: Callable[[str], None] | None = None) -> None:
+    """:func:`write_search_index`, or with the `warehouse` folder and the build's `inputs` the index kept in its cache
+    under :func:`search_key` hard-linked into place (and what is written kept there); returns None."""
+    kept = Path(warehouse) / CACHE / f"{search_key(inputs)}.sqlite" if warehouse is not None and inputs else None
+    if kept is not None and kept.is_file():
+        link_or_copy(kept, target)
+        if notify:
+            notify(f"build: search index {target.name}: no ICD-10-CM release changed, reused")
+    else:
+        write_search_index(con, target, notify)
+        if kept is not None:
+            keep(target, kept)
+    prune(kept.parent if kept is not None else None, "*.sqlite", {kept} if kept is not None else set())
 
 
 def write_search_index(con: duckdb.DuckDBPyConnection, target: Path, notify: Callable[[str], None] | None = None) -> int:
