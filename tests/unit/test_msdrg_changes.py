@@ -63,9 +63,9 @@ def test_pairs_and_macro(con):
     assert set(con.execute("SELECT subject FROM msdrg_diff('vB', 'vA') WHERE change = 'added'").fetchall()) == {("009",), ("D6",)}
 
 
-def test_a_diagnosis_listed_twice_under_one_drg_fails_the_unique_keys_gate(con):
+def test_a_duplicated_appendix_b_row_fails_the_unique_keys_gate(con):
     """msdrg_dx_drg and msdrg_dx have no PRIMARY KEY (their indexes cost 4 s of every load): the gate msdrg.unique_keys is what
-    refuses an Appendix B that lists a diagnosis twice under the same MDC and MS-DRG."""
+    refuses their rows twice (the parser de-duplicates the file's own lines; a version loaded twice would not be)."""
     from codeetl.build import gates
 
     gate = [g for g in gates.load_gates() if g.name == "msdrg.unique_keys"]

@@ -263,15 +263,15 @@ def _write_pages(con: duckdb.DuckDBPyConnection, dbs: list[sqlite3.Connection], 
     (name, type), compressed as a value is; returns how many of each."""
     joins = " ".join(f"JOIN ps_r{i} USING (p)" for i in range(ncols))
     ids = " || ',' || ".join(f"(ps_r{i}.id + list_extract({bases}, ps_r{i}.r + 1))" for i in range(ncols))
-    own = ("to_json(struct_pack(" + ", ".join(f"{_ident(n)} := CAST({_ident(n)} AS {json_type(t)})" for n, t in inline)
+    own = ("to_json(struct_pack(" + ", ".join(f"{_ident(n)} := CAST(k.{_ident(n)} AS {json_type(t)})" for n, t in inline)
            + "))") if inline else "NULL::VARCHAR"
     con.execute(f"CREATE OR REPLACE TEMP TABLE ps_refs AS SELECT k.p, k.ps_rank, k.code, {ids} AS refs "
                 f"FROM (SELECT ps_p AS p, ps_rank, code FROM ps_pages) k {joins} ORDER BY k.p")
-    # the own columns beside their page's refs, both in page order (a positional join: streamed, where a hash join
-    # would hold one side's hundreds of megabytes of history in memory)
+    # the own columns beside their page's refs, both in page order: a positional join, which collects its right side
+    # (the refs, tens of megabytes) and streams its left (the pages with their hundreds of megabytes of history)
     cur = con.execute(f"SELECT r.ps_rank, r.code, r.refs, CASE WHEN r.p = k.ps_p THEN {own} "
                       "ELSE error('page store: the pages and their value ids are out of line') END "
-                      "FROM ps_refs r POSITIONAL JOIN ps_pages k")
+                      "FROM ps_pages k POSITIONAL JOIN ps_refs r")
     counts = [0] * len(dbs)
     with ThreadPoolExecutor(2) as pool:
         while batch := cur.fetchmany(_BATCH):

@@ -56,7 +56,7 @@ def stored_page(con: duckdb.DuckDBPyConnection, release: str, code: str) -> dict
     store = _release_store(path)
     if store is None:
         return False
-    columns, bases, dbs = store
+    columns, inline, bases, dbs = store
     found = dbs[-1].execute(named_statements("serving/pages.sql")["page"], [release, code]).fetchone()
     if found is None:
         return None
@@ -71,11 +71,11 @@ def stored_page(con: duckdb.DuckDBPyConnection, release: str, code: str) -> dict
                                [bases[at]] + [vid - bases[at] for vid in some])
         values.update((vid, zlib.decompress(body).decode("utf-8") if packed else body) for vid, packed, body in rows)
     shared = iter(ids)
-    return {name: own[name] if name in own else json.loads(values[next(shared)]) for name in columns}
+    return {name: own[name] if name in inline else json.loads(values[next(shared)]) for name in columns}
 
 
-def _release_store(path: Path) -> tuple[list[str], list[int], list[sqlite3.Connection]] | None:
-    """This thread's view of the release store `path`: its page columns, and of each file of its chain (the
+def _release_store(path: Path) -> tuple[list[str], set[str], list[int], list[sqlite3.Connection]] | None:
+    """This thread's view of the release store `path`: its page columns, those kept in the page's own row, and of each file of its chain (the
     earlier releases' files, then its own) how many values the files before it hold and a connection; None when
     the file is not of this format (read once per thread and file)."""
     stores = getattr(_local, "stores", None)
@@ -90,5 +90,5 @@ def _release_store(path: Path) -> tuple[list[str], list[int], list[sqlite3.Conne
             files = [path.with_name(n) for n in json.loads(meta["earlier"])] + [path]
             dbs = [readonly(f) for f in files]
             bases = [int(db.execute("SELECT value FROM meta WHERE key = 'base'").fetchone()[0]) for db in dbs]
-            stores[key] = (json.loads(meta["columns"]), bases, dbs)
+            stores[key] = (json.loads(meta["columns"]), set(json.loads(meta.get("inline", "[]"))), bases, dbs)
     return stores[key]

@@ -12,7 +12,7 @@ WHERE (f.role = 'appendix_a' AND NOT EXISTS (SELECT 1 FROM msdrg_drg_def d WHERE
 ORDER BY 1, 2;
 
 -- gate: msdrg.unique_keys
--- checks: one row per (version, dx, mdc, drg) in msdrg_dx_drg (Appendix B: a diagnosis listed twice under the same MDC and MS-DRG) and per (version, dx) in msdrg_dx
+-- checks: one row per (version, dx, mdc, drg) in msdrg_dx_drg and per (version, dx) in msdrg_dx (their keys: the tables have no PRIMARY KEY index, which cost 4 s of every load; e.g. a version loaded twice)
 -- file: appendix_b
 SELECT 'msdrg_dx_drg' AS "table", version AS release, dx, mdc || ' ' || drg AS "key", count(*) AS "rows" FROM msdrg_dx_drg GROUP BY ALL HAVING count(*) > 1
 UNION ALL SELECT 'msdrg_dx', version, dx, NULL, count(*) FROM msdrg_dx GROUP BY ALL HAVING count(*) > 1
