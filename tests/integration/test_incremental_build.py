@@ -6,12 +6,16 @@ releases gives: every table and view, every parquet export and the code pages, c
 The real `codeetl refresh`, on a mirror of a few real folders (to stay quick): ICD-10-CM 2024 and 2026 (code
 files), 2026-04 (Tabular), PFS 2025-D and 2026-B. One data folder is refreshed cold with all of them; another
 first without ICD-10-CM 2026-04 and PFS 2026-B, then with the newest ICD-10-CM release added (as the October
-update is), then with the PFS quarter added.
+update is), then with the PFS quarter added. A copy of that folder is then refreshed with an external catalog
+(``--catalog``) that only moves the first day of ICD-10-CM 2026-04 (no file changes).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+import shutil
+from importlib import resources
 from pathlib import Path
 
 import duckdb
@@ -28,8 +32,9 @@ RELEASES = {"icd10cm": ["2024", "2026", "2026-04"], "pfs": ["2025-D", "2026-B"]}
 NEWEST_ICD, NEW_PFS = "2026-04", "2026-B"
 
 
-def refresh(root: Path, mirror: Path, releases: list[str]):
+def refresh(root: Path, mirror: Path, releases: list[str], catalog: Path | None = None):
     args = ["refresh", "--mirror", str(mirror), "--data-dir", str(root), "--dataset", "icd10cm", "--dataset", "pfs"]
+    args += ["--catalog", str(catalog)] if catalog else []
     for rid in releases:
         args += ["--release", rid]
     r = run_cli(args)
@@ -53,7 +58,22 @@ def builds(tmp_path_factory) -> dict:
     refresh(inc, mirror, first)
     icd = refresh(inc, mirror, [*first, NEWEST_ICD])
     pfs = refresh(inc, mirror, everything)
-    return {"cold": cold, "incremental": inc, "icd": icd, "pfs": pfs}
+    moved, catalog = tmp / "moved", tmp / "catalog"
+    shutil.copytree(inc, moved, symlinks=True)
+    catalog.mkdir()
+    for d in resources.files("codeetl").joinpath("datasets").iterdir():
+        if d.joinpath("catalog.toml").is_file():
+            (catalog / f"{d.name}.toml").write_text(d.joinpath("catalog.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    text = (catalog / "icd10cm.toml").read_text(encoding="utf-8")
+    for old, new in (('release = "2026"\nlabel = "FY2026 (October 1, 2025)"\neffective_from = 2025-10-01\neffective_to = 2026-03-31',
+                      'release = "2026"\nlabel = "FY2026 (October 1, 2025)"\neffective_from = 2025-10-01\neffective_to = 2026-04-01'),
+                     ('release = "2026-04"\nlabel = "FY2026 April 1, 2026 update"\neffective_from = 2026-04-01',
+                      'release = "2026-04"\nlabel = "FY2026 April 1, 2026 update"\neffective_from = 2026-04-02')):
+        assert text.count(old) == 1
+        text = text.replace(old, new)
+    (catalog / "icd10cm.toml").write_text(text, encoding="utf-8")
+    dates = refresh(moved, mirror, everything, catalog)
+    return {"cold": cold, "incremental": inc, "icd": icd, "pfs": pfs, "moved": moved, "dates": dates}
 
 
 def _columns(con, relation: str) -> str:
@@ -151,3 +171,17 @@ def _chain_values(path: Path, held: dict[str, dict[int, bytes]]) -> dict[int, by
         base = int(store_meta(path.with_name(name))["base"])
         out.update((base + vid, body) for vid, body in held[name].items())
     return out
+
+
+def test_a_catalog_that_only_moves_a_date_rebuilds_what_the_date_changes(builds):
+    # no file changed, so no parse did: the build key holds the catalog's dates, and so do the page parts' keys
+    assert "icd10cm/2026-04 catalog dates or label changed" in builds["dates"]
+    assert "build: code pages of ICD-10-CM 2024 (1 of 3): unchanged, reused" in builds["dates"]
+    con = duckdb.connect()
+    db = builds["moved"] / "warehouse" / "codeetl.duckdb"
+    con.execute(f"ATTACH '{db}' AS w (READ_ONLY)")
+    assert con.execute("SELECT DISTINCT effective_from, effective_to FROM w.releases "
+                       "WHERE dataset = 'icd10cm' AND release IN ('2026', '2026-04') ORDER BY 1").fetchall() == [
+        (dt.date(2025, 10, 1), dt.date(2026, 4, 1)), (dt.date(2026, 4, 2), dt.date(2026, 9, 30))]
+    pages = builds["moved"] / "warehouse" / "parquet" / "code_page" / "icd10cm_release=2026-04" / "code_page.parquet"
+    assert con.execute(f"SELECT list(DISTINCT day) FROM read_parquet('{pages}')").fetchone()[0] == [dt.date(2026, 4, 2)]

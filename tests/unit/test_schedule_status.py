@@ -260,3 +260,24 @@ def test_the_page_sql_is_build_code_and_the_python_pages_are_not():
     names = {name for name, _ in changes.build_code_files()}
     assert {"sql/pages/10_resolver.sql", "sql/pages/20_code_page.sql", "build/pipeline.py"} <= names
     assert not {n for n in names if n.startswith(("pages/", "cli/", "check/", "claims/"))}
+
+
+def test_build_key_holds_what_the_catalog_says_of_each_loaded_release(tmp_path):
+    from dataclasses import replace
+
+    from codeetl.sources.catalog import load_catalog
+
+    catalog = load_catalog()
+    a = _parse_dir(tmp_path, "pfs", "2026-B", "k1")
+    ledger_file = tmp_path / "refresh_runs.parquet"
+
+    def moved(rid: str) -> dict:
+        ds = catalog["pfs"]
+        return {**catalog, "pfs": replace(ds, releases=tuple(
+            replace(r, effective_from=r.effective_from + dt.timedelta(days=1)) if r.release == rid else r for r in ds.releases))}
+
+    base = changes.build_inputs([a], None, ledger_file, catalog)
+    assert base["calendar"]["pfs/2026-B"][1] == str(catalog["pfs"].release("2026-B").effective_from)
+    assert changes.build_key(changes.build_inputs([a], None, ledger_file, moved("2026-B"))) != changes.build_key(base)
+    # a release the build does not load moves nothing
+    assert changes.build_key(changes.build_inputs([a], None, ledger_file, moved("2026-A"))) == changes.build_key(base)

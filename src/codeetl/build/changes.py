@@ -4,7 +4,8 @@ A build's **inputs** are every parse it loads (``dataset/release`` -> parse key,
 every source file), the curated link files, the code that builds (every ``.sql``, ``.py``, ``.csv`` and
 ``.toml`` of the package except the commands and the Python pages, which do not shape the warehouse; the
 page SQL does), the DuckDB
-version and the ledger's path. Their hash is the **build key**, written into the build folder
+version, the ledger's path and what the catalog says of each loaded release beyond its files (label, effective
+dates, the releases it uses: ``calendar``). Their hash is the **build key**, written into the build folder
 (``BUILD_KEY``, with the inputs in ``BUILD_INPUTS.json``). A refresh whose build key equals the published
 build's has nothing to do: it builds nothing and keeps the current build (:func:`unchanged`).
 
@@ -61,8 +62,9 @@ def code_fingerprint() -> str:
     return h.hexdigest()
 
 
-def build_inputs(parse_dirs: list[Path], link_dirs: list[Path] | None, ledger: Path) -> dict:
-    """The inputs of a build (see the module's doc) as JSON-ready data."""
+def build_inputs(parse_dirs: list[Path], link_dirs: list[Path] | None, ledger: Path, catalog: dict | None = None) -> dict:
+    """The inputs of a build (see the module's doc) as JSON-ready data. With the `catalog` the build loads from,
+    ``calendar`` holds each loaded release's label, effective dates and ``uses`` (:func:`release_calendar`)."""
     parses = {}
     for d in parse_dirs:
         meta = json.loads((Path(d) / "meta.json").read_text(encoding="utf-8"))
@@ -72,7 +74,21 @@ def build_inputs(parse_dirs: list[Path], link_dirs: list[Path] | None, ledger: P
         for f in sorted(Path(folder).glob("*.csv")):
             links[f.name] = sha256_file(f)
     return {"parses": dict(sorted(parses.items())), "links": links, "code": code_fingerprint(),
-            "duckdb": duckdb.__version__, "ledger": str(Path(ledger).resolve())}
+            "duckdb": duckdb.__version__, "ledger": str(Path(ledger).resolve()),
+            "calendar": release_calendar(catalog, list(parses)) if catalog is not None else {}}
+
+
+def release_calendar(catalog: dict, keys: list[str]) -> dict:
+    """What the catalog says of each release ``dataset/release`` in `keys` beyond its files: label, effective dates
+    and the releases it ``uses``. A parse's key holds its files and dataset-specific attributes only, and the
+    warehouse's ``releases`` table (and every page's day, what a day resolves to, a derived release's base) reads
+    these: an external catalog (``--catalog``) that only moves a date must still rebuild what it changes."""
+    out = {}
+    for key in sorted(keys):
+        ds, rid = key.split("/", 1)
+        r = catalog[ds].release(rid)
+        out[key] = [r.label, str(r.effective_from), str(r.effective_to) if r.effective_to else None, dict(sorted(r.uses.items()))]
+    return out
 
 
 def build_key(inputs: dict) -> str:

@@ -50,8 +50,10 @@ RESOLVED_BY_DAY = ("gems", "msdrg", "pfs")
 def part_keys(con: duckdb.DuckDBPyConnection, rid: str, inputs: dict) -> dict[str, str]:
     """The key of each part of the pages of ICD-10-CM release `rid` (``frame``, ``day``, ``history``) and of its
     page file (``page``), from the build's `inputs` (:func:`codeetl.build.changes.build_inputs`): the build code,
-    the DuckDB version and the parses (and curated links) each part reads (see the module's docstring)."""
-    parses = inputs["parses"]
+    the DuckDB version and the parses (and curated links) each part reads, each parse with its release's catalog
+    dates (see the module's docstring)."""
+    calendar = inputs.get("calendar", {})
+    parses = {k: [v, calendar.get(k)] for k, v in inputs["parses"].items()}  # a part reads each release's dates too
     upto = {r for (r,) in con.execute(
         "SELECT release FROM release_calendar WHERE dataset = 'icd10cm' AND effective_from <= "
         "(SELECT min(effective_from) FROM release_calendar WHERE dataset = 'icd10cm' AND release = ?)", [rid]).fetchall()}

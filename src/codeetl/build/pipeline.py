@@ -283,7 +283,7 @@ def build_warehouse(parse_dirs: list[str | Path], catalog: dict[str, Dataset], w
 
     wroot = Path(warehouse_root)
     ledger_file = ledger.ensure_ledger(wroot.parent)
-    inputs = inputs or changes.build_inputs([Path(p) for p in parse_dirs], link_dirs, ledger_file)
+    inputs = inputs or changes.build_inputs([Path(p) for p in parse_dirs], link_dirs, ledger_file, catalog)
     build_id = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
     bdir = wroot / "builds" / build_id
     bdir.mkdir(parents=True)
@@ -611,7 +611,7 @@ def build_step(root: str | Path, catalog: dict[str, Dataset], link_dirs: list[Pa
     root = Path(root)
     wroot = root / "warehouse"
     parses = latest_parses(root / "raw", catalog)
-    inputs = changes.build_inputs(parses, link_dirs, ledger.ensure_ledger(root))
+    inputs = changes.build_inputs(parses, link_dirs, ledger.ensure_ledger(root), catalog)
     if changes.unchanged(wroot, inputs):
         build_id = os.readlink(wroot / "current").split("/")[-1]
         return BuildOutcome(False, build_id, str(wroot / DB_NAME))
@@ -651,6 +651,8 @@ def _why(previous: dict | None, inputs: dict) -> str:
     reasons = [f"{k} new" for k in inputs["parses"] if k not in previous.get("parses", {})]
     reasons += [f"{k} changed" for k, v in inputs["parses"].items() if previous.get("parses", {}).get(k) not in (None, v)]
     reasons += [f"{k} no longer loaded" for k in previous.get("parses", {}) if k not in inputs["parses"]]
+    reasons += [f"{k} catalog dates or label changed" for k, v in inputs.get("calendar", {}).items()
+                if previous.get("calendar", {}).get(k) not in (None, v)]
     reasons += [what for key, what in (("code", "build code changed"), ("links", "curated links changed"),
                                        ("duckdb", "DuckDB version changed"), ("ledger", "data folder moved"))
                 if previous.get(key) != inputs[key]]
