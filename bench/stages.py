@@ -6,7 +6,7 @@ of its own through bench/pipeline_only.py, its progress lines timestamped.
 Builds: the cold one (everything in the mirror), one without the newest ICD-10-CM release and without PFS 2026-B,
 then the newest ICD-10-CM release added, then PFS 2026-B added (a warehouse that has all the others each time).
 Prints, per build, the seconds of each stage (load, derive, gates and table export, code pages, page store and
-the search index written beside the last code pages), the build's wall time and peak RSS, and the 1-minute load average at its end: ratios, one run, one spell.
+search index), the build's wall time and peak RSS, and the 1-minute load average at its end: ratios, one run, one spell.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ peak = [int(l.split()[1]) // 1024 for l in open("/proc/self/status") if l.starts
 print(json.dumps({{"seconds": s["seconds"], "lines": lines, "peak_mb": peak[0]}}))
 """
 STAGES = [("load", "build: loading"), ("derive", "build: deriving"), ("gates + table export", "build: quality gates"),
-          ("code pages + search", "build: exported"), ("page store", "build: page store")]
+          ("code pages", "build: exported"), ("page store + search", "build: page store")]
 """Each stage and the progress line that starts it (the gates' end has no line of its own; the last ends with the
 build)."""
 

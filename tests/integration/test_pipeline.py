@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 
-from _shared import build_and_publish, CMS, CODES_2024, FIXTURE_MIRROR, needs_mirror
+from _shared import build_and_publish, CMS, CODES_2024, needs_mirror
 from codeetl.build import pipeline
 from codeetl.sources.catalog import load_catalog
 from codeetl.errors import SourceFormatError, WarehouseError
@@ -171,39 +171,3 @@ def test_build_reports_its_steps_through_a_plain_callback(tmp_path):
     assert texts[0].startswith("build: loading") and texts[-1] == f"build: {result.build_id} complete"
     assert "build: quality gates" in texts and "build: code pages of ICD-10-CM 2024 (1 of 1)" in texts
     assert events[-1][1] == pipeline.BUILD_STEPS and all(e[1] < pipeline.BUILD_STEPS for e in events[:-1])
-
-
-def test_the_code_page_export_stops_whole_on_a_failure_beside_it_or_in_an_assemble(tmp_path):
-    """A release's parts are put together in a thread of its own beside the next release's parts and the caller's
-    step (the search index): a failure in either stops the export with the error, waits for that thread, and
-    gives the database its optimizer setting back; a part that is not parquet (a damaged cache) fails the
-    assemble. Then a clean export of the same database writes every code node's page."""
-    import threading
-
-    from codeetl.build.code_pages import export_code_pages
-
-    db, _ = build_and_publish(tmp_path / "data")
-    con = duckdb.connect(str(db), read_only=True)
-
-    def assembles():
-        return [t for t in threading.enumerate() if t.name.startswith("codeetl-assemble")]
-
-    def boom():
-        raise RuntimeError("the step beside the assembles failed")
-
-    with pytest.raises(RuntimeError, match="beside the assembles"):
-        export_code_pages(con, tmp_path / "one", beside=boom)
-    assert assembles() == [] and con.execute("SELECT current_setting('disabled_optimizers')").fetchone()[0] == ""
-    bad = tmp_path / "two" / ".parts" / "2024.frame"
-    bad.mkdir(parents=True)
-    for name in ("frame.parquet", "chain_notes.parquet"):
-        (bad / name).write_text("not a parquet file")
-    (bad / "COMPLETE").write_text("2024")
-    with pytest.raises(duckdb.Error, match="frame.parquet"):
-        export_code_pages(con, tmp_path / "two")
-    assert assembles() == [] and con.execute("SELECT current_setting('disabled_optimizers')").fetchone()[0] == ""
-    export_code_pages(con, tmp_path / "three")
-    page = tmp_path / "three" / "icd10cm_release=2024" / "code_page.parquet"
-    codes = (FIXTURE_MIRROR / "icd10cm" / "2024" / "icd10cm-codes-2024.txt").read_text().split("\n")
-    assert duckdb.connect().execute(f"SELECT list(code ORDER BY code) FROM '{page}'").fetchone()[0] == sorted(
-        line[:3] + ("." + line[3:7].strip() if line[3:7].strip() else "") for line in codes if line.strip())

@@ -25,7 +25,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable
 
@@ -123,89 +122,54 @@ class _Cache:
 
 def assemble(con: duckdb.DuckDBPyConnection, folders: dict[str, Path], target: Path) -> None:
     """Put the parts in `folders` (kind -> folder) together into the parquet file `target`, checking that the
-    parts line up and that the file comes out sorted by code (a duckdb.Error otherwise). Fastest with the join
-    sides fixed (:data:`FIXED_SIDES`): the chain notes are the hash table, the parts stream through it in code
-    order."""
+    parts line up and that the file comes out sorted by code (a duckdb.Error otherwise)."""
     sql = named_statements("export/code_page.sql")
     files = {name: _sql_literal(folders[kind] / f"{name}.parquet") for kind, names in PART_FILES.items() for name in names}
     misaligned = con.execute(sql["aligned"].format(**files)).fetchone()[0]
     if misaligned:
         raise duckdb.Error(f"the code page parts of {target.parent.name} do not line up ({misaligned} rows)")
-    con.execute(f"COPY ({sql['assemble'].format(**files)}) TO {_sql_literal(target)} {PARQUET}")
+    before = con.execute("SELECT current_setting('disabled_optimizers')").fetchone()[0]
+    try:  # the chain notes are the hash table, the parts stream through it in code order: no swapping of sides
+        con.execute("SET disabled_optimizers = 'build_side_probe_side'")
+        con.execute(f"COPY ({sql['assemble'].format(**files)}) TO {_sql_literal(target)} {PARQUET}")
+    finally:
+        con.execute(f"SET disabled_optimizers = '{before}'")
     back = con.execute(sql["out_of_order"].format(target=_sql_literal(target))).fetchone()[0]
     if back:
         raise duckdb.Error(f"the code pages of {target.parent.name} came out of code order ({back} rows)")
 
 
-FIXED_SIDES = "build_side_probe_side"
-"""The DuckDB optimizer turned off while the code pages are exported (the setting is the database's, not a
-connection's): it may swap a join's sides, and would make the assemble's hash table of the parts (hundreds of
-megabytes) instead of the chain notes'. The parts' queries and the search index take the same time without it
-(measured on 2027: 12.8-14.3 s with, 13.2-16.0 s without)."""
-
-
-def _assemble_into(con: duckdb.DuckDBPyConnection, folders: dict[str, Path], target: Path, keep_as: Path | None) -> None:
-    """:func:`assemble` into `target` (written beside it, renamed into place) and kept as `keep_as` in the cache."""
-    tmp = target.with_name(".code_page.parquet.part")
-    assemble(con, folders, tmp)
-    os.replace(tmp, target)
-    if keep_as is not None:
-        keep(target, keep_as)
-
-
 def export_code_pages(con: duckdb.DuckDBPyConnection, out: Path, notify: Callable[[str], None] | None = None,
-                      warehouse: Path | None = None, inputs: dict | None = None,
-                      beside: Callable[[], None] | None = None) -> dict[str, str]:
+                      warehouse: Path | None = None, inputs: dict | None = None) -> dict[str, str]:
     """The code pages of every loaded ICD-10-CM release into ``<out>/icd10cm_release=<id>/code_page.parquet``;
     with the `warehouse` folder and the build's `inputs`, every part and page file whose key is in its cache is
     reused (a page file is hard-linked), and what is made is kept there. `notify` gets one line per release.
     Returns the key of each release's page file (release -> key; empty without `inputs`): what the files made
-    from a page file (the page store) are kept by.
-
-    A release's parts are put together (:func:`assemble`, one thread: a positional join and an ordered write)
-    in a thread of its own on a connection of its own while the next release's parts are computed (two cores
-    busy); `beside`, when given, runs once every part is made, beside the last assembles (the build writes the
-    search index there). Every assemble is waited for before this returns or raises."""
+    from a page file (the page store) are kept by."""
     say = notify or (lambda message: None)
     cache = _Cache(warehouse if inputs else None, out / ".parts")
     releases = [r for (r,) in con.execute(
         "SELECT release FROM release_calendar WHERE dataset = 'icd10cm' ORDER BY effective_from, release").fetchall()]
     made: dict[str, str] = {}
-    before = con.execute("SELECT current_setting('disabled_optimizers')").fetchone()[0]
-    con.execute(f"SET disabled_optimizers = '{FIXED_SIDES}'")
-    worker = con.cursor()
-    pending: list[Future] = []
-    try:
-        with ThreadPoolExecutor(1, thread_name_prefix="codeetl-assemble") as pool:
-            try:
-                for i, rid in enumerate(releases, 1):
-                    for f in (f for f in pending if f.done()):
-                        f.result()  # an assemble that failed stops the export here
-                    folder = out / f"icd10cm_release={rid}"
-                    folder.mkdir(parents=True, exist_ok=True)
-                    target = folder / "code_page.parquet"
-                    keys = part_keys(con, rid, inputs) if inputs else {k: f"{rid}.{k}" for k in ("frame", "day", "history", "page")}
-                    if inputs:
-                        made[rid] = keys["page"]
-                    cached = cache.page(keys["page"])
-                    if cached is not None and cached.is_file():
-                        _link_or_copy(cached, target)
-                        say(f"build: code pages of ICD-10-CM {rid} ({i} of {len(releases)}): unchanged, reused")
-                        continue
-                    say(f"build: code pages of ICD-10-CM {rid} ({i} of {len(releases)})")
-                    folders = {kind: cache.part(con, kind, keys[kind], rid) for kind in PART_FILES}
-                    pending.append(pool.submit(_assemble_into, worker, folders, target, cached))
-                if beside is not None:
-                    beside()
-            except BaseException:
-                worker.interrupt()  # the assemble under way; those not begun are cancelled
-                for f in pending:
-                    f.cancel()
-                raise
-        for f in pending:
-            f.result()
-    finally:
-        worker.close()
-        con.execute(f"SET disabled_optimizers = '{before}'")
+    for i, rid in enumerate(releases, 1):
+        folder = out / f"icd10cm_release={rid}"
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / "code_page.parquet"
+        keys = part_keys(con, rid, inputs) if inputs else {k: f"{rid}.{k}" for k in ("frame", "day", "history", "page")}
+        if inputs:
+            made[rid] = keys["page"]
+        cached = cache.page(keys["page"])
+        if cached is not None and cached.is_file():
+            _link_or_copy(cached, target)
+            say(f"build: code pages of ICD-10-CM {rid} ({i} of {len(releases)}): unchanged, reused")
+            continue
+        say(f"build: code pages of ICD-10-CM {rid} ({i} of {len(releases)})")
+        folders = {kind: cache.part(con, kind, keys[kind], rid) for kind in PART_FILES}
+        tmp = folder / ".code_page.parquet.part"
+        assemble(con, folders, tmp)
+        os.replace(tmp, target)
+        if cached is not None:
+            keep(target, cached)
     cache.prune()
     return made
+

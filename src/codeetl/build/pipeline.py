@@ -307,12 +307,11 @@ def build_warehouse(parse_dirs: list[str | Path], catalog: dict[str, Dataset], w
             counts = table_counts(con)
             con.execute("CHECKPOINT")  # the loaded tables to disk: the export's memory is the page queries'
             say.begin("build: parquet export and code pages", line=False)
-            from codeetl.build.serving import write_search_index_for, write_serving_files  # `codeetl web`'s files
+            page_keys = export_all(con, bdir / "parquet", say, wroot, inputs)
+            from codeetl.build.serving import write_serving_files  # `codeetl web`'s page store and search index
 
-            page_keys = export_all(con, bdir / "parquet", say, wroot, inputs,
-                                   beside=write_search_index_for(con, bdir, say, wroot, inputs))
-            say.begin("build: page store")
-            write_serving_files(con, bdir, say, wroot, page_keys)
+            say.begin("build: page store and search index")
+            write_serving_files(con, bdir, say, wroot, page_keys, inputs)
             con.execute("CHECKPOINT")
         finally:
             con.close()
@@ -331,7 +330,7 @@ def build_warehouse(parse_dirs: list[str | Path], catalog: dict[str, Dataset], w
 
 BUILD_STEPS = 5
 """The build's steps as its progress counts them: load, derive, quality gates, parquet export with the code pages
-(most of a cold build: it moves on per release; the search index is written beside the last of them), page store."""
+(most of a cold build: it moves on per release), page store and search index."""
 
 BUILD_MEMORY_LIMIT = "600MB"
 """DuckDB's memory limit in the build (it spills sorts, joins and tables beyond it into the build's .tmp). With
@@ -411,14 +410,13 @@ def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
 
 def export_all(con: duckdb.DuckDBPyConnection, out: Path, notify: Callable[[str], None] | None = None,
-               warehouse: Path | None = None, inputs: dict | None = None,
-               beside: Callable[[], None] | None = None) -> dict[str, str]:
+               warehouse: Path | None = None, inputs: dict | None = None) -> dict[str, str]:
     """Every table and view as ``parquet/<name>/<name>.parquet`` (:func:`codeetl.build.table_export.export_tables`:
     DuckDB's own parquet writer, zstd; a file is reused from the `warehouse` folder's cache when its table or view
     is unchanged), and the
     code page of every loaded ICD-10-CM release (:func:`codeetl.build.code_pages.export_code_pages`, reusing
-    unchanged parts from the `warehouse` folder's cache; `beside` runs beside its last assembles); `notify` gets the
-    progress. Returns the key of each release's page file (release -> key; empty without `inputs`)."""
+    unchanged parts from the `warehouse` folder's cache); `notify` gets the progress. Returns the key of each
+    release's page file (release -> key; empty without `inputs`)."""
     names = [r[0] for r in con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' "
         "UNION ALL SELECT view_name FROM duckdb_views() WHERE NOT internal AND schema_name = 'main' ORDER BY 1"
@@ -433,7 +431,7 @@ def export_all(con: duckdb.DuckDBPyConnection, out: Path, notify: Callable[[str]
         notify(f"build: exported {len(names)} tables and views to parquet" + (f" ({reused} unchanged, reused)" if reused else ""))
     from codeetl.build.code_pages import export_code_pages
 
-    return export_code_pages(con, out / "code_page", notify, warehouse, inputs, beside)
+    return export_code_pages(con, out / "code_page", notify, warehouse, inputs)
 
 
 CODE_PAGE_CACHE = "cache/code_page"
