@@ -146,3 +146,34 @@ def test_the_search_index_is_reused_while_no_icd10cm_release_changes(tmp_path):
     (tmp_path / "four").mkdir()  # the same parses, a release's catalog date added: a release derived from addenda
     write_search_index_cached(con, tmp_path / "four" / "search.sqlite", tmp_path, inputs, lines.append)  # picks its base by it
     assert (tmp_path / "four" / "search.sqlite").stat().st_ino not in (ino["one"], ino["three"]) and "reused" not in lines[3]
+
+
+def test_the_msdrg_changes_export_is_kept_while_no_msdrg_release_changes(tmp_path):
+    """msdrg_changes (seconds to compute over nine grouper versions) reads the MS-DRG tables and msdrg_versions, not
+    releases: a refresh that adds an ICD-10-CM release or a PFS quarter links its kept export; an MS-DRG release
+    added writes it anew."""
+    from _shared import apply_schema
+    from codeetl.build.table_export import _Keys
+    from codeetl.datasets import dataset
+
+    con = duckdb.connect()
+    apply_schema(con, "tables")
+    apply_schema(con, "views")
+    derive = dataset("msdrg").sql("derive")  # as a build does, once every release is loaded
+    assert {t for t in _Keys(con, INPUTS)._reads("msdrg_changes")} <= {
+        "msdrg_versions", "msdrg_drg_def", "msdrg_drg_weight", "msdrg_dx_drg", "msdrg_cc"}
+    row = "INSERT INTO releases (dataset, release, label, effective_from, source_url, fetched_from, sha256, loaded_at) " \
+          "VALUES (?, ?, ?, ?, 'u', 'f', 's', now())"
+    con.execute(row, ["msdrg", "v43", "MS-DRG v43", "2025-10-01"])
+    con.execute("INSERT INTO msdrg_drg_def (version, drg, mdc, type, title) VALUES ('v43', '001', 'PRE', 'SURG', 'Heart transplant')")
+    con.execute(derive)
+    export_tables(con, ["msdrg_changes"], tmp_path / "one", tmp_path, INPUTS)
+    con.execute(row, ["icd10cm", "2027", "FY2027", "2026-10-01"])  # another dataset's release: kept
+    assert export_tables(con, ["msdrg_changes"], tmp_path / "two", tmp_path, INPUTS) == 1
+    con.execute(row, ["msdrg", "v44", "MS-DRG v44", "2026-10-01"])  # an MS-DRG release: written anew
+    con.execute("INSERT INTO msdrg_drg_def (version, drg, mdc, type, title) VALUES ('v44', '001', 'PRE', 'SURG', 'Heart transplant or implant')")
+    con.execute("DELETE FROM msdrg_versions")
+    con.execute(derive)
+    assert export_tables(con, ["msdrg_changes"], tmp_path / "three", tmp_path, INPUTS) == 0
+    assert duckdb.connect().execute(f"SELECT change, subject FROM '{tmp_path / 'three' / 'msdrg_changes' / 'msdrg_changes.parquet'}'"
+                                    ).fetchall() == [("retitled", "001")]

@@ -30,6 +30,7 @@ def con():
         c.execute("INSERT INTO releases (dataset, release, label, effective_from, effective_to, source_url, fetched_from, sha256, fetched_at, loaded_at) VALUES ('msdrg', ?, ?, ?, NULL, 'u', 'u', 's', NULL, now())", [v, v, day])
         c.executemany("INSERT INTO msdrg_drg_def VALUES (?, ?, ?, ?, ?)", [(v, *d) for d in DRGS[v]])
         c.executemany("INSERT INTO msdrg_dx_drg VALUES (?, ?, ?, ?)", [(v, *d) for d in DX[v]])
+    apply_dataset_sql(c, "msdrg", "derive")  # msdrg_versions, as a build fills it once every release is loaded
     apply_dataset_sql(c, "ipps", "views")  # views.sql (msdrg_drg: families) then views_history.sql
     return c
 

@@ -2,7 +2,7 @@
 -- because the diagnosis side compares DRG families, which the msdrg_drg view of views.sql defines (the
 -- title without its CC/MCC split): this file runs after views.sql.
 --
--- Versions are ordered by releases.effective_from among the msdrg releases that have Appendix A rows.
+-- Versions are ordered by msdrg_versions (releases.effective_from of the msdrg releases that have Appendix A rows).
 -- DRG rows compare Appendix A (msdrg_drg_def); diagnosis rows compare, per diagnosis of Appendix B, the set
 -- of (MDC, family) it leads to, written '<MDC> <family> (<its DRGs there>)' and joined with '; '.
 
@@ -96,14 +96,10 @@ SELECT * FROM msdrg_diffs([{'from_version': from_version, 'to_version': to_versi
 COMMENT ON MACRO TABLE msdrg_diff IS 'msdrg_diff(from_version, to_version): table of the MS-DRG changes between any two loaded grouper versions, with the columns and rules of msdrg_changes (which holds them for consecutive versions). SELECT change, subject_kind, count(*) FROM msdrg_diff(''v42'', ''v43'') GROUP BY ALL.';
 
 CREATE OR REPLACE VIEW msdrg_changes AS
-WITH versions AS (
-    SELECT DISTINCT r.release AS version, r.effective_from
-    FROM releases AS r
-    WHERE r.dataset = 'msdrg' AND r.release IN (SELECT DISTINCT d.version FROM msdrg_drg_def AS d)
-), pairs AS (
+WITH pairs AS (  -- msdrg_versions, not releases: the view's export is kept while no MS-DRG release changes
     SELECT * FROM (
         SELECT lag(version) OVER (ORDER BY effective_from, version) AS from_version, version AS to_version
-        FROM versions
+        FROM msdrg_versions
     ) WHERE from_version IS NOT NULL
 )
 SELECT * FROM msdrg_diffs((SELECT list({'from_version': p.from_version, 'to_version': p.to_version}) FROM pairs AS p));
