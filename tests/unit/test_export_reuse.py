@@ -140,11 +140,10 @@ def test_the_search_index_is_reused_while_no_icd10cm_release_changes(tmp_path):
     ino = {n: (tmp_path / n / "search.sqlite").stat().st_ino for n in ("one", "two", "three")}
     assert ino["one"] == ino["two"] != ino["three"]  # a PFS quarter added: the same file; an ICD-10-CM release: a new one
     assert "reused" in lines[1] and "reused" not in lines[0] + lines[2]
-    assert search_key(inputs, []) != search_key({**inputs, "code": "c2"}, [])
-    con.execute("INSERT INTO releases (dataset, release, label, effective_from, effective_to, source_url, fetched_from, sha256, "
-                "fetched_at, loaded_at) VALUES ('icd10cm', 'R1', 'R1', DATE '2025-10-01', NULL, 'u', 'u', 's', NULL, now())")
+    assert search_key(inputs) != search_key({**inputs, "code": "c2"})
+    dated = {**inputs, "calendar": {"icd10cm/R1": ["R1", "2025-10-01", None, {}]}}
     (tmp_path / "four").mkdir()  # the same parses, a release's catalog date added: a release derived from addenda
-    write_search_index_cached(con, tmp_path / "four" / "search.sqlite", tmp_path, inputs, lines.append)  # picks its base by it
+    write_search_index_cached(con, tmp_path / "four" / "search.sqlite", tmp_path, dated, lines.append)  # picks its base by it
     assert (tmp_path / "four" / "search.sqlite").stat().st_ino not in (ino["one"], ino["three"]) and "reused" not in lines[3]
 
 

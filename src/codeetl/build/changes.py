@@ -64,7 +64,7 @@ def code_fingerprint() -> str:
 
 def build_inputs(parse_dirs: list[Path], link_dirs: list[Path] | None, ledger: Path, catalog: dict | None = None) -> dict:
     """The inputs of a build (see the module's doc) as JSON-ready data. With the `catalog` the build loads from,
-    ``calendar`` holds each loaded release's label, effective dates and ``uses`` (:func:`release_calendar`)."""
+    ``calendar`` holds each loaded release's label, effective dates and ``uses`` (:func:`catalog_calendar`)."""
     parses = {}
     for d in parse_dirs:
         meta = json.loads((Path(d) / "meta.json").read_text(encoding="utf-8"))
@@ -75,10 +75,10 @@ def build_inputs(parse_dirs: list[Path], link_dirs: list[Path] | None, ledger: P
             links[f.name] = sha256_file(f)
     return {"parses": dict(sorted(parses.items())), "links": links, "code": code_fingerprint(),
             "duckdb": duckdb.__version__, "ledger": str(Path(ledger).resolve()),
-            "calendar": release_calendar(catalog, list(parses)) if catalog is not None else {}}
+            "calendar": catalog_calendar(catalog, list(parses)) if catalog is not None else {}}
 
 
-def release_calendar(catalog: dict, keys: list[str]) -> dict:
+def catalog_calendar(catalog: dict, keys: list[str]) -> dict:
     """What the catalog says of each release ``dataset/release`` in `keys` beyond its files: label, effective dates
     and the releases it ``uses``. A parse's key holds its files and dataset-specific attributes only, and the
     warehouse's ``releases`` table (and every page's day, what a day resolves to, a derived release's base) reads
@@ -89,6 +89,14 @@ def release_calendar(catalog: dict, keys: list[str]) -> dict:
         r = catalog[ds].release(rid)
         out[key] = [r.label, str(r.effective_from), str(r.effective_to) if r.effective_to else None, dict(sorted(r.uses.items()))]
     return out
+
+
+def dated_parses(inputs: dict) -> dict[str, list]:
+    """Each parse of the build's `inputs` with what the catalog says of its release: ``dataset/release`` -> [parse
+    key, its ``calendar`` entry or None]. What a part of the build made from some releases is kept by (the code
+    pages, the search index), as the releases' dates decide what the part holds as much as their files do."""
+    calendar = inputs.get("calendar", {})
+    return {k: [v, calendar.get(k)] for k, v in inputs["parses"].items()}
 
 
 def build_key(inputs: dict) -> str:

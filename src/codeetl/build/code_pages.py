@@ -31,6 +31,7 @@ from typing import Callable
 import duckdb
 
 from codeetl.build.build_cache import digest as _digest, keep, link_or_copy as _link_or_copy, prune
+from codeetl.build.changes import dated_parses
 from codeetl.build.named_sql import named_statements, sql_literal as _sql_literal
 
 ROW_GROUP = 2048
@@ -52,8 +53,7 @@ def part_keys(con: duckdb.DuckDBPyConnection, rid: str, inputs: dict) -> dict[st
     page file (``page``), from the build's `inputs` (:func:`codeetl.build.changes.build_inputs`): the build code,
     the DuckDB version and the parses (and curated links) each part reads, each parse with its release's catalog
     dates (see the module's docstring)."""
-    calendar = inputs.get("calendar", {})
-    parses = {k: [v, calendar.get(k)] for k, v in inputs["parses"].items()}  # a part reads each release's dates too
+    parses = dated_parses(inputs)  # a part reads each release's dates too
     upto = {r for (r,) in con.execute(
         "SELECT release FROM release_calendar WHERE dataset = 'icd10cm' AND effective_from <= "
         "(SELECT min(effective_from) FROM release_calendar WHERE dataset = 'icd10cm' AND release = ?)", [rid]).fetchall()}

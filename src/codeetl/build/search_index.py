@@ -34,27 +34,22 @@ READS = ("icd10cm_codes", "icd10cm_notes")
 so its content is a function of the ICD-10-CM parses, the build code and DuckDB's version (:func:`search_key`)."""
 
 
-def search_key(inputs: dict, calendar: list) -> str:
+def search_key(inputs: dict) -> str:
     """The key of the search index a build with `inputs` (:func:`codeetl.build.changes.build_inputs`) writes: a
-    refresh that changes no ICD-10-CM release (a PFS quarter, an IPPS year) reuses the published one. With the
-    parses, the ICD-10-CM releases' `calendar` rows (release, effective dates: a release derived from addenda takes
-    the release before it as its base, which a catalog's dates decide and its parse key does not hold)."""
-    icd = {k: v for k, v in inputs["parses"].items() if k.split("/", 1)[0] == "icd10cm"}
-    return digest({"format": FORMAT, "code": inputs["code"], "duckdb": inputs["duckdb"], "icd10cm": icd,
-                   "calendar": calendar})
+    refresh that changes no ICD-10-CM release (a PFS quarter, an IPPS year) reuses the published one. The ICD-10-CM
+    parses with what the catalog says of those releases (``calendar``: their dates; a release derived from addenda
+    takes the release before it as its base, which the dates decide and its parse key does not hold)."""
+    from codeetl.build.changes import dated_parses  # the build's: not on the search page's import path
 
-
-def _calendar(con: duckdb.DuckDBPyConnection) -> list:
-    """The loaded ICD-10-CM releases with their catalog dates, in order (what :func:`search_key` adds to the parses)."""
-    return [list(map(str, row)) for row in con.execute(
-        "SELECT DISTINCT release, effective_from, effective_to FROM releases WHERE dataset = 'icd10cm' ORDER BY ALL").fetchall()]
+    icd = {k: v for k, v in dated_parses(inputs).items() if k.split("/", 1)[0] == "icd10cm"}
+    return digest({"format": FORMAT, "code": inputs["code"], "duckdb": inputs["duckdb"], "icd10cm": icd})
 
 
 def write_search_index_cached(con: duckdb.DuckDBPyConnection, target: Path, warehouse: Path | None, inputs: dict | None,
                               notify: Callable[[str], None] | None = None) -> None:
     """:func:`write_search_index`, or with the `warehouse` folder and the build's `inputs` the index kept in its cache
     under :func:`search_key` hard-linked into place (and what is written kept there); returns None."""
-    kept = Path(warehouse) / CACHE / f"{search_key(inputs, _calendar(con))}.sqlite" if warehouse is not None and inputs else None
+    kept = Path(warehouse) / CACHE / f"{search_key(inputs)}.sqlite" if warehouse is not None and inputs else None
     if kept is not None and kept.is_file():
         link_or_copy(kept, target)
         if notify:
