@@ -5,13 +5,15 @@ A page is the ``code_page`` SQL macro (``sql/pages/20_code_page.sql``): a frame 
 note chain), the notes of each distinct chain, the sections of the other datasets' releases its day picks
 (GEMs, MS-DRG, PFS) and the code's history, put together. For a whole release the build computes each of these
 parts once (one query each, every code node at once: no chunks) into a parquet file sorted by code, and puts
-them together side by side (``sql/export/code_page.sql``). Each part is kept in the warehouse's cache by what
+them together side by side (no query holds a release's wide rows in a hash table: each stays well inside the
+build's DuckDB memory limit) (``sql/export/code_page.sql``). Each part is kept in the warehouse's cache by what
 it is made of (:func:`part_keys`), and so is each release's page file:
 
 - ``frame`` (with the chain notes): the ICD-10-CM releases up to the release (its own files; a release derived
   from an earlier one);
-- ``day``: that, and the GEM, MS-DRG and PFS releases the release's first day picks, with what their sections
-  read (ICD-9-CM, IPPS rules, MCD, the curated links);
+- ``day`` (the ``icd9``, ``ms_drg`` and ``procedures`` sections, a file each): that, and the GEM, MS-DRG and PFS
+  releases the release's first day picks, with what their sections read (ICD-9-CM, IPPS rules, MCD, the curated
+  links);
 - ``history``: the ICD-10-CM releases up to the release, like ``frame``: a page's history is the history as of
   its release (``cp_history``), so a release added later changes no page of an older one.
 
@@ -22,6 +24,7 @@ whose first day picks it, and puts only those together again. A part is written 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -43,7 +46,10 @@ PAGES = "cache/code_page"
 """Under the warehouse folder: page files by key, hard-linked into the builds that use them."""
 PARTS = "cache/code_page_parts"
 """Under the warehouse folder: the parts of the pages (a folder of parquet files per key)."""
-PART_FILES = {"frame": ("frame", "chain_notes"), "day": ("day",), "history": ("history",)}
+PART_FILES = {"frame": ("frame", "chain_notes"), "day": ("icd9", "ms_drg", "procedures"), "history": ("history",)}
+KEEP_SIDES = {"frame"}
+"""Part files that come out in code order unsorted (the nodes sorted, then streamed past the hash tables): made with
+the join sides kept (:func:`_sides_kept`)."""
 RESOLVED_BY_DAY = ("gems", "msdrg", "pfs")
 """Datasets of which a code page uses only the release ``page_releases`` picks for its day."""
 
@@ -101,7 +107,11 @@ class _Cache:
         tmp.mkdir(parents=True)
         sql = named_statements("export/code_page.sql")
         for name in PART_FILES[kind]:
-            con.execute(f"COPY ({sql[name]}) TO {_sql_literal(tmp / (name + '.parquet'))} {PARQUET}", [rid])
+            try:
+                with _sides_kept(con) if name in KEEP_SIDES else contextlib.nullcontext():
+                    con.execute(f"COPY ({sql[name]}) TO {_sql_literal(tmp / (name + '.parquet'))} {PARQUET}", [rid])
+            except duckdb.Error as e:  # which query of the export failed (the build's error says the rest)
+                raise duckdb.Error(f"the {name} part of the code pages of ICD-10-CM {rid}: {e}") from None
         (tmp / "COMPLETE").write_text(rid, encoding="utf-8")
         shutil.rmtree(final, ignore_errors=True)
         os.replace(tmp, final)
@@ -120,6 +130,18 @@ class _Cache:
                 f.unlink(missing_ok=True)
 
 
+@contextlib.contextmanager
+def _sides_kept(con: duckdb.DuckDBPyConnection):
+    """Within the block, DuckDB keeps each join's sides as the query writes them (its build_side_probe_side
+    optimizer off): the stream in code order stays the probe side, so the rows come out in its order."""
+    before = con.execute("SELECT current_setting('disabled_optimizers')").fetchone()[0]
+    con.execute("SET disabled_optimizers = 'build_side_probe_side'")
+    try:
+        yield
+    finally:
+        con.execute(f"SET disabled_optimizers = '{before}'")
+
+
 def assemble(con: duckdb.DuckDBPyConnection, folders: dict[str, Path], target: Path) -> None:
     """Put the parts in `folders` (kind -> folder) together into the parquet file `target`, checking that the
     parts line up and that the file comes out sorted by code (a duckdb.Error otherwise)."""
@@ -128,12 +150,8 @@ def assemble(con: duckdb.DuckDBPyConnection, folders: dict[str, Path], target: P
     misaligned = con.execute(sql["aligned"].format(**files)).fetchone()[0]
     if misaligned:
         raise duckdb.Error(f"the code page parts of {target.parent.name} do not line up ({misaligned} rows)")
-    before = con.execute("SELECT current_setting('disabled_optimizers')").fetchone()[0]
-    try:  # the chain notes are the hash table, the parts stream through it in code order: no swapping of sides
-        con.execute("SET disabled_optimizers = 'build_side_probe_side'")
+    with _sides_kept(con):  # the chain notes are the hash table, the parts stream through it in code order
         con.execute(f"COPY ({sql['assemble'].format(**files)}) TO {_sql_literal(target)} {PARQUET}")
-    finally:
-        con.execute(f"SET disabled_optimizers = '{before}'")
     back = con.execute(sql["out_of_order"].format(target=_sql_literal(target))).fetchone()[0]
     if back:
         raise duckdb.Error(f"the code pages of {target.parent.name} came out of code order ({back} rows)")
