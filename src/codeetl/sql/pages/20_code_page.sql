@@ -149,8 +149,8 @@ COMMENT ON MACRO TABLE cp_notes IS 'cp_notes(icd, codes): every note that applie
 -- siblings, children, the category's other billable codes. Built to stream over a whole release in DuckDB's
 -- memory limit: the wide rows are only ever the probe side of a join (no hash table of them), each hash table
 -- is keyed by a node or a parent, no row holds a whole category's list, and the wide rows are never sorted (the
--- nodes are, before the joins). Measured on FY2025-04 and FY2027 (97,584 and 98,403 nodes): the export's frame
--- in 1.8-2.1 s, none of 12 runs failing from 400MB up (376MB at most without a limit); before, it failed in
+-- nodes are, before the joins). Measured on FY2025, 2025-04 and 2027 (97,584 to 98,403 nodes): the export's frame
+-- in 1.8-2.1 s, none of 18 runs failing from 400MB to 600MB (376MB at most without a limit); before, it failed in
 -- some runs at every limit up to 600MB (a 185MB hash table of the wide rows, each code with a copy of its
 -- category's list, a sort of the wide rows: 900MB without a limit).
 CREATE OR REPLACE MACRO cp_hierarchy(icd, codes) AS TABLE
